@@ -1,0 +1,22 @@
+//! meterlab's reference decoder.
+//!
+//! Turns the bytes a meter reader receives into readings in the common format
+//! ([`reading::Message`]), naming precisely what is wrong when it cannot: CRC, checksum, GCM tag,
+//! wrong key, framing. It never panics on any input.
+//!
+//! The plain data types ([`reading`], [`obis`], [`decimal`], [`keys`]) are shared with the
+//! simulator; the protocol modules are the decoder's own and the simulator never calls them.
+
+#![warn(missing_docs)]
+
+pub mod decimal;
+pub mod keys;
+pub mod obis;
+pub mod reading;
+pub mod stream;
+
+pub use decimal::Decimal;
+pub use keys::{Key, Keys};
+pub use obis::Obis;
+pub use reading::{ErrorReport, Message, Protocol, Reading, Scalar, Value};
+pub use stream::StreamDecoder;

@@ -1,0 +1,279 @@
+//! The common reading format: meterlab's contract with every decoder.
+//!
+//! A decoder turns a byte stream into a sequence of [`Message`]s, one per telegram (or reply)
+//! it found. Serialised as JSON lines, this is what `meterlab decode` prints, what the simulator
+//! records as its truth, and what an external decoder under test must print (see
+//! `docs/reading-format.md`):
+//!
+//! ```json
+//! {"protocol":"dsmr","meter_id":"E0044007131650618","time":"2019-03-24T15:05:19+01:00","values":[{"id":"1-0:1.8.1*255","value":3432.827,"unit":"kWh"}]}
+//! {"error":{"kind":"crc_mismatch","message":"telegram CRC is 0x1234, computed 0xD4BA"}}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::decimal::Decimal;
+
+/// Which protocol family a reading came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// DSMR P1 telegrams (NL, BE e-MUCS, LU Smarty, SE, HU...).
+    Dsmr,
+    /// DLMS/COSEM push (data-notification), plain or general-glo-ciphering.
+    Dlms,
+    /// Wired M-Bus (EN 13757-2/-3).
+    Mbus,
+    /// IEC 62056-21 data readout.
+    #[serde(rename = "iec62056-21")]
+    Iec62056_21,
+}
+
+impl Protocol {
+    /// The name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Dsmr => "dsmr",
+            Protocol::Dlms => "dlms",
+            Protocol::Mbus => "mbus",
+            Protocol::Iec62056_21 => "iec62056-21",
+        }
+    }
+}
+
+/// A value: an exact number or a text (equipment ids, messages, versions, as transmitted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A number, exact.
+    Number(Decimal),
+    /// Anything that is not a number, as the meter sent it.
+    Text(String),
+}
+
+impl From<Decimal> for Scalar {
+    fn from(d: Decimal) -> Self {
+        Scalar::Number(d)
+    }
+}
+
+/// One register value of a reading.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Value {
+    /// Full OBIS id `A-B:C.D.E*F` for DSMR, DLMS and IEC 62056-21.
+    pub id: String,
+    /// The value with any scaler applied.
+    pub value: Scalar,
+    /// Unit as the meter names it (`kWh`, `m3`, `V`); absent when the meter sent none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The value's own capture time (RFC 3339), where the meter sends one: the gas reading
+    /// of an M-Bus channel, an entry of a power-failure log, a monthly peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+impl Value {
+    /// A numeric value with a unit.
+    pub fn number(id: impl Into<String>, value: Decimal, unit: Option<&str>) -> Self {
+        Value {
+            id: id.into(),
+            value: Scalar::Number(value),
+            unit: unit.map(str::to_string),
+            time: None,
+        }
+    }
+
+    /// A text value.
+    pub fn text(id: impl Into<String>, value: impl Into<String>) -> Self {
+        Value {
+            id: id.into(),
+            value: Scalar::Text(value.into()),
+            unit: None,
+            time: None,
+        }
+    }
+
+    /// The same value with a capture time.
+    pub fn at(mut self, time: impl Into<String>) -> Self {
+        self.time = Some(time.into());
+        self
+    }
+}
+
+/// Everything one telegram (or reply) said.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    /// Protocol family.
+    pub protocol: Protocol,
+    /// The meter's identity: equipment id or meter number from the data, else the system title
+    /// or the identification line; absent if the telegram names none.
+    #[serde(default)]
+    pub meter_id: Option<String>,
+    /// The meter's clock at the telegram (RFC 3339 with offset), if it sent one.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Register values, in the order the telegram carries them.
+    pub values: Vec<Value>,
+    /// Oddities the decoder accepted but wants a person to know about (placeholder timestamps,
+    /// firmware quirks). Not part of the data: the harness ignores them when comparing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Reading {
+    /// A reading with no values yet.
+    pub fn new(protocol: Protocol) -> Self {
+        Reading {
+            protocol,
+            meter_id: None,
+            time: None,
+            values: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The first value with this id.
+    pub fn value(&self, id: &str) -> Option<&Value> {
+        self.values.iter().find(|v| v.id == id)
+    }
+
+    /// Whether two readings carry the same data: protocol, meter id, time and the same values,
+    /// in any order. Warnings are not data and are ignored.
+    pub fn same_data(&self, other: &Reading) -> bool {
+        if self.protocol != other.protocol
+            || self.meter_id != other.meter_id
+            || self.time != other.time
+            || self.values.len() != other.values.len()
+        {
+            return false;
+        }
+        let key = |v: &&Value| (v.id.clone(), v.time.clone());
+        let mut a: Vec<&Value> = self.values.iter().collect();
+        let mut b: Vec<&Value> = other.values.iter().collect();
+        a.sort_by_key(key);
+        b.sort_by_key(key);
+        a == b
+    }
+}
+
+/// A decode failure as reported in the JSON output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// Machine-readable class, snake_case (`crc_mismatch`, `gcm_tag_mismatch`, `truncated`...).
+    pub kind: String,
+    /// What exactly was wrong, for a person.
+    pub message: String,
+    /// Byte offset in the stream where the failed message started, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// One result of decoding a stream: a reading, or a classified error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Message {
+    /// A message that could not be decoded.
+    Error {
+        /// What went wrong.
+        error: ErrorReport,
+    },
+    /// A decoded telegram.
+    Reading(Reading),
+}
+
+impl Message {
+    /// An error message.
+    pub fn error(kind: impl Into<String>, message: impl Into<String>, offset: Option<u64>) -> Self {
+        Message::Error {
+            error: ErrorReport {
+                kind: kind.into(),
+                message: message.into(),
+                offset,
+            },
+        }
+    }
+
+    /// The reading, if this is one.
+    pub fn reading(&self) -> Option<&Reading> {
+        match self {
+            Message::Reading(r) => Some(r),
+            Message::Error { .. } => None,
+        }
+    }
+
+    /// The error, if this is one.
+    pub fn error_report(&self) -> Option<&ErrorReport> {
+        match self {
+            Message::Error { error } => Some(error),
+            Message::Reading(_) => None,
+        }
+    }
+
+    /// One line of JSON (the JSON-lines output format).
+    pub fn to_json_line(&self) -> String {
+        // Serialising these plain types cannot fail (no maps with non-string keys, no NaN
+        // produced by `Decimal`), but never panic on it either.
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"error":{{"kind":"internal","message":"cannot serialise: {e}"}}}}"#)
+        })
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn json_contract() {
+        let mut r = Reading::new(Protocol::Dsmr);
+        r.meter_id = Some("E0044007131650618".into());
+        r.time = Some("2019-03-24T15:05:19+01:00".into());
+        r.values.push(Value::number(
+            "1-0:1.8.1*255",
+            "003432.827".parse().expect("decimal"),
+            Some("kWh"),
+        ));
+        r.values.push(Value::text("0-0:96.13.0*255", ""));
+        let line = Message::Reading(r.clone()).to_json_line();
+        assert_eq!(
+            line,
+            r#"{"protocol":"dsmr","meter_id":"E0044007131650618","time":"2019-03-24T15:05:19+01:00","values":[{"id":"1-0:1.8.1*255","value":3432.827,"unit":"kWh"},{"id":"0-0:96.13.0*255","value":""}]}"#
+        );
+        let back: Message = serde_json::from_str(&line).expect("parses back");
+        assert_eq!(back, Message::Reading(r));
+        let err = Message::error("crc_mismatch", "bad", Some(7));
+        let line = err.to_json_line();
+        assert_eq!(
+            line,
+            r#"{"error":{"kind":"crc_mismatch","message":"bad","offset":7}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Message>(&line).expect("parses back"),
+            err
+        );
+    }
+
+    #[test]
+    fn same_data_ignores_order_and_warnings() {
+        let mut a = Reading::new(Protocol::Dsmr);
+        a.values.push(Value::number(
+            "1-0:1.8.1*255",
+            "1.5".parse().expect("decimal"),
+            Some("kWh"),
+        ));
+        a.values.push(Value::number(
+            "1-0:1.8.2*255",
+            "2".parse().expect("decimal"),
+            Some("kWh"),
+        ));
+        let mut b = a.clone();
+        b.values.reverse();
+        b.warnings.push("odd".into());
+        assert!(a.same_data(&b));
+        b.values[0].value = Scalar::Number("2.0".parse().expect("decimal"));
+        assert!(a.same_data(&b));
+        b.values[1].unit = Some("Wh".into());
+        assert!(!a.same_data(&b));
+    }
+}
