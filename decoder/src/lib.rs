@@ -10,12 +10,15 @@
 #![warn(missing_docs)]
 
 pub mod decimal;
+pub mod dlms;
+pub mod dsmr;
 pub mod keys;
 pub mod obis;
 pub mod reading;
 pub mod stream;
 
 pub use decimal::Decimal;
+pub use dsmr::DsmrDecoder;
 pub use keys::{Key, Keys};
 pub use obis::Obis;
 pub use reading::{ErrorReport, Message, Protocol, Reading, Scalar, Value};

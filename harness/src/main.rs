@@ -1,1 +1,223 @@
-fn main() {}
+//! `meterlab`: the command line over the harness, simulator and decoder libraries.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use meterlab_decoder::{Key, Keys, Message, Protocol};
+use meterlab_harness::capture::{read_capture, CaptureFormat};
+use meterlab_harness::cli::{Cli, ColorChoice, Command, DecodeArgs, ProtocolArg, RunArgs};
+use meterlab_harness::exit_code;
+use meterlab_harness::report::{self, RunReport};
+use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
+use meterlab_harness::scenario;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match cli.color {
+        ColorChoice::Always => console::set_colors_enabled(true),
+        ColorChoice::Never => console::set_colors_enabled(false),
+        ColorChoice::Auto => {}
+    }
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Decode(args) => decode(args),
+        Command::Profiles => profiles(),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{} {e:#}", console::style("error:").red().bold());
+            ExitCode::from(exit_code::BAD_INPUT)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(args: RunArgs) -> Result<u8> {
+    let report_json = match &args.report {
+        Some(v) if v.len() == 2 && v[0] == "json" => Some(std::path::PathBuf::from(&v[1])),
+        Some(v) => bail!(
+            "--report takes a format and a file, and the only format is json; got {:?}",
+            v.join(" ")
+        ),
+        None => None,
+    };
+    let scenarios = match scenario::load_all(&args.paths, args.filter.as_deref()) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{} {e}", console::style("error:").red().bold());
+            }
+            eprintln!("{} bad scenario file(s); nothing was run", errors.len());
+            return Ok(exit_code::BAD_INPUT);
+        }
+    };
+    if scenarios.is_empty() {
+        bail!(
+            "no scenarios found in {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let decoder = match &args.decoder {
+        Some(command) => DecoderUnderTest::External {
+            command: command.clone(),
+            timeout: Duration::from_secs(args.decoder_timeout),
+        },
+        None => DecoderUnderTest::Reference,
+    };
+    let decoder_name = args.decoder.clone().unwrap_or_else(|| "reference".into());
+    let options = RunOptions {
+        decoder,
+        seed_override: args.seed,
+        golden_dir: (!args.no_golden).then(|| args.golden.clone()),
+        bless: args.bless,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(
+            Some(scenarios.len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let results = runner::run_all(&scenarios, &options, jobs, |done, _total, r| {
+        bar.set_position(done as u64);
+        if let Ok(o) = r {
+            bar.set_message(o.name.clone());
+        }
+    });
+    bar.finish_and_clear();
+    let mut outcomes = Vec::new();
+    let mut bad = 0;
+    for r in results {
+        match r {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                eprintln!("{} {e}", console::style("error:").red().bold());
+                bad += 1;
+            }
+        }
+    }
+    let report = RunReport {
+        outcomes: &outcomes,
+        decoder: &decoder_name,
+        seed_override: args.seed,
+        elapsed: started.elapsed(),
+    };
+    print!("{}", report::table::render(&report));
+    if let Some(path) = report_json {
+        let json = report::json::render(&report).context("cannot serialise the JSON report")?;
+        std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit::render(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if bad > 0 {
+        eprintln!("{bad} scenario(s) could not be run");
+        return Ok(exit_code::BAD_INPUT);
+    }
+    Ok(if report.failed() == 0 {
+        exit_code::SUCCESS
+    } else {
+        exit_code::FAILED
+    })
+}
+
+fn parse_key(what: &str, hex: &Option<String>) -> Result<Option<Key>> {
+    hex.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse::<Key>().with_context(|| format!("bad {what}")))
+        .transpose()
+}
+
+fn decode(args: DecodeArgs) -> Result<u8> {
+    let keys = Keys {
+        encryption: parse_key("--key", &args.key)?,
+        authentication: parse_key("--auth-key", &args.auth_key)?,
+    };
+    let mut input = Vec::new();
+    match args.file.as_deref() {
+        None => std::io::stdin()
+            .read_to_end(&mut input)
+            .context("cannot read standard input")?,
+        Some(p) if p.as_os_str() == "-" => std::io::stdin()
+            .read_to_end(&mut input)
+            .context("cannot read standard input")?,
+        Some(p) => {
+            input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            input.len()
+        }
+    };
+    let (bytes, format) = read_capture(&input);
+    tracing::info!(
+        bytes = bytes.len(),
+        hex = (format == CaptureFormat::Hex),
+        "capture read"
+    );
+    let protocol = match args.protocol {
+        ProtocolArg::Auto | ProtocolArg::Dsmr => Protocol::Dsmr,
+    };
+    let mut decoder = runner::reference_decoder(protocol, keys);
+    let messages = decoder.decode_all(&bytes);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for m in &messages {
+        writeln!(out, "{}", m.to_json_line()).context("cannot write to standard output")?;
+    }
+    let failed = messages.iter().any(|m| matches!(m, Message::Error { .. }));
+    Ok(if failed {
+        exit_code::FAILED
+    } else {
+        exit_code::SUCCESS
+    })
+}
+
+fn profiles() -> Result<u8> {
+    let list = meterlab_sim::profile::catalogue();
+    let width = list.iter().map(|p| p.name.len()).max().unwrap_or(8);
+    for p in list {
+        println!(
+            "{:<width$}  {:<6}  {:<11}  {:<18}  {}",
+            p.name,
+            p.protocol.name(),
+            p.line,
+            p.cadence,
+            p.description
+        );
+    }
+    Ok(exit_code::SUCCESS)
+}

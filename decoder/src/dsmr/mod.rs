@@ -1,0 +1,244 @@
+//! DSMR P1 telegrams (DSMR P1 Companion Standard 5.0.2 §6, back to DSMR 2.2)
+//! and Luxembourg Smarty frames (Smarty P1 specification v1.1.3 §3.2.5), the reference decoder.
+//!
+//! - [`telegram`]: the telegram view and its parsed value; [`object`]: object lines;
+//!   [`crc`]: CRC-16/ARC and the variants real meters send.
+//! - [`convert`]: telegram → [`Reading`](crate::reading::Reading) per `docs/reading-format.md`.
+//! - [`smarty`]: the AES-128-GCM frame around Smarty telegrams (on [`crate::dlms::ciphering`]).
+//! - [`stream`]: [`DsmrDecoder`], which finds telegrams and frames in a byte stream and
+//!   resynchronises after junk.
+//!
+//! [`decode_telegram`] turns one complete telegram into one [`Message`]: a reading, or an error
+//! naming what is wrong (`crc_mismatch`, `crc_missing`, `malformed`, `truncated`).
+
+pub mod convert;
+pub mod crc;
+pub mod object;
+pub mod smarty;
+pub mod stream;
+pub mod telegram;
+
+pub use object::ObjectLine;
+pub use stream::DsmrDecoder;
+pub use telegram::{Telegram, TelegramRepr};
+
+use crate::reading::Message;
+
+use self::crc::CrcCheck;
+
+/// The largest telegram accepted, `/` through `!`, and the largest Smarty frame body: 16 KiB.
+/// DSMR 5.0.2 telegrams are about 1 KiB; a text message adds at most 2 KiB.
+pub const MAX_TELEGRAM_LEN: usize = 16 * 1024;
+
+/// The classes of DSMR decoding errors (`docs/reading-format.md`, "Error kinds").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The telegram's CRC does not match its bytes.
+    CrcMismatch,
+    /// A DSMR 4/5 telegram ends without a CRC.
+    CrcMissing,
+    /// A telegram or frame started and was cut off.
+    Truncated,
+    /// A complete telegram or frame with a line or field that is not well-formed.
+    Malformed,
+    /// No `!` within [`MAX_TELEGRAM_LEN`] bytes.
+    TooLong,
+    /// Bytes that belong to no telegram.
+    SkippedBytes,
+    /// An encrypted frame and no key.
+    MissingKey,
+    /// The GCM tag check failed.
+    GcmTagMismatch,
+    /// An encrypted frame's length field is impossible.
+    FrameLength,
+}
+
+impl ErrorKind {
+    /// The name in the JSON output (`crc_mismatch`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::CrcMismatch => "crc_mismatch",
+            ErrorKind::CrcMissing => "crc_missing",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::TooLong => "too_long",
+            ErrorKind::SkippedBytes => "skipped_bytes",
+            ErrorKind::MissingKey => "missing_key",
+            ErrorKind::GcmTagMismatch => "gcm_tag_mismatch",
+            ErrorKind::FrameLength => "frame_length",
+        }
+    }
+
+    /// An error message of this kind.
+    pub fn error(self, message: impl Into<String>, offset: Option<u64>) -> Message {
+        Message::error(self.name(), message, offset)
+    }
+}
+
+/// Decodes one complete telegram: `/` through its CRC digits, optionally followed by CR and LF.
+/// `offset` is where it started in the stream, for error reports.
+///
+/// The CRC must be CRC-16/ARC; CRC-16/X-25, a CRC that matches only with CR restored before
+/// every bare LF, and fewer than 4 digits are accepted with a warning. A telegram without CRC is
+/// accepted (DSMR 2.2/3.0) unless it declares DSMR 4/5 (`crc_missing`). Any line that is not an
+/// object line gives `malformed`.
+pub fn decode_telegram(bytes: &[u8], offset: Option<u64>) -> Message {
+    let telegram = match Telegram::new_checked(bytes) {
+        Ok(t) => t,
+        Err(e @ telegram::Error::NoEnd { .. }) => {
+            return ErrorKind::Truncated.error(e.to_string(), offset)
+        }
+        Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
+    };
+    let mut warnings = Vec::new();
+    match telegram.stated_crc() {
+        None => {
+            if let Some(line) = telegram.version_line() {
+                return ErrorKind::CrcMissing.error(
+                    format!(
+                        "telegram declares DSMR 4/5 ({}) and ends without a CRC",
+                        telegram::latin1(line)
+                    ),
+                    offset,
+                );
+            }
+        }
+        Some(stated) => {
+            match crc::check(telegram.covered(), stated.value) {
+                CrcCheck::Arc => {}
+                CrcCheck::X25 => warnings
+                    .push("CRC is CRC-16/X-25 (as Holley meters send), not CRC-16/ARC".to_string()),
+                CrcCheck::ArcCrRestored => warnings.push(
+                    "line endings were converted: the CRC matches only with CR restored before every LF"
+                        .to_string(),
+                ),
+                CrcCheck::Mismatch { computed } => {
+                    return ErrorKind::CrcMismatch.error(
+                        format!(
+                            "telegram says CRC 0x{:04X}, computed 0x{computed:04X}",
+                            stated.value
+                        ),
+                        offset,
+                    )
+                }
+            }
+            if stated.digits < 4 {
+                warnings.push(format!(
+                    "CRC sent with {} hex digits instead of 4",
+                    stated.digits
+                ));
+            }
+        }
+    }
+    let repr = match TelegramRepr::parse(&telegram) {
+        Ok(repr) => repr,
+        Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
+    };
+    let mut reading = convert::to_reading(&repr);
+    warnings.append(&mut reading.warnings);
+    reading.warnings = warnings;
+    Message::Reading(reading)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    /// Warmtelink heat-meter telegram with a three-digit CRC `B9F` (ndokter/dsmr_parser,
+    /// test/example_telegrams.py, TELEGRAM_UNPADDED_CRC).
+    static TELEGRAM: &[u8] = b"/NWA-WARMTELINK\r\n\r\n\
+1-3:0.2.8(50)\r\n\
+0-0:1.0.0(260215200523W)\r\n\
+0-0:96.1.1(ADC3100000158491)\r\n\
+0-0:96.13.1()\r\n\
+0-0:96.13.0()\r\n\
+0-1:24.1.0(004)\r\n\
+0-1:96.1.0(621848012D2C0B0C)\r\n\
+0-1:24.2.1(260215200523W)(240.860*GJ)\r\n\
+!B9F\r\n";
+
+    fn kind(message: &Message) -> Option<&str> {
+        message.error_report().map(|e| e.kind.as_str())
+    }
+
+    #[test]
+    fn test_parse() {
+        let message = decode_telegram(TELEGRAM, Some(0));
+        let reading = message.reading().expect("decodes");
+        assert_eq!(reading.meter_id.as_deref(), Some("ADC3100000158491"));
+        assert_eq!(reading.time.as_deref(), Some("2026-02-15T20:05:23+01:00"));
+        assert_eq!(
+            reading.warnings,
+            vec!["CRC sent with 3 hex digits instead of 4".to_string()]
+        );
+        assert_eq!(reading.values.len(), 7);
+    }
+
+    #[test]
+    fn test_bad_crc() {
+        let mut bytes = TELEGRAM.to_vec();
+        let at = bytes.len() - 3;
+        bytes[at] = b'E';
+        let message = decode_telegram(&bytes, Some(7));
+        assert_eq!(kind(&message), Some("crc_mismatch"));
+        assert_eq!(
+            message
+                .error_report()
+                .map(|e| (e.message.as_str(), e.offset)),
+            Some(("telegram says CRC 0x0B9E, computed 0x0B9F", Some(7)))
+        );
+    }
+
+    #[test]
+    fn test_crc_missing_and_dsmr22() {
+        let no_crc = b"/NWA-WARMTELINK\r\n\r\n1-3:0.2.8(50)\r\n0-0:96.13.0()\r\n!\r\n";
+        let message = decode_telegram(no_crc, None);
+        assert_eq!(kind(&message), Some("crc_missing"));
+        let message = decode_telegram(b"/FLU5\\1\r\n\r\n0-0:96.1.4(50217)\r\n!", None);
+        assert_eq!(kind(&message), Some("crc_missing"));
+        let dsmr22 = b"/XMX5XMXABCE100103855\r\n\r\n1-0:1.8.1(03687.771*kWh)\r\n!\r\n";
+        let message = decode_telegram(dsmr22, None);
+        assert!(message.reading().is_some(), "{message:?}");
+        // Version 30 is not a DSMR 4/5 version: no CRC needed.
+        let message = decode_telegram(b"/ABC5\r\n\r\n1-3:0.2.8(30)\r\n!", None);
+        assert!(message.reading().is_some(), "{message:?}");
+    }
+
+    #[test]
+    fn test_variants() {
+        let covered = &TELEGRAM[..TELEGRAM.len() - 5];
+        let x25 = crc::crc16_x25(covered);
+        let mut bytes = covered.to_vec();
+        bytes.extend_from_slice(format!("{x25:04X}\r\n").as_bytes());
+        let message = decode_telegram(&bytes, None);
+        let warnings = &message.reading().expect("X-25 accepted").warnings;
+        assert!(warnings[0].contains("X-25"), "{warnings:?}");
+
+        let lf_only: Vec<u8> = TELEGRAM.iter().copied().filter(|&b| b != b'\r').collect();
+        let message = decode_telegram(&lf_only, None);
+        let warnings = &message.reading().expect("CR restored").warnings;
+        assert!(
+            warnings[0].contains("line endings were converted"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn test_malformed() {
+        let telegram = b"/ABC5\r\n\r\n1-0:1.8.1(1)\r\n1-0:1.8.2(2\r\n!";
+        let message = decode_telegram(telegram, Some(3));
+        assert_eq!(kind(&message), Some("malformed"));
+        let report = message.error_report().expect("error");
+        assert!(
+            report.message.starts_with("line 4 \"1-0:1.8.2(2\""),
+            "{report:?}"
+        );
+        assert_eq!(report.offset, Some(3));
+        assert_eq!(
+            kind(&decode_telegram(b"/ABC5!1234x", None)),
+            Some("malformed")
+        );
+        assert_eq!(kind(&decode_telegram(b"/ABC5", None)), Some("truncated"));
+        assert_eq!(kind(&decode_telegram(b"ABC5!", None)), Some("malformed"));
+    }
+}

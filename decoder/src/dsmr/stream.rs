@@ -1,0 +1,585 @@
+//! Finding DSMR telegrams and Smarty frames in a byte stream (DSMR P1 Companion Standard 5.0.2
+//! §6.2 telegram framing; Smarty P1 spec v1.1.3 §3.2.5 frame layout).
+//!
+//! A reader attaches to a meter that is already sending, so the stream starts anywhere; bytes
+//! get lost, changed, or read with the wrong line settings. [`DsmrDecoder`] scans for a start —
+//! `/` and three letters (the manufacturer flag), or `DB 08` (a Smarty frame) — collects the
+//! telegram up to `!` and its CRC digits, or the frame up to its length, and reports whatever
+//! is in between as `skipped_bytes`, with a guess at why.
+//!
+//! Every decision waits until the bytes that decide it have arrived, so the messages do not
+//! depend on how the stream is cut into pieces.
+
+use crate::keys::Keys;
+use crate::reading::Message;
+use crate::stream::StreamDecoder;
+
+use super::smarty::{self, FrameStart};
+use super::{decode_telegram, ErrorKind, MAX_TELEGRAM_LEN};
+
+/// The streaming DSMR / Smarty decoder.
+///
+/// ```
+/// use meterlab_decoder::{DsmrDecoder, Keys, StreamDecoder};
+///
+/// let mut decoder = DsmrDecoder::new(Keys::default());
+/// let messages = decoder.decode_all(b"\r\n/ISk5\\2MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n0-0:0.0.0(101209113020W)\r\n0-0:96.1.1(4B384547303034303436333935353037)\r\n!8AF2\r\n");
+/// assert_eq!(messages.len(), 1);
+/// assert_eq!(messages[0].reading().and_then(|r| r.meter_id.as_deref()), Some("K8EG004046395507"));
+/// ```
+#[derive(Debug)]
+pub struct DsmrDecoder {
+    keys: Keys,
+    /// Bytes received and not yet consumed: the current telegram or frame, or a start candidate
+    /// waiting for its next bytes. `pending[0]` is at stream offset `base`.
+    pending: Vec<u8>,
+    base: u64,
+    state: State,
+    /// The span of skipped bytes being collected, reported when the next start is found.
+    skipped: Option<Skipped>,
+}
+
+/// Where the decoder is. Positions count from the start of the current telegram or frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Outside any telegram, looking for a start.
+    Scan,
+    /// In a plain telegram; the first `searched` bytes hold no `!` and no new start.
+    Telegram { searched: usize },
+    /// The telegram's `!` is at `bang`; collecting up to 4 CRC digits.
+    Crc { bang: usize },
+    /// A Smarty frame of `len` bytes.
+    Frame { len: usize },
+}
+
+impl DsmrDecoder {
+    /// A decoder that deciphers Smarty frames with `keys` (authentication key: the fixed Smarty
+    /// key when `keys.authentication` is `None`).
+    pub fn new(keys: Keys) -> Self {
+        DsmrDecoder {
+            keys,
+            pending: Vec::new(),
+            base: 0,
+            state: State::Scan,
+            skipped: None,
+        }
+    }
+
+    /// Decodes as much of `data` as can be decided, returning how many bytes are consumed; the
+    /// rest (the unfinished telegram or frame, or a start candidate) begins a later call's data.
+    /// `data[0]` is at stream offset `self.base`. With `eof`, everything is consumed.
+    fn process(&mut self, data: &[u8], eof: bool, out: &mut Vec<Message>) -> usize {
+        let mut pos = 0;
+        loop {
+            let offset = self.base + pos as u64;
+            let unit = &data[pos..];
+            match self.state {
+                State::Scan => match self.scan(data, pos, eof, out) {
+                    Scan::Start(start) => pos = start,
+                    Scan::Wait(at) => return at,
+                    Scan::Done => return data.len(),
+                },
+                State::Telegram { searched } => {
+                    match find_end(unit, searched, eof) {
+                        End::Bang(bang) => self.state = State::Crc { bang },
+                        End::NewStart(at) => {
+                            let what = if unit[at] == b'/' {
+                                "a new telegram"
+                            } else {
+                                "an encrypted frame"
+                            };
+                            out.push(ErrorKind::Truncated.error(
+                                format!(
+                                    "telegram cut off after {at} bytes: {what} starts at offset {}",
+                                    offset + at as u64
+                                ),
+                                Some(offset),
+                            ));
+                            // The scan finds the start at `at` again and takes it.
+                            pos += at;
+                            self.state = State::Scan;
+                        }
+                        End::TooLong => {
+                            out.push(ErrorKind::TooLong.error(
+                                format!(
+                                    "no '!' within {MAX_TELEGRAM_LEN} bytes of the telegram start; resynchronising"
+                                ),
+                                Some(offset),
+                            ));
+                            pos += MAX_TELEGRAM_LEN;
+                            self.state = State::Scan;
+                        }
+                        End::Eof => {
+                            out.push(ErrorKind::Truncated.error(
+                                format!(
+                                    "stream ended {} bytes into a telegram, before its '!'",
+                                    unit.len()
+                                ),
+                                Some(offset),
+                            ));
+                            self.state = State::Scan;
+                            return data.len();
+                        }
+                        End::Wait(searched) => {
+                            self.state = State::Telegram { searched };
+                            return pos;
+                        }
+                    }
+                }
+                State::Crc { bang } => {
+                    let after = &unit[bang + 1..];
+                    let digits = after
+                        .iter()
+                        .take(4)
+                        .take_while(|b| b.is_ascii_hexdigit())
+                        .count();
+                    if digits < 4 && digits == after.len() && !eof {
+                        return pos;
+                    }
+                    let end = bang + 1 + digits;
+                    out.push(decode_telegram(&unit[..end], Some(offset)));
+                    pos += end;
+                    self.state = State::Scan;
+                }
+                State::Frame { len } => {
+                    if unit.len() >= len {
+                        out.push(smarty::decode_frame(&unit[..len], &self.keys, Some(offset)));
+                        pos += len;
+                        self.state = State::Scan;
+                    } else if eof {
+                        out.push(ErrorKind::Truncated.error(
+                            format!(
+                                "stream ended {} bytes into an encrypted frame of {len} bytes",
+                                unit.len()
+                            ),
+                            Some(offset),
+                        ));
+                        self.state = State::Scan;
+                        return data.len();
+                    } else {
+                        return pos;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scans `data[from..]` for a start, adding what it passes over to the skipped span.
+    fn scan(&mut self, data: &[u8], from: usize, eof: bool, out: &mut Vec<Message>) -> Scan {
+        let mut i = from;
+        let mut span_start = from;
+        while let Some(&b) = data.get(i) {
+            match b {
+                b'/' => match data.get(i + 1..i + 4) {
+                    None if !eof => {
+                        self.skip(&data[span_start..i], span_start);
+                        return Scan::Wait(i);
+                    }
+                    Some(flag) if flag.iter().all(u8::is_ascii_alphabetic) => {
+                        self.skip(&data[span_start..i], span_start);
+                        self.flush_skipped(out);
+                        self.state = State::Telegram { searched: 4 };
+                        return Scan::Start(i);
+                    }
+                    _ => i += 1,
+                },
+                0xDB => match data.get(i + 1) {
+                    None if !eof => {
+                        self.skip(&data[span_start..i], span_start);
+                        return Scan::Wait(i);
+                    }
+                    Some(0x08) => match smarty::frame_start(&data[i..]) {
+                        FrameStart::NeedMore if !eof => {
+                            self.skip(&data[span_start..i], span_start);
+                            return Scan::Wait(i);
+                        }
+                        FrameStart::NeedMore => {
+                            self.skip(&data[span_start..i], span_start);
+                            self.flush_skipped(out);
+                            out.push(ErrorKind::Truncated.error(
+                                format!(
+                                    "stream ended inside the header of an encrypted frame ({} bytes)",
+                                    data.len() - i
+                                ),
+                                Some(self.base + i as u64),
+                            ));
+                            return Scan::Done;
+                        }
+                        FrameStart::Frame { len } => {
+                            self.skip(&data[span_start..i], span_start);
+                            self.flush_skipped(out);
+                            self.state = State::Frame { len };
+                            return Scan::Start(i);
+                        }
+                        FrameStart::Invalid(e) => {
+                            // Report, then look for a start again one byte after the DB.
+                            self.skip(&data[span_start..i], span_start);
+                            self.flush_skipped(out);
+                            out.push(e.kind().error(
+                                format!("{e}; resuming the scan one byte after 0xDB"),
+                                Some(self.base + i as u64),
+                            ));
+                            i += 1;
+                            span_start = i;
+                        }
+                    },
+                    _ => i += 1,
+                },
+                _ => i += 1,
+            }
+        }
+        self.skip(&data[span_start..], span_start);
+        Scan::Done
+    }
+
+    /// Adds `bytes` (at `data` position `at`) to the current span of skipped bytes.
+    fn skip(&mut self, bytes: &[u8], at: usize) {
+        for (k, &b) in bytes.iter().enumerate() {
+            if b == b'\r' || b == b'\n' {
+                continue;
+            }
+            let offset = self.base + (at + k) as u64;
+            self.skipped
+                .get_or_insert_with(|| Skipped::new(offset))
+                .add(b);
+        }
+    }
+
+    /// Reports the current span of skipped bytes, if any.
+    fn flush_skipped(&mut self, out: &mut Vec<Message>) {
+        if let Some(span) = self.skipped.take() {
+            out.push(ErrorKind::SkippedBytes.error(span.describe(), Some(span.start)));
+        }
+    }
+}
+
+impl Default for DsmrDecoder {
+    /// A decoder without keys.
+    fn default() -> Self {
+        DsmrDecoder::new(Keys::default())
+    }
+}
+
+impl StreamDecoder for DsmrDecoder {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Message>) {
+        if self.pending.is_empty() {
+            let consumed = self.process(bytes, false, out);
+            self.base += consumed as u64;
+            self.pending.extend_from_slice(&bytes[consumed..]);
+        } else {
+            let mut data = std::mem::take(&mut self.pending);
+            data.extend_from_slice(bytes);
+            let consumed = self.process(&data, false, out);
+            self.base += consumed as u64;
+            data.drain(..consumed);
+            self.pending = data;
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Message>) {
+        let data = std::mem::take(&mut self.pending);
+        let consumed = self.process(&data, true, out);
+        debug_assert_eq!(consumed, data.len());
+        self.base += data.len() as u64;
+        self.flush_skipped(out);
+        self.state = State::Scan;
+    }
+}
+
+/// What a scan for a start found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scan {
+    /// A telegram or frame starts at this position; the state is set.
+    Start(usize),
+    /// A start candidate at this position needs more bytes.
+    Wait(usize),
+    /// All bytes are consumed.
+    Done,
+}
+
+/// How a plain telegram ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// At its `!` (at this position).
+    Bang(usize),
+    /// A new telegram or frame starts at this position: this one was cut off.
+    NewStart(usize),
+    /// No `!` within [`MAX_TELEGRAM_LEN`] bytes.
+    TooLong,
+    /// The stream ended first.
+    Eof,
+    /// Not decided yet; the first bytes (this many) are searched.
+    Wait(usize),
+}
+
+/// Looks for the end of the telegram at the start of `unit`, from position `searched` on: its
+/// `!`, or a new start that cuts it off (`/` and three letters, or the complete header of a
+/// Smarty frame).
+fn find_end(unit: &[u8], searched: usize, eof: bool) -> End {
+    let limit = unit.len().min(MAX_TELEGRAM_LEN);
+    let mut j = searched;
+    while j < limit {
+        let Some(k) = unit[j..limit]
+            .iter()
+            .position(|&b| matches!(b, b'!' | b'/' | 0xDB))
+        else {
+            break;
+        };
+        let p = j + k;
+        match unit[p] {
+            b'!' => return End::Bang(p),
+            b'/' => match unit.get(p + 1..p + 4) {
+                None if !eof => return End::Wait(p),
+                Some(flag) if flag.iter().all(u8::is_ascii_alphabetic) => return End::NewStart(p),
+                _ => {}
+            },
+            _ => match unit.get(p + 1) {
+                None if !eof => return End::Wait(p),
+                Some(0x08) => match smarty::frame_start(&unit[p..]) {
+                    FrameStart::NeedMore if !eof => return End::Wait(p),
+                    FrameStart::Frame { .. } => return End::NewStart(p),
+                    FrameStart::NeedMore | FrameStart::Invalid(_) => {}
+                },
+                _ => {}
+            },
+        }
+        j = p + 1;
+    }
+    if limit == MAX_TELEGRAM_LEN {
+        End::TooLong
+    } else if eof {
+        End::Eof
+    } else {
+        End::Wait(limit)
+    }
+}
+
+/// Statistics of a span of skipped bytes (CR and LF not counted), enough to guess why they
+/// belong to no telegram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Skipped {
+    /// Stream offset of the first counted byte.
+    start: u64,
+    /// Bytes counted.
+    count: u64,
+    /// Bytes with bit 7 set.
+    high: u64,
+    /// Bytes with an even number of one bits (bit 7 is an even-parity bit over bits 0-6).
+    even_parity: u64,
+    /// Printable ASCII bytes.
+    printable: u64,
+    /// Bytes that are printable ASCII, CR or LF once bit 7 is cleared.
+    masked_text: u64,
+    /// Bytes that are `/` once bit 7 is cleared.
+    masked_slash: u64,
+    /// Bytes that are `!` once bit 7 is cleared.
+    masked_bang: u64,
+    /// `!` bytes.
+    bang: u64,
+}
+
+impl Skipped {
+    fn new(start: u64) -> Self {
+        Skipped {
+            start,
+            count: 0,
+            high: 0,
+            even_parity: 0,
+            printable: 0,
+            masked_text: 0,
+            masked_slash: 0,
+            masked_bang: 0,
+            bang: 0,
+        }
+    }
+
+    fn add(&mut self, b: u8) {
+        let printable = |c: u8| (0x20..=0x7E).contains(&c);
+        let masked = b & 0x7F;
+        self.count += 1;
+        self.high += u64::from(b & 0x80 != 0);
+        self.even_parity += u64::from(b.count_ones() % 2 == 0);
+        self.printable += u64::from(printable(b));
+        self.masked_text += u64::from(printable(masked) || masked == b'\r' || masked == b'\n');
+        self.masked_slash += u64::from(masked == b'/');
+        self.masked_bang += u64::from(masked == b'!');
+        self.bang += u64::from(b == b'!');
+    }
+
+    /// The error message: how many bytes and, where the statistics tell, why.
+    fn describe(&self) -> String {
+        let n = self.count;
+        let looks_7e1 = self.high * 10 >= n
+            && self.even_parity * 100 >= n * 95
+            && self.masked_text * 100 >= n * 95
+            && self.masked_slash > 0
+            && self.masked_bang > 0;
+        if looks_7e1 {
+            format!(
+                "skipped {n} bytes outside any telegram: bit 7 set on {} of {n} bytes; with bit 7 cleared the data looks like DSMR text: a 7E1 meter read as 8N1",
+                self.high
+            )
+        } else if self.high * 10 > n * 3 || self.printable * 2 < n {
+            format!(
+                "skipped {n} bytes outside any telegram with no DSMR structure: bit 7 set on {} of {n} bytes, {} printable; looks like inverted or wrong-baud data",
+                self.high, self.printable
+            )
+        } else if self.printable == n && self.bang > 0 {
+            format!(
+                "skipped {n} bytes of DSMR text without a telegram start: the stream began mid-telegram or a header was lost"
+            )
+        } else {
+            format!("skipped {n} bytes outside any telegram")
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    /// Minimal DSMR 5 telegram preceded by CR LF (nielsbasjes/dsmr-tools,
+    /// TestDsmrParserOnSpecification), CRC 8AF2.
+    static TELEGRAM: &[u8] = b"\r\n/ISk5\\2MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n0-0:0.0.0(101209113020W)\r\n0-0:96.1.1(4B384547303034303436333935353037)\r\n!8AF2\r\n";
+
+    fn kinds(messages: &[Message]) -> Vec<&str> {
+        messages
+            .iter()
+            .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
+            .collect()
+    }
+
+    fn decode(bytes: &[u8]) -> Vec<Message> {
+        DsmrDecoder::default().decode_all(bytes)
+    }
+
+    #[test]
+    fn test_parse() {
+        let messages = decode(TELEGRAM);
+        assert_eq!(kinds(&messages), vec!["reading"]);
+        let mut bytewise = DsmrDecoder::default();
+        let mut out = Vec::new();
+        for b in TELEGRAM {
+            bytewise.feed(std::slice::from_ref(b), &mut out);
+        }
+        bytewise.finish(&mut out);
+        assert_eq!(out, messages);
+    }
+
+    #[test]
+    fn test_junk_and_offsets() {
+        let mut stream = b"xyz".to_vec();
+        stream.extend_from_slice(TELEGRAM);
+        stream.extend_from_slice(b"\r\n junk/ab/");
+        let messages = decode(&stream);
+        assert_eq!(
+            kinds(&messages),
+            vec!["skipped_bytes", "reading", "skipped_bytes"]
+        );
+        let first = messages[0].error_report().expect("error");
+        assert_eq!(first.offset, Some(0));
+        assert!(first.message.starts_with("skipped 3 bytes"), "{first:?}");
+        let last = messages[2].error_report().expect("error");
+        assert_eq!(last.offset, Some(3 + TELEGRAM.len() as u64 + 2));
+        assert!(last.message.starts_with("skipped 9 bytes"), "{last:?}");
+    }
+
+    #[test]
+    fn test_truncated() {
+        let cut = &TELEGRAM[..60];
+        let mut stream = cut.to_vec();
+        stream.extend_from_slice(TELEGRAM);
+        let messages = decode(&stream);
+        assert_eq!(kinds(&messages), vec!["truncated", "reading"]);
+        assert_eq!(messages[0].error_report().and_then(|e| e.offset), Some(2));
+        assert_eq!(kinds(&decode(cut)), vec!["truncated"]);
+    }
+
+    #[test]
+    fn test_crc_digits_at_end() {
+        // No line ending after the CRC, and a DSMR 2.2 telegram ending at "!".
+        let without_crlf = &TELEGRAM[..TELEGRAM.len() - 2];
+        assert_eq!(kinds(&decode(without_crlf)), vec!["reading"]);
+        let dsmr22 = b"/XMX5XMXABCE100103855\r\n\r\n1-0:1.8.1(03687.771*kWh)\r\n!";
+        assert_eq!(kinds(&decode(dsmr22)), vec!["reading"]);
+        // "!" directly followed by the next telegram.
+        let mut two = dsmr22.to_vec();
+        two.extend_from_slice(dsmr22);
+        assert_eq!(kinds(&decode(&two)), vec!["reading", "reading"]);
+    }
+
+    #[test]
+    fn test_impossible_len() {
+        let mut stream = b"/ABC5\r\n".to_vec();
+        stream.resize(MAX_TELEGRAM_LEN + 100, b'x');
+        stream.extend_from_slice(TELEGRAM);
+        let messages = decode(&stream);
+        assert_eq!(
+            kinds(&messages),
+            vec!["too_long", "skipped_bytes", "reading"]
+        );
+        // A Smarty header with an impossible length: reported, and the scan goes on.
+        let mut stream = vec![0xDB, 0x08, b'S', b'A', b'G', 1, 2, 3, 4, 5, 0x05];
+        stream.extend_from_slice(TELEGRAM);
+        let messages = decode(&stream);
+        assert_eq!(
+            kinds(&messages),
+            vec!["frame_length", "skipped_bytes", "reading"]
+        );
+        assert_eq!(messages[0].error_report().and_then(|e| e.offset), Some(0));
+        // A Smarty frame cut off.
+        let frame_start = [
+            0xDB, 0x08, b'S', b'A', b'G', 1, 2, 3, 4, 5, 0x82, 0x00, 0x40, 0x30,
+        ];
+        assert_eq!(kinds(&decode(&frame_start)), vec!["truncated"]);
+        assert_eq!(kinds(&decode(&frame_start[..12])), vec!["truncated"]);
+    }
+
+    #[test]
+    fn test_frame_cuts_telegram() {
+        // A Smarty frame header (valid length, SC 0x30) inside a telegram is a new start.
+        let mut frame = vec![
+            0xDB, 0x08, b'S', b'A', b'G', 1, 2, 3, 4, 5, 0x82, 0x00, 0x20, 0x30,
+        ];
+        frame.resize(13 + 0x20, 0x55);
+        let mut stream = b"/ABC5\r\n\r\n1-0:1.8.1(0001".to_vec();
+        stream.extend_from_slice(&frame);
+        let messages = decode(&stream);
+        assert_eq!(kinds(&messages), vec!["truncated", "missing_key"]);
+        let cut = messages[0].error_report().expect("error");
+        assert!(
+            cut.message
+                .ends_with("an encrypted frame starts at offset 23"),
+            "{cut:?}"
+        );
+        assert_eq!(messages[1].error_report().and_then(|e| e.offset), Some(23));
+        // DB 08 without a plausible frame header is just a bad byte in the body.
+        let stream = b"/ABC5\r\n\r\n1-0:1.8.1(1\xdb\x08)\r\n!";
+        let messages = decode(stream);
+        assert_eq!(kinds(&messages), vec!["malformed"]);
+    }
+
+    #[test]
+    fn test_7e1_as_8n1() {
+        let parity: Vec<u8> = TELEGRAM
+            .iter()
+            .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
+            .collect();
+        let messages = decode(&parity);
+        assert_eq!(kinds(&messages), vec!["skipped_bytes"]);
+        let message = &messages[0].error_report().expect("error").message;
+        assert!(
+            message.contains("7E1") && message.contains("8N1"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn test_inverted() {
+        let inverted: Vec<u8> = TELEGRAM.iter().map(|&b| !b).collect();
+        let messages = decode(&inverted);
+        assert_eq!(kinds(&messages), vec!["skipped_bytes"]);
+        let message = &messages[0].error_report().expect("error").message;
+        assert!(message.contains("inverted or wrong-baud"), "{message}");
+    }
+}

@@ -1,0 +1,109 @@
+//! The DSMR corpus copy in `tests/data/dsmr/` (real telegrams; each file names its source), loaded
+//! once for the tests and the benchmark.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_yaml::Value as Yaml;
+
+/// One corpus vector.
+pub struct Vector {
+    /// Its `name`.
+    pub name: String,
+    /// The whole YAML document.
+    pub doc: Yaml,
+    /// The exact wire bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Vector {
+    /// A string field by path.
+    pub fn str(&self, path: &[&str]) -> Option<&str> {
+        let mut node = &self.doc;
+        for key in path {
+            node = node.get(*key)?;
+        }
+        node.as_str()
+    }
+
+    /// `crc.match`: `Some(true)` verified, `Some(false)` mismatch, `None` no CRC.
+    pub fn crc_match(&self) -> Option<bool> {
+        self.doc.get("crc")?.get("match")?.as_bool()
+    }
+
+    /// Whether the vector is an encrypted frame.
+    pub fn encrypted(&self) -> bool {
+        !self.doc["key_hex"].is_null()
+    }
+
+    /// `expected`: OBIS → "value*unit" as in the telegram.
+    pub fn expected(&self) -> BTreeMap<String, String> {
+        self.doc
+            .get("expected")
+            .and_then(Yaml::as_mapping)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Every vector, sorted by file name; the reconstructed bytes are checked against `length`.
+pub fn corpus() -> &'static [Vector] {
+    static CORPUS: OnceLock<Vec<Vector>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dsmr");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("tests/data/dsmr exists")
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).expect("readable vector");
+                let doc: Yaml = serde_yaml::from_str(&text).expect("valid YAML");
+                let name = doc["name"].as_str().expect("name").to_string();
+                let bytes = wire_bytes(&doc);
+                let length = doc["length"].as_u64().expect("length");
+                assert_eq!(bytes.len() as u64, length, "{name}: reconstructed length");
+                Vector { name, doc, bytes }
+            })
+            .collect()
+    })
+}
+
+/// The vector of this name.
+pub fn vector(name: &str) -> &'static Vector {
+    corpus()
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("vector {name} present"))
+}
+
+/// The exact wire bytes: `text` with every newline as the stated line ending, or `hex`.
+fn wire_bytes(doc: &Yaml) -> Vec<u8> {
+    match (doc["text"].as_str(), doc["hex"].as_str()) {
+        (Some(text), _) => {
+            let ending = match doc["line_ending"].as_str() {
+                Some("CRLF") => "\r\n",
+                Some("LF") => "\n",
+                other => panic!("unknown line ending {other:?}"),
+            };
+            text.replace('\n', ending)
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).expect("latin-1 text"))
+                .collect()
+        }
+        (None, Some(hex)) => {
+            hex::decode(hex.split_whitespace().collect::<String>()).expect("valid hex")
+        }
+        (None, None) => panic!("vector without bytes"),
+    }
+}

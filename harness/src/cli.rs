@@ -1,0 +1,118 @@
+//! The `meterlab` command line, defined as data (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// meterlab: a virtual smart-meter lab. Virtual meters emit what real meters emit, over a
+/// bit-level serial line with faults; scenarios check a decoder's output against the truth.
+///
+/// Exit codes: 0 success, 1 some scenario failed (run) or some message could not be decoded
+/// (decode), 2 bad input (malformed scenario, unknown profile, missing file, bad key).
+#[derive(Debug, Parser)]
+#[command(name = "meterlab", version, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// When to color the output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to use colors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios against the reference decoder (or a decoder under test) and report.
+    Run(RunArgs),
+    /// Decode a capture (hex text or raw bytes) and print one JSON line per message found.
+    Decode(DecodeArgs),
+    /// List the built-in meter profiles.
+    Profiles,
+}
+
+/// `meterlab run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files or directories (searched for *.yaml).
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Only scenarios whose name contains this text.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Scenarios run in parallel (default: number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Replace every scenario's seed (explores other random choices; golden files are then not
+    /// compared).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Write a machine-readable report: `--report json FILE`.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
+    pub report: Option<Vec<String>>,
+    /// Write a JUnit XML report for CI.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Test this decoder instead of the reference one: a command run with `sh -c`, given the
+    /// received bytes on stdin, printing JSON lines (docs/reading-format.md) on stdout. Keys
+    /// come in METERLAB_KEY and METERLAB_AUTH_KEY.
+    #[arg(long, value_name = "CMD")]
+    pub decoder: Option<String>,
+    /// Time limit for the decoder under test, per scenario, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub decoder_timeout: u64,
+    /// Directory of golden files.
+    #[arg(long, value_name = "DIR", default_value = "golden")]
+    pub golden: PathBuf,
+    /// Do not compare with golden files.
+    #[arg(long, conflicts_with = "bless")]
+    pub no_golden: bool,
+    /// Write the golden files from this run instead of comparing (review with git diff).
+    #[arg(long)]
+    pub bless: bool,
+}
+
+/// `meterlab decode`.
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// The protocol; `auto` detects it from the bytes.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
+    pub protocol: ProtocolArg,
+    /// Encryption key, 32 hex digits (or set METERLAB_KEY; keys are never printed).
+    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Authentication key, 32 hex digits (or set METERLAB_AUTH_KEY).
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "METERLAB_AUTH_KEY",
+        hide_env_values = true
+    )]
+    pub auth_key: Option<String>,
+    /// The capture file; `-` or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// Protocols `decode` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// Detect from the bytes.
+    Auto,
+    /// DSMR P1 (incl. Luxembourg Smarty).
+    Dsmr,
+}

@@ -1,0 +1,189 @@
+//! Golden files: a small, readable summary of each scenario's outcome, stored as insta snapshots
+//! in `golden/<scenario>.snap` and reviewed with `cargo insta review`.
+//!
+//! The summary holds what identifies a behaviour (settings, counts, each message's fate, the first
+//! reading in full) and nothing that changes from run to run (wall-clock times) or is secret (keys
+//! are never in a decoder's output, and the summary shows no scenario key).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use meterlab_decoder::Message;
+
+use crate::runner::Outcome;
+use crate::verdict::{reading_lines, MessageFate};
+
+/// The `source:` line insta writes for snapshots asserted by the scenario test.
+pub const SNAPSHOT_SOURCE: &str = "harness/tests/scenarios.rs";
+
+/// How the outcome compares with its golden file.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum GoldenStatus {
+    /// Same as the golden file.
+    Match,
+    /// Different; the diff is in the failure detail.
+    Mismatch,
+    /// No golden file yet.
+    Missing,
+    /// Written (`--bless`).
+    Written,
+    /// Not compared (external decoder, or the seed was overridden).
+    Skipped,
+}
+
+/// The golden summary of an outcome.
+pub fn render(o: &Outcome) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "scenario: {}", o.name);
+    let _ = writeln!(s, "seed: {}", o.seed);
+    let _ = writeln!(s, "meter: {} ({})", o.profile, o.sender);
+    let _ = writeln!(s, "line: {} -> {}", o.sender, o.receiver);
+    if o.faults.is_empty() {
+        let _ = writeln!(s, "faults: none");
+    } else {
+        let _ = writeln!(s, "faults: {}", o.faults.join("; "));
+    }
+    if !o.fault_log.is_empty() {
+        let _ = writeln!(s, "fault log: {}", o.fault_log);
+    }
+    let _ = writeln!(
+        s,
+        "sent: {} messages, {} bytes; received {} bytes ({} parity errors, {} framing errors, {} breaks)",
+        o.sent_messages, o.sent_bytes, o.received_bytes, o.rx_parity_errors, o.rx_framing_errors, o.rx_breaks
+    );
+    let errors: u64 = o.tally.errors.values().sum();
+    let _ = writeln!(
+        s,
+        "decoded: {} readings equal to the truth, {} wrong, {} of {} telegrams lost, {} errors",
+        o.tally.matched, o.tally.wrong, o.tally.lost, o.tally.sent, errors
+    );
+    let _ = writeln!(s, "messages:");
+    // Runs of readings that match consecutive telegrams collapse into one line.
+    let mut run: Option<(usize, usize, usize)> = None; // (first message, first telegram, length)
+    let flush = |s: &mut String, run: &mut Option<(usize, usize, usize)>| {
+        if let Some((m, t, n)) = run.take() {
+            let time = |k: usize| {
+                o.truth
+                    .get(k)
+                    .and_then(|r| r.time.clone())
+                    .unwrap_or_else(|| "no time".into())
+            };
+            if n == 1 {
+                let values = o.truth.get(t).map_or(0, |r| r.values.len());
+                let _ = writeln!(
+                    s,
+                    "  {m:>3} reading = telegram {t} ({}, {values} values)",
+                    time(t)
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "  {m:>3}..{} readings = telegrams {t}..{} ({} .. {})",
+                    m + n - 1,
+                    t + n - 1,
+                    time(t),
+                    time(t + n - 1)
+                );
+            }
+        }
+    };
+    for (i, (m, fate)) in o.messages.iter().zip(&o.fates).enumerate() {
+        match (m, fate) {
+            (Message::Reading(_), MessageFate::Matched { truth }) => match &mut run {
+                Some((m0, t0, n)) if *m0 + *n == i && *t0 + *n == *truth => *n += 1,
+                _ => {
+                    flush(&mut s, &mut run);
+                    run = Some((i, *truth, 1));
+                }
+            },
+            (Message::Error { error }, _) => {
+                flush(&mut s, &mut run);
+                let at = error.offset.map(|o| format!(" @{o}")).unwrap_or_default();
+                let _ = writeln!(s, "  {i:>3} error {}{at}: {}", error.kind, error.message);
+            }
+            (Message::Reading(r), _) => {
+                flush(&mut s, &mut run);
+                let _ = writeln!(
+                    s,
+                    "  {i:>3} reading WRONG ({}, {} values)",
+                    r.time.as_deref().unwrap_or("no time"),
+                    r.values.len()
+                );
+            }
+        }
+    }
+    flush(&mut s, &mut run);
+    if let Some(r) = o.messages.iter().find_map(Message::reading) {
+        let _ = writeln!(s, "first reading:");
+        for line in reading_lines(r) {
+            let _ = writeln!(s, "  {line}");
+        }
+        for w in &r.warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+    }
+    s
+}
+
+/// The golden file of a scenario.
+pub fn path(dir: &Path, scenario: &str) -> PathBuf {
+    dir.join(format!("{scenario}.snap"))
+}
+
+/// The content of an insta snapshot file (what follows its `---` header), if it exists.
+pub fn read(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(strip_header(&text).to_string())
+}
+
+fn strip_header(text: &str) -> &str {
+    if let Some(rest) = text.strip_prefix("---\n") {
+        if let Some(end) = rest.find("\n---\n") {
+            return &rest[end + 5..];
+        }
+    }
+    text
+}
+
+/// Writes a golden file in insta's format.
+pub fn write(path: &Path, content: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(
+        path,
+        format!(
+            "---\nsource: {SNAPSHOT_SOURCE}\n---\n{}\n",
+            content.trim_end()
+        ),
+    )
+}
+
+/// Whether two summaries are the same (trailing white space aside, as insta compares).
+pub fn same(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.trim_end()
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn header_is_stripped() {
+        assert_eq!(
+            strip_header("---\nsource: x.rs\nexpression: y\n---\nscenario: a\n"),
+            "scenario: a\n"
+        );
+        assert_eq!(strip_header("scenario: a\n"), "scenario: a\n");
+        assert!(same("a\nb  \n\n", "a\nb"));
+        assert!(!same("a\nb", "a\nc"));
+    }
+}

@@ -1,0 +1,383 @@
+//! Running scenarios: meter → faulty line → reader → decoder → verdict.
+//!
+//! Everything runs in virtual time: a scenario spanning minutes of meter time takes milliseconds.
+//! Scenarios are independent and run in parallel on `jobs` threads; results come back in the
+//! order of the scenario list, whatever order they finish in.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use meterlab_decoder::{Key, Keys, Message, Protocol, Reading, StreamDecoder};
+use meterlab_sim::line::{host_bytes, Channel, UartConfig};
+use meterlab_sim::Seed;
+
+use crate::external;
+use crate::golden::{self, GoldenStatus};
+use crate::scenario::{KeyChoice, Scenario, ScenarioError};
+use crate::verdict::{check, judge, reading_lines, MessageFate, Tally};
+
+/// Which decoder is under test.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum DecoderUnderTest {
+    /// meterlab's reference decoder, in process.
+    #[default]
+    Reference,
+    /// An external command (JSON lines on stdout), run once per scenario.
+    External {
+        /// The command line, run with `sh -c`.
+        command: String,
+        /// Time limit per scenario.
+        timeout: Duration,
+    },
+}
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The decoder under test.
+    pub decoder: DecoderUnderTest,
+    /// Replaces every scenario's seed (golden files are then not compared).
+    pub seed_override: Option<u64>,
+    /// Where golden files live; `None` = do not compare.
+    pub golden_dir: Option<PathBuf>,
+    /// Write golden files instead of comparing.
+    pub bless: bool,
+}
+
+/// Something that went wrong, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    /// One sentence.
+    pub what: String,
+    /// Details: a diff, an output excerpt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The result of one scenario.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Outcome {
+    /// Scenario name.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// Its description.
+    pub description: Option<String>,
+    /// The seed used.
+    pub seed: u64,
+    /// Meter profile.
+    pub profile: String,
+    /// Meter's transmitter settings.
+    #[serde(serialize_with = "display")]
+    pub sender: UartConfig,
+    /// Reader's receiver settings.
+    #[serde(serialize_with = "display")]
+    pub receiver: UartConfig,
+    /// Faults, described.
+    pub faults: Vec<String>,
+    /// What the faults did.
+    pub fault_log: String,
+    /// Messages the meter sent (pushes and segments).
+    pub sent_messages: usize,
+    /// Bytes the meter sent.
+    pub sent_bytes: usize,
+    /// Bytes the reader's `read()` calls returned.
+    pub received_bytes: usize,
+    /// Characters received with a parity error.
+    pub rx_parity_errors: usize,
+    /// Characters received with a framing error.
+    pub rx_framing_errors: usize,
+    /// Breaks received.
+    pub rx_breaks: usize,
+    /// What the meter encoded, telegram by telegram.
+    #[serde(skip)]
+    pub truth: Vec<Reading>,
+    /// What the decoder said.
+    #[serde(skip)]
+    pub messages: Vec<Message>,
+    /// What became of each decoded message.
+    #[serde(skip)]
+    pub fates: Vec<MessageFate>,
+    /// Counts.
+    pub tally: Tally,
+    /// Expectations (and goldens, and the external decoder's conduct) that failed.
+    pub failures: Vec<Failure>,
+    /// Golden file comparison.
+    pub golden: GoldenStatus,
+    /// Which decoder ran: `reference` or the external command.
+    pub decoder: String,
+    /// Wall-clock time the scenario took.
+    #[serde(serialize_with = "millis")]
+    pub elapsed: Duration,
+}
+
+fn display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+impl Outcome {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// The reference decoder for a protocol.
+pub fn reference_decoder(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
+    match protocol {
+        Protocol::Dsmr | Protocol::Dlms | Protocol::Mbus | Protocol::Iec62056_21 => {
+            Box::new(meterlab_decoder::dsmr::DsmrDecoder::new(keys))
+        }
+    }
+}
+
+fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
+    match choice {
+        KeyChoice::Meter => meter.cloned(),
+        KeyChoice::None => None,
+        KeyChoice::Hex(h) => h.parse().ok(),
+    }
+}
+
+/// Runs one scenario.
+pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome, ScenarioError> {
+    let started = Instant::now();
+    let spec = &scenario.spec;
+    let invalid = |message: String| ScenarioError::Invalid {
+        path: scenario.path.clone(),
+        message,
+    };
+    let seed_value = options.seed_override.unwrap_or(spec.seed);
+    let seed = Seed(seed_value);
+    let mut meter = spec
+        .meter
+        .build(seed.derive("meter"))
+        .map_err(|e| invalid(e.to_string()))?;
+    let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
+    // A reader is configured with the nominal settings; the clock error is the meter's own.
+    let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
+    let mut channel = Channel::new(
+        sender,
+        receiver,
+        spec.faults.clone(),
+        seed.derive("line/meter-to-reader"),
+    );
+
+    let mut truth = Vec::new();
+    let (mut sent_messages, mut sent_bytes, mut pushes) = (0usize, 0usize, 0u64);
+    while let Some(at) = meter.next_push_ns() {
+        if spec.run.telegrams.is_some_and(|n| pushes >= n)
+            || spec.run.duration.is_some_and(|d| at >= d)
+        {
+            break;
+        }
+        for e in meter.push() {
+            channel.send(e.at_ns, &e.bytes);
+            sent_messages += 1;
+            sent_bytes += e.bytes.len();
+            truth.extend(e.truth);
+        }
+        pushes += 1;
+    }
+    let start = spec.reader.start.unwrap_or(0);
+    let chars: Vec<_> = channel
+        .receive_all()
+        .into_iter()
+        .filter(|c| c.time_ns >= start)
+        .collect();
+    let bytes = host_bytes(&chars, spec.reader.errors);
+
+    let meter_keys = meter.keys();
+    let keys = Keys {
+        encryption: choose_key(&spec.reader.key, meter_keys.encryption.as_ref()),
+        authentication: choose_key(&spec.reader.auth_key, meter_keys.authentication.as_ref()),
+    };
+    let mut failures = Vec::new();
+    let (messages, decoder_name) = match &options.decoder {
+        DecoderUnderTest::Reference => {
+            let mut decoder = reference_decoder(meter.protocol(), keys);
+            let mut out = Vec::new();
+            for chunk in bytes.chunks(spec.reader.read_size) {
+                decoder.feed(chunk, &mut out);
+            }
+            decoder.finish(&mut out);
+            (out, "reference".to_string())
+        }
+        DecoderUnderTest::External { command, timeout } => {
+            match external::run(command, &bytes, &keys, *timeout) {
+                Ok(out) => {
+                    if !out.bad_lines.is_empty() {
+                        failures.push(Failure {
+                            what: format!("the decoder printed {} lines that are not messages of the reading format", out.bad_lines.len()),
+                            detail: Some(out.bad_lines.iter().take(5).cloned().collect::<Vec<_>>().join("\n")),
+                        });
+                    }
+                    if out.status.is_none() {
+                        failures.push(Failure {
+                            what: "the decoder was killed by a signal (crashed?)".into(),
+                            detail: Some(out.stderr_tail.clone()),
+                        });
+                    }
+                    (out.messages, command.clone())
+                }
+                Err(e) => {
+                    failures.push(Failure {
+                        what: e.to_string(),
+                        detail: None,
+                    });
+                    (Vec::new(), command.clone())
+                }
+            }
+        }
+    };
+
+    let (fates, tally) = judge(&truth, &messages);
+    let reference = options.decoder == DecoderUnderTest::Reference;
+    let wrong_diffs = || -> Option<String> {
+        let diffs: Vec<String> = messages
+            .iter()
+            .zip(&fates)
+            .filter_map(|(m, fate)| match (m, fate) {
+                (Message::Reading(r), MessageFate::Wrong { nearest }) => Some((r, *nearest)),
+                _ => None,
+            })
+            .take(5)
+            .map(|(r, nearest)| {
+                let head = format!("reading at {}:", r.time.as_deref().unwrap_or("(no time)"));
+                match nearest.and_then(|k| truth.get(k)) {
+                    Some(t) => format!(
+                        "{head} closest to telegram {}\n{}",
+                        nearest.unwrap_or(0),
+                        diff(&reading_lines(t), &reading_lines(r))
+                    ),
+                    None => format!("{head} nothing was sent\n{}", reading_lines(r).join("\n")),
+                }
+            })
+            .collect();
+        (!diffs.is_empty()).then(|| diffs.join("\n"))
+    };
+    for what in check(&spec.expect, &tally, reference) {
+        let detail = if what.contains("wrong readings") {
+            wrong_diffs()
+        } else {
+            None
+        };
+        failures.push(Failure { what, detail });
+    }
+
+    let mut outcome = Outcome {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        description: spec.description.clone(),
+        seed: seed_value,
+        profile: meter.profile().to_string(),
+        sender,
+        receiver,
+        faults: spec.faults.iter().map(ToString::to_string).collect(),
+        fault_log: channel.fault_log().to_string(),
+        sent_messages,
+        sent_bytes,
+        received_bytes: bytes.len(),
+        rx_parity_errors: chars.iter().filter(|c| c.parity_error).count(),
+        rx_framing_errors: chars.iter().filter(|c| c.framing_error && !c.brk).count(),
+        rx_breaks: chars.iter().filter(|c| c.brk).count(),
+        truth,
+        messages,
+        fates,
+        tally,
+        failures,
+        golden: GoldenStatus::Skipped,
+        decoder: decoder_name,
+        elapsed: Duration::ZERO,
+    };
+    if reference && options.seed_override.is_none() {
+        if let Some(dir) = &options.golden_dir {
+            compare_golden(&mut outcome, dir, options.bless);
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool) {
+    let path = golden::path(dir, &outcome.name);
+    let rendered = golden::render(outcome);
+    if bless {
+        outcome.golden = match golden::write(&path, &rendered) {
+            Ok(()) => GoldenStatus::Written,
+            Err(e) => {
+                outcome.failures.push(Failure {
+                    what: format!("cannot write {}: {e}", path.display()),
+                    detail: None,
+                });
+                GoldenStatus::Missing
+            }
+        };
+        return;
+    }
+    outcome.golden = match golden::read(&path) {
+        None => GoldenStatus::Missing,
+        Some(stored) if golden::same(&stored, &rendered) => GoldenStatus::Match,
+        Some(stored) => {
+            let old: Vec<String> = stored.trim_end().lines().map(str::to_string).collect();
+            let new: Vec<String> = rendered.trim_end().lines().map(str::to_string).collect();
+            outcome.failures.push(Failure {
+                what: format!("output differs from the golden file {}", path.display()),
+                detail: Some(diff(&old, &new)),
+            });
+            GoldenStatus::Mismatch
+        }
+    };
+}
+
+/// A unified diff of two line lists, `-` for expected and `+` for actual, three lines of context.
+pub fn diff(expected: &[String], actual: &[String]) -> String {
+    let old = expected.join("\n") + "\n";
+    let new = actual.join("\n") + "\n";
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string()
+}
+
+/// Runs scenarios on `jobs` threads; `progress(done, total, &outcome)` is called as each one
+/// finishes. Results are in the order of `scenarios`.
+pub fn run_all(
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    jobs: usize,
+    mut progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
+) -> Vec<Result<Outcome, ScenarioError>> {
+    let total = scenarios.len();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    let mut results: BTreeMap<usize, Result<Outcome, ScenarioError>> = BTreeMap::new();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, total.max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(s) = scenarios.get(i) else { break };
+                let _span = tracing::info_span!("scenario", name = %s.name).entered();
+                if tx.send((i, run_scenario(s, options))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            progress(results.len() + 1, total, &r);
+            results.insert(i, r);
+        }
+    });
+    results.into_values().collect()
+}

@@ -1,0 +1,183 @@
+//! The catalogue of built-in meter profiles, and how a scenario configures one.
+
+use chrono::{DateTime, Utc};
+use meterlab_decoder::{Key, Protocol};
+
+use crate::clock::{parse_duration, WallClock};
+use crate::dsmr::{self, CrcStyle, DsmrMeter};
+use crate::meter::Meter;
+use crate::seed::Seed;
+
+/// A meter as a scenario names it: a built-in profile plus overrides. Every field but `profile`
+/// is optional; a field a profile does not use is an error, not silently ignored.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterSpec {
+    /// Built-in profile (`meterlab profiles` lists them).
+    pub profile: String,
+    /// Wall-clock time at the start of the scenario, RFC 3339 (`2025-01-15T09:00:00Z`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Push interval (`10s`, `1s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// Equipment identifier (ASCII).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equipment_id: Option<String>,
+    /// Identification line after `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification: Option<String>,
+    /// Encryption key, 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Authentication key, 32 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_key: Option<String>,
+    /// Frame (invocation) counter of the first encrypted frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_counter: Option<u32>,
+    /// Whether a gas meter is attached (M-Bus channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas: Option<bool>,
+    /// The M-Bus channel of the gas meter (1–4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_channel: Option<u8>,
+    /// Whether a water meter is attached (Belgian profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub water: Option<bool>,
+    /// The M-Bus channel of the water meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub water_channel: Option<u8>,
+    /// Peak solar production in W (export registers move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solar_w: Option<u32>,
+    /// Three-phase (true) or single-phase meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_phase: Option<bool>,
+    /// How DSMR telegrams end: `arc`, `unpadded`, `x25`, `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc: Option<CrcStyle>,
+}
+
+/// A profile or option a scenario asked for is not available.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// No built-in profile of this name.
+    #[error("unknown meter profile {name:?}; built-in profiles: {known}")]
+    UnknownProfile {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: String,
+    },
+    /// An option has a bad value or does not apply to the profile.
+    #[error("meter option `{option}`: {reason}")]
+    BadOption {
+        /// The option.
+        option: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl SpecError {
+    /// A bad option.
+    pub fn bad(option: &'static str, reason: impl Into<String>) -> Self {
+        SpecError::BadOption {
+            option,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One line of the profile catalogue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileInfo {
+    /// Profile name.
+    pub name: &'static str,
+    /// Protocol family.
+    pub protocol: Protocol,
+    /// Serial settings, e.g. `115200 8N1`.
+    pub line: String,
+    /// Push interval or "request/response".
+    pub cadence: String,
+    /// What it models.
+    pub description: &'static str,
+}
+
+/// Every built-in profile.
+pub fn catalogue() -> Vec<ProfileInfo> {
+    dsmr::PROFILES
+        .iter()
+        .map(|p| ProfileInfo {
+            name: p.name,
+            protocol: Protocol::Dsmr,
+            line: format!("{} {}", p.baud, p.format),
+            cadence: format!("push every {} s", p.interval_s),
+            description: p.description,
+        })
+        .collect()
+}
+
+impl MeterSpec {
+    /// A spec naming just a profile.
+    pub fn new(profile: impl Into<String>) -> Self {
+        MeterSpec {
+            profile: profile.into(),
+            ..MeterSpec::default()
+        }
+    }
+
+    /// The wall clock at the scenario start.
+    pub fn clock(&self) -> Result<WallClock, SpecError> {
+        match &self.start {
+            None => Ok(WallClock::default()),
+            Some(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| WallClock::new(t.with_timezone(&Utc)))
+                .map_err(|e| {
+                    SpecError::bad("start", format!("{s:?} is not an RFC 3339 time: {e}"))
+                }),
+        }
+    }
+
+    /// The push interval override, ns.
+    pub fn interval_ns(&self) -> Result<Option<u64>, SpecError> {
+        self.interval
+            .as_deref()
+            .map(|s| match parse_duration(s) {
+                Ok(0) => Err(SpecError::bad("interval", "must be longer than zero")),
+                Ok(ns) => Ok(ns),
+                Err(e) => Err(SpecError::bad("interval", e.to_string())),
+            })
+            .transpose()
+    }
+
+    /// A key option parsed.
+    pub fn parse_key(
+        option: &'static str,
+        value: &Option<String>,
+    ) -> Result<Option<Key>, SpecError> {
+        value
+            .as_deref()
+            .map(|s| {
+                s.parse::<Key>()
+                    .map_err(|e| SpecError::bad(option, e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// Builds the meter; every random choice it makes comes from `seed`.
+    pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
+        if let Some(p) = dsmr::profile(&self.profile) {
+            return Ok(Box::new(DsmrMeter::new(p, self, seed)?));
+        }
+        Err(SpecError::UnknownProfile {
+            name: self.profile.clone(),
+            known: catalogue()
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+}
