@@ -320,7 +320,7 @@ fn corpus_agrees() {
 #[test]
 fn smarty_spec_example_needs_its_ak_and_has_a_bad_inner_crc() {
     let vector = load()
-        .into_iter()
+        .iter()
         .find(|v| v.name == "smarty-generated-encrypted-lux-spec-example")
         .expect("vector present");
     let ek = key("0123456789abcdef0123456789abcdef");
