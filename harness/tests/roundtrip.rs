@@ -2,7 +2,7 @@
 //! reference decoder turns into exactly the reading the meter encoded. (The simulator and the
 //! decoder are independent implementations; the corpus tests tie each to real meters.)
 
-use meterlab_decoder::{Message, StreamDecoder};
+use meterlab_decoder::Message;
 use meterlab_harness::runner::reference_decoder;
 use meterlab_sim::dsmr::CrcStyle;
 use meterlab_sim::line::{host_bytes, Channel, ErrorPolicy};
