@@ -16,6 +16,7 @@ pub mod keys;
 pub mod obis;
 pub mod reading;
 pub mod stream;
+pub mod units;
 
 pub use decimal::Decimal;
 pub use dsmr::DsmrDecoder;
