@@ -11,12 +11,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use meterlab_decoder::{Key, Keys, Message, Protocol, Reading, StreamDecoder};
-use meterlab_sim::line::{host_bytes, Channel, UartConfig};
+use meterlab_sim::line::UartConfig;
 use meterlab_sim::Seed;
 
 use crate::external;
 use crate::golden::{self, GoldenStatus};
+use crate::reader::passive::PassiveReader;
+use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
+use crate::session::{self, Limits, LineSetup};
 use crate::verdict::{check, judge, reading_lines, MessageFate, Tally};
 
 /// Which decoder is under test.
@@ -163,53 +166,44 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
     // A reader is configured with the nominal settings; the clock error is the meter's own.
     let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
-    let mut channel = Channel::new(
-        sender,
-        receiver,
-        spec.faults.clone(),
-        seed.derive("line/meter-to-reader"),
-    );
-
-    let mut truth = Vec::new();
-    let (mut sent_messages, mut sent_bytes, mut pushes) = (0usize, 0usize, 0u64);
-    while let Some(at) = meter.next_push_ns() {
-        if spec.run.telegrams.is_some_and(|n| pushes >= n)
-            || spec.run.duration.is_some_and(|d| at >= d)
-        {
-            break;
-        }
-        for e in meter.push() {
-            channel.send(e.at_ns, &e.bytes);
-            sent_messages += 1;
-            sent_bytes += e.bytes.len();
-            truth.extend(e.truth);
-        }
-        pushes += 1;
-    }
-    let start = spec.reader.start.unwrap_or(0);
-    let chars: Vec<_> = channel
-        .receive_all()
-        .into_iter()
-        .filter(|c| c.time_ns >= start)
-        .collect();
-    let bytes = host_bytes(&chars, spec.reader.errors);
 
     let meter_keys = meter.keys();
     let keys = Keys {
         encryption: choose_key(&spec.reader.key, meter_keys.encryption.as_ref()),
         authentication: choose_key(&spec.reader.auth_key, meter_keys.authentication.as_ref()),
     };
+    let line = LineSetup {
+        meter_tx: sender,
+        reader_rx: receiver,
+        reader_tx: receiver,
+        meter_rx: sender,
+        faults: spec.faults.clone(),
+        reader_faults: Vec::new(),
+        errors: spec.reader.errors,
+        reader_start_ns: spec.reader.start.unwrap_or(0),
+    };
+    let limits = Limits {
+        pushes: spec.run.telegrams,
+        until_ns: spec.run.duration,
+    };
+    let mut reader = PassiveReader::new(
+        reference_decoder(meter.protocol(), keys.clone()),
+        spec.reader.read_size,
+    );
+    let log = session::run(meter.as_mut(), &mut reader, &line, limits, seed);
+    let truth: Vec<Reading> = log
+        .emissions
+        .iter()
+        .flat_map(|e| e.truth.iter().cloned())
+        .collect();
+    let sent_messages = log.emissions.len();
+    let sent_bytes: usize = log.emissions.iter().map(|e| e.bytes.len()).sum();
+    let bytes = reader.received().to_vec();
+    let chars = &log.reader_chars;
+
     let mut failures = Vec::new();
     let (messages, decoder_name) = match &options.decoder {
-        DecoderUnderTest::Reference => {
-            let mut decoder = reference_decoder(meter.protocol(), keys);
-            let mut out = Vec::new();
-            for chunk in bytes.chunks(spec.reader.read_size) {
-                decoder.feed(chunk, &mut out);
-            }
-            decoder.finish(&mut out);
-            (out, "reference".to_string())
-        }
+        DecoderUnderTest::Reference => (reader.finish(), "reference".to_string()),
         DecoderUnderTest::External { command, timeout } => {
             match external::run(command, &bytes, &keys, *timeout) {
                 Ok(out) => {
@@ -281,7 +275,7 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         sender,
         receiver,
         faults: spec.faults.iter().map(ToString::to_string).collect(),
-        fault_log: channel.fault_log().to_string(),
+        fault_log: log.to_reader.fault_log().to_string(),
         sent_messages,
         sent_bytes,
         received_bytes: bytes.len(),

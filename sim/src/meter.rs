@@ -38,8 +38,16 @@ pub trait Meter: Send {
     /// The push due at [`next_push_ns`](Self::next_push_ns) (one or more segments); advances the
     /// meter to the next one.
     fn push(&mut self) -> Vec<Emission>;
-    /// Bytes received from the reader at `now_ns`; returns the replies (request/response meters).
+    /// Bytes received from the reader, the last at `now_ns`; returns the replies
+    /// (request/response meters). Characters that arrived with a parity or framing error never
+    /// get here: a meter's UART discards them.
     fn receive(&mut self, _now_ns: u64, _bytes: &[u8]) -> Vec<Emission> {
         Vec::new()
+    }
+
+    /// A change of the meter's own serial settings (a baud switch), once: from `at_ns` on it
+    /// receives and sends with the new settings.
+    fn take_uart_change(&mut self) -> Option<(u64, UartConfig)> {
+        None
     }
 }

@@ -29,6 +29,8 @@ pub struct Channel {
     cells_sent: u64,
     /// The receiver has been read up to here; the line before it is history.
     read_until_ns: u64,
+    /// Characters received before a receiver reconfiguration, not yet handed out.
+    pending: Vec<RxChar>,
 }
 
 impl Channel {
@@ -69,6 +71,7 @@ impl Channel {
             bytes_offered: 0,
             cells_sent: 0,
             read_until_ns: 0,
+            pending: Vec::new(),
         };
         let junk = channel.faults.junk();
         if !junk.is_empty() {
@@ -134,6 +137,12 @@ impl Channel {
     /// Every character the receiver has completed by `until_ns`, in order; each character is
     /// returned once.
     pub fn receive_until(&mut self, until_ns: u64) -> Vec<RxChar> {
+        let mut out = std::mem::take(&mut self.pending);
+        out.extend(self.receive_chars(until_ns));
+        out
+    }
+
+    fn receive_chars(&mut self, until_ns: u64) -> Vec<RxChar> {
         self.read_until_ns = self.read_until_ns.max(until_ns);
         let mut out = Vec::new();
         self.rx.receive_until(&mut self.wire, until_ns, &mut out);
@@ -151,6 +160,34 @@ impl Channel {
             .max(self.read_until_ns);
         let until = quiet_from.saturating_add(self.rx.max_char_span_ns());
         self.receive_until(until)
+    }
+
+    /// The sender switches to new settings (a baud switch) for everything it sends after its
+    /// current message.
+    pub fn set_tx_config(&mut self, config: UartConfig) -> Result<(), LineError> {
+        config.validate()?;
+        self.tx.reconfigure(config);
+        Ok(())
+    }
+
+    /// The receiver switches to new settings at `at_ns`. Characters it completed before then are
+    /// kept for the next [`receive_until`](Self::receive_until); a character in flight at the
+    /// switch is lost, as on a real UART.
+    pub fn set_rx_config(&mut self, at_ns: u64, config: UartConfig) -> Result<(), LineError> {
+        config.validate()?;
+        let before = self.receive_chars(at_ns);
+        self.pending.extend(before);
+        self.rx.reconfigure(at_ns, config);
+        Ok(())
+    }
+
+    /// From when on the line is quiet: everything sent has been or can be received by then.
+    pub fn settled_at(&self) -> u64 {
+        self.wire
+            .last_edge_ns()
+            .unwrap_or(0)
+            .max(self.tx.free_at())
+            .saturating_add(self.rx.max_char_span_ns())
     }
 
     /// When the transmitter is free again.
@@ -233,6 +270,48 @@ mod test {
         got.extend(steps.receive_all());
         assert_eq!(got, whole);
         assert!(!whole.is_empty());
+    }
+
+    /// IEC 62056-21 mode C: both ends switch from 300 to 9600 baud between two messages.
+    #[test]
+    fn both_ends_switch_baud_between_messages() {
+        let slow = config("300 7E1");
+        let fast = config("9600 7E1");
+        let mut ch = Channel::new(slow, slow, vec![], Seed(1));
+        let end = ch.send(0, b"/ISK5ME162-0033\r\n");
+        assert_eq!(
+            bytes(&ch.receive_until(end + 10_000_000)),
+            b"/ISK5ME162-0033\r\n"
+        );
+        let switch = end + 300_000_000;
+        ch.set_rx_config(switch, fast).expect("valid");
+        ch.set_tx_config(fast).expect("valid");
+        let t0 = switch + 200_000_000;
+        let data = b"\x02C.1.0(28342193)\r\n!\r\n\x03L";
+        let end2 = ch.send(t0, data);
+        let took = (end2 - t0) as f64;
+        let expected = data.len() as f64 * fast.char_time_ns();
+        assert!(
+            (took - expected).abs() < fast.bit_time_ns(),
+            "sent at 9600: {took} vs {expected}"
+        );
+        assert_eq!(
+            bytes(&ch.receive_all()),
+            b"\x02C.1.0(28342193)\r\n!\r\n\x03L"
+        );
+    }
+
+    /// A reader that switches while the meter still sends at the old rate reads garbage.
+    #[test]
+    fn receiver_switching_too_early_reads_garbage() {
+        let slow = config("300 7E1");
+        let fast = config("9600 7E1");
+        let mut ch = Channel::new(slow, slow, vec![], Seed(1));
+        ch.set_rx_config(0, fast).expect("valid");
+        ch.send(0, b"\x02F.F(00)\r\n!\r\n\x03");
+        let got = ch.receive_all();
+        assert_ne!(bytes(&got), b"\x02F.F(00)\r\n!\r\n\x03");
+        assert!(got.iter().any(|c| c.framing_error || c.brk), "{got:?}");
     }
 
     #[test]

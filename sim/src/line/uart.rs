@@ -642,6 +642,15 @@ impl Transmitter {
         self.free_at_ns
     }
 
+    /// New settings for the characters sent from now on (a baud switch). The idle level follows
+    /// the new polarity from the next character.
+    pub fn reconfigure(&mut self, config: UartConfig) {
+        self.config = config;
+        self.bit_ns = config.bit_time_ns();
+        self.run_bits = 0.0;
+        self.anchor_ns = self.free_at_ns;
+    }
+
     /// The wire level of the idle line at this end.
     pub fn idle_high(&self) -> bool {
         self.config.wire_level(true)
@@ -700,6 +709,8 @@ impl Transmitter {
 pub struct Receiver {
     config: UartConfig,
     tick_ns: f64,
+    /// Where the tick clock started (0, or the last reconfiguration).
+    anchor_ns: u64,
     hunt_from_ns: u64,
 }
 
@@ -709,8 +720,20 @@ impl Receiver {
         Receiver {
             config,
             tick_ns: config.bit_time_ns() / 16.0,
+            anchor_ns: 0,
             hunt_from_ns: 0,
         }
+    }
+
+    /// New settings from `at_ns` on (a baud switch): the tick clock restarts at `at_ns` and the
+    /// receiver hunts for a start bit from there. Call after receiving everything before
+    /// `at_ns`; a character in flight at the switch is lost, as on a real UART.
+    pub fn reconfigure(&mut self, at_ns: u64, config: UartConfig) {
+        let at_ns = at_ns.max(self.hunt_from_ns);
+        self.config = config;
+        self.tick_ns = config.bit_time_ns() / 16.0;
+        self.anchor_ns = at_ns;
+        self.hunt_from_ns = at_ns;
     }
 
     /// Its settings.
@@ -720,12 +743,13 @@ impl Receiver {
 
     /// The time of the receiver's `k`-th tick.
     fn tick_time(&self, k: u64) -> u64 {
-        (k as f64 * self.tick_ns).round() as u64
+        self.anchor_ns + (k as f64 * self.tick_ns).round() as u64
     }
 
     /// The first tick at or after `time_ns`.
     fn first_tick_at_or_after(&self, time_ns: u64) -> u64 {
-        let mut k = (time_ns as f64 / self.tick_ns).ceil() as u64;
+        let time_ns = time_ns.max(self.anchor_ns);
+        let mut k = ((time_ns - self.anchor_ns) as f64 / self.tick_ns).ceil() as u64;
         while k > 0 && self.tick_time(k - 1) >= time_ns {
             k -= 1;
         }
@@ -745,6 +769,13 @@ impl Receiver {
         let space_high = self.config.wire_level(false);
         if self.hunt_from_ns == 0 && wire.initial_high() == space_high {
             return Some(0);
+        }
+        if self.hunt_from_ns == self.anchor_ns
+            && self.anchor_ns > 0
+            && wire.sample(self.anchor_ns) == space_high
+        {
+            // Reconfigured while the line is at space: the level counts as a start edge.
+            return Some(self.anchor_ns);
         }
         wire.edges()
             .find(|e| e.time_ns >= self.hunt_from_ns && e.high == space_high)

@@ -1,0 +1,50 @@
+//! Readers: what the software under test does on its side of the line.
+//!
+//! A reader is a state machine over virtual time, like a meter: it may send requests, switch its
+//! UART, ask to be woken after a timeout, and it decodes what it receives. The passive reader
+//! listens to a push meter; request/response protocols get readers that run their dialogue.
+
+pub mod passive;
+
+use meterlab_decoder::Message;
+use meterlab_sim::line::UartConfig;
+
+/// What a reader does next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Send bytes, starting no earlier than `at_ns`.
+    Send {
+        /// Earliest start, ns.
+        at_ns: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Switch the reader's UART (both directions) at `at_ns`.
+    SetUart {
+        /// When, ns.
+        at_ns: u64,
+        /// The new settings.
+        config: UartConfig,
+    },
+    /// Wake the reader at `at_ns` (a timeout).
+    Wake {
+        /// When, ns.
+        at_ns: u64,
+    },
+    /// The reader has finished its work.
+    Done,
+}
+
+/// A reader on the line.
+pub trait Reader: Send {
+    /// What it does when the port is opened at `now_ns`.
+    fn start(&mut self, now_ns: u64) -> Vec<Action>;
+    /// Bytes its `read()` returned, the last one completed at `now_ns`.
+    fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<Action>;
+    /// A wake-up it asked for.
+    fn wake(&mut self, now_ns: u64) -> Vec<Action>;
+    /// The line has gone quiet for good: everything it decoded, in order.
+    fn finish(&mut self) -> Vec<Message>;
+    /// All bytes it received, in order (for reports and external decoders).
+    fn received(&self) -> &[u8];
+}
