@@ -11,6 +11,7 @@ pub mod dlms;
 pub mod dsmr;
 pub mod household;
 pub mod line;
+pub mod mbus;
 pub mod meter;
 pub mod profile;
 pub mod seed;

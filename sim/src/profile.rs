@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use meterlab_decoder::{Key, Protocol};
 
 use crate::clock::{parse_duration, WallClock};
+use crate::dlms::{self, DlmsMeter};
 use crate::dsmr::{self, CrcStyle, DsmrMeter};
 use crate::meter::Meter;
 use crate::seed::Seed;
@@ -57,6 +58,21 @@ pub struct MeterSpec {
     /// How DSMR telegrams end: `arc`, `unpadded`, `x25`, `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crc: Option<CrcStyle>,
+    /// DLMS: the system title of general-glo-ciphering, 16 hex digits (`4B464D6750000009`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_title: Option<String>,
+    /// DLMS: time between the frames (M-Bus segments, HDLC GBT frames) of one push (`160ms`,
+    /// `0s` for back to back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_gap: Option<String>,
+    /// DLMS: at this push (counted from 0) the invocation counter goes back to its first value,
+    /// as after a key change or a firmware reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter_reset_at: Option<u64>,
+    /// DLMS: this push (counted from 0, at least 1) re-sends the previous push's bytes exactly,
+    /// its reading repeated; the meter's own counters do not move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_at: Option<u64>,
 }
 
 /// A profile or option a scenario asked for is not available.
@@ -107,16 +123,21 @@ pub struct ProfileInfo {
 
 /// Every built-in profile.
 pub fn catalogue() -> Vec<ProfileInfo> {
-    dsmr::PROFILES
-        .iter()
-        .map(|p| ProfileInfo {
-            name: p.name,
-            protocol: Protocol::Dsmr,
-            line: format!("{} {}", p.baud, p.format),
-            cadence: format!("push every {} s", p.interval_s),
-            description: p.description,
-        })
-        .collect()
+    let dsmr = dsmr::PROFILES.iter().map(|p| ProfileInfo {
+        name: p.name,
+        protocol: Protocol::Dsmr,
+        line: format!("{} {}", p.baud, p.format),
+        cadence: format!("push every {} s", p.interval_s),
+        description: p.description,
+    });
+    let dlms = dlms::PROFILES.iter().map(|p| ProfileInfo {
+        name: p.name,
+        protocol: Protocol::Dlms,
+        line: format!("{} {}", p.baud, p.format),
+        cadence: format!("push every {} s", p.interval_s),
+        description: p.description,
+    });
+    dsmr.chain(dlms).collect()
 }
 
 impl MeterSpec {
@@ -169,7 +190,26 @@ impl MeterSpec {
     /// Builds the meter; every random choice it makes comes from `seed`.
     pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
         if let Some(p) = dsmr::profile(&self.profile) {
+            for (option, set) in [
+                ("system_title", self.system_title.is_some()),
+                ("segment_gap", self.segment_gap.is_some()),
+                ("counter_reset_at", self.counter_reset_at.is_some()),
+                ("replay_at", self.replay_at.is_some()),
+            ] {
+                if set {
+                    return Err(SpecError::bad(
+                        option,
+                        format!(
+                            "{} is a DSMR profile; the option is for DLMS push meters",
+                            p.name
+                        ),
+                    ));
+                }
+            }
             return Ok(Box::new(DsmrMeter::new(p, self, seed)?));
+        }
+        if let Some(p) = dlms::profile(&self.profile) {
+            return Ok(Box::new(DlmsMeter::new(p, self, seed)?));
         }
         Err(SpecError::UnknownProfile {
             name: self.profile.clone(),

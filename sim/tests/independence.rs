@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// What the simulator may take from `meterlab_decoder`.
 const ALLOWED: &[&str] = &[
     "Decimal", "Key", "Keys", "Obis", "Protocol", "Reading", "Value", "Scalar", "decimal", "keys",
-    "obis", "reading",
+    "obis", "reading", "units",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -22,6 +22,9 @@ pub const TAG_GENERAL_GLO_CIPHERING: u8 = 0xDB;
 pub const SC_AUTH_ENC: u8 = 0x30;
 /// Security control: encrypted only, suite 0.
 pub const SC_ENC: u8 = 0x20;
+/// Security control: encrypted only, suite 1 (the KSM West Kaifa MA309 push; the symmetric
+/// computation is the same as suite 0).
+pub const SC_ENC_SUITE_1: u8 = 0x21;
 
 /// A general-glo-ciphering APDU before encryption.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +52,12 @@ impl GloCipheringRepr {
     /// Whether the security control asks for an authentication tag.
     pub fn authenticated(&self) -> bool {
         self.security_control & 0x10 != 0
+    }
+
+    /// Bytes the APDU takes for a plaintext of `plaintext_len` bytes.
+    pub fn buffer_len(&self, plaintext_len: usize) -> usize {
+        let len = 5 + plaintext_len + if self.authenticated() { 12 } else { 0 };
+        2 + 8 + super::axdr::length_len(len) + len
     }
 
     /// Encrypts `plaintext` and emits the whole APDU.
@@ -98,20 +107,10 @@ impl GloCipheringRepr {
     }
 }
 
-/// Appends an A-XDR length: one byte below 0x80, else `81 xx` or `82 xx xx` (longer lengths as
-/// `83`/`84` forms).
+/// Appends an A-XDR length: one byte below 0x80, else `81 xx`, `82 xx xx` (longer lengths in the
+/// `83`/`84` forms). The same as [`axdr::push_length`](super::axdr::push_length).
 pub fn push_axdr_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xFF {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else if len <= 0xFFFF {
-        out.push(0x82);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0x84);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
-    }
+    super::axdr::push_length(out, len);
 }
 
 #[cfg(test)]

@@ -1,0 +1,1007 @@
+//! The push lists the modelled meters send, and the readings they encode.
+//!
+//! A [`Layout`] is a list as one meter family composes it (operator interface specifications:
+//! Netz NÖ "Kundenschnittstelle" for EVN, the TINETZ/KSM West interface spec, Aidon "HAN
+//! Interface" v11A, Kaifa "KFM_001", Kamstrup HAN-NVE, and the L+G E450 list of the corpus),
+//! element by element: which OBIS code, whether the code is sent or implied, the value's A-XDR
+//! type and resolution, whether a scaler_unit follows, and whether the element is wrapped in its
+//! own structure. [`build`] turns a [`Snapshot`] of the meter's model into the A-XDR body and,
+//! side by side, the values of the reading (`docs/reading-format.md`, "DLMS/COSEM push"); the
+//! truth is never parsed back from the bytes.
+
+use meterlab_decoder::units::dlms_unit_name;
+use meterlab_decoder::{Decimal, Obis, Value};
+
+use super::apdu::{ClockStyle, DateTimeRepr};
+use super::axdr::Data;
+use crate::clock::LocalTime;
+
+/// DLMS unit codes used by the lists (Blue Book class 3 enumeration).
+pub mod unit {
+    /// W.
+    pub const W: u8 = 27;
+    /// var.
+    pub const VAR: u8 = 29;
+    /// Wh.
+    pub const WH: u8 = 30;
+    /// varh.
+    pub const VARH: u8 = 32;
+    /// A.
+    pub const A: u8 = 33;
+    /// V.
+    pub const V: u8 = 35;
+    /// No unit (a count, a power factor).
+    pub const NONE: u8 = 255;
+}
+
+/// What a meter measures at a push, in the model's resolutions: energy Wh, power W and var,
+/// voltage 0.1 V, current mA, power factor ‰.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The meter's local time.
+    pub time: LocalTime,
+    /// Active energy imported, tariff 1 and 2, Wh.
+    pub import_wh: [u64; 2],
+    /// Active energy exported, tariff 1 and 2, Wh.
+    pub export_wh: [u64; 2],
+    /// Reactive energy imported (Q+), tariff 1 and 2, varh.
+    pub reactive_import_varh: [u64; 2],
+    /// Reactive energy exported (Q−), tariff 1 and 2, varh.
+    pub reactive_export_varh: [u64; 2],
+    /// Active power imported, W.
+    pub import_w: u64,
+    /// Active power exported, W.
+    pub export_w: u64,
+    /// Reactive power imported, var.
+    pub reactive_import_var: u64,
+    /// Reactive power exported, var.
+    pub reactive_export_var: u64,
+    /// Active power imported per phase, W.
+    pub phase_import_w: [u64; 3],
+    /// Active power exported per phase, W.
+    pub phase_export_w: [u64; 3],
+    /// Reactive power imported per phase, var.
+    pub phase_reactive_import_var: [u64; 3],
+    /// Reactive power exported per phase, var.
+    pub phase_reactive_export_var: [u64; 3],
+    /// Active energy imported per phase, Wh.
+    pub phase_import_wh: [u64; 3],
+    /// Active energy exported per phase, Wh.
+    pub phase_export_wh: [u64; 3],
+    /// Voltage per phase, 0.1 V.
+    pub voltage_dv: [u32; 3],
+    /// Current per phase, mA.
+    pub current_ma: [u32; 3],
+    /// Power factor, ‰.
+    pub power_factor_milli: i32,
+    /// Power factor per phase, ‰.
+    pub phase_power_factor_milli: [i32; 3],
+}
+
+/// A measured quantity a list element carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    /// Active energy imported, both tariffs (+A).
+    ImportWh,
+    /// Active energy imported in a tariff (1 or 2).
+    ImportTariffWh(usize),
+    /// Active energy exported (−A).
+    ExportWh,
+    /// Active energy exported in a tariff.
+    ExportTariffWh(usize),
+    /// Reactive energy imported (+R).
+    ReactiveImportVarh,
+    /// Reactive energy imported in a tariff.
+    ReactiveImportTariffVarh(usize),
+    /// Reactive energy exported (−R).
+    ReactiveExportVarh,
+    /// Reactive energy exported in a tariff.
+    ReactiveExportTariffVarh(usize),
+    /// Active power imported (+P).
+    ImportW,
+    /// Active power exported (−P).
+    ExportW,
+    /// Reactive power imported (+Q).
+    ReactiveImportVar,
+    /// Reactive power exported (−Q).
+    ReactiveExportVar,
+    /// Active power imported on a phase (0-based).
+    PhaseImportW(usize),
+    /// Active power exported on a phase.
+    PhaseExportW(usize),
+    /// Reactive power imported on a phase.
+    PhaseReactiveImportVar(usize),
+    /// Reactive power exported on a phase.
+    PhaseReactiveExportVar(usize),
+    /// Active energy imported on a phase.
+    PhaseImportWh(usize),
+    /// Active energy exported on a phase.
+    PhaseExportWh(usize),
+    /// Voltage of a phase.
+    Voltage(usize),
+    /// Current of a phase.
+    Current(usize),
+    /// Power factor.
+    PowerFactor,
+    /// Power factor of a phase.
+    PhasePowerFactor(usize),
+    /// A number the meter always sends (with resolution 0).
+    Constant(i64),
+}
+
+impl Quantity {
+    /// The value in the model's resolution, and that resolution (power of ten).
+    pub fn base(self, s: &Snapshot) -> (i128, i32) {
+        let t = |k: usize| k.clamp(1, 2) - 1;
+        let p = |k: usize| k % 3;
+        let e = |v: u64| (i128::from(v), 0);
+        match self {
+            Quantity::ImportWh => e(s.import_wh[0] + s.import_wh[1]),
+            Quantity::ImportTariffWh(k) => e(s.import_wh[t(k)]),
+            Quantity::ExportWh => e(s.export_wh[0] + s.export_wh[1]),
+            Quantity::ExportTariffWh(k) => e(s.export_wh[t(k)]),
+            Quantity::ReactiveImportVarh => {
+                e(s.reactive_import_varh[0] + s.reactive_import_varh[1])
+            }
+            Quantity::ReactiveImportTariffVarh(k) => e(s.reactive_import_varh[t(k)]),
+            Quantity::ReactiveExportVarh => {
+                e(s.reactive_export_varh[0] + s.reactive_export_varh[1])
+            }
+            Quantity::ReactiveExportTariffVarh(k) => e(s.reactive_export_varh[t(k)]),
+            Quantity::ImportW => e(s.import_w),
+            Quantity::ExportW => e(s.export_w),
+            Quantity::ReactiveImportVar => e(s.reactive_import_var),
+            Quantity::ReactiveExportVar => e(s.reactive_export_var),
+            Quantity::PhaseImportW(k) => e(s.phase_import_w[p(k)]),
+            Quantity::PhaseExportW(k) => e(s.phase_export_w[p(k)]),
+            Quantity::PhaseReactiveImportVar(k) => e(s.phase_reactive_import_var[p(k)]),
+            Quantity::PhaseReactiveExportVar(k) => e(s.phase_reactive_export_var[p(k)]),
+            Quantity::PhaseImportWh(k) => e(s.phase_import_wh[p(k)]),
+            Quantity::PhaseExportWh(k) => e(s.phase_export_wh[p(k)]),
+            Quantity::Voltage(k) => (i128::from(s.voltage_dv[p(k)]), -1),
+            Quantity::Current(k) => (i128::from(s.current_ma[p(k)]), -3),
+            Quantity::PowerFactor => (i128::from(s.power_factor_milli), -3),
+            Quantity::PhasePowerFactor(k) => (i128::from(s.phase_power_factor_milli[p(k)]), -3),
+            Quantity::Constant(v) => (i128::from(v), 0),
+        }
+    }
+
+    /// The value in units of `10^resolution`, rounded half away from zero.
+    pub fn raw(self, s: &Snapshot, resolution: i8) -> i128 {
+        let (v, base) = self.base(s);
+        let shift = i32::from(resolution) - base;
+        if shift <= 0 {
+            v.saturating_mul(10i128.pow(shift.unsigned_abs()))
+        } else {
+            let d = 10i128.pow(shift.unsigned_abs());
+            let half = d / 2;
+            if v >= 0 {
+                (v + half) / d
+            } else {
+                -((-v + half) / d)
+            }
+        }
+    }
+}
+
+/// The A-XDR integer type a register's value is sent as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntType {
+    /// long (`10`, i16).
+    I16,
+    /// long-unsigned (`12`, u16).
+    U16,
+    /// double-long (`05`, i32).
+    I32,
+    /// double-long-unsigned (`06`, u32).
+    U32,
+}
+
+impl IntType {
+    /// `v` clamped to the type's range, and its encoding.
+    pub fn encode(self, v: i128) -> (i128, Data) {
+        match self {
+            IntType::I16 => {
+                let x = v.clamp(i128::from(i16::MIN), i128::from(i16::MAX)) as i16;
+                (i128::from(x), Data::Long(x))
+            }
+            IntType::U16 => {
+                let x = v.clamp(0, i128::from(u16::MAX)) as u16;
+                (i128::from(x), Data::LongUnsigned(x))
+            }
+            IntType::I32 => {
+                let x = v.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32;
+                (i128::from(x), Data::DoubleLong(x))
+            }
+            IntType::U32 => {
+                let x = v.clamp(0, i128::from(u32::MAX)) as u32;
+                (i128::from(x), Data::DoubleLongUnsigned(x))
+            }
+        }
+    }
+}
+
+/// How a text is typed on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringType {
+    /// octet-string (`09`).
+    Octet,
+    /// visible-string (`0A`).
+    Visible,
+}
+
+/// Where a text comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextSource {
+    /// A fixed text (list id, meter type).
+    Fixed(&'static str),
+    /// The meter's id ([`Identity::meter_id`]).
+    MeterId,
+    /// The logical device name ([`Identity::logical_device_name`]).
+    LogicalDeviceName,
+}
+
+/// What an element carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// The meter's clock as an octet-string date-time. Not a value of the reading.
+    Clock,
+    /// A number.
+    Register {
+        /// What it measures.
+        quantity: Quantity,
+        /// How it is typed.
+        int: IntType,
+        /// Power of ten of one unit of the sent integer.
+        resolution: i8,
+        /// The unit code when a scaler_unit structure (scaler = `resolution`) is sent.
+        unit: Option<u8>,
+    },
+    /// A text.
+    Text {
+        /// What text.
+        source: TextSource,
+        /// How it is typed.
+        string: StringType,
+    },
+}
+
+/// How the reading names an element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Naming {
+    /// Its OBIS code is sent with it.
+    Sent(Obis),
+    /// No code is sent; the layout catalogue gives it this id.
+    Catalogue(Obis),
+    /// No code is sent and it is no value of the reading (EVN's meter number, which becomes the
+    /// reading's `meter_id`; a clock).
+    Unnamed,
+}
+
+/// One element of a push list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// How it is named.
+    pub naming: Naming,
+    /// Whether it is wrapped in its own structure (`02 02` / `02 03`) rather than laid out
+    /// flat in the list.
+    pub nested: bool,
+    /// What it carries.
+    pub kind: ItemKind,
+}
+
+/// The outer container of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// `01 n`.
+    Array,
+    /// `02 n`.
+    Structure,
+}
+
+/// A push list as a meter family sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Short name (for listings and tests).
+    pub name: &'static str,
+    /// The container.
+    pub container: Container,
+    /// The elements in order.
+    pub items: &'static [Item],
+}
+
+/// The texts that identify one meter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Meter number / id (`0-0:96.1.0`, or EVN's unnamed last element).
+    pub meter_id: String,
+    /// COSEM logical device name (`0-0:42.0.0`).
+    pub logical_device_name: String,
+}
+
+/// A list built: its A-XDR body and what it says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushList {
+    /// The notification body.
+    pub body: Data,
+    /// The values of the reading, in list order.
+    pub values: Vec<Value>,
+    /// An unnamed meter number (EVN), a candidate for the reading's `meter_id`.
+    pub meter_number: Option<String>,
+    /// The time of a clock element, as the reading writes it.
+    pub clock: Option<String>,
+}
+
+/// A text as the reading shows an octet-string: as text when every byte is printable ASCII,
+/// else as upper-case hex.
+pub fn octet_string_text(bytes: &[u8]) -> String {
+    if bytes.iter().all(|b| (0x20..0x7F).contains(b)) {
+        bytes.iter().map(|&b| char::from(b)).collect()
+    } else {
+        bytes.iter().map(|b| format!("{b:02X}")).collect()
+    }
+}
+
+/// Builds the list and its values from the model.
+pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) -> PushList {
+    let mut elements = Vec::new();
+    let mut values = Vec::new();
+    let mut meter_number = None;
+    let mut clock = None;
+    for item in layout.items {
+        let (value, scaler_unit): (Data, Option<Data>) = match item.kind {
+            ItemKind::Clock => {
+                clock = Some(style.rfc3339(&s.time));
+                (DateTimeRepr::from_local(&s.time, style).to_data(), None)
+            }
+            ItemKind::Register {
+                quantity,
+                int,
+                resolution,
+                unit,
+            } => {
+                let (raw, data) = int.encode(quantity.raw(s, resolution));
+                let scaler = if unit.is_some() {
+                    i32::from(resolution)
+                } else {
+                    0
+                };
+                if let Some(obis) = value_id(item.naming) {
+                    values.push(Value::number(
+                        obis.to_string(),
+                        Decimal::new(raw, scaler),
+                        unit.and_then(dlms_unit_name),
+                    ));
+                }
+                (data, unit.map(|u| Data::scaler_unit(resolution, u)))
+            }
+            ItemKind::Text { source, string } => {
+                let text = match source {
+                    TextSource::Fixed(t) => t,
+                    TextSource::MeterId => id.meter_id.as_str(),
+                    TextSource::LogicalDeviceName => id.logical_device_name.as_str(),
+                };
+                let bytes = text.as_bytes().to_vec();
+                let shown = match string {
+                    StringType::Octet => octet_string_text(&bytes),
+                    StringType::Visible => text.to_string(),
+                };
+                match value_id(item.naming) {
+                    Some(obis) => values.push(Value::text(obis.to_string(), shown)),
+                    None => meter_number = Some(shown),
+                }
+                let data = match string {
+                    StringType::Octet => Data::OctetString(bytes),
+                    StringType::Visible => Data::VisibleString(bytes),
+                };
+                (data, None)
+            }
+        };
+        let mut parts = Vec::with_capacity(3);
+        if let Naming::Sent(obis) = item.naming {
+            parts.push(Data::obis(obis));
+        }
+        parts.push(value);
+        parts.extend(scaler_unit);
+        if item.nested {
+            elements.push(Data::Structure(parts));
+        } else {
+            elements.extend(parts);
+        }
+    }
+    let body = match layout.container {
+        Container::Array => Data::Array(elements),
+        Container::Structure => Data::Structure(elements),
+    };
+    PushList {
+        body,
+        values,
+        meter_number,
+        clock,
+    }
+}
+
+fn value_id(naming: Naming) -> Option<Obis> {
+    match naming {
+        Naming::Sent(o) | Naming::Catalogue(o) => Some(o),
+        Naming::Unnamed => None,
+    }
+}
+
+const fn o(a: u8, b: u8, c: u8, d: u8, e: u8) -> Obis {
+    Obis::new(a, b, c, d, e, 255)
+}
+
+/// The clock object `0-0:1.0.0`.
+pub const CLOCK: Obis = o(0, 0, 1, 0, 0);
+/// Meter number / device id `0-0:96.1.0`.
+pub const METER_ID: Obis = o(0, 0, 96, 1, 0);
+/// Device type `0-0:96.1.7`.
+pub const METER_TYPE: Obis = o(0, 0, 96, 1, 7);
+/// COSEM logical device name `0-0:42.0.0`.
+pub const LOGICAL_DEVICE_NAME: Obis = o(0, 0, 42, 0, 0);
+/// Where the reading format puts a list-id text sent without a code (`0-0:0.0.0`).
+pub const LIST_ID: Obis = o(0, 0, 0, 0, 0);
+
+const fn item(naming: Naming, nested: bool, kind: ItemKind) -> Item {
+    Item {
+        naming,
+        nested,
+        kind,
+    }
+}
+
+const fn register(q: Quantity, int: IntType, resolution: i8, unit: Option<u8>) -> ItemKind {
+    ItemKind::Register {
+        quantity: q,
+        int,
+        resolution,
+        unit,
+    }
+}
+
+/// `OBIS, value, {scaler, unit}` laid out flat (EVN).
+const fn flat_su(obis: Obis, q: Quantity, int: IntType, res: i8, unit: u8) -> Item {
+    item(Naming::Sent(obis), false, register(q, int, res, Some(unit)))
+}
+
+/// `{OBIS, value, {scaler, unit}}` (KSM West, Aidon).
+const fn nested_su(obis: Obis, q: Quantity, int: IntType, res: i8, unit: u8) -> Item {
+    item(Naming::Sent(obis), true, register(q, int, res, Some(unit)))
+}
+
+/// `OBIS, value` laid out flat, no scaler_unit (Kamstrup, L+G E450).
+const fn flat_raw(obis: Obis, q: Quantity, int: IntType, res: i8) -> Item {
+    item(Naming::Sent(obis), false, register(q, int, res, None))
+}
+
+/// A bare value without code, named by the catalogue (Kaifa Nordic).
+const fn bare(id: Obis, q: Quantity, res: i8) -> Item {
+    item(
+        Naming::Catalogue(id),
+        false,
+        register(q, IntType::U32, res, None),
+    )
+}
+
+const CLOCK_BARE: Item = item(Naming::Unnamed, false, ItemKind::Clock);
+
+const fn text(naming: Naming, nested: bool, source: TextSource, string: StringType) -> Item {
+    item(naming, nested, ItemKind::Text { source, string })
+}
+
+use IntType::{I16, U16, U32};
+use Quantity as Q;
+
+const fn evn_items(pf: IntType) -> [Item; 13] {
+    [
+        CLOCK_BARE,
+        flat_su(o(1, 0, 1, 8, 0), Q::ImportWh, U32, 0, unit::WH),
+        flat_su(o(1, 0, 2, 8, 0), Q::ExportWh, U32, 0, unit::WH),
+        flat_su(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0, unit::W),
+        flat_su(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0, unit::W),
+        flat_su(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, -1, unit::V),
+        flat_su(o(1, 0, 52, 7, 0), Q::Voltage(1), U16, -1, unit::V),
+        flat_su(o(1, 0, 72, 7, 0), Q::Voltage(2), U16, -1, unit::V),
+        flat_su(o(1, 0, 31, 7, 0), Q::Current(0), U16, -2, unit::A),
+        flat_su(o(1, 0, 51, 7, 0), Q::Current(1), U16, -2, unit::A),
+        flat_su(o(1, 0, 71, 7, 0), Q::Current(2), U16, -2, unit::A),
+        flat_su(o(1, 0, 13, 7, 0), Q::PowerFactor, pf, -3, unit::NONE),
+        text(
+            Naming::Unnamed,
+            false,
+            TextSource::MeterId,
+            StringType::Octet,
+        ),
+    ]
+}
+
+const EVN_KAIFA_ITEMS: [Item; 13] = evn_items(U16);
+const EVN_SAGEMCOM_ITEMS: [Item; 13] = evn_items(I16);
+
+/// EVN / Netz NÖ, Kaifa MA309: flat structure(35): clock, 11 × (OBIS, value, scaler_unit), the
+/// meter number without code (Netz NÖ customer-interface brochure p.5).
+pub const EVN_KAIFA: Layout = Layout {
+    name: "evn",
+    container: Container::Structure,
+    items: &EVN_KAIFA_ITEMS,
+};
+
+/// EVN / Netz NÖ, Sagemcom T210-D: as [`EVN_KAIFA`], the power factor a long (i16).
+pub const EVN_SAGEMCOM: Layout = Layout {
+    name: "evn-sagemcom",
+    container: Container::Structure,
+    items: &EVN_SAGEMCOM_ITEMS,
+};
+
+const KSM_HEAD: [Item; 3] = [
+    item(Naming::Sent(CLOCK), false, ItemKind::Clock),
+    text(
+        Naming::Sent(METER_ID),
+        true,
+        TextSource::MeterId,
+        StringType::Octet,
+    ),
+    text(
+        Naming::Sent(LOGICAL_DEVICE_NAME),
+        true,
+        TextSource::LogicalDeviceName,
+        StringType::Octet,
+    ),
+];
+
+const KSM_3PH_ITEMS: [Item; 15] = [
+    KSM_HEAD[0],
+    KSM_HEAD[1],
+    KSM_HEAD[2],
+    nested_su(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, -1, unit::V),
+    nested_su(o(1, 0, 52, 7, 0), Q::Voltage(1), U16, -1, unit::V),
+    nested_su(o(1, 0, 72, 7, 0), Q::Voltage(2), U16, -1, unit::V),
+    nested_su(o(1, 0, 31, 7, 0), Q::Current(0), U16, -2, unit::A),
+    nested_su(o(1, 0, 51, 7, 0), Q::Current(1), U16, -2, unit::A),
+    nested_su(o(1, 0, 71, 7, 0), Q::Current(2), U16, -2, unit::A),
+    nested_su(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 1, 8, 0), Q::ImportWh, U32, 0, unit::WH),
+    nested_su(o(1, 0, 2, 8, 0), Q::ExportWh, U32, 0, unit::WH),
+    nested_su(o(1, 0, 3, 8, 0), Q::ReactiveImportVarh, U32, 0, unit::VARH),
+    nested_su(o(1, 0, 4, 8, 0), Q::ReactiveExportVarh, U32, 0, unit::VARH),
+];
+
+const KSM_1PH_ITEMS: [Item; 11] = [
+    KSM_HEAD[0],
+    KSM_HEAD[1],
+    KSM_HEAD[2],
+    nested_su(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, -1, unit::V),
+    nested_su(o(1, 0, 31, 7, 0), Q::Current(0), U16, -2, unit::A),
+    nested_su(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 1, 8, 0), Q::ImportWh, U32, 0, unit::WH),
+    nested_su(o(1, 0, 2, 8, 0), Q::ExportWh, U32, 0, unit::WH),
+    nested_su(o(1, 0, 3, 8, 0), Q::ReactiveImportVarh, U32, 0, unit::VARH),
+    nested_su(o(1, 0, 4, 8, 0), Q::ReactiveExportVarh, U32, 0, unit::VARH),
+];
+
+/// KSM West (TINETZ, VKW, Salzburg Netz, IKB) Kaifa MA309, 3-phase: structure(16) with the
+/// clock as `0-0:1.0.0, date-time` then `{OBIS, text}` and `{OBIS, value, scaler_unit}`
+/// structures (TINETZ Kundenschnittstelle spec).
+pub const KSM_3PH: Layout = Layout {
+    name: "ksm-3ph",
+    container: Container::Structure,
+    items: &KSM_3PH_ITEMS,
+};
+
+/// KSM West Kaifa MA309, 1-phase: structure(12).
+pub const KSM_1PH: Layout = Layout {
+    name: "ksm-1ph",
+    container: Container::Structure,
+    items: &KSM_1PH_ITEMS,
+};
+
+const AIDON_3PH_ITEMS: [Item; 27] = [
+    item(Naming::Sent(CLOCK), true, ItemKind::Clock),
+    nested_su(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, U32, 0, unit::VAR),
+    nested_su(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, U32, 0, unit::VAR),
+    nested_su(o(1, 0, 31, 7, 0), Q::Current(0), I16, -1, unit::A),
+    nested_su(o(1, 0, 51, 7, 0), Q::Current(1), I16, -1, unit::A),
+    nested_su(o(1, 0, 71, 7, 0), Q::Current(2), I16, -1, unit::A),
+    nested_su(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, -1, unit::V),
+    nested_su(o(1, 0, 52, 7, 0), Q::Voltage(1), U16, -1, unit::V),
+    nested_su(o(1, 0, 72, 7, 0), Q::Voltage(2), U16, -1, unit::V),
+    nested_su(o(1, 0, 21, 7, 0), Q::PhaseImportW(0), U32, 0, unit::W),
+    nested_su(o(1, 0, 22, 7, 0), Q::PhaseExportW(0), U32, 0, unit::W),
+    nested_su(
+        o(1, 0, 23, 7, 0),
+        Q::PhaseReactiveImportVar(0),
+        U32,
+        0,
+        unit::VAR,
+    ),
+    nested_su(
+        o(1, 0, 24, 7, 0),
+        Q::PhaseReactiveExportVar(0),
+        U32,
+        0,
+        unit::VAR,
+    ),
+    nested_su(o(1, 0, 41, 7, 0), Q::PhaseImportW(1), U32, 0, unit::W),
+    nested_su(o(1, 0, 42, 7, 0), Q::PhaseExportW(1), U32, 0, unit::W),
+    nested_su(
+        o(1, 0, 43, 7, 0),
+        Q::PhaseReactiveImportVar(1),
+        U32,
+        0,
+        unit::VAR,
+    ),
+    nested_su(
+        o(1, 0, 44, 7, 0),
+        Q::PhaseReactiveExportVar(1),
+        U32,
+        0,
+        unit::VAR,
+    ),
+    nested_su(o(1, 0, 61, 7, 0), Q::PhaseImportW(2), U32, 0, unit::W),
+    nested_su(o(1, 0, 62, 7, 0), Q::PhaseExportW(2), U32, 0, unit::W),
+    nested_su(
+        o(1, 0, 63, 7, 0),
+        Q::PhaseReactiveImportVar(2),
+        U32,
+        0,
+        unit::VAR,
+    ),
+    nested_su(
+        o(1, 0, 64, 7, 0),
+        Q::PhaseReactiveExportVar(2),
+        U32,
+        0,
+        unit::VAR,
+    ),
+    nested_su(o(1, 0, 1, 8, 0), Q::ImportWh, U32, 0, unit::WH),
+    nested_su(o(1, 0, 2, 8, 0), Q::ExportWh, U32, 0, unit::WH),
+    nested_su(o(1, 0, 3, 8, 0), Q::ReactiveImportVarh, U32, 0, unit::VARH),
+    nested_su(o(1, 0, 4, 8, 0), Q::ReactiveExportVarh, U32, 0, unit::VARH),
+];
+
+const AIDON_1PH_ITEMS: [Item; 9] = [
+    text(
+        Naming::Sent(o(1, 1, 0, 2, 129)),
+        true,
+        TextSource::Fixed("AIDON_V0001"),
+        StringType::Visible,
+    ),
+    text(
+        Naming::Sent(METER_ID),
+        true,
+        TextSource::MeterId,
+        StringType::Visible,
+    ),
+    text(
+        Naming::Sent(METER_TYPE),
+        true,
+        TextSource::Fixed("6515"),
+        StringType::Visible,
+    ),
+    nested_su(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0, unit::W),
+    nested_su(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, U32, 0, unit::VAR),
+    nested_su(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, U32, 0, unit::VAR),
+    nested_su(o(1, 0, 31, 7, 0), Q::Current(0), I16, -1, unit::A),
+    nested_su(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, -1, unit::V),
+];
+
+/// Aidon HAN, 3-phase: array(27) of `{OBIS, value, scaler_unit}` opened by `{0-0:1.0.0,
+/// date-time}`; current i16 in 0.1 A, voltage u16 in 0.1 V, per-phase P and Q, energies.
+pub const AIDON_3PH: Layout = Layout {
+    name: "aidon-3ph",
+    container: Container::Array,
+    items: &AIDON_3PH_ITEMS,
+};
+
+/// Aidon 6515 HAN, 1-phase: array(9): list version `AIDON_V0001`, meter id, meter type,
+/// P±, Q±, current, voltage.
+pub const AIDON_1PH: Layout = Layout {
+    name: "aidon-1ph",
+    container: Container::Array,
+    items: &AIDON_1PH_ITEMS,
+};
+
+const fn kamstrup(c: u8, d: u8) -> Obis {
+    Obis::new(1, 1, c, d, 0, 255)
+}
+
+const KAMSTRUP_ITEMS: [Item; 33] = [
+    text(
+        Naming::Catalogue(LIST_ID),
+        false,
+        TextSource::Fixed("Kamstrup_V0001"),
+        StringType::Visible,
+    ),
+    flat_raw(kamstrup(1, 8), Q::ImportWh, U32, 0),
+    flat_raw(kamstrup(2, 8), Q::ExportWh, U32, 0),
+    flat_raw(kamstrup(3, 8), Q::ReactiveImportVarh, U32, 0),
+    flat_raw(kamstrup(4, 8), Q::ReactiveExportVarh, U32, 0),
+    flat_raw(
+        Obis::new(1, 1, 0, 0, 1, 255),
+        Q::Constant(12_343_400),
+        U32,
+        0,
+    ),
+    flat_raw(kamstrup(1, 7), Q::ImportW, U32, 0),
+    flat_raw(kamstrup(2, 7), Q::ExportW, U32, 0),
+    flat_raw(kamstrup(3, 7), Q::ReactiveImportVar, U32, 0),
+    flat_raw(kamstrup(4, 7), Q::ReactiveExportVar, U32, 0),
+    item(
+        Naming::Sent(Obis::new(0, 1, 1, 0, 0, 255)),
+        false,
+        ItemKind::Clock,
+    ),
+    flat_raw(kamstrup(32, 7), Q::Voltage(0), U16, 0),
+    flat_raw(kamstrup(52, 7), Q::Voltage(1), U16, 0),
+    flat_raw(kamstrup(72, 7), Q::Voltage(2), U16, 0),
+    flat_raw(kamstrup(31, 7), Q::Current(0), U32, -2),
+    flat_raw(kamstrup(51, 7), Q::Current(1), U32, -2),
+    flat_raw(kamstrup(71, 7), Q::Current(2), U32, -2),
+    flat_raw(kamstrup(21, 7), Q::PhaseImportW(0), U32, 0),
+    flat_raw(kamstrup(41, 7), Q::PhaseImportW(1), U32, 0),
+    flat_raw(kamstrup(61, 7), Q::PhaseImportW(2), U32, 0),
+    flat_raw(kamstrup(33, 7), Q::PhasePowerFactor(0), U16, -2),
+    flat_raw(kamstrup(53, 7), Q::PhasePowerFactor(1), U16, -2),
+    flat_raw(kamstrup(73, 7), Q::PhasePowerFactor(2), U16, -2),
+    flat_raw(kamstrup(13, 7), Q::PowerFactor, U16, -2),
+    flat_raw(kamstrup(22, 7), Q::PhaseExportW(0), U32, 0),
+    flat_raw(kamstrup(42, 7), Q::PhaseExportW(1), U32, 0),
+    flat_raw(kamstrup(62, 7), Q::PhaseExportW(2), U32, 0),
+    flat_raw(kamstrup(22, 8), Q::PhaseExportWh(0), U32, 0),
+    flat_raw(kamstrup(42, 8), Q::PhaseExportWh(1), U32, 0),
+    flat_raw(kamstrup(62, 8), Q::PhaseExportWh(2), U32, 0),
+    flat_raw(kamstrup(21, 8), Q::PhaseImportWh(0), U32, 0),
+    flat_raw(kamstrup(41, 8), Q::PhaseImportWh(1), U32, 0),
+    flat_raw(kamstrup(61, 8), Q::PhaseImportWh(2), U32, 0),
+];
+
+/// Kamstrup Omnipower HAN: flat structure(65): the list version `Kamstrup_V0001` without a
+/// code, then (OBIS, value) pairs on channel B = 1 without scaler_unit (V in 1 V, A in 0.01 A,
+/// power factor in 0.01), the clock as `0-1:1.0.0, date-time`.
+pub const KAMSTRUP: Layout = Layout {
+    name: "kamstrup",
+    container: Container::Structure,
+    items: &KAMSTRUP_ITEMS,
+};
+
+const KAIFA_LIST2_ITEMS: [Item; 13] = [
+    text(
+        Naming::Catalogue(LIST_ID),
+        false,
+        TextSource::Fixed("KFM_001"),
+        StringType::Octet,
+    ),
+    text(
+        Naming::Catalogue(METER_ID),
+        false,
+        TextSource::MeterId,
+        StringType::Octet,
+    ),
+    text(
+        Naming::Catalogue(METER_TYPE),
+        false,
+        TextSource::Fixed("MA304H3E"),
+        StringType::Octet,
+    ),
+    bare(o(1, 0, 1, 7, 0), Q::ImportW, 0),
+    bare(o(1, 0, 2, 7, 0), Q::ExportW, 0),
+    bare(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, 0),
+    bare(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, 0),
+    bare(o(1, 0, 31, 7, 0), Q::Current(0), -3),
+    bare(o(1, 0, 51, 7, 0), Q::Current(1), -3),
+    bare(o(1, 0, 71, 7, 0), Q::Current(2), -3),
+    bare(o(1, 0, 32, 7, 0), Q::Voltage(0), -1),
+    bare(o(1, 0, 52, 7, 0), Q::Voltage(1), -1),
+    bare(o(1, 0, 72, 7, 0), Q::Voltage(2), -1),
+];
+
+const KAIFA_LIST3_ITEMS: [Item; 18] = [
+    KAIFA_LIST2_ITEMS[0],
+    KAIFA_LIST2_ITEMS[1],
+    KAIFA_LIST2_ITEMS[2],
+    KAIFA_LIST2_ITEMS[3],
+    KAIFA_LIST2_ITEMS[4],
+    KAIFA_LIST2_ITEMS[5],
+    KAIFA_LIST2_ITEMS[6],
+    KAIFA_LIST2_ITEMS[7],
+    KAIFA_LIST2_ITEMS[8],
+    KAIFA_LIST2_ITEMS[9],
+    KAIFA_LIST2_ITEMS[10],
+    KAIFA_LIST2_ITEMS[11],
+    KAIFA_LIST2_ITEMS[12],
+    CLOCK_BARE,
+    bare(o(1, 0, 1, 8, 0), Q::ImportWh, 0),
+    bare(o(1, 0, 2, 8, 0), Q::ExportWh, 0),
+    bare(o(1, 0, 3, 8, 0), Q::ReactiveImportVarh, 0),
+    bare(o(1, 0, 4, 8, 0), Q::ReactiveExportVarh, 0),
+];
+
+/// Kaifa MA304H3E (Norway/Sweden) list 2, every 10 s: structure(13) of bare values in the
+/// KFM_001 order (list id, meter id, type, P+, P−, Q+, Q−, I1–3 in mA, U1–3 in 0.1 V), all
+/// u32 without scaler_unit. The catalogue ids are Kaifa's KFM_001 OBIS list; the list id is
+/// `0-0:0.0.0` as the reading format names list ids sent without a code.
+pub const KAIFA_LIST2: Layout = Layout {
+    name: "kaifa-list2",
+    container: Container::Structure,
+    items: &KAIFA_LIST2_ITEMS,
+};
+
+/// Kaifa MA304H3E list 3, hourly: list 2, then the clock and +A, −A, +R, −R: structure(18).
+pub const KAIFA_LIST3: Layout = Layout {
+    name: "kaifa-list3",
+    container: Container::Structure,
+    items: &KAIFA_LIST3_ITEMS,
+};
+
+const fn lgz(c: u8, e: u8) -> Obis {
+    Obis::new(1, 0, c, 8, e, 255)
+}
+
+const E450_ITEMS: [Item; 17] = [
+    CLOCK_BARE,
+    flat_raw(lgz(1, 0), Q::ImportWh, U32, 0),
+    flat_raw(lgz(1, 1), Q::ImportTariffWh(1), U32, 0),
+    flat_raw(lgz(1, 2), Q::ImportTariffWh(2), U32, 0),
+    flat_raw(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0),
+    flat_raw(lgz(2, 0), Q::ExportWh, U32, 0),
+    flat_raw(lgz(2, 1), Q::ExportTariffWh(1), U32, 0),
+    flat_raw(lgz(2, 2), Q::ExportTariffWh(2), U32, 0),
+    flat_raw(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0),
+    flat_raw(lgz(3, 0), Q::ReactiveImportVarh, U32, 0),
+    flat_raw(lgz(3, 1), Q::ReactiveImportTariffVarh(1), U32, 0),
+    flat_raw(lgz(3, 2), Q::ReactiveImportTariffVarh(2), U32, 0),
+    flat_raw(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, U32, 0),
+    flat_raw(lgz(4, 0), Q::ReactiveExportVarh, U32, 0),
+    flat_raw(lgz(4, 1), Q::ReactiveExportTariffVarh(1), U32, 0),
+    flat_raw(lgz(4, 2), Q::ReactiveExportTariffVarh(2), U32, 0),
+    flat_raw(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, U32, 0),
+];
+
+/// Landis+Gyr E450 (Austria): flat structure(33): the clock without a code, then 16 (OBIS,
+/// u32) pairs without scaler_unit: +A, +A T1, T2, +P, −A…, +R…, +Q, −R…, −Q.
+pub const E450: Layout = Layout {
+    name: "e450",
+    container: Container::Structure,
+    items: &E450_ITEMS,
+};
+
+#[cfg(test)]
+mod test {
+    use chrono::{TimeZone, Utc};
+    use meterlab_decoder::Scalar;
+
+    use super::*;
+
+    /// The Salzburg Netz plaintext (esphome-libs/dlms_parser tests/dumps/raw_salzburg_netz.log),
+    /// list part after the date-time: KSM West 3-phase layout.
+    const SALZBURG_BODY: &str = "021009060000010000FF090C07E60B0C0610360000FFC400020209060000600100FF090E314B464D303230303233343830340202090600002A0000FF09104B464D31323030323030323334383034020309060100200700FF1208F402020FFF1623020309060100340700FF12090C02020FFF1623020309060100480700FF12090A02020FFF16230203090601001F0700FF1200A502020FFE1621020309060100330700FF1200AD02020FFE1621020309060100470700FF12002502020FFE1621020309060100010700FF06000002CA02020F00161B020309060100020700FF060000000002020F00161B020309060100010800FF060014416002020F00161E020309060100020800FF060000000002020F00161E020309060100030800FF06000012D202020F001620020309060100040800FF060005BE6002020F001620";
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    fn snapshot(utc: chrono::DateTime<Utc>) -> Snapshot {
+        Snapshot {
+            time: LocalTime::from_utc(utc),
+            import_wh: [0; 2],
+            export_wh: [0; 2],
+            reactive_import_varh: [0; 2],
+            reactive_export_varh: [0; 2],
+            import_w: 0,
+            export_w: 0,
+            reactive_import_var: 0,
+            reactive_export_var: 0,
+            phase_import_w: [0; 3],
+            phase_export_w: [0; 3],
+            phase_reactive_import_var: [0; 3],
+            phase_reactive_export_var: [0; 3],
+            phase_import_wh: [0; 3],
+            phase_export_wh: [0; 3],
+            voltage_dv: [0; 3],
+            current_ma: [0; 3],
+            power_factor_milli: 0,
+            phase_power_factor_milli: [0; 3],
+        }
+    }
+
+    #[test]
+    fn test_ksm_salzburg_body() {
+        let mut s = snapshot(
+            Utc.with_ymd_and_hms(2022, 11, 12, 15, 54, 0)
+                .single()
+                .expect("date"),
+        );
+        s.voltage_dv = [2292, 2316, 2314];
+        s.current_ma = [1650, 1730, 370];
+        s.import_w = 714;
+        s.import_wh = [1_327_456, 0];
+        s.reactive_import_varh = [4818, 0];
+        s.reactive_export_varh = [376_416, 0];
+        let id = Identity {
+            meter_id: "1KFM0200234804".into(),
+            logical_device_name: "KFM1200200234804".into(),
+        };
+        let list = build(&KSM_3PH, &s, &id, ClockStyle::Deviation);
+        assert_eq!(list.body.to_bytes(), hex(SALZBURG_BODY));
+        assert_eq!(list.clock.as_deref(), Some("2022-11-12T16:54:00+01:00"));
+        assert_eq!(list.meter_number, None);
+        let ids: Vec<&str> = list.values.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "0-0:96.1.0*255",
+                "0-0:42.0.0*255",
+                "1-0:32.7.0*255",
+                "1-0:52.7.0*255",
+                "1-0:72.7.0*255",
+                "1-0:31.7.0*255",
+                "1-0:51.7.0*255",
+                "1-0:71.7.0*255",
+                "1-0:1.7.0*255",
+                "1-0:2.7.0*255",
+                "1-0:1.8.0*255",
+                "1-0:2.8.0*255",
+                "1-0:3.8.0*255",
+                "1-0:4.8.0*255",
+            ]
+        );
+        let v = &list.values[2];
+        assert_eq!(v.value, Scalar::Number(Decimal::new(2292, -1)));
+        assert_eq!(v.unit.as_deref(), Some("V"));
+        assert_eq!(list.values[5].value, Scalar::Number(Decimal::new(165, -2)));
+        assert_eq!(list.values[0].value, Scalar::Text("1KFM0200234804".into()));
+    }
+
+    #[test]
+    fn test_rounding_and_clamping() {
+        let mut s = snapshot(Utc::now());
+        s.current_ma = [1655, 1654, 0];
+        assert_eq!(Q::Current(0).raw(&s, -2), 166);
+        assert_eq!(Q::Current(1).raw(&s, -2), 165);
+        assert_eq!(Q::Current(0).raw(&s, -4), 16550);
+        s.power_factor_milli = -955;
+        assert_eq!(Q::PowerFactor.raw(&s, -2), -96);
+        assert_eq!(IntType::U16.encode(70_000).0, 65_535);
+        assert_eq!(IntType::I16.encode(-40_000).1, Data::Long(i16::MIN));
+    }
+
+    #[test]
+    fn test_octet_string_text() {
+        assert_eq!(octet_string_text(b"KFM_001"), "KFM_001");
+        assert_eq!(octet_string_text(&[0x01, 0xAB]), "01AB");
+    }
+
+    #[test]
+    fn test_element_counts() {
+        let s = snapshot(Utc::now());
+        let id = Identity::default();
+        for (layout, n) in [
+            (EVN_KAIFA, 35),
+            (EVN_SAGEMCOM, 35),
+            (KSM_3PH, 16),
+            (KSM_1PH, 12),
+            (AIDON_3PH, 27),
+            (AIDON_1PH, 9),
+            (KAMSTRUP, 65),
+            (KAIFA_LIST2, 13),
+            (KAIFA_LIST3, 18),
+            (E450, 33),
+        ] {
+            match build(&layout, &s, &id, ClockStyle::Deviation).body {
+                Data::Structure(items) | Data::Array(items) => {
+                    assert_eq!(items.len(), n, "{}", layout.name)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
