@@ -16,6 +16,7 @@ use meterlab_sim::Seed;
 
 use crate::external;
 use crate::golden::{self, GoldenStatus};
+use crate::reader::iec::IecReader;
 use crate::reader::passive::PassiveReader;
 use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
@@ -135,9 +136,9 @@ impl Outcome {
 /// The reference decoder for a protocol.
 pub fn reference_decoder(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
     match protocol {
-        Protocol::Dsmr | Protocol::Dlms | Protocol::Mbus | Protocol::Iec62056_21 => {
-            Box::new(meterlab_decoder::dsmr::DsmrDecoder::new(keys))
-        }
+        Protocol::Dlms => Box::new(meterlab_decoder::DlmsDecoder::new(keys)),
+        Protocol::Iec62056_21 => Box::new(meterlab_decoder::IecDecoder::default()),
+        Protocol::Dsmr | Protocol::Mbus => Box::new(meterlab_decoder::DsmrDecoder::new(keys)),
     }
 }
 
@@ -186,11 +187,23 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         pushes: spec.run.telegrams,
         until_ns: spec.run.duration,
     };
-    let mut reader = PassiveReader::new(
-        reference_decoder(meter.protocol(), keys.clone()),
-        spec.reader.read_size,
-    );
-    let log = session::run(meter.as_mut(), &mut reader, &line, limits, seed);
+    let decoder = reference_decoder(meter.protocol(), keys.clone());
+    let mut reader: Box<dyn Reader> =
+        if meter.protocol() == Protocol::Iec62056_21 && meter.next_push_ns().is_none() {
+            Box::new(IecReader::new(
+                spec.reader.iec.clone().unwrap_or_default(),
+                receiver,
+                decoder,
+            ))
+        } else {
+            if spec.reader.iec.is_some() {
+                return Err(invalid(
+                    "reader.iec: this meter pushes its data; there is no dialogue to run".into(),
+                ));
+            }
+            Box::new(PassiveReader::new(decoder, spec.reader.read_size))
+        };
+    let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
     let truth: Vec<Reading> = log
         .emissions
         .iter()

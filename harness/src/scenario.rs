@@ -26,6 +26,8 @@ use meterlab_sim::line::{ErrorPolicy, Fault, UartConfig};
 use meterlab_sim::MeterSpec;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::reader::iec::IecReaderSpec;
+
 /// A scenario file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -131,6 +133,10 @@ pub struct ReaderSpec {
     /// The authentication key the reader is configured with.
     #[serde(default)]
     pub auth_key: KeyChoice,
+    /// The IEC 62056-21 dialogue the reader runs (request/response meters); defaults apply when
+    /// absent.
+    #[serde(default)]
+    pub iec: Option<IecReaderSpec>,
 }
 
 fn default_read_size() -> usize {
@@ -145,6 +151,7 @@ impl Default for ReaderSpec {
             errors: ErrorPolicy::default(),
             key: KeyChoice::Meter,
             auth_key: KeyChoice::Meter,
+            iec: None,
         }
     }
 }

@@ -68,6 +68,24 @@ pub struct SessionLog {
     pub end_ns: u64,
 }
 
+/// Applies a baud switch the meter asked for: its transmitter after what it has queued, its
+/// receiver at the time it names (not before `now`).
+fn apply_meter_uart(
+    meter: &mut dyn Meter,
+    to_reader: &mut Channel,
+    to_meter: &mut Channel,
+    now: u64,
+) {
+    if let Some((at, config)) = meter.take_uart_change() {
+        if let Err(e) = to_reader.set_tx_config(config) {
+            tracing::warn!("meter UART change refused: {e}");
+        }
+        if let Err(e) = to_meter.set_rx_config(at.max(now), config) {
+            tracing::warn!("meter UART change refused: {e}");
+        }
+    }
+}
+
 fn clean(chars: &[RxChar]) -> Vec<u8> {
     chars
         .iter()
@@ -152,6 +170,7 @@ pub fn run(
                 log.emissions.push(e);
             }
             pushes += 1;
+            apply_meter_uart(meter, &mut to_reader, &mut to_meter, at);
         }
         // 2. The meter hears the reader, character by character, and answers.
         for c in to_meter.receive_until(t) {
@@ -164,15 +183,7 @@ pub fn run(
                 to_reader.send(e.at_ns, &e.bytes);
                 log.emissions.push(e);
             }
-            if let Some((at, config)) = meter.take_uart_change() {
-                let at = at.max(c.time_ns);
-                if let Err(e) = to_reader.set_tx_config(config) {
-                    tracing::warn!("meter UART change refused: {e}");
-                }
-                if let Err(e) = to_meter.set_rx_config(at, config) {
-                    tracing::warn!("meter UART change refused: {e}");
-                }
-            }
+            apply_meter_uart(meter, &mut to_reader, &mut to_meter, c.time_ns);
         }
         // 3. The reader opens its port and hears the meter.
         if !reader_started && t >= line.reader_start_ns {

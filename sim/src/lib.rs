@@ -10,6 +10,7 @@ pub mod clock;
 pub mod dlms;
 pub mod dsmr;
 pub mod household;
+pub mod iec;
 pub mod line;
 pub mod mbus;
 pub mod meter;

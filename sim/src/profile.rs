@@ -6,6 +6,7 @@ use meterlab_decoder::{Key, Protocol};
 use crate::clock::{parse_duration, WallClock};
 use crate::dlms::{self, DlmsMeter};
 use crate::dsmr::{self, CrcStyle, DsmrMeter};
+use crate::iec::{self, IecMeter};
 use crate::meter::Meter;
 use crate::seed::Seed;
 
@@ -73,6 +74,39 @@ pub struct MeterSpec {
     /// its reading repeated; the meter's own counters do not move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_at: Option<u64>,
+    /// IEC 62056-21: the device address the meter answers to in `/?address!` (default: its
+    /// meter number); a request without address is answered by any meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// IEC 62056-21: the programming-mode password (`P1`); empty for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// IEC 62056-21: reaction time, ms (default 300, 20 for a lower-case third flag letter; the
+    /// standard's window is 200–1500 ms, other values make a non-conforming meter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_ms: Option<u64>,
+    /// IEC 62056-21: time from the option select (mode C/E) or the identification (mode B) to
+    /// the first message at the new rate, ms (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_delay_ms: Option<u64>,
+    /// IEC 62056-21: inactivity time-out of programming mode, s (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_s: Option<u64>,
+    /// IEC 62056-21: the optical head echoes every byte the reader sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo: Option<bool>,
+    /// IEC 62056-21: this many 0x7F bytes before the identification (Iskra, Itron ACE3000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junk_7f: Option<u8>,
+    /// IEC 62056-21: this many junk bytes after the BCC of each data readout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junk_after_etx: Option<u8>,
+    /// IEC 62056-21: the highest baud rate the identification offers (sets Z; modes B, C, E).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_baud: Option<u32>,
+    /// IEC 62056-21: whether the identification announces mode E (`\2`, binary HDLC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce_mode_e: Option<bool>,
 }
 
 /// A profile or option a scenario asked for is not available.
@@ -137,7 +171,20 @@ pub fn catalogue() -> Vec<ProfileInfo> {
         cadence: format!("push every {} s", p.interval_s),
         description: p.description,
     });
-    dsmr.chain(dlms).collect()
+    let iec = iec::PROFILES.iter().map(|p| {
+        let (baud, format) = p.line();
+        ProfileInfo {
+            name: p.name,
+            protocol: Protocol::Iec62056_21,
+            line: format!("{baud} {format}"),
+            cadence: match p.push {
+                Some(push) => format!("push every {} s", push.interval_s),
+                None => "request/response".into(),
+            },
+            description: p.description,
+        }
+    });
+    dsmr.chain(dlms).chain(iec).collect()
 }
 
 impl MeterSpec {
@@ -187,8 +234,35 @@ impl MeterSpec {
             .transpose()
     }
 
+    /// The first IEC 62056-21 option set, if any (they are errors for other profiles).
+    fn iec_option(&self) -> Option<&'static str> {
+        [
+            ("address", self.address.is_some()),
+            ("password", self.password.is_some()),
+            ("reaction_ms", self.reaction_ms.is_some()),
+            ("switch_delay_ms", self.switch_delay_ms.is_some()),
+            ("inactivity_s", self.inactivity_s.is_some()),
+            ("echo", self.echo.is_some()),
+            ("junk_7f", self.junk_7f.is_some()),
+            ("junk_after_etx", self.junk_after_etx.is_some()),
+            ("max_baud", self.max_baud.is_some()),
+            ("announce_mode_e", self.announce_mode_e.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(option, set)| set.then_some(option))
+    }
+
     /// Builds the meter; every random choice it makes comes from `seed`.
     pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
+        if let Some(p) = iec::profile(&self.profile) {
+            return Ok(Box::new(IecMeter::new(p, self, seed)?));
+        }
+        if let Some(option) = self.iec_option() {
+            return Err(SpecError::bad(
+                option,
+                format!("{} is not an IEC 62056-21 profile", self.profile),
+            ));
+        }
         if let Some(p) = dsmr::profile(&self.profile) {
             for (option, set) in [
                 ("system_title", self.system_title.is_some()),

@@ -4,6 +4,7 @@
 //! UART, ask to be woken after a timeout, and it decodes what it receives. The passive reader
 //! listens to a push meter; request/response protocols get readers that run their dialogue.
 
+pub mod iec;
 pub mod passive;
 
 use meterlab_decoder::Message;
