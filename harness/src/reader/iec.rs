@@ -11,17 +11,18 @@
 //! The data message (`STX … ETX BCC`) goes to the reference IEC decoder, which checks the BCC.
 //! What goes wrong in the dialogue is reported as a message: `no_answer`, `no_data`, `protocol`.
 
+use meterlab_decoder::iec::bcc;
+use meterlab_decoder::iec::message::{
+    baud_char, AckOptionSelect, Command, Identification, ProtocolMode,
+};
 use meterlab_decoder::{Message, StreamDecoder};
 use meterlab_sim::clock::NS_PER_MS;
 use meterlab_sim::line::UartConfig;
 
 use super::{Action, Reader};
 
-const SOH: u8 = 0x01;
-const STX: u8 = 0x02;
-const ETX: u8 = 0x03;
-const ACK: u8 = 0x06;
-const NAK: u8 = 0x15;
+use meterlab_decoder::iec::bcc::{ETX, SOH, STX};
+use meterlab_decoder::iec::message::{ACK, NAK};
 
 /// What the reader asks the meter for.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -47,7 +48,11 @@ pub struct IecReaderSpec {
     #[serde(default)]
     pub read: Vec<String>,
     /// Wait after the identification before sending the ACK (reaction time, ≥ 200 ms).
-    #[serde(default = "default_ack_delay", with = "duration_ms")]
+    #[serde(
+        rename = "ack_delay",
+        default = "default_ack_delay",
+        with = "duration_ms"
+    )]
     pub ack_delay_ms: f64,
     /// When the reader switches its UART after the ACK: `drained` (after the last ACK character
     /// has left, as vzlogger does) or `immediately` (a reader that does not drain: the end of its
@@ -56,13 +61,21 @@ pub struct IecReaderSpec {
     pub switch: SwitchTiming,
     /// The reader closes and re-opens the port after the ACK and loses whatever arrives within
     /// this many ms of the ACK's end (several reader plugins do this).
-    #[serde(default, with = "duration_ms")]
+    #[serde(rename = "reopen", default, with = "duration_ms")]
     pub reopen_ms: f64,
     /// How long to wait for the identification or for a reply.
-    #[serde(default = "default_answer_timeout", with = "duration_ms")]
+    #[serde(
+        rename = "answer_timeout",
+        default = "default_answer_timeout",
+        with = "duration_ms"
+    )]
     pub answer_timeout_ms: f64,
     /// How long to wait for the whole data message.
-    #[serde(default = "default_data_timeout", with = "duration_ms")]
+    #[serde(
+        rename = "data_timeout",
+        default = "default_data_timeout",
+        with = "duration_ms"
+    )]
     pub data_timeout_ms: f64,
 }
 
@@ -133,25 +146,6 @@ impl Default for IecReaderSpec {
     }
 }
 
-/// The rate of a baud character: mode B letters `A`–`I`, mode C/E digits `0`–`9` (7–9 and
-/// G–I reserved: `None`).
-pub fn baud_of(z: u8) -> Option<(char, u32)> {
-    const C: [u32; 7] = [300, 600, 1200, 2400, 4800, 9600, 19200];
-    match z {
-        b'0'..=b'6' => Some(('C', C[usize::from(z - b'0')])),
-        b'A'..=b'F' => Some(('B', C[usize::from(z - b'A') + 1])),
-        _ => None,
-    }
-}
-
-/// The mode C baud character of a rate.
-fn z_of(baud: u32) -> Option<u8> {
-    [300, 600, 1200, 2400, 4800, 9600, 19200]
-        .iter()
-        .position(|&b| b == baud)
-        .map(|i| b'0' + i as u8)
-}
-
 #[derive(Clone, Debug, PartialEq)]
 enum State {
     WaitIdentification { deadline: u64 },
@@ -179,24 +173,11 @@ fn ms(v: f64) -> u64 {
     (v * NS_PER_MS as f64).round() as u64
 }
 
-/// BCC: XOR of every byte after the first SOH/STX up to and including ETX.
-fn bcc(bytes: &[u8]) -> u8 {
-    bytes.iter().fold(0, |a, b| a ^ b)
-}
-
-/// A programming-mode command `SOH C D STX data ETX BCC`; without data (the break `B0`) it is
-/// `SOH C D ETX BCC`.
-fn command(cmd: &str, data: &str) -> Vec<u8> {
-    let mut m = vec![SOH];
-    m.extend_from_slice(cmd.as_bytes());
-    if !data.is_empty() {
-        m.push(STX);
-        m.extend_from_slice(data.as_bytes());
-    }
-    m.push(ETX);
-    let b = bcc(&m[1..]);
-    m.push(b);
-    m
+/// A programming-mode command as bytes.
+fn command(c: Command) -> Vec<u8> {
+    let mut out = Vec::new();
+    c.emit(&mut out);
+    out
 }
 
 /// An R1 reply `(value)` as the data block a readout would carry it in: `STX addr(value) CR LF !
@@ -207,8 +188,7 @@ fn reply_block(addr: &str, value: &[u8]) -> Vec<u8> {
     block.extend_from_slice(value);
     block.extend_from_slice(b"\r\n!\r\n");
     block.push(ETX);
-    let b = bcc(&block[1..]);
-    block.push(b);
+    block.push(bcc::compute(&block[1..]));
     block
 }
 
@@ -250,49 +230,66 @@ impl IecReader {
     }
 
     fn on_identification(&mut self, now: u64, line: &[u8]) -> Vec<Action> {
-        // `/XXXZ…`: the baud character is the fifth byte.
-        let z = line.get(4).copied().unwrap_or(b' ');
-        match baud_of(z) {
-            None => {
-                // Mode A: the data follows at the current rate.
-                self.state = State::WaitData {
-                    deadline: now + ms(self.spec.data_timeout_ms),
-                };
-                vec![Action::Wake {
-                    at_ns: now + ms(self.spec.data_timeout_ms),
-                }]
+        let ident = match Identification::parse(line) {
+            Ok(i) => i,
+            Err(e) => {
+                return self.fail(
+                    "protocol",
+                    format!(
+                        "bad identification {:?}: {e}",
+                        String::from_utf8_lossy(line)
+                    ),
+                )
             }
-            Some(('B', baud)) => {
+        };
+        // For a readout the decoder sees the identification before the data, as in a capture
+        // (its meter id fallback); programming replies are single registers of no named meter.
+        if self.spec.option == IecOption::Readout {
+            self.decoder.feed(line, &mut self.out);
+        }
+        let data_deadline = now + ms(self.spec.data_timeout_ms);
+        match (ident.mode(), ident.baud_rate()) {
+            (ProtocolMode::B, Some(baud)) => {
                 let config = UartConfig {
                     baud,
                     ..self.initial
                 };
                 self.state = State::WaitData {
-                    deadline: now + ms(self.spec.data_timeout_ms),
+                    deadline: data_deadline,
                 };
                 vec![
                     Action::SetUart { at_ns: now, config },
                     Action::Wake {
-                        at_ns: now + ms(self.spec.data_timeout_ms),
+                        at_ns: data_deadline,
                     },
                 ]
             }
-            Some((_, offered)) => {
+            (ProtocolMode::C | ProtocolMode::E, Some(offered)) => {
                 let baud = self.spec.max_baud.map_or(offered, |m| m.min(offered));
-                let z = z_of(baud).unwrap_or(b'0');
+                let z = baud_char(ProtocolMode::C, baud).unwrap_or(b'0');
                 let at = now + ms(self.spec.ack_delay_ms);
                 self.state = State::AckDue { at, z, baud };
                 vec![Action::Wake { at_ns: at }]
+            }
+            // Mode A, or a baud character the standard reserves: the data follows at 300 baud.
+            _ => {
+                self.state = State::WaitData {
+                    deadline: data_deadline,
+                };
+                vec![Action::Wake {
+                    at_ns: data_deadline,
+                }]
             }
         }
     }
 
     fn send_ack(&mut self, now: u64, z: u8, baud: u32) -> Vec<Action> {
-        let y = match self.spec.option {
-            IecOption::Readout => b'0',
-            IecOption::Programming => b'1',
+        let select = match self.spec.option {
+            IecOption::Readout => AckOptionSelect::readout(z),
+            IecOption::Programming => AckOptionSelect::programming(z),
         };
-        let ack = vec![ACK, b'0', z, y, b'\r', b'\n'];
+        let mut ack = Vec::new();
+        select.emit(&mut ack);
         let ack_end = now + (ack.len() as f64 * self.initial.char_time_ns()).ceil() as u64;
         let config = UartConfig {
             baud,
@@ -352,7 +349,7 @@ impl IecReader {
                 vec![
                     Action::Send {
                         at_ns: now + ms(self.spec.ack_delay_ms),
-                        bytes: command("R1", &format!("{addr}()")),
+                        bytes: command(Command::read(addr)),
                     },
                     Action::Wake {
                         at_ns: deadline + ms(self.spec.ack_delay_ms),
@@ -364,7 +361,7 @@ impl IecReader {
                 vec![
                     Action::Send {
                         at_ns: now + ms(self.spec.ack_delay_ms),
-                        bytes: command("B0", ""),
+                        bytes: command(Command::exit()),
                     },
                     Action::Done,
                 ]
@@ -437,7 +434,7 @@ impl Reader for IecReader {
                     return vec![
                         Action::Send {
                             at_ns: now_ns + ms(self.spec.ack_delay_ms),
-                            bytes: command("P1", &format!("({pw})")),
+                            bytes: command(Command::password(&pw)),
                         },
                         Action::Wake {
                             at_ns: deadline + ms(self.spec.ack_delay_ms),
@@ -470,7 +467,7 @@ impl Reader for IecReader {
                             ),
                             None,
                         ));
-                    } else if bcc(&block[1..block.len() - 1]) != block[block.len() - 1] {
+                    } else if bcc::compute(&block[1..block.len() - 1]) != block[block.len() - 1] {
                         self.out.push(Message::error(
                             "bcc_mismatch",
                             format!("R1 {}: reply BCC does not match", self.spec.read[index]),
@@ -524,20 +521,14 @@ impl Reader for IecReader {
 mod test {
     use super::*;
 
-    #[test]
-    fn baud_characters() {
-        assert_eq!(baud_of(b'5'), Some(('C', 9600)));
-        assert_eq!(baud_of(b'0'), Some(('C', 300)));
-        assert_eq!(baud_of(b'A'), Some(('B', 600)));
-        assert_eq!(baud_of(b'F'), Some(('B', 19200)));
-        assert_eq!(baud_of(b' '), None);
-        assert_eq!(z_of(9600), Some(b'5'));
-    }
-
     /// The ME162 dialogue of the corpus: break `SOH B0 ETX` has BCC `q`, an R1 read has `Z`.
     #[test]
     fn commands_and_bcc() {
-        assert_eq!(command("B0", ""), b"\x01B0\x03q");
-        assert_eq!(command("R1", "1.8.0()"), b"\x01R1\x021.8.0()\x03Z");
+        assert_eq!(command(Command::exit()), b"\x01B0\x03q");
+        assert_eq!(command(Command::read("1.8.0")), b"\x01R1\x021.8.0()\x03Z");
+        assert_eq!(
+            reply_block("1.8.0", b"(1*kWh)").last().copied(),
+            Some(bcc::compute(b"1.8.0(1*kWh)\r\n!\r\n\x03"))
+        );
     }
 }
