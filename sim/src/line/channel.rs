@@ -314,6 +314,27 @@ mod test {
         assert!(got.iter().any(|c| c.framing_error || c.brk), "{got:?}");
     }
 
+    /// `corrupt` changes exactly the selected byte by its mask; YAML and Display round-trip.
+    #[test]
+    fn corrupt_flips_the_selected_bits() {
+        let c = config("2400 8E1");
+        let fault: Fault =
+            serde_yaml::from_str("corrupt: { message: 1, offset: 2, xor: 0x81 }").expect("parses");
+        assert_eq!(fault.to_string(), "corrupt xor=0x81 message 1 offset 2");
+        let mut ch = Channel::new(c, c, vec![fault], Seed(3));
+        ch.send(0, b"abcd");
+        ch.send(0, b"abcd");
+        assert_eq!(bytes(&ch.receive_all()), b"abcdab\xe2d");
+        assert!(
+            ch.fault_log().to_string().contains("1 byte corrupted"),
+            "{}",
+            ch.fault_log()
+        );
+        assert!(
+            serde_yaml::from_str::<Fault>("corrupt: { message: 1, offset: 2, xor: 0 }").is_err()
+        );
+    }
+
     #[test]
     fn invalid_settings_are_errors() {
         let c = config("9600 8N1");

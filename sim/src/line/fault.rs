@@ -169,6 +169,14 @@ pub enum Fault {
         /// How many random bytes.
         len: usize,
     },
+    /// The selected bytes are sent XORed with `xor` (bits changed where `xor` has ones): a
+    /// targeted corruption, e.g. one bit of a checksum or a GCM tag.
+    Corrupt {
+        /// Which bytes.
+        at: Where,
+        /// The bits to flip (not 0).
+        xor: u8,
+    },
 }
 
 impl Fault {
@@ -206,6 +214,13 @@ impl Fault {
                 Ok(())
             }
             Fault::Truncate { .. } | Fault::DropMessage { .. } => Ok(()),
+            Fault::Corrupt { at, xor } => {
+                at.validate()?;
+                if *xor == 0 {
+                    return Err("xor must flip at least one bit".into());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -221,6 +236,7 @@ impl Fault {
             Fault::DropMessage { .. } => "drop_message",
             Fault::Gap { .. } => "gap",
             Fault::Junk { .. } => "junk",
+            Fault::Corrupt { .. } => "corrupt",
         }
     }
 
@@ -258,6 +274,7 @@ impl fmt::Display for Fault {
             Fault::DropMessage { message } => write!(f, "drop whole message {message}"),
             Fault::Gap { at, ms } => write!(f, "gap {ms} ms {at}"),
             Fault::Junk { len } => write!(f, "junk len={len}"),
+            Fault::Corrupt { at, xor } => write!(f, "corrupt xor={xor:#04x} {at}"),
         }
     }
 }
@@ -286,6 +303,7 @@ const FAULT_NAMES: &[&str] = &[
     "drop_message",
     "gap",
     "junk",
+    "corrupt",
 ];
 
 /// The value under a fault's name, for serializing.
@@ -320,6 +338,11 @@ enum Body<'a> {
     Junk {
         len: usize,
     },
+    Corrupt {
+        #[serde(flatten)]
+        at: &'a Where,
+        xor: u8,
+    },
 }
 
 impl serde::Serialize for Fault {
@@ -340,6 +363,7 @@ impl serde::Serialize for Fault {
             Fault::DropMessage { message } => Body::Message { message: *message },
             Fault::Gap { at, ms } => Body::Gap { at, ms: *ms },
             Fault::Junk { len } => Body::Junk { len: *len },
+            Fault::Corrupt { at, xor } => Body::Corrupt { at, xor: *xor },
         };
         let mut map = serializer.serialize_map(Some(1))?;
         map.serialize_entry(self.name(), &body)?;
@@ -430,6 +454,19 @@ fn fault_from<'de, B: FaultBody<'de>>(name: &str, body: B) -> Result<Fault, B::E
         "junk" => {
             let raw: RawJunk = body.value()?;
             Fault::Junk { len: raw.len }
+        }
+        "corrupt" => {
+            let raw: RawCorrupt = body.value()?;
+            let place = at(RawWhere {
+                message: raw.message,
+                offset: raw.offset,
+                rate: raw.rate,
+                every: raw.every,
+            })?;
+            Fault::Corrupt {
+                at: place,
+                xor: raw.xor,
+            }
         }
         other => return Err(B::Error::unknown_variant(other, FAULT_NAMES)),
     };
@@ -525,6 +562,17 @@ struct RawGarbage {
     len: usize,
 }
 
+/// The scenario form of [`Fault::Corrupt`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCorrupt {
+    message: Option<usize>,
+    offset: Option<usize>,
+    rate: Option<f64>,
+    every: Option<usize>,
+    xor: u8,
+}
+
 /// The scenario form of [`Fault::Gap`].
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -558,6 +606,8 @@ pub struct FaultCounts {
     pub gaps: u64,
     /// Total idle time inserted, in ns.
     pub gap_ns: u64,
+    /// Bytes changed by a corrupt fault.
+    pub bytes_corrupted: u64,
 }
 
 impl FaultCounts {
@@ -571,6 +621,7 @@ impl FaultCounts {
         self.messages_dropped += other.messages_dropped;
         self.gaps += other.gaps;
         self.gap_ns += other.gap_ns;
+        self.bytes_corrupted += other.bytes_corrupted;
     }
 }
 
@@ -590,6 +641,7 @@ impl fmt::Display for FaultCounts {
             ),
             (self.messages_dropped, "message dropped", "messages dropped"),
             (self.gaps, "gap", "gaps"),
+            (self.bytes_corrupted, "byte corrupted", "bytes corrupted"),
         ];
         let mut first = true;
         for (n, one, many) in items {
@@ -837,6 +889,18 @@ impl Layer {
                         counts.gaps += 1;
                         counts.gap_ns += gap_ns;
                         item.gap_ns = item.gap_ns.saturating_add(gap_ns);
+                    }
+                }
+                items
+            }
+            Fault::Corrupt { at, xor } => {
+                let hits = self.hits(at, message, first, len);
+                let mut items = items;
+                let mut selected = Selected::new(&hits);
+                for item in &mut items {
+                    if selected.hit(item.origin).is_some() {
+                        counts.bytes_corrupted += 1;
+                        item.byte ^= xor;
                     }
                 }
                 items
