@@ -9,17 +9,22 @@
 
 #![warn(missing_docs)]
 
+pub mod auto;
 pub mod decimal;
 pub mod dlms;
 pub mod dsmr;
+pub mod iec;
 pub mod keys;
+pub mod mbus;
 pub mod obis;
 pub mod reading;
 pub mod stream;
 pub mod units;
 
 pub use decimal::Decimal;
+pub use dlms::DlmsDecoder;
 pub use dsmr::DsmrDecoder;
+pub use iec::IecDecoder;
 pub use keys::{Key, Keys};
 pub use obis::Obis;
 pub use reading::{ErrorReport, Message, Protocol, Reading, Scalar, Value};

@@ -71,27 +71,64 @@ pub struct Value {
     /// of an M-Bus channel, an entry of a power-failure log, a monthly peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// M-Bus: the record's quantity as libmbus's normalized output names it (`Energy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<String>,
+    /// M-Bus: `instantaneous`, `maximum`, `minimum` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// M-Bus: storage number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<u64>,
+    /// M-Bus: tariff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff: Option<u32>,
+    /// M-Bus: subunit (device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subunit: Option<u32>,
 }
 
 impl Value {
-    /// A numeric value with a unit.
-    pub fn number(id: impl Into<String>, value: Decimal, unit: Option<&str>) -> Self {
+    /// A value with an optional unit and none of the optional details.
+    pub fn new(id: impl Into<String>, value: Scalar, unit: Option<String>) -> Self {
         Value {
             id: id.into(),
-            value: Scalar::Number(value),
-            unit: unit.map(str::to_string),
+            value,
+            unit,
             time: None,
+            quantity: None,
+            function: None,
+            storage: None,
+            tariff: None,
+            subunit: None,
         }
+    }
+
+    /// A numeric value with a unit.
+    pub fn number(id: impl Into<String>, value: Decimal, unit: Option<&str>) -> Self {
+        Value::new(id, Scalar::Number(value), unit.map(str::to_string))
     }
 
     /// A text value.
     pub fn text(id: impl Into<String>, value: impl Into<String>) -> Self {
-        Value {
-            id: id.into(),
-            value: Scalar::Text(value.into()),
-            unit: None,
-            time: None,
-        }
+        Value::new(id, Scalar::Text(value.into()), None)
+    }
+
+    /// The same value with M-Bus record details.
+    pub fn record(
+        mut self,
+        quantity: &str,
+        function: &str,
+        storage: u64,
+        tariff: u32,
+        subunit: u32,
+    ) -> Self {
+        self.quantity = Some(quantity.to_string());
+        self.function = Some(function.to_string());
+        self.storage = Some(storage);
+        self.tariff = Some(tariff);
+        self.subunit = Some(subunit);
+        self
     }
 
     /// The same value with a capture time.

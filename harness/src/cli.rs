@@ -115,4 +115,8 @@ pub enum ProtocolArg {
     Auto,
     /// DSMR P1 (incl. Luxembourg Smarty).
     Dsmr,
+    /// DLMS/COSEM push (M-Bus-wrapped, HDLC, GBT; plain or encrypted).
+    Dlms,
+    /// IEC 62056-21 data readout (a captured dialogue or a mode D push).
+    Iec,
 }

@@ -189,8 +189,18 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         "capture read"
     );
     let protocol = match args.protocol {
-        ProtocolArg::Auto | ProtocolArg::Dsmr => Protocol::Dsmr,
+        ProtocolArg::Auto => match meterlab_decoder::auto::detect(&bytes, &keys) {
+            Some(p) => p,
+            None => {
+                tracing::warn!("could not tell the protocol from the first bytes; trying DSMR (use --protocol)");
+                Protocol::Dsmr
+            }
+        },
+        ProtocolArg::Dsmr => Protocol::Dsmr,
+        ProtocolArg::Dlms => Protocol::Dlms,
+        ProtocolArg::Iec => Protocol::Iec62056_21,
     };
+    tracing::info!(protocol = protocol.name(), "decoding");
     let mut decoder = runner::reference_decoder(protocol, keys);
     let messages = decoder.decode_all(&bytes);
     let stdout = std::io::stdout();

@@ -135,11 +135,7 @@ impl Outcome {
 
 /// The reference decoder for a protocol.
 pub fn reference_decoder(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
-    match protocol {
-        Protocol::Dlms => Box::new(meterlab_decoder::DlmsDecoder::new(keys)),
-        Protocol::Iec62056_21 => Box::new(meterlab_decoder::IecDecoder::default()),
-        Protocol::Dsmr | Protocol::Mbus => Box::new(meterlab_decoder::DsmrDecoder::new(keys)),
-    }
+    meterlab_decoder::auto::decoder_for(protocol, keys)
 }
 
 fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {

@@ -145,7 +145,16 @@ pub fn reading_lines(r: &Reading) -> Vec<String> {
                 .as_deref()
                 .map(|t| format!(" @ {t}"))
                 .unwrap_or_default();
-            format!("{} = {value}{unit}{time}", v.id)
+            let record = match (&v.quantity, &v.function) {
+                (Some(q), Some(f)) => format!(
+                    " [{q}, {f}, storage {}, tariff {}, subunit {}]",
+                    v.storage.unwrap_or(0),
+                    v.tariff.unwrap_or(0),
+                    v.subunit.unwrap_or(0)
+                ),
+                _ => String::new(),
+            };
+            format!("{} = {value}{unit}{time}{record}", v.id)
         })
         .collect();
     values.sort();

@@ -44,8 +44,10 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 if !push {
                     meter.echo = Some(echo);
                     meter.junk_7f = Some(junk_7f);
-                    if profile != "iec-mode-a" {
-                        meter.max_baud = max_baud;
+                    // Mode A does not switch; mode B's letters start at 600 baud.
+                    match (profile, max_baud) {
+                        ("iec-mode-a", _) | ("iec-mode-b", Some(300)) => {}
+                        _ => meter.max_baud = max_baud,
                     }
                 }
                 let junk_after_etx = if push { 0 } else { junk_after_etx };

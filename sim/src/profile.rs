@@ -7,6 +7,7 @@ use crate::clock::{parse_duration, WallClock};
 use crate::dlms::{self, DlmsMeter};
 use crate::dsmr::{self, CrcStyle, DsmrMeter};
 use crate::iec::{self, IecMeter};
+use crate::mbus::{self, MbusBus, MbusSlave};
 use crate::meter::Meter;
 use crate::seed::Seed;
 
@@ -107,6 +108,33 @@ pub struct MeterSpec {
     /// IEC 62056-21: whether the identification announces mode E (`\2`, binary HDLC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announce_mode_e: Option<bool>,
+    /// M-Bus: primary address 0-250 (default 0, unconfigured). Not `address`, which is the
+    /// IEC 62056-21 device address text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_address: Option<u8>,
+    /// M-Bus: identification number (secondary address), 8 digits (default: seeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_id: Option<String>,
+    /// M-Bus: manufacturer id, three capital letters (default `MLB`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// M-Bus: time from the request's last character to the answer, ms (default 20, at least
+    /// 22 bit times; the standard's window is 11 bit times to 330 bit times + 50 ms, other
+    /// values make a non-conforming slave).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_delay_ms: Option<u64>,
+    /// M-Bus: telegrams of one readout cycle (multi-telegram answer, DIF 1F), 1-10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegrams: Option<u8>,
+    /// M-Bus: CI of the answers: 0x72 (long header, default), 0x76 (MSB first), 0x78 (no header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<u8>,
+    /// M-Bus: baud rate at the start (300-38400, default 2400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// M-Bus: the slaves of an `mbus-bus`, each a spec of an M-Bus slave profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slaves: Option<Vec<MeterSpec>>,
 }
 
 /// A profile or option a scenario asked for is not available.
@@ -184,7 +212,18 @@ pub fn catalogue() -> Vec<ProfileInfo> {
             description: p.description,
         }
     });
-    dsmr.chain(dlms).chain(iec).collect()
+    let mbus = mbus::PROFILES
+        .iter()
+        .map(|p| (p.name, p.description))
+        .chain([(mbus::BUS_PROFILE, mbus::profile::BUS_DESCRIPTION)])
+        .map(|(name, description)| ProfileInfo {
+            name,
+            protocol: Protocol::Mbus,
+            line: format!("{} {}", mbus::profile::DEFAULT_BAUD, mbus::profile::FORMAT),
+            cadence: "request/response".into(),
+            description,
+        });
+    dsmr.chain(dlms).chain(iec).chain(mbus).collect()
 }
 
 impl MeterSpec {
@@ -252,8 +291,36 @@ impl MeterSpec {
         .find_map(|(option, set)| set.then_some(option))
     }
 
+    /// The first M-Bus option set, if any (they are errors for other profiles).
+    fn mbus_option(&self) -> Option<&'static str> {
+        [
+            ("primary_address", self.primary_address.is_some()),
+            ("secondary_id", self.secondary_id.is_some()),
+            ("manufacturer", self.manufacturer.is_some()),
+            ("reply_delay_ms", self.reply_delay_ms.is_some()),
+            ("telegrams", self.telegrams.is_some()),
+            ("ci", self.ci.is_some()),
+            ("baud", self.baud.is_some()),
+            ("slaves", self.slaves.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(option, set)| set.then_some(option))
+    }
+
     /// Builds the meter; every random choice it makes comes from `seed`.
     pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
+        if let Some(p) = mbus::profile(&self.profile) {
+            return Ok(Box::new(MbusSlave::new(p, self, seed)?));
+        }
+        if self.profile == mbus::BUS_PROFILE {
+            return Ok(Box::new(MbusBus::from_spec(self, seed)?));
+        }
+        if let Some(option) = self.mbus_option() {
+            return Err(SpecError::bad(
+                option,
+                format!("{} is not an M-Bus profile", self.profile),
+            ));
+        }
         if let Some(p) = iec::profile(&self.profile) {
             return Ok(Box::new(IecMeter::new(p, self, seed)?));
         }

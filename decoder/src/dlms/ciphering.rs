@@ -24,7 +24,7 @@ use aes_gcm::aes::Aes128;
 use aes_gcm::AesGcm;
 use ctr::cipher::{KeyIvInit, StreamCipher};
 
-use crate::keys::Keys;
+use crate::keys::{Key, Keys};
 
 /// AES-128-GCM with the 96-bit nonce and the 96-bit tag of DLMS security suite 0.
 type Aes128Gcm96 = AesGcm<Aes128, U12, U12>;
@@ -33,6 +33,8 @@ type Aes128Ctr = ctr::Ctr32BE<Aes128>;
 
 /// The APDU tag of general-glo-ciphering.
 pub const GENERAL_GLO_CIPHERING: u8 = 0xDB;
+/// The APDU tag of general-ded-ciphering (dedicated key; same layout, not supported here).
+pub const GENERAL_DED_CIPHERING: u8 = 0xDC;
 /// Length of a system title.
 pub const SYSTEM_TITLE_LEN: usize = 8;
 /// Length of the truncated GCM tag of suite 0.
@@ -153,6 +155,21 @@ impl Header {
             Some(&GENERAL_GLO_CIPHERING) => {}
             Some(&tag) => return Err(Error::NotGlo(tag)),
         }
+        Self::parse_after_tag(prefix)
+    }
+
+    /// As [`Header::parse`], for general-glo-ciphering (`DB`) or general-ded-ciphering (`DC`),
+    /// which share the layout.
+    pub fn parse_ciphered(prefix: &[u8]) -> Result<Option<Header>, Error> {
+        match prefix.first() {
+            None => return Ok(None),
+            Some(&GENERAL_GLO_CIPHERING | &GENERAL_DED_CIPHERING) => {}
+            Some(&tag) => return Err(Error::NotGlo(tag)),
+        }
+        Self::parse_after_tag(prefix)
+    }
+
+    fn parse_after_tag(prefix: &[u8]) -> Result<Option<Header>, Error> {
         match prefix.get(1) {
             None => return Ok(None),
             Some(&8) => {}
@@ -290,11 +307,7 @@ impl<T: AsRef<[u8]>> GeneralGloCiphering<T> {
         let iv = self.iv();
         let mut data = self.ciphertext().to_vec();
         if !sc.authenticated() {
-            let mut counter = [0u8; 16];
-            counter[..12].copy_from_slice(&iv);
-            counter[12..].copy_from_slice(&2u32.to_be_bytes());
-            let mut cipher = Aes128Ctr::new(&(*ek.expose()).into(), &counter.into());
-            cipher.apply_keystream(&mut data);
+            apply_keystream(ek, &iv, &mut data);
             return Ok(data);
         }
         let ak = keys
@@ -319,6 +332,18 @@ impl<T: AsRef<[u8]>> GeneralGloCiphering<T> {
         }
         Ok(data)
     }
+}
+
+/// XORs `data` with the AES-128-CTR keystream that GCM encrypts with: counter blocks
+/// IV ‖ 00000002, IV ‖ 00000003, …. Deciphers an encryption-only APDU, and lets a caller look at
+/// the first plaintext bytes of any ciphered APDU (also SC 0x30, without checking the tag) to
+/// tell what it carries.
+pub fn apply_keystream(key: &Key, iv: &[u8; 12], data: &mut [u8]) {
+    let mut counter = [0u8; 16];
+    counter[..12].copy_from_slice(iv);
+    counter[12..].copy_from_slice(&2u32.to_be_bytes());
+    let mut cipher = Aes128Ctr::new(&(*key.expose()).into(), &counter.into());
+    cipher.apply_keystream(data);
 }
 
 #[cfg(test)]

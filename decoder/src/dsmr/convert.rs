@@ -326,12 +326,7 @@ fn scalar(id: String, group: &str, text_object: bool) -> Value {
             return Value::number(id, d, unit);
         }
     }
-    Value {
-        id,
-        value: Scalar::Text(group.to_string()),
-        unit: None,
-        time: None,
-    }
+    Value::new(id, Scalar::Text(group.to_string()), None)
 }
 
 #[cfg(test)]

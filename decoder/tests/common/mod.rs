@@ -1,5 +1,5 @@
-//! The DSMR corpus copy in `tests/data/dsmr/` (real telegrams; each file names its source), loaded
-//! once for the tests and the benchmark.
+//! The corpus copies in `tests/data/dsmr/` (real telegrams) and `tests/data/dlms/` (real DLMS
+//! pushes); each file names its source. Loaded once for the tests and the benchmarks.
 
 #![allow(dead_code)]
 
@@ -105,5 +105,54 @@ fn wire_bytes(doc: &Yaml) -> Vec<u8> {
             hex::decode(hex.split_whitespace().collect::<String>()).expect("valid hex")
         }
         (None, None) => panic!("vector without bytes"),
+    }
+}
+
+/// Every DLMS push vector of `tests/data/dlms/`, sorted by file name.
+pub fn dlms_corpus() -> &'static [Vector] {
+    static CORPUS: OnceLock<Vec<Vector>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dlms");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("tests/data/dlms exists")
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).expect("readable vector");
+                let doc: Yaml = serde_yaml::from_str(&text).expect("valid YAML");
+                let name = doc["name"].as_str().expect("name").to_string();
+                let hex = doc["hex"].as_str().expect("hex");
+                let bytes =
+                    hex::decode(hex.split_whitespace().collect::<String>()).expect("valid hex");
+                Vector { name, doc, bytes }
+            })
+            .collect()
+    })
+}
+
+/// The DLMS vector of this name.
+pub fn dlms_vector(name: &str) -> &'static Vector {
+    dlms_corpus()
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("DLMS vector {name} present"))
+}
+
+impl Vector {
+    /// The published keys (`key_hex`, `auth_key_hex`).
+    pub fn keys(&self) -> meterlab_decoder::Keys {
+        let key = |field: &str| {
+            self.doc[field]
+                .as_str()
+                .map(|k| k.parse().expect("valid key"))
+        };
+        meterlab_decoder::Keys {
+            encryption: key("key_hex"),
+            authentication: key("auth_key_hex"),
+        }
     }
 }

@@ -507,8 +507,9 @@ const fn evn_items(pf: IntType) -> [Item; 13] {
         flat_su(o(1, 0, 51, 7, 0), Q::Current(1), U16, -2, unit::A),
         flat_su(o(1, 0, 71, 7, 0), Q::Current(2), U16, -2, unit::A),
         flat_su(o(1, 0, 13, 7, 0), Q::PowerFactor, pf, -3, unit::NONE),
+        // Sent without code; the layout catalogue names it 0-0:96.1.0, as the corpus does.
         text(
-            Naming::Unnamed,
+            Naming::Catalogue(METER_ID),
             false,
             TextSource::MeterId,
             StringType::Octet,

@@ -448,12 +448,7 @@ impl DataSet {
         };
         DataSet {
             repr: DataSetRepr::new(Some(address), text, None),
-            value: Value {
-                id: address.obis().to_string(),
-                value: scalar,
-                unit: None,
-                time: None,
-            },
+            value: Value::new(address.obis().to_string(), scalar, None),
             text: Some(trimmed.to_string()),
         }
     }

@@ -1,9 +1,33 @@
-//! Wired M-Bus (EN 13757-2 data link layer): the frames a slave puts on the bus.
+//! Wired M-Bus (EN 13757-2 data link layer, EN 13757-3 application layer): the frames on the
+//! bus, the variable data a slave answers with, and virtual slaves.
 //!
-//! So far the long frame ([`LongFrameRepr`]), which the Austrian P1 ports (Kaifa MA309,
-//! Sagemcom T210-D) use to carry DLMS/COSEM pushes and which the wired M-Bus slave will answer
-//! REQ_UD2 with, and the single-character acknowledgement.
+//! - [`frame`](mod@frame): `E5`, short, control and long frames (`…Repr` with `emit`, and
+//!   `parse` for what a master sends). The long frame also carries the Austrian P1 DLMS pushes.
+//! - [`header`]: CI codes, the long header of CI `0x72`/`0x76`, manufacturer ids, secondary
+//!   addresses and their wildcard selection.
+//! - [`record`]: data records (DIF/DIFE, VIF/VIFE, every data field coding) with the value each
+//!   encodes in the reading format.
+//! - [`model`]: what a slave measures, telegram by telegram; [`profile`](mod@profile): the
+//!   built-in slaves (`mbus-heat`, `mbus-water`, `mbus-electricity`, `mbus-gas`).
+//! - [`slave`]: one slave with its state (FCB, multi-telegram cycle, selection, primary address,
+//!   baud switch, access number) and the standard's timing; [`bus`]: several slaves on one bus
+//!   (`mbus-bus`), with colliding answers.
 
-mod frame;
+pub mod bus;
+pub mod frame;
+pub mod header;
+pub mod model;
+pub mod profile;
+pub mod record;
+pub mod slave;
 
-pub use frame::{LongFrameRepr, ACK, CONTROL_RSP_UD, CONTROL_SND_UD, START_LONG, STOP};
+pub use bus::MbusBus;
+pub use frame::{
+    FrameError, FrameRepr, LongFrameRepr, ShortFrameRepr, ACK, ADDRESS_ALL, ADDRESS_BROADCAST,
+    ADDRESS_SELECTED, CONTROL_REQ_UD1, CONTROL_REQ_UD2, CONTROL_RSP_UD, CONTROL_SND_NKE,
+    CONTROL_SND_UD, FCB, FCV, START_LONG, START_SHORT, STOP,
+};
+pub use header::{HeaderRepr, SecondaryAddress};
+pub use profile::{profile, Kind, MbusProfile, BUS_PROFILE, PROFILES};
+pub use record::{ByteOrder, Data, Function, IntWidth, ManufacturerDataRepr, RecordRepr, Vif};
+pub use slave::{answer_window_ns, default_reply_delay_ns, MbusSlave};

@@ -1,0 +1,184 @@
+//! Telling the protocol of a capture from its first bytes, and the decoder for a protocol.
+//!
+//! [`detect`] looks for the first position where a message of a known protocol starts:
+//!
+//! - `/?…!` (a request), `STX` or `SOH` + letter: IEC 62056-21;
+//! - `/` and three letters (the manufacturer flag): DSMR P1 (DSMR P1 Companion Standard §6.2),
+//!   unless the capture goes on like an IEC 62056-21 dialogue or push (a data block, an option
+//!   select, full OBIS ids with `*F`);
+//! - `68 L L 68 53|73 FF`: an M-Bus long frame as Austrian P1 meters push DLMS in it
+//!   (EN 13757-2; C = SND_UD, A = broadcast);
+//! - `7E A_`: an HDLC frame of format type 3 (IEC 62056-46), the Nordic HAN and Austrian IR push;
+//! - `0F` followed by a plausible data-notification header: a bare DLMS push;
+//! - `DB 08`: general-glo-ciphering, used both by DLMS pushes and by the Luxembourg Smarty around
+//!   DSMR text. With an encryption key, the first ciphertext byte is deciphered with the AES-CTR
+//!   keystream (which is also how GCM encrypts, so this works for SC 0x30 without checking the
+//!   tag): `0F` is DLMS, `/` is DSMR. Without a key, or when that byte is neither, the guess is
+//!   DSMR for a length in the `82 xx xx` form with SC 0x30 (every Smarty frame: ~600 bytes,
+//!   authenticated and encrypted) and DLMS otherwise.
+
+use crate::dlms::apdu::{self, Plausible};
+use crate::dlms::ciphering::{self, Header, GENERAL_GLO_CIPHERING};
+use crate::dlms::DlmsDecoder;
+use crate::dsmr::DsmrDecoder;
+use crate::keys::Keys;
+use crate::reading::Protocol;
+use crate::stream::StreamDecoder;
+
+/// The protocol of the first message found in `bytes`, if any (see the module documentation).
+pub fn detect(bytes: &[u8], keys: &Keys) -> Option<Protocol> {
+    (0..bytes.len()).find_map(|i| detect_at(&bytes[i..], keys))
+}
+
+/// Whether a capture that starts like a DSMR telegram (`/XXXZ ident`) is really an IEC 62056-21
+/// dialogue or push: it carries a data block (`STX` at a line start), an option select (`ACK`),
+/// a programming command (`SOH`), or full OBIS ids with a billing field (`1-0:1.8.0*255(`), which
+/// DSMR never writes.
+fn looks_like_iec(d: &[u8]) -> bool {
+    let block = d
+        .windows(2)
+        .any(|w| w[0] == b'\n' && matches!(w[1], 0x01 | 0x02 | 0x06));
+    let full_obis = d.split(|&b| b == b'\n').any(|line| {
+        let id = line.split(|&b| b == b'(').next().unwrap_or(&[]);
+        id.contains(&b':') && id.contains(&b'*') && id.first().is_some_and(u8::is_ascii_digit)
+    });
+    block || full_obis
+}
+
+fn detect_at(d: &[u8], keys: &Keys) -> Option<Protocol> {
+    match *d {
+        [b'/', b'?' | b'2', ..] if d.iter().take(40).any(|&b| b == b'!') => {
+            Some(Protocol::Iec62056_21)
+        }
+        [0x02, ..] | [0x01, b'A'..=b'Z', ..] => Some(Protocol::Iec62056_21),
+        [b'/', a, b, c, ..] if [a, b, c].iter().all(u8::is_ascii_alphabetic) => {
+            Some(if looks_like_iec(d) {
+                Protocol::Iec62056_21
+            } else {
+                Protocol::Dsmr
+            })
+        }
+        [0x68, l1, l2, 0x68, 0x53 | 0x73, 0xFF, ..] if l1 == l2 => Some(Protocol::Dlms),
+        [0x7E, format, ..] if format & 0xF0 == 0xA0 => Some(Protocol::Dlms),
+        [apdu::DATA_NOTIFICATION, ..] => {
+            (apdu::plausible_start(d) == Plausible::Yes).then_some(Protocol::Dlms)
+        }
+        [GENERAL_GLO_CIPHERING, 0x08, ..] => ciphered(d, keys),
+        _ => None,
+    }
+}
+
+/// DLMS or Smarty DSMR inside general-glo-ciphering.
+fn ciphered(d: &[u8], keys: &Keys) -> Option<Protocol> {
+    let header = Header::parse(d).ok()??;
+    let sc = *d.get(header.header_len)?;
+    let guess = if d[10] == 0x82 && sc == 0x30 {
+        Protocol::Dsmr
+    } else {
+        Protocol::Dlms
+    };
+    let first = header.header_len + 5;
+    let (Some(key), Some(&byte)) = (keys.encryption.as_ref(), d.get(first)) else {
+        return Some(guess);
+    };
+    let mut iv = [0u8; 12];
+    iv[..8].copy_from_slice(&d[2..10]);
+    iv[8..].copy_from_slice(&d[header.header_len + 1..first]);
+    let mut plain = [byte];
+    ciphering::apply_keystream(key, &iv, &mut plain);
+    Some(match plain[0] {
+        apdu::DATA_NOTIFICATION => Protocol::Dlms,
+        b'/' => Protocol::Dsmr,
+        _ => guess,
+    })
+}
+
+/// The reference decoder for a protocol: DSMR → [`DsmrDecoder`], DLMS → [`DlmsDecoder`], IEC
+/// 62056-21 → [`IecDecoder`](crate::IecDecoder). Wired M-Bus has no decoder yet and gets the DSMR
+/// decoder, which reports its frames as bytes that belong to no telegram.
+pub fn decoder_for(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
+    match protocol {
+        Protocol::Dlms => Box::new(DlmsDecoder::new(keys)),
+        Protocol::Iec62056_21 => Box::new(crate::IecDecoder::new()),
+        Protocol::Dsmr | Protocol::Mbus => Box::new(DsmrDecoder::new(keys)),
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        digits
+            .chunks_exact(2)
+            .map(|p| {
+                let hi = (p[0] as char).to_digit(16).expect("hex digit");
+                let lo = (p[1] as char).to_digit(16).expect("hex digit");
+                (hi * 16 + lo) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn detects_each_start() {
+        let none = Keys::default();
+        assert_eq!(
+            detect(b"\r\n/ISk5\\2MT382-1000\r\n", &none),
+            Some(Protocol::Dsmr)
+        );
+        assert_eq!(
+            detect(&unhex("0000 68FAFA6853FF000167DB08"), &none),
+            Some(Protocol::Dlms)
+        );
+        assert_eq!(detect(&unhex("7EA0270102"), &none), Some(Protocol::Dlms));
+        let kaifa = unhex("0F40000000090C07E1090C0217122AFF800000020106000005 28");
+        assert_eq!(detect(&kaifa, &none), Some(Protocol::Dlms));
+        assert_eq!(detect(&unhex("0F 00 11 22"), &none), None);
+        assert_eq!(detect(b"nothing here", &none), None);
+    }
+
+    #[test]
+    fn ciphered_by_plaintext_or_guess() {
+        // Wiener Netze AM550 APDU (corpus wienernetze_am550_a_ir): SC 0x20, short length.
+        let wn = unhex("db0849534b6974a8d8994f2000909dd750e337f09d460befa73f43e61e5cbdd8");
+        let key = Keys {
+            encryption: Some("62DC84B413AF3E16AA271CE9ED04AC74".parse().expect("key")),
+            authentication: None,
+        };
+        assert_eq!(detect(&wn, &key), Some(Protocol::Dlms));
+        assert_eq!(detect(&wn, &Keys::default()), Some(Protocol::Dlms));
+        // A Smarty-shaped header without key: 82 length form and SC 0x30 → DSMR.
+        let smarty = unhex("DB08 5341476770010000 820271 30 00000001 AABBCC");
+        assert_eq!(detect(&smarty, &Keys::default()), Some(Protocol::Dsmr));
+        let wrong = Keys {
+            encryption: Some("00000000000000000000000000000000".parse().expect("key")),
+            authentication: None,
+        };
+        assert!(detect(&smarty, &wrong).is_some());
+    }
+}
+
+#[cfg(test)]
+mod iec_detection {
+    use super::*;
+
+    #[test]
+    fn iec_captures_are_told_from_dsmr() {
+        let keys = Keys::default();
+        // The Iskra ME162 dialogue of the IEC corpus.
+        let dialogue = b"/?!\r\n/ISK5ME162-0033\r\n\x06050\r\n\x02C.1.0(28342193)\r\n!\r\n\x03L";
+        assert_eq!(detect(dialogue, &keys), Some(Protocol::Iec62056_21));
+        assert_eq!(
+            detect(&dialogue[5..], &keys),
+            Some(Protocol::Iec62056_21),
+            "from the identification on"
+        );
+        // Hager eHZ mode D push: full OBIS ids with *255.
+        let push = b"/HAG5eHZ010C_EHZ1vA02\r\n\r\n1-0:0.0.0*255(1095100000067865)\r\n!\r\n";
+        assert_eq!(detect(push, &keys), Some(Protocol::Iec62056_21));
+        // A DSMR telegram stays DSMR, also with the 0x02 artifact in its header.
+        let dsmr = b"/ISk5\x02MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n!6EEE\r\n";
+        assert_eq!(detect(dsmr, &keys), Some(Protocol::Dsmr));
+    }
+}

@@ -1,0 +1,572 @@
+//! COSEM `Data` in A-XDR encoding (IEC 61334-6 A-XDR rules as DLMS UA 1000-2 "Green Book"
+//! applies them to the `Data` CHOICE; the common data types of DLMS UA 1000-1 "Blue Book").
+//!
+//! ```text
+//! tag | [length or count (A-XDR length: < 0x80 one byte, 81 xx, 82 xx xx, 83 …, 84 …)] | contents
+//! ```
+//!
+//! | tag | type | contents |
+//! |---|---|---|
+//! | 00 | null-data | — |
+//! | 01 / 02 | array / structure | count, then that many `Data` |
+//! | 03 | boolean | 1 byte |
+//! | 04 | bit-string | length in bits, then ⌈bits / 8⌉ bytes |
+//! | 05 / 06 | double-long / double-long-unsigned | 4 bytes, big-endian |
+//! | 09 / 0A / 0C | octet-string / visible-string / utf8-string | length, bytes |
+//! | 0D | bcd | 1 byte |
+//! | 0F / 10 / 11 / 12 | integer / long / unsigned / long-unsigned | 1, 2, 1, 2 bytes |
+//! | 13 | compact-array | not supported |
+//! | 14 / 15 | long64 / long64-unsigned | 8 bytes |
+//! | 16 | enum | 1 byte |
+//! | 17 / 18 | float32 / float64 | IEEE 754, 4 / 8 bytes |
+//! | 19 / 1A / 1B | date-time / date / time | 12 / 5 / 4 bytes |
+//!
+//! [`Data::parse`] is zero-copy (strings borrow the input) and safe on hostile input: nesting is
+//! limited to [`MAX_DEPTH`] levels, and an array or structure is only allocated once the input
+//! holds at least one byte per declared element, so memory stays proportional to the input.
+//! Running out of bytes is told apart from bytes that are wrong ([`Error::Incomplete`]), which
+//! lets a stream decoder wait for more.
+
+use crate::obis::Obis;
+
+use super::ciphering;
+
+/// The deepest nesting of arrays and structures accepted. Real pushes use 3 levels.
+pub const MAX_DEPTH: usize = 16;
+
+/// Tag of null-data.
+pub const NULL: u8 = 0x00;
+/// Tag of array.
+pub const ARRAY: u8 = 0x01;
+/// Tag of structure.
+pub const STRUCTURE: u8 = 0x02;
+/// Tag of octet-string.
+pub const OCTET_STRING: u8 = 0x09;
+/// Tag of visible-string.
+pub const VISIBLE_STRING: u8 = 0x0A;
+/// Tag of integer (i8), used for scalers.
+pub const INTEGER: u8 = 0x0F;
+/// Tag of enum, used for units.
+pub const ENUM: u8 = 0x16;
+
+/// One COSEM `Data` value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data<'a> {
+    /// `00` null-data.
+    Null,
+    /// `01` array: elements of one type.
+    Array(Vec<Data<'a>>),
+    /// `02` structure: a sequence of elements.
+    Structure(Vec<Data<'a>>),
+    /// `03` boolean (any non-zero byte is true).
+    Boolean(bool),
+    /// `04` bit-string.
+    BitString {
+        /// Number of bits.
+        bits: usize,
+        /// The bits, first bit in the most significant bit of the first byte.
+        bytes: &'a [u8],
+    },
+    /// `05` double-long.
+    Integer32(i32),
+    /// `06` double-long-unsigned.
+    Unsigned32(u32),
+    /// `09` octet-string.
+    OctetString(&'a [u8]),
+    /// `0A` visible-string.
+    VisibleString(&'a [u8]),
+    /// `0C` utf8-string.
+    Utf8String(&'a [u8]),
+    /// `0D` bcd.
+    Bcd(u8),
+    /// `0F` integer.
+    Integer8(i8),
+    /// `10` long.
+    Integer16(i16),
+    /// `11` unsigned.
+    Unsigned8(u8),
+    /// `12` long-unsigned.
+    Unsigned16(u16),
+    /// `14` long64.
+    Integer64(i64),
+    /// `15` long64-unsigned.
+    Unsigned64(u64),
+    /// `16` enum.
+    Enum(u8),
+    /// `17` float32.
+    Float32(f32),
+    /// `18` float64.
+    Float64(f64),
+    /// `19` date-time (12 bytes, see [`super::apdu::DateTime`]).
+    DateTime(&'a [u8]),
+    /// `1A` date (5 bytes: year, month, day, weekday).
+    Date(&'a [u8]),
+    /// `1B` time (4 bytes: hour, minute, second, hundredths).
+    Time(&'a [u8]),
+}
+
+/// Why bytes are not one A-XDR `Data`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The bytes end before the data does.
+    #[error("data cut off: {got} bytes, at least {needed} needed")]
+    Incomplete {
+        /// The least number of bytes (from the start of the input) the data needs.
+        needed: usize,
+        /// Bytes present.
+        got: usize,
+    },
+    /// A tag that is no COSEM data type.
+    #[error("unknown data type 0x{tag:02X} at byte {at}")]
+    UnknownTag {
+        /// The tag.
+        tag: u8,
+        /// Its offset in the input.
+        at: usize,
+    },
+    /// A data type this decoder does not decode (compact-array).
+    #[error("data type 0x{tag:02X} at byte {at} is not supported")]
+    Unsupported {
+        /// The tag.
+        tag: u8,
+        /// Its offset in the input.
+        at: usize,
+    },
+    /// A length or count byte that is not a definite A-XDR length.
+    #[error("length byte 0x{byte:02X} at byte {at} is not a definite A-XDR length")]
+    LengthForm {
+        /// The byte.
+        byte: u8,
+        /// Its offset in the input.
+        at: usize,
+    },
+    /// Arrays and structures nested deeper than [`MAX_DEPTH`].
+    #[error("data nested deeper than {MAX_DEPTH} levels at byte {at}")]
+    TooDeep {
+        /// Offset of the element that is too deep.
+        at: usize,
+    },
+}
+
+impl<'a> Data<'a> {
+    /// Parses one `Data` at the start of `bytes`; returns it and the number of bytes it used.
+    /// Bytes after it are not looked at.
+    pub fn parse(bytes: &'a [u8]) -> Result<(Data<'a>, usize), Error> {
+        parse_at(bytes, 0, 0)
+    }
+
+    /// Parses one `Data` starting at offset `at` of `bytes`; returns it and the offset after it.
+    /// Error offsets count from the start of `bytes`.
+    pub fn parse_at(bytes: &'a [u8], at: usize) -> Result<(Data<'a>, usize), Error> {
+        parse_at(bytes, at, 0)
+    }
+
+    /// The elements of an array or structure.
+    pub fn elements(&self) -> Option<&[Data<'a>]> {
+        match self {
+            Data::Array(items) | Data::Structure(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// An OBIS code: an octet-string of exactly 6 bytes.
+    pub fn as_obis(&self) -> Option<Obis> {
+        match self {
+            Data::OctetString(b) if b.len() == 6 => {
+                Some(Obis::new(b[0], b[1], b[2], b[3], b[4], b[5]))
+            }
+            _ => None,
+        }
+    }
+
+    /// A scaler-unit structure `{integer scaler, enum unit}` (Blue Book class 3 attribute 3).
+    pub fn as_scaler_unit(&self) -> Option<(i8, u8)> {
+        match self {
+            Data::Structure(items) => match items.as_slice() {
+                [Data::Integer8(scaler), Data::Enum(unit)] => Some((*scaler, *unit)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The value of an integer type (including bcd and enum).
+    pub fn as_integer(&self) -> Option<i128> {
+        Some(match *self {
+            Data::Integer8(v) => i128::from(v),
+            Data::Integer16(v) => i128::from(v),
+            Data::Integer32(v) => i128::from(v),
+            Data::Integer64(v) => i128::from(v),
+            Data::Unsigned8(v) | Data::Bcd(v) | Data::Enum(v) => i128::from(v),
+            Data::Unsigned16(v) => i128::from(v),
+            Data::Unsigned32(v) => i128::from(v),
+            Data::Unsigned64(v) => i128::from(v),
+            _ => return None,
+        })
+    }
+
+    /// The bytes of an octet-, visible- or utf8-string.
+    pub fn as_string_bytes(&self) -> Option<&'a [u8]> {
+        match *self {
+            Data::OctetString(b) | Data::VisibleString(b) | Data::Utf8String(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The type's name in the Blue Book, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Data::Null => "null-data",
+            Data::Array(_) => "array",
+            Data::Structure(_) => "structure",
+            Data::Boolean(_) => "boolean",
+            Data::BitString { .. } => "bit-string",
+            Data::Integer32(_) => "double-long",
+            Data::Unsigned32(_) => "double-long-unsigned",
+            Data::OctetString(_) => "octet-string",
+            Data::VisibleString(_) => "visible-string",
+            Data::Utf8String(_) => "utf8-string",
+            Data::Bcd(_) => "bcd",
+            Data::Integer8(_) => "integer",
+            Data::Integer16(_) => "long",
+            Data::Unsigned8(_) => "unsigned",
+            Data::Unsigned16(_) => "long-unsigned",
+            Data::Integer64(_) => "long64",
+            Data::Unsigned64(_) => "long64-unsigned",
+            Data::Enum(_) => "enum",
+            Data::Float32(_) => "float32",
+            Data::Float64(_) => "float64",
+            Data::DateTime(_) => "date-time",
+            Data::Date(_) => "date",
+            Data::Time(_) => "time",
+        }
+    }
+
+    /// The A-XDR encoding of this value (used to show nested values as sent).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Data::Null => out.push(NULL),
+            Data::Array(items) | Data::Structure(items) => {
+                out.push(if matches!(self, Data::Array(_)) {
+                    ARRAY
+                } else {
+                    STRUCTURE
+                });
+                encode_length(items.len(), out);
+                for item in items {
+                    item.encode(out);
+                }
+            }
+            Data::Boolean(b) => out.extend([0x03, u8::from(*b)]),
+            Data::BitString { bits, bytes } => {
+                out.push(0x04);
+                encode_length(*bits, out);
+                out.extend_from_slice(bytes);
+            }
+            Data::Integer32(v) => tagged(out, 0x05, &v.to_be_bytes()),
+            Data::Unsigned32(v) => tagged(out, 0x06, &v.to_be_bytes()),
+            Data::OctetString(b) | Data::VisibleString(b) | Data::Utf8String(b) => {
+                out.push(match self {
+                    Data::OctetString(_) => OCTET_STRING,
+                    Data::VisibleString(_) => VISIBLE_STRING,
+                    _ => 0x0C,
+                });
+                encode_length(b.len(), out);
+                out.extend_from_slice(b);
+            }
+            Data::Bcd(v) => out.extend([0x0D, *v]),
+            Data::Integer8(v) => tagged(out, INTEGER, &v.to_be_bytes()),
+            Data::Integer16(v) => tagged(out, 0x10, &v.to_be_bytes()),
+            Data::Unsigned8(v) => out.extend([0x11, *v]),
+            Data::Unsigned16(v) => tagged(out, 0x12, &v.to_be_bytes()),
+            Data::Integer64(v) => tagged(out, 0x14, &v.to_be_bytes()),
+            Data::Unsigned64(v) => tagged(out, 0x15, &v.to_be_bytes()),
+            Data::Enum(v) => out.extend([ENUM, *v]),
+            Data::Float32(v) => tagged(out, 0x17, &v.to_be_bytes()),
+            Data::Float64(v) => tagged(out, 0x18, &v.to_be_bytes()),
+            Data::DateTime(b) => tagged(out, 0x19, b),
+            Data::Date(b) => tagged(out, 0x1A, b),
+            Data::Time(b) => tagged(out, 0x1B, b),
+        }
+    }
+}
+
+fn tagged(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(contents);
+}
+
+/// Appends an A-XDR length: one byte below 0x80, else `8n` and n big-endian bytes.
+pub fn encode_length(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+        return;
+    }
+    let bytes = (len as u64).to_be_bytes();
+    let skip = bytes.iter().take_while(|&&b| b == 0).count();
+    out.push(0x80 | (8 - skip) as u8);
+    out.extend_from_slice(&bytes[skip..]);
+}
+
+/// The bytes `bytes[at..at + n]`, or how many are missing.
+fn take(bytes: &[u8], at: usize, n: usize) -> Result<&[u8], Error> {
+    let end = at.saturating_add(n);
+    bytes.get(at..end).ok_or(Error::Incomplete {
+        needed: end,
+        got: bytes.len(),
+    })
+}
+
+/// An A-XDR length at `at`: its value and the offset after it.
+pub(crate) fn read_length(bytes: &[u8], at: usize) -> Result<(usize, usize), Error> {
+    let rest = bytes.get(at..).unwrap_or_default();
+    match ciphering::parse_length(rest) {
+        Ok(Some((len, used))) => Ok((len, at + used)),
+        Ok(None) => Err(Error::Incomplete {
+            needed: at + 1 + rest.first().map_or(0, |b| usize::from(b & 0x7F)),
+            got: bytes.len(),
+        }),
+        Err(_) => Err(Error::LengthForm {
+            byte: rest.first().copied().unwrap_or_default(),
+            at,
+        }),
+    }
+}
+
+fn array<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], Error> {
+    let b = take(bytes, at, N)?;
+    let mut out = [0u8; N];
+    out.copy_from_slice(b);
+    Ok(out)
+}
+
+fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), Error> {
+    let tag = take(bytes, at, 1)?[0];
+    let at1 = at + 1;
+    let fixed = |n: usize| take(bytes, at1, n).map(|_| at1 + n);
+    Ok(match tag {
+        NULL => (Data::Null, at1),
+        ARRAY | STRUCTURE => {
+            if depth >= MAX_DEPTH {
+                return Err(Error::TooDeep { at });
+            }
+            let (count, mut pos) = read_length(bytes, at1)?;
+            // Every element takes at least one byte: do not allocate for more than are there.
+            if bytes.len().saturating_sub(pos) < count {
+                return Err(Error::Incomplete {
+                    needed: pos.saturating_add(count),
+                    got: bytes.len(),
+                });
+            }
+            let mut items = Vec::with_capacity(count);
+            for i in 0..count {
+                let (item, next) = parse_at(bytes, pos, depth + 1).map_err(|e| match e {
+                    // The elements after this one need at least a byte each.
+                    Error::Incomplete { needed, got } => Error::Incomplete {
+                        needed: needed.saturating_add(count - i - 1),
+                        got,
+                    },
+                    e => e,
+                })?;
+                items.push(item);
+                pos = next;
+            }
+            let data = if tag == ARRAY {
+                Data::Array(items)
+            } else {
+                Data::Structure(items)
+            };
+            (data, pos)
+        }
+        0x03 => (Data::Boolean(take(bytes, at1, 1)?[0] != 0), fixed(1)?),
+        0x04 => {
+            let (bits, pos) = read_length(bytes, at1)?;
+            let n = bits.div_ceil(8);
+            let contents = take(bytes, pos, n)?;
+            (
+                Data::BitString {
+                    bits,
+                    bytes: contents,
+                },
+                pos + n,
+            )
+        }
+        0x05 => (
+            Data::Integer32(i32::from_be_bytes(array(bytes, at1)?)),
+            at1 + 4,
+        ),
+        0x06 => (
+            Data::Unsigned32(u32::from_be_bytes(array(bytes, at1)?)),
+            at1 + 4,
+        ),
+        OCTET_STRING | VISIBLE_STRING | 0x0C => {
+            let (len, pos) = read_length(bytes, at1)?;
+            let contents = take(bytes, pos, len)?;
+            let data = match tag {
+                OCTET_STRING => Data::OctetString(contents),
+                VISIBLE_STRING => Data::VisibleString(contents),
+                _ => Data::Utf8String(contents),
+            };
+            (data, pos + len)
+        }
+        0x0D => (Data::Bcd(take(bytes, at1, 1)?[0]), fixed(1)?),
+        INTEGER => (
+            Data::Integer8(i8::from_be_bytes(array(bytes, at1)?)),
+            at1 + 1,
+        ),
+        0x10 => (
+            Data::Integer16(i16::from_be_bytes(array(bytes, at1)?)),
+            at1 + 2,
+        ),
+        0x11 => (Data::Unsigned8(take(bytes, at1, 1)?[0]), fixed(1)?),
+        0x12 => (
+            Data::Unsigned16(u16::from_be_bytes(array(bytes, at1)?)),
+            at1 + 2,
+        ),
+        0x13 => return Err(Error::Unsupported { tag, at }),
+        0x14 => (
+            Data::Integer64(i64::from_be_bytes(array(bytes, at1)?)),
+            at1 + 8,
+        ),
+        0x15 => (
+            Data::Unsigned64(u64::from_be_bytes(array(bytes, at1)?)),
+            at1 + 8,
+        ),
+        ENUM => (Data::Enum(take(bytes, at1, 1)?[0]), fixed(1)?),
+        0x17 => (
+            Data::Float32(f32::from_be_bytes(array(bytes, at1)?)),
+            at1 + 4,
+        ),
+        0x18 => (
+            Data::Float64(f64::from_be_bytes(array(bytes, at1)?)),
+            at1 + 8,
+        ),
+        0x19 => (Data::DateTime(take(bytes, at1, 12)?), at1 + 12),
+        0x1A => (Data::Date(take(bytes, at1, 5)?), at1 + 5),
+        0x1B => (Data::Time(take(bytes, at1, 4)?), at1 + 4),
+        _ => return Err(Error::UnknownTag { tag, at }),
+    })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        digits
+            .chunks_exact(2)
+            .map(|p| {
+                let hi = (p[0] as char).to_digit(16).expect("hex digit");
+                let lo = (p[1] as char).to_digit(16).expect("hex digit");
+                (hi * 16 + lo) as u8
+            })
+            .collect()
+    }
+
+    /// One register of the Aidon Norway HAN list (esphome-libs/dlms_parser
+    /// tests/dumps/hdlc_norway_han_1phase.log, corpus `aidon_norway_1phase_hdlc_plain`):
+    /// {1-0:1.7.0.255, 1362 (u32), {scaler 0, unit W}}.
+    static REGISTER: &str = "020309060100010700FF060000055202020F00161B";
+
+    #[test]
+    fn test_parse() {
+        let bytes = unhex(REGISTER);
+        let (data, used) = Data::parse(&bytes).expect("valid data");
+        assert_eq!(used, bytes.len());
+        let items = data.elements().expect("a structure");
+        assert_eq!(items[0].as_obis(), Some(Obis::new(1, 0, 1, 7, 0, 255)));
+        assert_eq!(items[1], Data::Unsigned32(1362));
+        assert_eq!(items[2].as_scaler_unit(), Some((0, 0x1B)));
+        let mut again = Vec::new();
+        data.encode(&mut again);
+        assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn test_all_types_round_trip() {
+        let text = b"KFM_001";
+        let values = vec![
+            Data::Null,
+            Data::Boolean(true),
+            Data::BitString {
+                bits: 10,
+                bytes: &[0xFF, 0xC0],
+            },
+            Data::Integer32(-5),
+            Data::Unsigned32(7),
+            Data::OctetString(&[1, 2, 3]),
+            Data::VisibleString(text),
+            Data::Utf8String("Zähler".as_bytes()),
+            Data::Bcd(0x42),
+            Data::Integer8(-3),
+            Data::Integer16(-300),
+            Data::Unsigned8(200),
+            Data::Unsigned16(60000),
+            Data::Integer64(-1),
+            Data::Unsigned64(u64::MAX),
+            Data::Enum(0x1E),
+            Data::Float32(1.5),
+            Data::Float64(-2.25),
+            Data::DateTime(&[0x07, 0xE5, 9, 27, 1, 9, 47, 15, 0, 0xFF, 0x88, 0x80]),
+            Data::Date(&[0x07, 0xE8, 5, 7, 2]),
+            Data::Time(&[0x15, 0x0B, 0x11, 0x00]),
+            Data::OctetString(&[0x55; 300]),
+        ];
+        let list = Data::Array(values.clone());
+        let mut bytes = Vec::new();
+        list.encode(&mut bytes);
+        let (back, used) = Data::parse(&bytes).expect("round trip");
+        assert_eq!(used, bytes.len());
+        assert_eq!(back, list);
+    }
+
+    #[test]
+    fn test_impossible_len() {
+        let bytes = unhex(REGISTER);
+        for cut in 0..bytes.len() {
+            match Data::parse(&bytes[..cut]) {
+                Err(Error::Incomplete { needed, got }) => {
+                    assert_eq!(got, cut);
+                    assert!(needed > cut && needed <= bytes.len(), "cut {cut}: {needed}");
+                }
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+        // An array declaring 65535 elements in 4 bytes: no allocation, just "incomplete".
+        assert_eq!(
+            Data::parse(&[0x01, 0x82, 0xFF, 0xFF]),
+            Err(Error::Incomplete {
+                needed: 4 + 65535,
+                got: 4
+            })
+        );
+        assert_eq!(
+            Data::parse(&[0x09, 0x80]),
+            Err(Error::LengthForm { byte: 0x80, at: 1 })
+        );
+        assert_eq!(
+            Data::parse(&[0x02, 0x01, 0x07]),
+            Err(Error::UnknownTag { tag: 0x07, at: 2 })
+        );
+        assert_eq!(
+            Data::parse(&[0x13, 0x00]),
+            Err(Error::Unsupported { tag: 0x13, at: 0 })
+        );
+    }
+
+    #[test]
+    fn test_depth_limit() {
+        let mut bytes = Vec::new();
+        for _ in 0..=MAX_DEPTH {
+            bytes.extend([STRUCTURE, 0x01]);
+        }
+        bytes.push(NULL);
+        assert_eq!(
+            Data::parse(&bytes),
+            Err(Error::TooDeep { at: 2 * MAX_DEPTH })
+        );
+        let ok = &bytes[2..];
+        assert!(Data::parse(ok).is_ok());
+    }
+}
