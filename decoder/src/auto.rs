@@ -8,6 +8,9 @@
 //!   select, full OBIS ids with `*F`);
 //! - `68 L L 68 53|73 FF`: an M-Bus long frame as Austrian P1 meters push DLMS in it
 //!   (EN 13757-2; C = SND_UD, A = broadcast);
+//! - `68 L L 68 08|18|28|38`: an M-Bus RSP_UD long frame (EN 13757-2; C = RSP_UD from a
+//!   slave), `10 C A CS 16` (a short frame: the master's requests, checksum right) or `E5` at
+//!   the end or before another frame: wired M-Bus;
 //! - `7E A_`: an HDLC frame of format type 3 (IEC 62056-46), the Nordic HAN and Austrian IR push;
 //! - `0F` followed by a plausible data-notification header: a bare DLMS push;
 //! - `DB 08`: general-glo-ciphering, used both by DLMS pushes and by the Luxembourg Smarty around
@@ -22,6 +25,7 @@ use crate::dlms::ciphering::{self, Header, GENERAL_GLO_CIPHERING};
 use crate::dlms::DlmsDecoder;
 use crate::dsmr::DsmrDecoder;
 use crate::keys::Keys;
+use crate::mbus::MbusDecoder;
 use crate::reading::Protocol;
 use crate::stream::StreamDecoder;
 
@@ -59,6 +63,9 @@ fn detect_at(d: &[u8], keys: &Keys) -> Option<Protocol> {
             })
         }
         [0x68, l1, l2, 0x68, 0x53 | 0x73, 0xFF, ..] if l1 == l2 => Some(Protocol::Dlms),
+        [0x68, l1, l2, 0x68, 0x08 | 0x18 | 0x28 | 0x38, ..] if l1 == l2 => Some(Protocol::Mbus),
+        [0x10, c, a, cs, 0x16, ..] if c.wrapping_add(a) == cs => Some(Protocol::Mbus),
+        [0xE5] | [0xE5, 0x10 | 0x68 | 0xE5, ..] => Some(Protocol::Mbus),
         [0x7E, format, ..] if format & 0xF0 == 0xA0 => Some(Protocol::Dlms),
         [apdu::DATA_NOTIFICATION, ..] => {
             (apdu::plausible_start(d) == Plausible::Yes).then_some(Protocol::Dlms)
@@ -94,13 +101,13 @@ fn ciphered(d: &[u8], keys: &Keys) -> Option<Protocol> {
 }
 
 /// The reference decoder for a protocol: DSMR → [`DsmrDecoder`], DLMS → [`DlmsDecoder`], IEC
-/// 62056-21 → [`IecDecoder`](crate::IecDecoder). Wired M-Bus has no decoder yet and gets the DSMR
-/// decoder, which reports its frames as bytes that belong to no telegram.
+/// 62056-21 → [`IecDecoder`](crate::IecDecoder), wired M-Bus → [`MbusDecoder`].
 pub fn decoder_for(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
     match protocol {
         Protocol::Dlms => Box::new(DlmsDecoder::new(keys)),
         Protocol::Iec62056_21 => Box::new(crate::IecDecoder::new()),
-        Protocol::Dsmr | Protocol::Mbus => Box::new(DsmrDecoder::new(keys)),
+        Protocol::Mbus => Box::new(MbusDecoder::new()),
+        Protocol::Dsmr => Box::new(DsmrDecoder::new(keys)),
     }
 }
 
@@ -180,5 +187,34 @@ mod iec_detection {
         // A DSMR telegram stays DSMR, also with the 0x02 artifact in its header.
         let dsmr = b"/ISk5\x02MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n!6EEE\r\n";
         assert_eq!(detect(dsmr, &keys), Some(Protocol::Dsmr));
+    }
+}
+
+#[cfg(test)]
+mod mbus_detection {
+    use super::*;
+
+    #[test]
+    fn mbus_frames_are_told_from_dlms() {
+        let keys = Keys::default();
+        // RSP_UD (libmbus test frame abb_delta, start), a REQ_UD2 short frame, a lone E5.
+        let rsp_ud = [0x68, 0x98, 0x98, 0x68, 0x08, 0x01, 0x72, 0x12, 0x34];
+        assert_eq!(detect(&rsp_ud, &keys), Some(Protocol::Mbus));
+        assert_eq!(
+            detect(&[0x10, 0x5B, 0xFE, 0x59, 0x16], &keys),
+            Some(Protocol::Mbus)
+        );
+        assert_eq!(detect(&[0xE5], &keys), Some(Protocol::Mbus));
+        assert_eq!(detect(&[0xE5, 0x68, 0x03], &keys), Some(Protocol::Mbus));
+        assert_eq!(detect(&[0x10, 0x5B, 0xFE, 0x00, 0x16], &keys), None);
+        // DLMS over M-Bus (SND_UD to FF) stays DLMS.
+        let dlms = [0x68, 0xFA, 0xFA, 0x68, 0x53, 0xFF, 0x00, 0x01, 0x67];
+        assert_eq!(detect(&dlms, &keys), Some(Protocol::Dlms));
+        let mut d = decoder_for(Protocol::Mbus, keys);
+        let frame = [
+            0x68, 0x05, 0x05, 0x68, 0x08, 0x00, 0x78, 0x0F, 0x00, 0x8F, 0x16,
+        ];
+        let messages = d.decode_all(&frame);
+        assert!(matches!(messages.as_slice(), [crate::Message::Reading(_)]));
     }
 }

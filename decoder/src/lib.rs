@@ -26,6 +26,7 @@ pub use dlms::DlmsDecoder;
 pub use dsmr::DsmrDecoder;
 pub use iec::IecDecoder;
 pub use keys::{Key, Keys};
+pub use mbus::MbusDecoder;
 pub use obis::Obis;
 pub use reading::{ErrorReport, Message, Protocol, Reading, Scalar, Value};
 pub use stream::StreamDecoder;

@@ -119,4 +119,6 @@ pub enum ProtocolArg {
     Dlms,
     /// IEC 62056-21 data readout (a captured dialogue or a mode D push).
     Iec,
+    /// Wired M-Bus (EN 13757-2/-3) replies (a capture of one or both directions).
+    Mbus,
 }

@@ -199,6 +199,7 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         ProtocolArg::Dsmr => Protocol::Dsmr,
         ProtocolArg::Dlms => Protocol::Dlms,
         ProtocolArg::Iec => Protocol::Iec62056_21,
+        ProtocolArg::Mbus => Protocol::Mbus,
     };
     tracing::info!(protocol = protocol.name(), "decoding");
     let mut decoder = runner::reference_decoder(protocol, keys);

@@ -17,6 +17,7 @@ use meterlab_sim::Seed;
 use crate::external;
 use crate::golden::{self, GoldenStatus};
 use crate::reader::iec::IecReader;
+use crate::reader::mbus::MbusMaster;
 use crate::reader::passive::PassiveReader;
 use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
@@ -184,21 +185,31 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         until_ns: spec.run.duration,
     };
     let decoder = reference_decoder(meter.protocol(), keys.clone());
-    let mut reader: Box<dyn Reader> =
-        if meter.protocol() == Protocol::Iec62056_21 && meter.next_push_ns().is_none() {
-            Box::new(IecReader::new(
-                spec.reader.iec.clone().unwrap_or_default(),
-                receiver,
-                decoder,
-            ))
-        } else {
-            if spec.reader.iec.is_some() {
+    let push_meter = meter.next_push_ns().is_some();
+    if spec.reader.mbus.is_some() && meter.protocol() != Protocol::Mbus {
+        return Err(invalid(
+            "reader.mbus: only M-Bus meters take a master script".into(),
+        ));
+    }
+    let mut reader: Box<dyn Reader> = match meter.protocol() {
+        Protocol::Iec62056_21 if !push_meter => {
+            Box::new(IecReader::new(spec.reader.iec.clone().unwrap_or_default(), receiver, decoder))
+        }
+        Protocol::Mbus => match &spec.reader.mbus {
+            Some(script) => Box::new(MbusMaster::new(script.clone(), receiver, decoder)),
+            None => {
                 return Err(invalid(
-                    "reader.iec: this meter pushes its data; there is no dialogue to run".into(),
-                ));
+                    "reader.mbus: an M-Bus meter only answers requests; give the master's steps, e.g. `mbus: { steps: [ { snd_nke: { address: 5 } }, { req_ud2: { address: 5 } } ] }`".into(),
+                ))
+            }
+        },
+        _ => {
+            if spec.reader.iec.is_some() {
+                return Err(invalid("reader.iec: this meter pushes its data; there is no dialogue to run".into()));
             }
             Box::new(PassiveReader::new(decoder, spec.reader.read_size))
-        };
+        }
+    };
     let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
     let truth: Vec<Reading> = log
         .emissions

@@ -27,6 +27,7 @@ use meterlab_sim::MeterSpec;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::reader::iec::IecReaderSpec;
+use crate::reader::mbus::MbusMasterSpec;
 
 /// A scenario file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +138,9 @@ pub struct ReaderSpec {
     /// absent.
     #[serde(default)]
     pub iec: Option<IecReaderSpec>,
+    /// The M-Bus master's script (M-Bus meters need one).
+    #[serde(default)]
+    pub mbus: Option<MbusMasterSpec>,
 }
 
 fn default_read_size() -> usize {
@@ -152,6 +156,7 @@ impl Default for ReaderSpec {
             key: KeyChoice::Meter,
             auth_key: KeyChoice::Meter,
             iec: None,
+            mbus: None,
         }
     }
 }
@@ -314,6 +319,25 @@ pub struct ScenarioSpec {
     pub expect: ExpectSpec,
 }
 
+impl ScenarioSpec {
+    /// A scenario for `meter` with defaults for everything else (clean line, default reader,
+    /// every telegram expected), as tests build them in code.
+    pub fn for_meter(meter: MeterSpec, run: RunSpec, seed: u64) -> Self {
+        ScenarioSpec {
+            name: None,
+            description: None,
+            source: None,
+            meter,
+            line: LineSpec::default(),
+            faults: Vec::new(),
+            reader: ReaderSpec::default(),
+            run,
+            seed,
+            expect: ExpectSpec::default(),
+        }
+    }
+}
+
 /// A loaded scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -332,6 +356,15 @@ fn de_duration_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
 }
 
 impl Scenario {
+    /// A scenario built in code (no file), named `name`.
+    pub fn in_memory(name: &str, spec: ScenarioSpec) -> Self {
+        Scenario {
+            name: name.to_string(),
+            path: PathBuf::from(format!("{name}.yaml")),
+            spec,
+        }
+    }
+
     /// Parses scenario text; `path` names it in errors and gives the default name.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ScenarioError> {
         let spec: ScenarioSpec = serde_yaml::from_str(text).map_err(|e| {

@@ -2,10 +2,8 @@
 //! start time, gap between frames, number of pushes), over a clean line at its own settings, the
 //! reference decoder turns into exactly the reading the meter encoded.
 
-use std::path::PathBuf;
-
 use meterlab_harness::runner::{run_scenario, RunOptions};
-use meterlab_harness::scenario::{ExpectSpec, RunSpec, Scenario, ScenarioSpec};
+use meterlab_harness::scenario::{RunSpec, Scenario, ScenarioSpec};
 use meterlab_sim::MeterSpec;
 use proptest::prelude::*;
 
@@ -43,26 +41,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             ) {
                 meter.segment_gap = gap_ms.map(|ms| format!("{ms}ms"));
             }
-            let spec = ScenarioSpec {
-                name: Some("roundtrip".into()),
-                description: None,
-                source: None,
-                meter,
-                line: Default::default(),
-                faults: Vec::new(),
-                reader: Default::default(),
-                run: RunSpec {
-                    telegrams: Some(pushes),
-                    duration: None,
-                },
-                seed,
-                expect: ExpectSpec::default(),
+            let run = RunSpec {
+                telegrams: Some(pushes),
+                duration: None,
             };
-            Scenario {
-                name: "roundtrip".into(),
-                path: PathBuf::from("roundtrip.yaml"),
-                spec,
-            }
+            Scenario::in_memory("roundtrip", ScenarioSpec::for_meter(meter, run, seed))
         })
 }
 

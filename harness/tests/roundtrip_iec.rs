@@ -2,8 +2,6 @@
 //! seed, start time and line quirk, over a clean line, the reference reader and decoder turn it
 //! into exactly the reading the meter encoded.
 
-use std::path::PathBuf;
-
 use meterlab_harness::runner::{run_scenario, RunOptions};
 use meterlab_harness::scenario::{ExpectSpec, RunSpec, Scenario, ScenarioSpec};
 use meterlab_sim::MeterSpec;
@@ -61,33 +59,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         .errors
                         .insert("skipped_bytes".into(), ">= 0".parse().expect("count"));
                 }
-                let spec = ScenarioSpec {
-                    name: Some("roundtrip".into()),
-                    description: None,
-                    source: None,
-                    meter,
-                    line: Default::default(),
-                    faults: Vec::new(),
-                    reader: Default::default(),
-                    run: if push {
-                        RunSpec {
-                            telegrams: Some(3),
-                            duration: None,
-                        }
-                    } else {
-                        RunSpec {
-                            telegrams: None,
-                            duration: Some(120_000_000_000),
-                        }
-                    },
-                    seed,
-                    expect,
+                let run = if push {
+                    RunSpec {
+                        telegrams: Some(3),
+                        duration: None,
+                    }
+                } else {
+                    RunSpec {
+                        telegrams: None,
+                        duration: Some(120_000_000_000),
+                    }
                 };
-                Scenario {
-                    name: "roundtrip".into(),
-                    path: PathBuf::from("roundtrip.yaml"),
-                    spec,
-                }
+                let mut spec = ScenarioSpec::for_meter(meter, run, seed);
+                spec.expect = expect;
+                Scenario::in_memory("roundtrip", spec)
             },
         )
 }

@@ -156,3 +156,34 @@ impl Vector {
         }
     }
 }
+
+/// Every wired M-Bus corpus frame (valid, error and unsupported) as bytes, from
+/// `tests/data/mbus/{libmbus,pymeterbus,m-bus-parser,wmbusmeters}` in file-name order.
+pub fn mbus_frames() -> &'static [Vec<u8>] {
+    static FRAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    FRAMES.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mbus");
+        let mut out = Vec::new();
+        for dir in ["libmbus", "pymeterbus", "m-bus-parser", "wmbusmeters"] {
+            let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+                .expect("corpus directory")
+                .map(|e| e.expect("directory entry").path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let doc: Yaml =
+                    serde_yaml::from_str(&std::fs::read_to_string(&p).expect("readable vector"))
+                        .expect("valid YAML");
+                let hex_text = doc["hex"].as_str().unwrap_or("");
+                let digits: String = hex_text.split_whitespace().collect();
+                if let Ok(bytes) = hex::decode(digits) {
+                    if !bytes.is_empty() {
+                        out.push(bytes);
+                    }
+                }
+            }
+        }
+        out
+    })
+}

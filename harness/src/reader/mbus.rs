@@ -100,7 +100,9 @@ impl<'de> Deserialize<'de> for Step {
         let map = BTreeMap::<String, serde_yaml::Value>::deserialize(d)?;
         let mut it = map.into_iter();
         let (Some((name, body)), None) = (it.next(), it.next()) else {
-            return Err(D::Error::custom("a master step is a map with one key, e.g. `- req_ud2: { address: 5 }`"));
+            return Err(D::Error::custom(
+                "a master step is a map with one key, e.g. `- req_ud2: { address: 5 }`",
+            ));
         };
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -156,7 +158,11 @@ impl<'de> Deserialize<'de> for Step {
             zeros: usize,
         }
         let v = |e: serde_yaml::Error| D::Error::custom(format!("{name}: {e}"));
-        let body = if body.is_null() { serde_yaml::Value::Mapping(Default::default()) } else { body };
+        let body = if body.is_null() {
+            serde_yaml::Value::Mapping(Default::default())
+        } else {
+            body
+        };
         Ok(match name.as_str() {
             "snd_nke" => Step::SndNke { address: serde_yaml::from_value::<Addr>(body).map_err(v)?.address },
             "req_ud2" => {
@@ -218,18 +224,26 @@ pub struct MbusMasterSpec {
 
 fn de_duration_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
-    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 /// CI of the baud switch to `baud`.
 fn baud_ci(baud: u32) -> Option<u8> {
-    [300, 600, 1200, 2400, 4800, 9600, 19200, 38400].iter().position(|&b| b == baud).map(|i| 0xB8 + i as u8)
+    [300, 600, 1200, 2400, 4800, 9600, 19200, 38400]
+        .iter()
+        .position(|&b| b == baud)
+        .map(|i| 0xB8 + i as u8)
 }
 
 /// The 8 select bytes of a secondary address pattern: id (4 bytes BCD, LSB first, `F` nibbles
 /// wild), manufacturer (2 bytes LE), version, medium (`FF` wild).
 pub fn secondary_pattern(id: &str) -> Option<[u8; 8]> {
-    let id = if id.len() == 8 { format!("{id}FFFFFFFF") } else { id.to_string() };
+    let id = if id.len() == 8 {
+        format!("{id}FFFFFFFF")
+    } else {
+        id.to_string()
+    };
     if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -237,10 +251,8 @@ pub fn secondary_pattern(id: &str) -> Option<[u8; 8]> {
     let byte = |i: usize| u8::from_str_radix(&id[i..i + 2], 16).ok();
     let mut out = [0u8; 8];
     // Id digits d0..d7 (most significant first) → bytes LSB first.
-    for k in 0..4 {
-        let hi = nib(6 - 2 * k)?;
-        let lo = nib(7 - 2 * k)?;
-        out[k] = hi << 4 | lo;
+    for (k, slot) in out.iter_mut().take(4).enumerate() {
+        *slot = nib(6 - 2 * k)? << 4 | nib(7 - 2 * k)?;
     }
     // Manufacturer as written (`2D2C`) is the 16-bit value, sent little-endian.
     out[4] = byte(10)?;
@@ -309,7 +321,11 @@ fn ms(v: u64) -> u64 {
 impl MbusMaster {
     /// A master starting at `uart` (2400 8E1 per the standard) that decodes RSP_UDs with
     /// `decoder`.
-    pub fn new(spec: MbusMasterSpec, uart: UartConfig, decoder: Box<dyn StreamDecoder + Send>) -> Self {
+    pub fn new(
+        spec: MbusMasterSpec,
+        uart: UartConfig,
+        decoder: Box<dyn StreamDecoder + Send>,
+    ) -> Self {
         let mut jobs: Vec<Job> = spec.steps.iter().cloned().map(Job::Step).collect();
         jobs.reverse();
         MbusMaster {
@@ -331,7 +347,15 @@ impl MbusMaster {
     }
 
     fn timeout_ns(&self) -> u64 {
-        self.spec.timeout.unwrap_or_else(|| (330.0 * self.uart.bit_time_ns()) as u64 + ms(50))
+        self.spec
+            .timeout
+            .unwrap_or_else(|| (330.0 * self.uart.bit_time_ns()) as u64 + ms(50))
+    }
+
+    /// Silence inside a reply after which the master takes it as ended: 33 bit times (the
+    /// FT1.2 limit on gaps inside a frame) plus 20 ms for USB adapters.
+    fn inter_char_ns(&self) -> u64 {
+        (33.0 * self.uart.bit_time_ns()) as u64 + ms(20)
     }
 
     fn pause_ns(&self) -> u64 {
@@ -339,7 +363,13 @@ impl MbusMaster {
     }
 
     /// Sends `frame` at `at`, with any wake-up zeros first, and waits for `expect`.
-    fn request(&mut self, at: u64, frame: Vec<u8>, expect: Option<Expect>, job: Job) -> Vec<Action> {
+    fn request(
+        &mut self,
+        at: u64,
+        frame: Vec<u8>,
+        expect: Option<Expect>,
+        job: Job,
+    ) -> Vec<Action> {
         let mut bytes = vec![0u8; std::mem::take(&mut self.zeros)];
         bytes.extend_from_slice(&frame);
         let end = at + (bytes.len() as f64 * self.uart.char_time_ns()).ceil() as u64;
@@ -353,7 +383,9 @@ impl MbusMaster {
             }
             None => {
                 // Broadcast: no reply; go on after the pause.
-                actions.push(Action::Wake { at_ns: end + self.pause_ns() });
+                actions.push(Action::Wake {
+                    at_ns: end + self.pause_ns(),
+                });
             }
         }
         actions
@@ -415,17 +447,28 @@ impl MbusMaster {
             }
             Job::Step(Step::SetBaud { address, baud }) => {
                 self.pending_baud = Some(*baud);
-                (long(SND_UD, *address, baud_ci(*baud).unwrap_or(0xBB), &[]), Expect::Ack)
+                (
+                    long(SND_UD, *address, baud_ci(*baud).unwrap_or(0xBB), &[]),
+                    Expect::Ack,
+                )
             }
-            Job::Step(Step::SetAddress { address, new }) => (long(SND_UD, *address, 0x51, &[0x01, 0x7A, *new]), Expect::Ack),
-            Job::Step(Step::ApplicationReset { address }) => (long(SND_UD, *address, 0x50, &[]), Expect::Ack),
+            Job::Step(Step::SetAddress { address, new }) => (
+                long(SND_UD, *address, 0x51, &[0x01, 0x7A, *new]),
+                Expect::Ack,
+            ),
+            Job::Step(Step::ApplicationReset { address }) => {
+                (long(SND_UD, *address, 0x50, &[]), Expect::Ack)
+            }
             Job::Step(Step::Wakeup { zeros }) => {
                 self.zeros = *zeros;
                 return self.advance(now);
             }
         };
         let (frame, expect) = frame;
-        let broadcast = matches!(&job, Job::Step(Step::SndNke { address: 255 } | Step::ReqUd2 { address: 255, .. }));
+        let broadcast = matches!(
+            &job,
+            Job::Step(Step::SndNke { address: 255 } | Step::ReqUd2 { address: 255, .. })
+        );
         self.request(now, frame, (!broadcast).then_some(expect), job)
     }
 
@@ -450,12 +493,20 @@ impl MbusMaster {
                     *b = !*b;
                 }
                 self.read_all_left = 0;
-                self.report_failure(&job, &reply);
+                match &reply {
+                    // Whatever arrived goes to the decoder, which names the damage (a cut-off
+                    // frame, a checksum, colliding replies).
+                    Reply::Garbled(bytes) => self.decoder.feed(bytes, &mut self.out),
+                    _ => self.report_failure(&job, &reply),
+                }
             }
             (Job::Probe(pattern), Reply::Ack) => self.jobs.push(Job::ReadProbe(pattern.clone())),
             (Job::Probe(pattern), Reply::Garbled(_)) => self.descend(pattern),
             (Job::Probe(_), _) => {}
-            (Job::ReadProbe(_), Reply::Frame(f)) => self.decoder.feed(f, &mut self.out),
+            // Colliding replies can still look like a frame (0x68 AND 0x68 is 0x68): only a
+            // frame whose checksum and stop byte hold is one slave's answer.
+            (Job::ReadProbe(_), Reply::Frame(f)) if frame_ok(f) => self.decoder.feed(f, &mut self.out),
+            (Job::ReadProbe(pattern), Reply::Frame(_)) => self.descend(pattern),
             (Job::ReadProbe(pattern), Reply::Garbled(_)) => self.descend(pattern),
             (Job::Step(Step::SndNke { address }), Reply::Ack) => {
                 // In a primary scan every slave that acknowledges is read.
@@ -487,7 +538,11 @@ impl MbusMaster {
     fn descend(&mut self, pattern: &str) {
         let Some(pos) = pattern[..8].find('F') else {
             // Every id digit fixed and still a collision: identical ids; nothing more to find.
-            self.out.push(Message::error("collision", format!("several slaves share the secondary id {}", &pattern[..8]), None));
+            self.out.push(Message::error(
+                "collision",
+                format!("several slaves share the secondary id {}", &pattern[..8]),
+                None,
+            ));
             return;
         };
         for d in (0..10).rev() {
@@ -528,6 +583,11 @@ fn more_follows(frame: &[u8]) -> bool {
     meterlab_decoder::mbus::more_records_follow(frame)
 }
 
+/// Whether `f` is an intact long frame (structure, checksum, stop byte).
+fn frame_ok(f: &[u8]) -> bool {
+    meterlab_decoder::mbus::frame::Frame::new_checked(f).is_ok_and(|fr| fr.checksum_ok())
+}
+
 /// The reply in `buf`, if complete.
 fn complete(buf: &[u8], expect: Expect) -> Option<Reply> {
     match (buf.first(), expect) {
@@ -549,13 +609,21 @@ impl Reader for MbusMaster {
     fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<Action> {
         self.received.extend_from_slice(bytes);
         self.buf.extend_from_slice(bytes);
-        let Some((expect, _, job)) = self.waiting.clone() else { return Vec::new() };
+        let Some((expect, _, job)) = self.waiting.clone() else {
+            return Vec::new();
+        };
         match complete(&self.buf, expect) {
             Some(reply) => {
                 self.buf.clear();
                 self.answered(now_ns, job, reply)
             }
-            None => Vec::new(),
+            None => {
+                // The reply has started: from now on the master waits per character (the
+                // time-out window applies to the start of the reply, not to its end).
+                let deadline = now_ns + self.inter_char_ns();
+                self.waiting = Some((expect, deadline, job));
+                vec![Action::Wake { at_ns: deadline }]
+            }
         }
     }
 
@@ -603,15 +671,26 @@ mod test {
     #[test]
     fn frames() {
         // libmbus: REQ_UD2 to address 5 with FCB set.
-        assert_eq!(short(REQ_UD2 | FCB | FCV, 5), [0x10, 0x7B, 0x05, 0x80, 0x16]);
+        assert_eq!(
+            short(REQ_UD2 | FCB | FCV, 5),
+            [0x10, 0x7B, 0x05, 0x80, 0x16]
+        );
         assert_eq!(short(SND_NKE, 0xFD), [0x10, 0x40, 0xFD, 0x3D, 0x16]);
         // Select 12345678, any manufacturer/version/medium (mbus.md: 68 0B 0B 68 53 FD 52 …).
-        let sel = long(SND_UD, SELECTED, 0x52, &secondary_pattern("12345678").expect("valid"));
+        let sel = long(
+            SND_UD,
+            SELECTED,
+            0x52,
+            &secondary_pattern("12345678").expect("valid"),
+        );
         assert_eq!(sel[..7], [0x68, 0x0B, 0x0B, 0x68, 0x53, 0xFD, 0x52]);
         assert_eq!(sel[7..15], [0x78, 0x56, 0x34, 0x12, 0xFF, 0xFF, 0xFF, 0xFF]);
         assert_eq!(sel.len(), 17);
         assert_eq!(baud_ci(9600), Some(0xBD));
-        assert_eq!(secondary_pattern("000257762D480307").map(|p| (p[4], p[5], p[6], p[7])), Some((0x48, 0x2D, 0x03, 0x07)));
+        assert_eq!(
+            secondary_pattern("000257762D480307").map(|p| (p[4], p[5], p[6], p[7])),
+            Some((0x48, 0x2D, 0x03, 0x07))
+        );
         assert!(secondary_pattern("1234").is_none());
     }
 
@@ -619,10 +698,18 @@ mod test {
     fn steps_parse_from_yaml() {
         let steps: Vec<Step> = serde_yaml::from_str("- snd_nke: { address: 5 }\n- req_ud2: { address: 5, toggle: false }\n- scan_secondary:\n- wakeup: { zeros: 20 }\n").expect("parses");
         assert_eq!(steps[0], Step::SndNke { address: 5 });
-        assert_eq!(steps[1], Step::ReqUd2 { address: 5, toggle: false });
+        assert_eq!(
+            steps[1],
+            Step::ReqUd2 {
+                address: 5,
+                toggle: false
+            }
+        );
         assert_eq!(steps[2], Step::ScanSecondary);
         assert_eq!(steps[3], Step::Wakeup { zeros: 20 });
         assert!(serde_yaml::from_str::<Vec<Step>>("- req_ud3: { address: 5 }").is_err());
-        assert!(serde_yaml::from_str::<Vec<Step>>("- set_baud: { address: 5, baud: 1234 }").is_err());
+        assert!(
+            serde_yaml::from_str::<Vec<Step>>("- set_baud: { address: 5, baud: 1234 }").is_err()
+        );
     }
 }

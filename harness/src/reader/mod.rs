@@ -5,7 +5,7 @@
 //! listens to a push meter; request/response protocols get readers that run their dialogue.
 
 pub mod iec;
-// pub mod mbus; (enabled with the M-Bus decoder)
+pub mod mbus;
 pub mod passive;
 
 use meterlab_decoder::Message;

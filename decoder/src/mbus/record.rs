@@ -1,0 +1,494 @@
+//! Data records of the variable data structure (EN 13757-3, clause 6: DIF/DIFE, VIF/VIFE and
+//! the data field codings of annex A: types A (BCD), B (integer), F/G/I (date and time),
+//! H (real), and the variable-length LVAR field of 6.3.3).
+//!
+//! [`parse_records`] walks the data after the header: idle fillers `2F` are skipped, `0F`/`1F`
+//! end the records with manufacturer data. A record that the telegram cuts off, or one with
+//! more than 10 DIFEs or VIFEs, makes the whole telegram an error (as libmbus does).
+
+use std::fmt::Write as _;
+
+use super::dif::{self, Address, Coding};
+use super::vif::{self, Presentation, Quantity};
+use crate::decimal::Decimal;
+
+/// Most VIFEs one record may carry (including an `FB`/`FD` extension code).
+pub const MAX_VIFE: usize = 10;
+
+/// The class of an M-Bus decode failure, mapping to the reading format's error kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `frame_start`: the bytes start no frame.
+    FrameStart,
+    /// `length`: the L fields differ or disagree with the bytes.
+    Length,
+    /// `checksum`.
+    Checksum,
+    /// `stop_byte`.
+    StopByte,
+    /// `premature_end`: a record (or the header) is cut off.
+    PrematureEnd,
+    /// `too_many_dife`: more than 10 DIFEs.
+    TooManyDife,
+    /// `too_many_vife`: more than 10 VIFEs.
+    TooManyVife,
+    /// `unknown_ci`: a CI this decoder does not decode.
+    UnknownCi,
+    /// `application_error`: CI `70`.
+    ApplicationError,
+    /// `truncated`: the stream ended inside a frame.
+    Truncated,
+}
+
+impl ErrorKind {
+    /// The kind's name in the reading format.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::FrameStart => "frame_start",
+            ErrorKind::Length => "length",
+            ErrorKind::Checksum => "checksum",
+            ErrorKind::StopByte => "stop_byte",
+            ErrorKind::PrematureEnd => "premature_end",
+            ErrorKind::TooManyDife => "too_many_dife",
+            ErrorKind::TooManyVife => "too_many_vife",
+            ErrorKind::UnknownCi => "unknown_ci",
+            ErrorKind::ApplicationError => "application_error",
+            ErrorKind::Truncated => "truncated",
+        }
+    }
+}
+
+/// An M-Bus decode failure.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    /// Its class.
+    pub kind: ErrorKind,
+    /// What exactly was wrong.
+    pub message: String,
+}
+
+impl Error {
+    /// An error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// A record's decoded data field, before the VIF's factor is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// No data (DIF coding `0` or `8`).
+    Empty,
+    /// An exact number (integer, BCD, real).
+    Number(Decimal),
+    /// Text: LVAR ASCII in reading order, a date, a non-finite real.
+    Text(String),
+    /// A type F date and time whose invalid bit (IV, bit 7 of the minute byte) is set.
+    InvalidTime(String),
+    /// Binary data as upper-case hex.
+    Hex(String),
+    /// BCD with a nibble A–F other than a leading sign `F`: the digits as sent.
+    InvalidBcd(String),
+}
+
+/// One data record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The DIF (`0F`/`1F` for manufacturer data).
+    pub dif: u8,
+    /// Storage number, tariff and subunit.
+    pub address: Address,
+    /// `instantaneous`, `maximum`, `minimum` or `error`.
+    pub function: &'static str,
+    /// What the VIF chain means.
+    pub quantity: Quantity,
+    /// The data.
+    pub field: Field,
+}
+
+/// The records of one telegram.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Records {
+    /// In telegram order, idle fillers left out.
+    pub records: Vec<Record>,
+    /// Whether they end with DIF `1F` (more records follow in the next telegram).
+    pub more_follow: bool,
+}
+
+fn premature(at: &str, offset: usize) -> Error {
+    Error::new(
+        ErrorKind::PrematureEnd,
+        format!("premature end of record at {at} (offset {offset} of the data)"),
+    )
+}
+
+/// Parses the records in `data` (the bytes after the header). `msb_first` is CI `76`: every
+/// data field is sent most significant byte first.
+pub fn parse_records(data: &[u8], msb_first: bool) -> Result<Records, Error> {
+    let mut out = Records::default();
+    let mut i = 0;
+    while let Some(&dif) = data.get(i) {
+        i += 1;
+        match dif {
+            dif::IDLE_FILLER => continue,
+            dif::MANUFACTURER_DATA | dif::MORE_RECORDS_FOLLOW => {
+                out.records.push(Record {
+                    dif,
+                    address: Address::default(),
+                    function: "instantaneous",
+                    quantity: vif::primary(0x7F),
+                    field: Field::Hex(hex(&data[i..])),
+                });
+                out.more_follow = dif == dif::MORE_RECORDS_FOLLOW;
+                return Ok(out);
+            }
+            // Other special functions (global readout request `7F`…) carry no record.
+            d if d & 0x0F == 0x0F => continue,
+            _ => {}
+        }
+        let mut difes = Vec::new();
+        let mut last = dif;
+        while last & 0x80 != 0 {
+            let &e = data.get(i).ok_or_else(|| premature("DIFE", i))?;
+            if difes.len() == dif::MAX_DIFE {
+                return Err(Error::new(
+                    ErrorKind::TooManyDife,
+                    format!(
+                        "more than {} DIFEs at offset {i} of the data",
+                        dif::MAX_DIFE
+                    ),
+                ));
+            }
+            difes.push(e);
+            last = e;
+            i += 1;
+        }
+        let &vif_byte = data.get(i).ok_or_else(|| premature("VIF", i))?;
+        i += 1;
+        let mut vife_count = 0;
+        let mut manufacturer_vifes = false;
+        let next_vife = |i: &mut usize, count: &mut usize| -> Result<u8, Error> {
+            let &e = data.get(*i).ok_or_else(|| premature("VIFE", *i))?;
+            if *count == MAX_VIFE {
+                return Err(Error::new(
+                    ErrorKind::TooManyVife,
+                    format!("more than {MAX_VIFE} VIFEs at offset {i} of the data"),
+                ));
+            }
+            *count += 1;
+            *i += 1;
+            Ok(e)
+        };
+        let (mut quantity, mut last) = match vif_byte & 0x7F {
+            0x7C => {
+                let &len = data
+                    .get(i)
+                    .ok_or_else(|| premature("variable length VIF", i))?;
+                let text = data
+                    .get(i + 1..i + 1 + usize::from(len))
+                    .ok_or_else(|| premature("variable length VIF", i))?;
+                i += 1 + usize::from(len);
+                let text: String = text.iter().rev().map(|&b| char::from(b)).collect();
+                (Quantity::plain_text(&text), vif_byte)
+            }
+            0x7B if vif_byte & 0x80 != 0 => {
+                let code = next_vife(&mut i, &mut vife_count)?;
+                (vif::extension_fb(code), code)
+            }
+            0x7D if vif_byte & 0x80 != 0 => {
+                let code = next_vife(&mut i, &mut vife_count)?;
+                (vif::extension_fd(code), code)
+            }
+            _ => (vif::primary(vif_byte), vif_byte),
+        };
+        while last & 0x80 != 0 {
+            let e = next_vife(&mut i, &mut vife_count)?;
+            if !manufacturer_vifes {
+                if e & 0x7F == 0x7F {
+                    manufacturer_vifes = true;
+                } else {
+                    quantity.apply_vife(e);
+                }
+            }
+            last = e;
+        }
+        let (field, used) = decode_field(&data[i..], dif, &quantity, msb_first, i)?;
+        i += used;
+        out.records.push(Record {
+            dif,
+            address: Address::of(dif, &difes),
+            function: dif::function_name(dif),
+            quantity,
+            field,
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes the data field at the start of `data`; returns it and its length.
+fn decode_field(
+    data: &[u8],
+    dif: u8,
+    quantity: &Quantity,
+    msb_first: bool,
+    offset: usize,
+) -> Result<(Field, usize), Error> {
+    let take = |n: usize| -> Result<Vec<u8>, Error> {
+        let b = data.get(..n).ok_or_else(|| premature("data", offset))?;
+        let mut v = b.to_vec();
+        if msb_first {
+            v.reverse();
+        }
+        Ok(v)
+    };
+    Ok(match Coding::of(dif) {
+        Coding::None | Coding::Selection | Coding::Special => (Field::Empty, 0),
+        Coding::Integer(n) => {
+            let b = take(n)?;
+            let field = match (quantity.presentation, n) {
+                (Presentation::Plain, _) => Field::Number(Decimal::from_int(int_le(&b).into())),
+                (_, 2) => Field::Text(date_g(&b)),
+                (_, 4) if b[0] & 0x80 != 0 => Field::InvalidTime(date_f(&b)),
+                (_, 4) => Field::Text(date_f(&b)),
+                (_, 6) => Field::Text(date_i(&b)),
+                _ => Field::Number(Decimal::from_int(int_le(&b).into())),
+            };
+            (field, n)
+        }
+        Coding::Real => {
+            let b = take(4)?;
+            (real(f32::from_le_bytes([b[0], b[1], b[2], b[3]])), 4)
+        }
+        Coding::Bcd(n) => (bcd(&take(n)?, false), n),
+        Coding::Variable => {
+            let &lvar = data.first().ok_or_else(|| premature("LVAR", offset))?;
+            let rest = &data[1..];
+            let inner = |n: usize| -> Result<Vec<u8>, Error> {
+                let b = rest
+                    .get(..n)
+                    .ok_or_else(|| premature("variable data", offset + 1))?;
+                let mut v = b.to_vec();
+                if msb_first {
+                    v.reverse();
+                }
+                Ok(v)
+            };
+            let (field, n) = match lvar {
+                0x00..=0xBF => {
+                    let n = usize::from(lvar);
+                    let b = inner(n)?;
+                    (
+                        Field::Text(b.iter().rev().map(|&c| char::from(c)).collect()),
+                        n,
+                    )
+                }
+                0xC0..=0xC9 | 0xD0..=0xD9 => {
+                    let n = usize::from(lvar & 0x0F);
+                    (bcd(&inner(n)?, lvar >= 0xD0), n)
+                }
+                0xE0..=0xEF => {
+                    let n = usize::from(lvar - 0xE0);
+                    (Field::Hex(hex_msb_first(&inner(n)?)), n)
+                }
+                0xF0..=0xF6 => {
+                    let n = match lvar {
+                        0xF5 => 48,
+                        0xF6 => 64,
+                        _ => 4 * usize::from(lvar - 0xEC),
+                    };
+                    (Field::Hex(hex_msb_first(&inner(n)?)), n)
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::PrematureEnd,
+                        format!("reserved LVAR 0x{lvar:02X}: the record cannot be delimited"),
+                    ))
+                }
+            };
+            (field, n + 1)
+        }
+    })
+}
+
+/// Upper-case hex without spaces, in the order given.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02X}");
+    }
+    s
+}
+
+/// Binary data of a data field (least significant byte first) as upper-case hex, most
+/// significant byte first — as libmbus prints variable-length binary.
+fn hex_msb_first(bytes: &[u8]) -> String {
+    let mut b = bytes.to_vec();
+    b.reverse();
+    hex(&b)
+}
+
+/// A little-endian two's complement integer of up to 8 bytes.
+fn int_le(b: &[u8]) -> i64 {
+    let mut buf = [0u8; 8];
+    let n = b.len().min(8);
+    buf[..n].copy_from_slice(&b[..n]);
+    if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
+        buf[n..].fill(0xFF);
+    }
+    i64::from_le_bytes(buf)
+}
+
+/// BCD (type A), least significant byte first; a leading `F` nibble is the minus sign.
+fn bcd(b: &[u8], negative: bool) -> Field {
+    let digits: Vec<u8> = b.iter().rev().flat_map(|&x| [x >> 4, x & 0x0F]).collect();
+    let (sign, body) = match digits.split_first() {
+        Some((0xF, rest)) => (-1, rest),
+        _ => (1, &digits[..]),
+    };
+    if body.iter().any(|&d| d > 9) {
+        return Field::InvalidBcd(hex(&b.iter().rev().copied().collect::<Vec<_>>()));
+    }
+    let magnitude = body.iter().fold(0i128, |acc, &d| acc * 10 + i128::from(d));
+    let sign = if negative { -sign } else { sign };
+    Field::Number(Decimal::from_int(sign * magnitude))
+}
+
+/// The exact decimal of an IEEE 754 single (type H); text for NaN and infinities.
+fn real(f: f32) -> Field {
+    if !f.is_finite() {
+        return Field::Text(format!("{f}"));
+    }
+    let bits = f.to_bits();
+    let sign: i128 = if bits >> 31 != 0 { -1 } else { 1 };
+    let exp = ((bits >> 23) & 0xFF) as i32;
+    let frac = i128::from(bits & 0x7F_FFFF);
+    let (mut m, mut e) = if exp == 0 {
+        (frac, -149)
+    } else {
+        (frac | 0x80_0000, exp - 150)
+    };
+    if m == 0 {
+        return Field::Number(Decimal::from_int(0));
+    }
+    while m & 1 == 0 && e < 0 {
+        m >>= 1;
+        e += 1;
+    }
+    let exact = if e >= 0 {
+        m.checked_mul(2i128.checked_pow(e as u32).unwrap_or(0))
+            .filter(|&v| v != 0)
+            .map(Decimal::from_int)
+    } else {
+        5i128
+            .checked_pow((-e) as u32)
+            .and_then(|p| m.checked_mul(p))
+            .map(|v| Decimal::new(v, e))
+    };
+    match exact.or_else(|| Decimal::from_f64(f64::from(f.abs()))) {
+        Some(d) => Field::Number(Decimal::new(sign * d.mantissa(), d.exponent())),
+        None => Field::Text(format!("{f}")),
+    }
+}
+
+/// Type G date: `YYYY-MM-DD`.
+fn date_g(b: &[u8]) -> String {
+    let day = b[0] & 0x1F;
+    let month = b[1] & 0x0F;
+    let year = 2000 + u32::from(((b[0] & 0xE0) >> 5) | ((b[1] & 0xF0) >> 1));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Type F date and time: `YYYY-MM-DDThh:mm`, the century from the hundred-year bits (none set
+/// and a year below 81: 20xx).
+fn date_f(b: &[u8]) -> String {
+    let minute = b[0] & 0x3F;
+    let hour = b[1] & 0x1F;
+    let hundred = u32::from((b[1] & 0x60) >> 5);
+    let day = b[2] & 0x1F;
+    let month = b[3] & 0x0F;
+    let yy = u32::from(((b[2] & 0xE0) >> 5) | ((b[3] & 0xF0) >> 1));
+    let year = if hundred == 0 && yy < 81 {
+        2000 + yy
+    } else {
+        1900 + 100 * hundred + yy
+    };
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}")
+}
+
+/// Type I date and time: `YYYY-MM-DDThh:mm:ss`.
+fn date_i(b: &[u8]) -> String {
+    let second = b[0] & 0x3F;
+    let minute = b[1] & 0x3F;
+    let hour = b[2] & 0x1F;
+    let day = b[3] & 0x1F;
+    let month = b[4] & 0x0F;
+    let year = 2000 + u32::from(((b[3] & 0xE0) >> 5) | ((b[4] & 0xF0) >> 1));
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}")
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn bcd_signs_and_invalid_nibbles() {
+        assert_eq!(
+            bcd(&[0x34, 0x12], false),
+            Field::Number(Decimal::from_int(1234))
+        );
+        assert_eq!(
+            bcd(&[0x34, 0xF2], false),
+            Field::Number(Decimal::from_int(-234))
+        );
+        assert_eq!(
+            bcd(&[0x76, 0xA8, 0x34, 0x82], false),
+            Field::InvalidBcd("8234A876".into())
+        );
+    }
+
+    #[test]
+    fn reals_are_exact() {
+        assert_eq!(real(0.5), Field::Number(Decimal::new(5, -1)));
+        assert_eq!(real(-3.0), Field::Number(Decimal::from_int(-3)));
+        assert_eq!(
+            real(0.1),
+            Field::Number("0.100000001490116119384765625".parse().expect("decimal"))
+        );
+        assert_eq!(real(f32::NAN), Field::Text("NaN".into()));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_g(&[0x12, 0x23]), "2016-03-18");
+        assert_eq!(date_g(&[0, 0]), "2000-00-00");
+        assert_eq!(int_le(&[0xAF, 0xFF]), -81);
+    }
+
+    #[test]
+    fn limits() {
+        let mut d = vec![0x84];
+        d.extend([0x80; 11]);
+        d.extend([0x00, 0x03, 0, 0, 0, 0]);
+        assert_eq!(
+            parse_records(&d, false).expect_err("too many").kind,
+            ErrorKind::TooManyDife
+        );
+        let d = [
+            0x04, 0x83, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+        ];
+        assert_eq!(
+            parse_records(&d, false).expect_err("too many").kind,
+            ErrorKind::TooManyVife
+        );
+        assert_eq!(
+            parse_records(&[0x04, 0x03, 0x01], false)
+                .expect_err("cut")
+                .kind,
+            ErrorKind::PrematureEnd
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! The wired M-Bus stream decoder (EN 13757-2 link layer, EN 13757-3 application layer).
+//!
+//! A capture may hold both directions of a dialogue: the master's requests (short frames
+//! `10 C A CS 16`, control frames, SND_UD long frames such as secondary selects), the slaves'
+//! `E5` acknowledgements and their RSP_UD long frames. Requests and `E5` are passed over
+//! silently; each RSP_UD becomes one message (see [`super::convert`]).
+//!
+//! Resynchronisation: a byte that starts no plausible frame is junk, reported as one
+//! `skipped_bytes` error per run. A long frame whose `68 L L 68` header is plausible but whose
+//! stop byte is missing is reported as `stop_byte` and the scan resumes one byte after its
+//! start (a collision or a cut-off frame followed by the next one); one whose checksum is
+//! wrong is reported as `checksum` and consumed. A frame cut off by the end of the stream is
+//! `truncated`. Decisions depend only on complete frames or the end of the stream, so the
+//! output does not depend on how the stream is chunked.
+
+use super::convert::{decode_checked, Decoded};
+use super::frame::{
+    self, Frame, LONG_FRAME_OVERHEAD, LONG_START, SHORT_START, SINGLE_CHARACTER, STOP,
+};
+use super::record::ErrorKind;
+use crate::reading::Message;
+use crate::stream::StreamDecoder;
+
+/// The reference decoder of wired M-Bus captures.
+#[derive(Debug, Default)]
+pub struct MbusDecoder {
+    /// Bytes not yet decided on.
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// Junk bytes not yet reported, and the offset of the first.
+    skipped: usize,
+    skipped_at: u64,
+    /// Stream offset up to which bytes belong to a frame already reported as an error.
+    quiet_until: u64,
+}
+
+/// What the bytes at a position are.
+enum Candidate {
+    /// Not enough bytes to tell.
+    Need,
+    /// Starts no plausible frame.
+    Junk,
+    /// A complete frame of this length with a correct checksum.
+    Frame(usize),
+    /// A plausible long frame header without the stop byte where L puts it.
+    BadStop(usize),
+    /// A complete frame of this length with a wrong checksum.
+    BadChecksum(usize),
+    /// `68 L L 68` with L below 3 (C, A, CI): a frame of this many bytes is announced.
+    BadLength(usize),
+}
+
+fn candidate(b: &[u8]) -> Candidate {
+    match b.first() {
+        None => Candidate::Need,
+        Some(&SINGLE_CHARACTER) => Candidate::Frame(1),
+        Some(&SHORT_START) => match b.get(..frame::SHORT_FRAME_LEN) {
+            None => Candidate::Need,
+            Some(f) if f[4] == STOP && f[1].wrapping_add(f[2]) == f[3] => {
+                Candidate::Frame(frame::SHORT_FRAME_LEN)
+            }
+            Some(_) => Candidate::Junk,
+        },
+        Some(&LONG_START) => {
+            let Some(h) = b.get(..4) else {
+                return Candidate::Need;
+            };
+            if h[1] != h[2] || h[3] != LONG_START {
+                return Candidate::Junk;
+            }
+            let n = usize::from(h[1]) + LONG_FRAME_OVERHEAD;
+            if usize::from(h[1]) < frame::MIN_DATA_LEN {
+                return Candidate::BadLength(n);
+            }
+            let Some(f) = b.get(..n) else {
+                return Candidate::Need;
+            };
+            if f[n - 1] != STOP {
+                return Candidate::BadStop(n);
+            }
+            if frame::checksum(&f[4..n - 2]) != f[n - 2] {
+                return Candidate::BadChecksum(n);
+            }
+            Candidate::Frame(n)
+        }
+        Some(_) => Candidate::Junk,
+    }
+}
+
+impl MbusDecoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        MbusDecoder::default()
+    }
+
+    fn flush_skipped(&mut self, out: &mut Vec<Message>) {
+        if self.skipped > 0 {
+            out.push(Message::error(
+                "skipped_bytes",
+                format!("{} bytes that belong to no M-Bus frame", self.skipped),
+                Some(self.skipped_at),
+            ));
+            self.skipped = 0;
+        }
+    }
+
+    fn junk(&mut self, at: u64) {
+        if at < self.quiet_until {
+            return;
+        }
+        if self.skipped == 0 {
+            self.skipped_at = at;
+        }
+        self.skipped += 1;
+    }
+
+    fn error(&mut self, kind: ErrorKind, message: String, at: u64, out: &mut Vec<Message>) {
+        self.flush_skipped(out);
+        out.push(Message::error(kind.name(), message, Some(at)));
+    }
+
+    fn run(&mut self, eof: bool, out: &mut Vec<Message>) {
+        let mut pos = 0;
+        while pos < self.buf.len() {
+            let at = self.base + pos as u64;
+            let rest = &self.buf[pos..];
+            match candidate(rest) {
+                Candidate::Need if !eof => break,
+                Candidate::Need => {
+                    if at >= self.quiet_until {
+                        let message = format!(
+                            "the stream ends inside a frame ({} bytes received)",
+                            rest.len()
+                        );
+                        self.error(ErrorKind::Truncated, message, at, out);
+                        self.quiet_until = self.base + self.buf.len() as u64;
+                    }
+                    pos += 1;
+                }
+                Candidate::Junk => {
+                    self.junk(at);
+                    pos += 1;
+                }
+                Candidate::BadStop(n) => {
+                    if at >= self.quiet_until {
+                        let message = format!(
+                            "byte {} of the frame is 0x{:02X}, not the stop byte 0x16",
+                            n - 1,
+                            rest[n - 1]
+                        );
+                        self.error(ErrorKind::StopByte, message, at, out);
+                        self.quiet_until = at + n as u64;
+                    }
+                    pos += 1;
+                }
+                Candidate::BadLength(n) => {
+                    if at >= self.quiet_until {
+                        let message = format!(
+                            "length field {} is below 3 (C, A and CI)",
+                            n - LONG_FRAME_OVERHEAD
+                        );
+                        self.error(ErrorKind::Length, message, at, out);
+                        self.quiet_until = at + n as u64;
+                    }
+                    pos += 1;
+                }
+                Candidate::BadChecksum(n) => {
+                    let message = format!(
+                        "checksum 0x{:02X}, computed 0x{:02X}",
+                        rest[n - 2],
+                        frame::checksum(&rest[4..n - 2])
+                    );
+                    self.error(ErrorKind::Checksum, message, at, out);
+                    self.quiet_until = self.quiet_until.max(at + n as u64);
+                    pos += n;
+                }
+                Candidate::Frame(n) => {
+                    let decoded = match Frame::new_checked(&rest[..n]) {
+                        Ok(f) => decode_checked(&f),
+                        Err(_) => Decoded::Nothing,
+                    };
+                    self.flush_skipped(out);
+                    match decoded {
+                        Decoded::Nothing => {}
+                        Decoded::Reading(r) => out.push(Message::Reading(r)),
+                        Decoded::Error(e) => {
+                            out.push(Message::error(e.kind.name(), e.message, Some(at)));
+                        }
+                    }
+                    self.quiet_until = self.quiet_until.max(at + n as u64);
+                    pos += n;
+                }
+            }
+        }
+        self.buf.drain(..pos);
+        self.base += pos as u64;
+    }
+}
+
+impl StreamDecoder for MbusDecoder {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Message>) {
+        self.buf.extend_from_slice(bytes);
+        self.run(false, out);
+    }
+
+    fn finish(&mut self, out: &mut Vec<Message>) {
+        self.run(true, out);
+        self.flush_skipped(out);
+        self.buf.clear();
+    }
+}

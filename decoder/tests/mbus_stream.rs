@@ -1,0 +1,169 @@
+//! The M-Bus stream decoder: both directions of a dialogue (requests and E5 passed over),
+//! resynchronisation after junk and collisions, the same messages whatever the chunking, and
+//! no panic on any input — arbitrary bytes, and real frames of `tests/data/mbus/` (sources in
+//! its README) with bytes flipped, inserted, deleted or cut off.
+
+use meterlab_decoder::mbus::more_records_follow;
+use meterlab_decoder::{MbusDecoder, Message, StreamDecoder};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+mod common;
+
+/// The corpus frames (valid and not), as bytes.
+fn frames() -> &'static [Vec<u8>] {
+    common::mbus_frames()
+}
+
+/// The frames that decode to one reading.
+fn good_frames() -> Vec<&'static Vec<u8>> {
+    frames()
+        .iter()
+        .filter(|f| matches!(decode(f).as_slice(), [Message::Reading(_)]))
+        .collect()
+}
+
+fn decode(bytes: &[u8]) -> Vec<Message> {
+    MbusDecoder::new().decode_all(bytes)
+}
+
+fn decode_chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Message> {
+    let mut d = MbusDecoder::new();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &cut in cuts {
+        d.feed(&bytes[start..cut], &mut out);
+        start = cut;
+    }
+    d.feed(&bytes[start..], &mut out);
+    d.finish(&mut out);
+    out
+}
+
+fn kinds(messages: &[Message]) -> Vec<&str> {
+    messages
+        .iter()
+        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
+        .collect()
+}
+
+#[test]
+fn dialogue_requests_and_acks_are_silent() {
+    let good = good_frames();
+    assert!(good.len() >= 80, "{} good frames", good.len());
+    let mut stream = Vec::new();
+    // SND_NKE to 0xFD, E5, secondary select, E5, REQ_UD2, RSP_UD — twice.
+    for f in good.iter().take(2) {
+        stream.extend([0x10, 0x40, 0xFD, 0x3D, 0x16, 0xE5]);
+        let mut select = vec![
+            0x53, 0xFD, 0x52, 0x78, 0x56, 0x34, 0x12, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        let cs = select.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+        let mut frame = vec![0x68, 0x0B, 0x0B, 0x68];
+        frame.append(&mut select);
+        frame.extend([cs, 0x16, 0xE5, 0x10, 0x7B, 0xFD, 0x78, 0x16]);
+        stream.extend(frame);
+        stream.extend(f.iter());
+    }
+    assert_eq!(kinds(&decode(&stream)), vec!["reading", "reading"]);
+}
+
+#[test]
+fn resync_after_junk_and_collision() {
+    let good = good_frames();
+    let (a, b) = (good[0], good[1]);
+    let mut stream = vec![0x00, 0xFE, 0xFD];
+    stream.extend(a.iter());
+    stream.extend([0x12, 0x34]);
+    // A collision: the first half of a frame, then a whole one.
+    stream.extend(&a[..a.len() / 2]);
+    stream.extend(b.iter());
+    let messages = decode(&stream);
+    let k = kinds(&messages);
+    assert_eq!(
+        k.iter().filter(|&&k| k == "reading").count(),
+        2,
+        "{messages:?}"
+    );
+    assert_eq!(k[0], "skipped_bytes");
+    assert_eq!(k.last(), Some(&"reading"));
+    // Cut off at the end: truncated.
+    let mut stream = a.clone();
+    stream.extend(&b[..b.len() - 3]);
+    assert_eq!(kinds(&decode(&stream)), vec!["reading", "truncated"]);
+    // A wrong checksum.
+    let mut bad = a.clone();
+    let n = bad.len();
+    bad[n - 2] ^= 0x01;
+    bad.extend(b.iter());
+    assert_eq!(kinds(&decode(&bad)), vec!["checksum", "reading"]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = decode(&bytes);
+        let _ = more_records_follow(&bytes);
+    }
+
+    #[test]
+    fn plausible_frames_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 4..255),
+        ci in prop::sample::select(vec![0x70u8, 0x72, 0x76, 0x78, 0x7A]),
+    ) {
+        let mut b = body;
+        b[0] = 0x08;
+        b[2] = ci;
+        let cs = b.iter().fold(0u8, |s, &x| s.wrapping_add(x));
+        let mut f = vec![0x68, b.len() as u8, b.len() as u8, 0x68];
+        f.extend(&b);
+        f.extend([cs, 0x16]);
+        let m = decode(&f);
+        prop_assert_eq!(m.len(), 1);
+        let _ = more_records_follow(&f);
+    }
+
+    #[test]
+    fn mutated_corpus_frames_never_panic(
+        pick in any::<Index>(),
+        edits in proptest::collection::vec((0u8..4, any::<Index>(), any::<u8>()), 1..6),
+    ) {
+        let all = frames();
+        let mut f = all[pick.index(all.len())].clone();
+        for (op, at, byte) in edits {
+            if f.is_empty() {
+                break;
+            }
+            let i = at.index(f.len());
+            match op {
+                0 => f[i] ^= byte | 1,
+                1 => f.insert(i, byte),
+                2 => { f.remove(i); }
+                _ => f.truncate(i),
+            }
+        }
+        let _ = decode(&f);
+        let _ = more_records_follow(&f);
+    }
+
+    #[test]
+    fn chunking_does_not_matter(
+        picks in proptest::collection::vec(any::<Index>(), 1..4),
+        junk in proptest::collection::vec(any::<u8>(), 0..8),
+        cuts in proptest::collection::vec(any::<Index>(), 0..8),
+    ) {
+        let all = frames();
+        let mut stream = junk.clone();
+        for p in &picks {
+            stream.extend(all[p.index(all.len())].iter());
+            stream.extend(&junk[..junk.len() / 2]);
+        }
+        let mut cut: Vec<usize> = cuts.iter().map(|c| c.index(stream.len() + 1)).collect();
+        cut.sort_unstable();
+        prop_assert_eq!(decode(&stream), decode_chunked(&stream, &cut));
+        let bytewise: Vec<usize> = (1..stream.len()).collect();
+        prop_assert_eq!(decode(&stream), decode_chunked(&stream, &bytewise));
+    }
+}
