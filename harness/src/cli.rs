@@ -89,8 +89,9 @@ pub struct RunArgs {
 /// `meterlab decode`.
 #[derive(Debug, clap::Args)]
 pub struct DecodeArgs {
-    /// The protocol; `auto` detects it from the bytes.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
+    /// The protocol; `auto` detects it from the bytes (or set METERLAB_PROTOCOL, as `meterlab
+    /// run --decoder` does).
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto, env = "METERLAB_PROTOCOL")]
     pub protocol: ProtocolArg,
     /// Encryption key, 32 hex digits (or set METERLAB_KEY; keys are never printed).
     #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
@@ -118,6 +119,7 @@ pub enum ProtocolArg {
     /// DLMS/COSEM push (M-Bus-wrapped, HDLC, GBT; plain or encrypted).
     Dlms,
     /// IEC 62056-21 data readout (a captured dialogue or a mode D push).
+    #[value(alias = "iec62056-21")]
     Iec,
     /// Wired M-Bus (EN 13757-2/-3) replies (a capture of one or both directions).
     Mbus,

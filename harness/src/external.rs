@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use meterlab_decoder::{Keys, Message};
+use meterlab_decoder::{Keys, Message, Protocol};
 
 /// The decoder under test failed as a program (not as a decoder).
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +51,13 @@ pub struct ExternalOutput {
     pub stderr_tail: String,
 }
 
-/// Runs `command` through `sh -c`, with `input` on stdin and the keys in the environment.
+/// Runs `command` through `sh -c`, with `input` on stdin, the keys and the protocol in the
+/// environment (`METERLAB_KEY`, `METERLAB_AUTH_KEY`, `METERLAB_PROTOCOL`).
 pub fn run(
     command: &str,
     input: &[u8],
     keys: &Keys,
+    protocol: Protocol,
     timeout: Duration,
 ) -> Result<ExternalOutput, ExternalError> {
     let mut cmd = Command::new("sh");
@@ -66,6 +68,7 @@ pub fn run(
         .stderr(Stdio::piped());
     cmd.env_remove("METERLAB_KEY")
         .env_remove("METERLAB_AUTH_KEY");
+    cmd.env("METERLAB_PROTOCOL", protocol.name());
     if let Some(k) = &keys.encryption {
         cmd.env("METERLAB_KEY", hex::encode_upper(k.expose()));
     }

@@ -218,14 +218,14 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         .collect();
     let sent_messages = log.emissions.len();
     let sent_bytes: usize = log.emissions.iter().map(|e| e.bytes.len()).sum();
-    let bytes = reader.received().to_vec();
+    let bytes = reader.decoder_input().to_vec();
     let chars = &log.reader_chars;
 
     let mut failures = Vec::new();
     let (messages, decoder_name) = match &options.decoder {
         DecoderUnderTest::Reference => (reader.finish(), "reference".to_string()),
         DecoderUnderTest::External { command, timeout } => {
-            match external::run(command, &bytes, &keys, *timeout) {
+            match external::run(command, &bytes, &keys, meter.protocol(), *timeout) {
                 Ok(out) => {
                     if !out.bad_lines.is_empty() {
                         failures.push(Failure {

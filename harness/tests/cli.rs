@@ -148,6 +148,26 @@ fn external_decoder_is_checked_against_the_truth() {
     );
 }
 
+/// An external decoder gets what the reference decoder got, and the protocol in
+/// METERLAB_PROTOCOL: a dialogue reader's accepted data only (not a reply that came after the
+/// master gave up, not bytes lost while the port was re-opened, R1 replies as data blocks),
+/// and a capture that starts in the middle of a binary frame still goes to the right decoder.
+#[test]
+fn external_decoder_gets_the_reference_decoders_input() {
+    let cmd = format!("{} decode -", env!("CARGO_BIN_EXE_meterlab"));
+    for filter in [
+        "iec-programming-right-password",
+        "iec-reader-reopen-loses-data",
+        "mbus-reply-too-late-strict-master",
+        "mbus-secondary-scan",
+        "dlms-aidon-reader-starts-mid-frame",
+        "dsmr-2.2-noise-undetectable",
+    ] {
+        let out = meterlab(&["run", "--filter", filter, "--decoder", &cmd]);
+        assert_eq!(out.status.code(), Some(0), "{filter}: {}", stdout(&out));
+    }
+}
+
 #[test]
 fn decode_reads_hex_and_raw_captures() {
     let dir = temp_dir("decode");

@@ -167,6 +167,7 @@ pub struct IecReader {
     received: Vec<u8>,
     ignore_until: u64,
     out: Vec<Message>,
+    fed: Vec<u8>,
 }
 
 fn ms(v: f64) -> u64 {
@@ -209,7 +210,14 @@ impl IecReader {
             received: Vec::new(),
             ignore_until: 0,
             out: Vec::new(),
+            fed: Vec::new(),
         }
+    }
+
+    /// Hands bytes to the decoder, keeping a copy for an external decoder under test.
+    fn feed_decoder(&mut self, bytes: &[u8]) {
+        self.fed.extend_from_slice(bytes);
+        self.decoder.feed(bytes, &mut self.out);
     }
 
     fn fail(&mut self, kind: &str, message: String) -> Vec<Action> {
@@ -245,7 +253,7 @@ impl IecReader {
         // For a readout the decoder sees the identification before the data, as in a capture
         // (its meter id fallback); programming replies are single registers of no named meter.
         if self.spec.option == IecOption::Readout {
-            self.decoder.feed(line, &mut self.out);
+            self.feed_decoder(line);
         }
         let data_deadline = now + ms(self.spec.data_timeout_ms);
         match (ident.mode(), ident.baud_rate()) {
@@ -414,7 +422,7 @@ impl Reader for IecReader {
             }
             State::WaitData { .. } => {
                 if let Some(block) = self.take_block() {
-                    self.decoder.feed(&block, &mut self.out);
+                    self.feed_decoder(&block);
                     self.state = State::Done;
                     return vec![Action::Done];
                 }
@@ -476,7 +484,7 @@ impl Reader for IecReader {
                     } else {
                         // One reading per reply, as the meter answers one register at a time.
                         let block = reply_block(&self.spec.read[index], inner);
-                        self.decoder.feed(&block, &mut self.out);
+                        self.feed_decoder(&block);
                     }
                     return self.next_read(now_ns, index + 1);
                 }
@@ -514,6 +522,10 @@ impl Reader for IecReader {
 
     fn received(&self) -> &[u8] {
         &self.received
+    }
+
+    fn decoder_input(&self) -> &[u8] {
+        &self.fed
     }
 }
 

@@ -311,6 +311,7 @@ pub struct MbusMaster {
     read_all_left: u32,
     pending_baud: Option<u32>,
     next_at: Option<u64>,
+    fed: Vec<u8>,
     done: bool,
 }
 
@@ -342,8 +343,15 @@ impl MbusMaster {
             read_all_left: 0,
             pending_baud: None,
             next_at: None,
+            fed: Vec::new(),
             done: false,
         }
+    }
+
+    /// Hands bytes to the decoder, keeping a copy for an external decoder under test.
+    fn feed_decoder(&mut self, bytes: &[u8]) {
+        self.fed.extend_from_slice(bytes);
+        self.decoder.feed(bytes, &mut self.out);
     }
 
     fn timeout_ns(&self) -> u64 {
@@ -477,7 +485,7 @@ impl MbusMaster {
         let at = now + self.pause_ns();
         match (&job, &reply) {
             (Job::Step(Step::ReqUd2 { .. } | Step::ReadAll { .. }), Reply::Frame(f)) => {
-                self.decoder.feed(f, &mut self.out);
+                self.feed_decoder(f);
                 if let Job::Step(Step::ReadAll { address, max }) = &job {
                     self.read_all_left = self.read_all_left.saturating_sub(1);
                     if more_follows(f) && self.read_all_left > 0 {
@@ -496,7 +504,7 @@ impl MbusMaster {
                 match &reply {
                     // Whatever arrived goes to the decoder, which names the damage (a cut-off
                     // frame, a checksum, colliding replies).
-                    Reply::Garbled(bytes) => self.decoder.feed(bytes, &mut self.out),
+                    Reply::Garbled(bytes) => self.feed_decoder(bytes),
                     _ => self.report_failure(&job, &reply),
                 }
             }
@@ -505,7 +513,7 @@ impl MbusMaster {
             (Job::Probe(_), _) => {}
             // Colliding replies can still look like a frame (0x68 AND 0x68 is 0x68): only a
             // frame whose checksum and stop byte hold is one slave's answer.
-            (Job::ReadProbe(_), Reply::Frame(f)) if frame_ok(f) => self.decoder.feed(f, &mut self.out),
+            (Job::ReadProbe(_), Reply::Frame(f)) if frame_ok(f) => self.feed_decoder(f),
             (Job::ReadProbe(pattern), Reply::Frame(_)) => self.descend(pattern),
             (Job::ReadProbe(pattern), Reply::Garbled(_)) => self.descend(pattern),
             (Job::Step(Step::SndNke { address }), Reply::Ack) => {
@@ -661,6 +669,10 @@ impl Reader for MbusMaster {
 
     fn received(&self) -> &[u8] {
         &self.received
+    }
+
+    fn decoder_input(&self) -> &[u8] {
+        &self.fed
     }
 }
 

@@ -47,6 +47,10 @@ pub trait Reader: Send {
     fn wake(&mut self, now_ns: u64) -> Vec<Action>;
     /// The line has gone quiet for good: everything it decoded, in order.
     fn finish(&mut self) -> Vec<Message>;
-    /// All bytes it received, in order (for reports and external decoders).
+    /// All bytes it received, in order (for reports).
     fn received(&self) -> &[u8];
+    /// Exactly the bytes it handed its decoder, in order: what an external decoder under test
+    /// gets in its place. A passive reader hands over everything it received; a dialogue reader
+    /// only the data messages it accepted (not echoes, not replies that came too late).
+    fn decoder_input(&self) -> &[u8];
 }

@@ -63,4 +63,8 @@ impl Reader for PassiveReader {
     fn received(&self) -> &[u8] {
         &self.received
     }
+
+    fn decoder_input(&self) -> &[u8] {
+        &self.received
+    }
 }
