@@ -43,6 +43,74 @@ pub enum Command {
     Decode(DecodeArgs),
     /// List the built-in meter profiles.
     Profiles,
+    /// Run a virtual meter in real time on a pty, a TCP port, a real serial port or standard
+    /// output, for a reader you do not change (pyserial, Home Assistant, an ESP board).
+    Sim(SimArgs),
+}
+
+/// `meterlab sim`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("port").args(["pty", "serial", "tcp", "stdout"])))]
+pub struct SimArgs {
+    /// The meter profile (`meterlab sim --list`).
+    #[arg(value_name = "PROFILE", required_unless_present_any = ["list", "config"])]
+    pub profile: Option<String>,
+    /// List the profiles with their protocol and line settings.
+    #[arg(long, conflicts_with_all = ["profile", "config"])]
+    pub list: bool,
+    /// Run the meters listed in this YAML file, each on its own port (docs in README.md).
+    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
+    pub config: Option<PathBuf>,
+    /// Serve the meter on a new pty, reachable through this symlink (Linux).
+    #[arg(long, value_name = "LINK")]
+    pub pty: Option<PathBuf>,
+    /// Serve the meter on a real serial port.
+    #[arg(long, value_name = "DEV")]
+    pub serial: Option<String>,
+    /// Serve the meter as a raw TCP server (one client at a time).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub tcp: Option<String>,
+    /// Write the meter's bytes to standard output (the default).
+    #[arg(long)]
+    pub stdout: bool,
+    /// With --stdout: hex text, one line per write, instead of raw bytes.
+    #[arg(long, requires = "stdout")]
+    pub hex: bool,
+    /// The reader's baud rate (default: the meter's); a mismatch gives what a real UART would.
+    #[arg(long, value_name = "N")]
+    pub baud: Option<u32>,
+    /// The reader's character format, e.g. 8E1 or "8N1 inverted" (default: the meter's).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Encryption key, 32 hex digits (or METERLAB_KEY; never printed).
+    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Authentication key, 32 hex digits (or METERLAB_AUTH_KEY; never printed).
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "METERLAB_AUTH_KEY",
+        hide_env_values = true
+    )]
+    pub auth_key: Option<String>,
+    /// M-Bus primary address, or the IEC 62056-21 device address for iec-* profiles.
+    #[arg(long, value_name = "N")]
+    pub address: Option<String>,
+    /// Push interval, e.g. 10s or 200ms (default: the profile's).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Seed of every random choice (household, faults).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Stop after N messages (pushes or replies) have been sent.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Write one JSON line per message with readings: seq, sent_at, reading.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// A fault on the line, as YAML, e.g. 'noise: { ber: 1.0e-4 }' (repeatable).
+    #[arg(long, value_name = "YAML")]
+    pub fault: Vec<String>,
 }
 
 /// `meterlab run`.

@@ -15,4 +15,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod session;
+pub mod sim;
 pub mod verdict;

@@ -9,7 +9,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
 use meterlab_harness::capture::{read_capture, CaptureFormat};
-use meterlab_harness::cli::{Cli, ColorChoice, Command, DecodeArgs, ProtocolArg, RunArgs};
+use meterlab_harness::cli::{Cli, ColorChoice, Command, DecodeArgs, ProtocolArg, RunArgs, SimArgs};
 use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
 use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Decode(args) => decode(args),
         Command::Profiles => profiles(),
+        Command::Sim(args) => sim(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -230,5 +231,22 @@ fn profiles() -> Result<u8> {
             p.description
         );
     }
+    Ok(exit_code::SUCCESS)
+}
+
+fn sim(args: SimArgs) -> Result<u8> {
+    if args.list {
+        return profiles();
+    }
+    let jobs = match &args.config {
+        Some(path) => meterlab_harness::sim::load_config(path)?,
+        None => vec![meterlab_harness::sim::job_from_args(&args)?],
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))
+            .context("cannot install the signal handler")?;
+    }
+    meterlab_harness::sim::run_jobs(jobs, stop)?;
     Ok(exit_code::SUCCESS)
 }

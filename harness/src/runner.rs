@@ -218,6 +218,9 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         .collect();
     let sent_messages = log.emissions.len();
     let sent_bytes: usize = log.emissions.iter().map(|e| e.bytes.len()).sum();
+    // What the reader's UART delivered, and what its decoder got (an external decoder gets the
+    // latter in its place).
+    let received_bytes = reader.received().len();
     let bytes = reader.decoder_input().to_vec();
     let chars = &log.reader_chars;
 
@@ -298,7 +301,7 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         fault_log: log.to_reader.fault_log().to_string(),
         sent_messages,
         sent_bytes,
-        received_bytes: bytes.len(),
+        received_bytes,
         rx_parity_errors: chars.iter().filter(|c| c.parity_error).count(),
         rx_framing_errors: chars.iter().filter(|c| c.framing_error && !c.brk).count(),
         rx_breaks: chars.iter().filter(|c| c.brk).count(),

@@ -16,6 +16,7 @@ pub mod mbus;
 pub mod meter;
 pub mod profile;
 pub mod seed;
+pub mod transport;
 
 pub use meter::{Emission, Meter};
 pub use profile::MeterSpec;

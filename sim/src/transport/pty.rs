@@ -1,0 +1,159 @@
+//! A pseudo-terminal with a stable name: what a reader opens as if it were a serial port.
+//!
+//! [`PtyPort::create`] opens a pty pair, puts it in raw mode (a fresh pty is "cooked": it would
+//! echo, turn `\r` into `\n`, act on XON/XOFF and signal characters, and so corrupt telegrams),
+//! and makes a symlink `LINK → /dev/pts/N`. The meter side is the master; the reader opens the
+//! link. The port keeps the slave open itself, so a reader can close the port and open it again
+//! without the pty going away; bytes written meanwhile wait in the kernel's buffer and are
+//! dropped once it is full. Dropping the port removes the symlink.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::pty::openpty;
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, SpecialCharacterIndices};
+
+use super::Port;
+
+/// EIO: on a pty master, "no slave side open" (the reader is gone).
+const EIO: i32 = 5;
+
+/// A pty whose slave side is reachable through a symlink.
+#[derive(Debug)]
+pub struct PtyPort {
+    master: File,
+    /// Held open so the pty survives readers that come and go.
+    _slave: File,
+    slave_path: PathBuf,
+    link: PathBuf,
+}
+
+fn to_io(e: nix::Error) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+impl PtyPort {
+    /// Creates a raw-mode pty and the symlink `link` to its slave device. An existing symlink at
+    /// `link` (left over from a killed run) is replaced; any other file there is an error.
+    pub fn create(link: &Path) -> io::Result<Self> {
+        let pty = openpty(None, None).map_err(to_io)?;
+        let mut termios = tcgetattr(&pty.slave).map_err(to_io)?;
+        // Raw: no echo, no CR/LF translation, no XON/XOFF, no signal characters, 8 bits.
+        cfmakeraw(&mut termios);
+        termios.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+        termios.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+        tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).map_err(to_io)?;
+        let slave_path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(to_io)?;
+        let flags = fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&pty.master),
+            FcntlArg::F_GETFL,
+        )
+        .map_err(to_io)?;
+        fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&pty.master),
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        )
+        .map_err(to_io)?;
+        match std::fs::symlink_metadata(link) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(link)?,
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a symlink", link.display()),
+                ))
+            }
+            Err(_) => {}
+        }
+        std::os::unix::fs::symlink(&slave_path, link)?;
+        tracing::info!(link = %link.display(), slave = %slave_path.display(), "pty ready");
+        Ok(PtyPort {
+            master: File::from(pty.master),
+            _slave: File::from(pty.slave),
+            slave_path,
+            link: link.to_path_buf(),
+        })
+    }
+
+    /// The slave device (`/dev/pts/N`).
+    pub fn slave_path(&self) -> &Path {
+        &self.slave_path
+    }
+
+    /// The symlink.
+    pub fn link(&self) -> &Path {
+        &self.link
+    }
+}
+
+impl Drop for PtyPort {
+    fn drop(&mut self) {
+        // Only our own link: another run may have replaced it since.
+        if std::fs::read_link(&self.link).is_ok_and(|target| target == self.slave_path) {
+            if let Err(e) = std::fs::remove_file(&self.link) {
+                tracing::warn!(link = %self.link.display(), "cannot remove the pty link: {e}");
+            }
+        }
+    }
+}
+
+impl Port for PtyPort {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match self.master.write(rest) {
+                Ok(0) => break,
+                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Buffer full (nobody reads) or no reader: the bytes are lost, as on a real line.
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(EIO) =>
+                {
+                    tracing::debug!(dropped = rest.len(), "pty: nobody reads; bytes dropped");
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        let ms = u16::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) => return Ok(0),
+            Ok(_) => {}
+            Err(nix::Error::EINTR) => return Ok(0),
+            Err(e) => return Err(to_io(e)),
+        }
+        let ready = fds[0].revents().unwrap_or(PollFlags::empty());
+        if !ready.contains(PollFlags::POLLIN) {
+            // POLLHUP without data: no reader; do not spin.
+            std::thread::sleep(timeout);
+            return Ok(0);
+        }
+        match self.master.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                Ok(0)
+            }
+            Err(e) if e.raw_os_error() == Some(EIO) => {
+                std::thread::sleep(timeout);
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} -> {}", self.link.display(), self.slave_path.display())
+    }
+}

@@ -1,0 +1,230 @@
+//! Virtual meters in real time on a pty and in memory: the pty's lifecycle, raw mode, readers
+//! that come and go, request/response over the pty, and serial pacing.
+//!
+//! Real-time tests: each takes well under two seconds and checks timing only within wide bands.
+#![cfg(target_os = "linux")]
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use meterlab_sim::transport::pty::PtyPort;
+use meterlab_sim::transport::{run, MemoryPort, SimOptions, Summary};
+use meterlab_sim::{MeterSpec, Seed};
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+fn link(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("meterlab-{}-{name}", std::process::id()))
+}
+
+fn open_reader(link: &Path) -> File {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(OFlag::O_NOCTTY.bits())
+        .open(link)
+        .expect("the reader opens the link")
+}
+
+/// Reads until `done` says so or the deadline passes.
+fn read_until(reader: &mut File, within: Duration, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !done(&got) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "timed out; got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX).max(1);
+        let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(ms)).expect("poll") == 0 {
+            continue;
+        }
+        let n = reader.read(&mut buf).expect("read");
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+/// A complete DSMR telegram: `/` … `!` + 4 hex digits + CR LF.
+fn has_telegram(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .position(|&b| b == b'/')
+        .and_then(|s| bytes[s..].iter().position(|&b| b == b'!').map(|e| s + e))
+        .is_some_and(|bang| bytes.len() >= bang + 7)
+}
+
+fn spawn_meter(
+    spec: MeterSpec,
+    mut port: PtyPort,
+    options: SimOptions,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Summary> {
+    std::thread::spawn(move || {
+        let mut meter = spec.build(Seed(5)).expect("meter");
+        run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs")
+        // The port is dropped here: the link goes.
+    })
+}
+
+#[test]
+fn pty_lifecycle_raw_mode_and_readers_that_come_back() {
+    let link = link("p1");
+    let port = PtyPort::create(&link).expect("pty");
+    let target = std::fs::read_link(&link).expect("a symlink");
+    assert!(
+        target.starts_with("/dev/pts/"),
+        "points at a pts device: {target:?}"
+    );
+    assert_eq!(target, port.slave_path());
+    let mut spec = MeterSpec::new("dsmr-5.0");
+    spec.interval = Some("100ms".into());
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = spawn_meter(spec, port, SimOptions::default(), Arc::clone(&stop));
+
+    let mut reader = open_reader(&link);
+    let first = read_until(&mut reader, Duration::from_secs(3), has_telegram);
+    // Raw mode: CR LF arrive unchanged (no ICRNL, no ONLCR).
+    assert!(first.windows(2).any(|w| w == b"\r\n"));
+    assert!(!first.windows(2).any(|w| w == b"\r\r" || w == b"\n\n"));
+    assert!(first.windows(2).all(|w| w[1] != b'\n' || w[0] == b'\r'));
+    // No echo: what the reader writes does not come back.
+    reader.write_all(b"ECHO?\r\n").expect("write");
+    drop(reader);
+
+    std::thread::sleep(Duration::from_millis(150));
+    let mut again = open_reader(&link);
+    let later = read_until(&mut again, Duration::from_secs(3), |b| {
+        b.windows(2).filter(|w| w == b"\r\n").count() > 0 && has_telegram(b)
+    });
+    assert!(!later.windows(5).any(|w| w == b"ECHO?"));
+    drop(again);
+
+    stop.store(true, Ordering::Relaxed);
+    let summary = handle.join().expect("meter thread");
+    assert!(summary.messages >= 2, "{summary:?}");
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is removed when the sim stops"
+    );
+}
+
+#[test]
+fn a_stale_link_is_replaced_and_a_file_is_not() {
+    let stale = link("stale");
+    std::os::unix::fs::symlink("/nonexistent", &stale).expect("symlink");
+    let port = PtyPort::create(&stale).expect("replaces a stale link");
+    assert_eq!(std::fs::read_link(&stale).expect("link"), port.slave_path());
+    drop(port);
+    assert!(std::fs::symlink_metadata(&stale).is_err());
+
+    let file = link("file");
+    std::fs::write(&file, b"x").expect("file");
+    assert!(PtyPort::create(&file).is_err());
+    std::fs::remove_file(&file).expect("cleanup");
+}
+
+#[test]
+fn mbus_slave_answers_snd_nke_over_the_pty() {
+    let link = link("mbus");
+    let port = PtyPort::create(&link).expect("pty");
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = SimOptions {
+        count: Some(1),
+        ..SimOptions::default()
+    };
+    let handle = spawn_meter(
+        MeterSpec::new("mbus-heat"),
+        port,
+        options,
+        Arc::clone(&stop),
+    );
+    let mut reader = open_reader(&link);
+    // SND_NKE to primary address 0: 10 40 00 40 16.
+    reader
+        .write_all(&[0x10, 0x40, 0x00, 0x40, 0x16])
+        .expect("write");
+    let reply = read_until(&mut reader, Duration::from_secs(3), |b| !b.is_empty());
+    assert_eq!(reply, [0xE5]);
+    let summary = handle.join().expect("meter thread");
+    assert_eq!(summary.messages, 1);
+    assert!(std::fs::symlink_metadata(&link).is_err());
+}
+
+#[test]
+fn iec_meter_answers_a_request_over_the_pty() {
+    let link = link("iec");
+    let port = PtyPort::create(&link).expect("pty");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut spec = MeterSpec::new("iec-mode-c");
+    spec.reaction_ms = Some(200);
+    let handle = spawn_meter(spec, port, SimOptions::default(), Arc::clone(&stop));
+    let mut reader = open_reader(&link);
+    let sent = Instant::now();
+    reader.write_all(b"/?!\r\n").expect("write");
+    // The identification `/XXXZ…\r\n` at 300 baud 7E1.
+    let id = read_until(&mut reader, Duration::from_secs(4), |b| {
+        b.ends_with(b"\r\n")
+    });
+    let took = sent.elapsed();
+    assert!(id.starts_with(b"/"), "{:?}", String::from_utf8_lossy(&id));
+    // Reaction time + the characters at 300 baud (33.3 ms each).
+    let min = Duration::from_millis(200) + Duration::from_micros(33_333 * id.len() as u64);
+    assert!(
+        took >= min.mul_f64(0.9) && took < min + Duration::from_millis(1500),
+        "{took:?} for {} bytes",
+        id.len()
+    );
+    stop.store(true, Ordering::Relaxed);
+    handle.join().expect("meter thread");
+}
+
+#[test]
+fn a_2400_baud_push_is_paced_like_the_wire() {
+    let mut spec = MeterSpec::new("kaifa-ma309-evn");
+    spec.segment_gap = Some("0s".into());
+    let mut meter = spec.build(Seed(2)).expect("meter");
+    let mut port = MemoryPort::new();
+    let options = SimOptions {
+        count: Some(1),
+        ..SimOptions::default()
+    };
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let mut readings = 0;
+    run(&mut *meter, &mut port, &options, &stop, &mut |_| {
+        readings += 1
+    })
+    .expect("runs");
+    let total = started.elapsed();
+    let bytes = port.bytes().len();
+    assert!(bytes > 100, "{bytes} bytes");
+    assert_eq!(readings, 1);
+    let first = port.writes.first().expect("writes").0;
+    let last = port.writes.last().expect("writes").0;
+    // 11 bits a character (8E1) at 2400 baud.
+    let wire = Duration::from_secs_f64(bytes as f64 * 11.0 / 2400.0);
+    let spread = last - first;
+    assert!(
+        spread >= wire.mul_f64(0.85) && spread <= wire + Duration::from_millis(500),
+        "{bytes} bytes written over {spread:?}, wire time {wire:?}"
+    );
+    assert!(total < wire + Duration::from_secs(1), "{total:?}");
+    // Many writes: paced, not one burst.
+    assert!(
+        port.writes.len() > bytes / 20,
+        "{} writes",
+        port.writes.len()
+    );
+}
