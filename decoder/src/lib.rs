@@ -18,6 +18,7 @@ pub mod keys;
 pub mod mbus;
 pub mod obis;
 pub mod reading;
+pub mod resync;
 pub mod stream;
 pub mod units;
 

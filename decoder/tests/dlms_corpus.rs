@@ -18,7 +18,7 @@
 use meterlab_decoder::{Decimal, DlmsDecoder, Key, Keys, Message, Reading, Scalar, StreamDecoder};
 
 mod common;
-use common::{dlms_corpus, dlms_vector, Vector};
+use common::{dlms_corpus, dlms_vector, kinds, Vector};
 
 /// (vector, `expected` key, why the decoder disagrees).
 const KNOWN_MISMATCHES: &[(&str, &str, &str)] = &[(
@@ -196,13 +196,6 @@ const LAYOUT_VALUES: &[(&str, &[(&str, &str)])] = &[
 
 fn decode(bytes: &[u8], keys: Keys) -> Vec<Message> {
     DlmsDecoder::new(keys).decode_all(bytes)
-}
-
-fn kinds(messages: &[Message]) -> Vec<&str> {
-    messages
-        .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
-        .collect()
 }
 
 fn expect_kinds(messages: &[Message], want: &[&str]) -> Result<(), String> {

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 mod common;
-use common::{dlms_corpus, dlms_vector, Vector};
+use common::{cut_points, dlms_corpus, dlms_vector, feed_chunked, kinds, Vector};
 
 const X25: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_IBM_SDLC);
 
@@ -21,29 +21,7 @@ fn decode(bytes: &[u8], keys: Keys) -> Vec<Message> {
 }
 
 fn decode_chunked(bytes: &[u8], keys: Keys, cuts: &[usize]) -> Vec<Message> {
-    let mut decoder = DlmsDecoder::new(keys);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for &cut in cuts {
-        decoder.feed(&bytes[start..cut], &mut out);
-        start = cut;
-    }
-    decoder.feed(&bytes[start..], &mut out);
-    decoder.finish(&mut out);
-    out
-}
-
-fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {
-    let mut cuts: Vec<usize> = picks.iter().map(|i| i.index(len + 1)).collect();
-    cuts.sort_unstable();
-    cuts
-}
-
-fn kinds(messages: &[Message]) -> Vec<&str> {
-    messages
-        .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
-        .collect()
+    feed_chunked(&mut DlmsDecoder::new(keys), bytes, cuts)
 }
 
 fn readings(messages: &[Message]) -> Vec<&Reading> {

@@ -13,7 +13,7 @@
 use meterlab_decoder::{Decimal, DsmrDecoder, Key, Keys, Message, Reading, Scalar, StreamDecoder};
 
 mod common;
-use common::Vector;
+use common::{kinds, Vector};
 
 /// Vectors the decoder does not agree with, and why. Empty: every vector agrees.
 const KNOWN_MISMATCHES: &[(&str, &str)] = &[];
@@ -31,13 +31,6 @@ fn key(hex: &str) -> Key {
 
 fn decode(bytes: &[u8], keys: Keys) -> Vec<Message> {
     DsmrDecoder::new(keys).decode_all(bytes)
-}
-
-fn kinds(messages: &[Message]) -> Vec<&str> {
-    messages
-        .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
-        .collect()
 }
 
 fn readings(messages: &[Message]) -> Vec<&Reading> {

@@ -9,7 +9,10 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 mod common;
-use common::{corpus, vector, Vector};
+use common::{
+    assert_wire_format, corpus, cut_points, feed_chunked, kinds, mutate, seven_e1, vector,
+    Mutation, Vector,
+};
 
 /// Plain telegrams whose CRC-16/ARC verifies as stored, one telegram each.
 fn plain_verified() -> Vec<&'static Vector> {
@@ -37,29 +40,7 @@ fn decode(bytes: &[u8], keys: Keys) -> Vec<Message> {
 }
 
 fn decode_chunked(bytes: &[u8], keys: Keys, cuts: &[usize]) -> Vec<Message> {
-    let mut decoder = DsmrDecoder::new(keys);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for &cut in cuts {
-        decoder.feed(&bytes[start..cut], &mut out);
-        start = cut;
-    }
-    decoder.feed(&bytes[start..], &mut out);
-    decoder.finish(&mut out);
-    out
-}
-
-fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {
-    let mut cuts: Vec<usize> = picks.iter().map(|i| i.index(len + 1)).collect();
-    cuts.sort_unstable();
-    cuts
-}
-
-fn kinds(messages: &[Message]) -> Vec<&str> {
-    messages
-        .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
-        .collect()
+    feed_chunked(&mut DsmrDecoder::new(keys), bytes, cuts)
 }
 
 fn only_reading(messages: &[Message]) -> &Reading {
@@ -90,14 +71,6 @@ fn mixed_stream() -> &'static [u8] {
         s.extend_from_slice(b"/ISK5\\2M550T-1012\r\n\r\n1-0:1.8.1(0001");
         s
     })
-}
-
-/// What a 7E1 meter's bytes look like to an 8N1 reader: the even-parity bit becomes bit 7.
-fn seven_e1(bytes: &[u8]) -> Vec<u8> {
-    bytes
-        .iter()
-        .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
-        .collect()
 }
 
 /// An oracle independent of the decoder: how many spans `/` … first `!` … up to 4 hex digits in
@@ -304,48 +277,8 @@ fn interesting_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
-fn assert_wire_format(messages: &[Message]) {
-    for m in messages {
-        let line = m.to_json_line();
-        let back: Message = serde_json::from_str(&line).expect("output parses back");
-        assert_eq!(&back.to_json_line(), &line);
-    }
-}
-
-#[derive(Clone, Debug)]
-enum Mutation {
-    Flip(Index, u8),
-    Insert(Index, u8),
-    Delete(Index),
-}
-
 fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<Index>(), interesting_byte()).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        (any::<Index>(), interesting_byte()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        any::<Index>().prop_map(Mutation::Delete),
-    ]
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        match m {
-            Mutation::Flip(i, b) if !bytes.is_empty() => {
-                let at = i.index(bytes.len());
-                bytes[at] ^= b.max(&1);
-            }
-            Mutation::Insert(i, b) => {
-                let at = i.index(bytes.len() + 1);
-                bytes.insert(at, *b);
-            }
-            Mutation::Delete(i) if !bytes.is_empty() => {
-                let at = i.index(bytes.len());
-                bytes.remove(at);
-            }
-            _ => {}
-        }
-    }
-    bytes
+    common::mutation(interesting_byte)
 }
 
 proptest! {

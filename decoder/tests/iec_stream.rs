@@ -12,6 +12,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_yaml::Value as Yaml;
 
+mod common;
+use common::{assert_wire_format, cut_points, feed_chunked, kinds, mutate, seven_e1, Mutation};
+
 /// The whole dialogue of the corpus vector `name` (every message's `hex`, in order).
 fn dialogue(name: &str) -> Vec<u8> {
     static CORPUS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
@@ -70,29 +73,7 @@ fn decode(bytes: &[u8]) -> Vec<Message> {
 }
 
 fn decode_chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Message> {
-    let mut decoder = IecDecoder::new();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for &cut in cuts {
-        decoder.feed(&bytes[start..cut], &mut out);
-        start = cut;
-    }
-    decoder.feed(&bytes[start..], &mut out);
-    decoder.finish(&mut out);
-    out
-}
-
-fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {
-    let mut cuts: Vec<usize> = picks.iter().map(|i| i.index(len + 1)).collect();
-    cuts.sort_unstable();
-    cuts
-}
-
-fn kinds(messages: &[Message]) -> Vec<&str> {
-    messages
-        .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
-        .collect()
+    feed_chunked(&mut IecDecoder::new(), bytes, cuts)
 }
 
 fn only_reading(messages: &[Message]) -> &Reading {
@@ -102,14 +83,6 @@ fn only_reading(messages: &[Message]) -> &Reading {
 
 fn readings(messages: &[Message]) -> usize {
     messages.iter().filter(|m| m.reading().is_some()).count()
-}
-
-/// What a 7E1 meter's bytes look like to an 8N1 reader: the even-parity bit becomes bit 7.
-fn seven_e1(bytes: &[u8]) -> Vec<u8> {
-    bytes
-        .iter()
-        .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
-        .collect()
 }
 
 /// The meter's part of the ME162 readout: identification and data message.
@@ -350,48 +323,8 @@ fn interesting_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
-fn assert_wire_format(messages: &[Message]) {
-    for m in messages {
-        let line = m.to_json_line();
-        let back: Message = serde_json::from_str(&line).expect("output parses back");
-        assert_eq!(&back.to_json_line(), &line);
-    }
-}
-
-#[derive(Clone, Debug)]
-enum Mutation {
-    Flip(Index, u8),
-    Insert(Index, u8),
-    Delete(Index),
-}
-
 fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<Index>(), interesting_byte()).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        (any::<Index>(), interesting_byte()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        any::<Index>().prop_map(Mutation::Delete),
-    ]
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        match m {
-            Mutation::Flip(i, b) if !bytes.is_empty() => {
-                let at = i.index(bytes.len());
-                bytes[at] ^= b.max(&1);
-            }
-            Mutation::Insert(i, b) => {
-                let at = i.index(bytes.len() + 1);
-                bytes.insert(at, *b);
-            }
-            Mutation::Delete(i) if !bytes.is_empty() => {
-                let at = i.index(bytes.len());
-                bytes.remove(at);
-            }
-            _ => {}
-        }
-    }
-    bytes
+    common::mutation(interesting_byte)
 }
 
 /// An oracle independent of the decoder: every reading ends at a `!`, so there are at most as

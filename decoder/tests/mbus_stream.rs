@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 mod common;
+use common::{feed_chunked, kinds};
 
 /// The corpus frames (valid and not), as bytes.
 fn frames() -> &'static [Vec<u8>] {
@@ -28,23 +29,7 @@ fn decode(bytes: &[u8]) -> Vec<Message> {
 }
 
 fn decode_chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Message> {
-    let mut d = MbusDecoder::new();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for &cut in cuts {
-        d.feed(&bytes[start..cut], &mut out);
-        start = cut;
-    }
-    d.feed(&bytes[start..], &mut out);
-    d.finish(&mut out);
-    out
-}
-
-fn kinds(messages: &[Message]) -> Vec<&str> {
-    messages
-        .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
-        .collect()
+    feed_chunked(&mut MbusDecoder::new(), bytes, cuts)
 }
 
 #[test]

@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use crate::keys::Keys;
 use crate::mbus::frame::{self as mbus, Frame as MbusFrame, LONG_FRAME_OVERHEAD, MIN_DATA_LEN};
 use crate::reading::Message;
-use crate::stream::StreamDecoder;
+use crate::resync::{Framer, Resync, Skipped, SkippedSpan};
 
 use super::apdu::{self, DataNotification, Plausible};
 use super::axdr;
@@ -65,16 +65,16 @@ const MAX_SYSTEM_TITLES: usize = 1024;
 /// assert_eq!(reading.time.as_deref(), Some("2017-09-12T23:18:42"));
 /// assert_eq!(reading.values[0].id, "1-0:1.7.0*255");
 /// ```
+pub type DlmsDecoder = Resync<DlmsFramer>;
+
+/// The DLMS/COSEM framing behind [`DlmsDecoder`].
 #[derive(Debug)]
-pub struct DlmsDecoder {
+pub struct DlmsFramer {
     keys: Keys,
-    /// Bytes received and not yet consumed; `pending[0]` is at stream offset `base`.
-    pending: Vec<u8>,
-    base: u64,
     /// The start candidate at `pending[0]` needs this many bytes before it is looked at again.
     wait_for: usize,
     /// The span of skipped bytes being collected.
-    skipped: Option<Skipped>,
+    skipped: Skipped,
     /// Stream offset where a `7E` is the closing flag of the frame before (or idle fill).
     flag_at: Option<u64>,
     mbus: Assembler,
@@ -158,26 +158,23 @@ fn is_start_byte(b: u8) -> bool {
 impl DlmsDecoder {
     /// A decoder that deciphers with `keys` (EK for SC 0x20/0x21/0x30, AK for SC 0x30).
     pub fn new(keys: Keys) -> Self {
-        DlmsDecoder {
-            keys,
-            pending: Vec::new(),
-            base: 0,
-            wait_for: 0,
-            skipped: None,
-            flag_at: None,
-            mbus: Assembler::new("M-Bus segment", MAX_PUSH_LEN),
-            hdlc: Assembler::new("HDLC segment", MAX_PUSH_LEN),
-            gbt: Assembler::new("GBT block", MAX_PUSH_LEN),
-            counters: HashMap::new(),
-        }
+        Resync::with_framer(DlmsFramer::new(keys))
     }
+}
 
+impl Default for DlmsFramer {
+    /// Framing without keys.
+    fn default() -> Self {
+        DlmsFramer::new(Keys::default())
+    }
+}
+
+impl Framer for DlmsFramer {
     /// Decodes as much of `data` as can be decided; returns how many bytes are consumed.
-    /// `data[0]` is at stream offset `self.base`. With `eof`, everything is consumed.
-    fn process(&mut self, data: &[u8], eof: bool, out: &mut Vec<Message>) -> usize {
+    fn process(&mut self, data: &[u8], base: u64, eof: bool, out: &mut Vec<Message>) -> usize {
         let mut pos = 0;
         while pos < data.len() {
-            let offset = self.base + pos as u64;
+            let offset = base + pos as u64;
             let b = data[pos];
             if b == hdlc::FLAG && self.flag_at == Some(offset) {
                 match data.get(pos + 1) {
@@ -192,7 +189,7 @@ impl DlmsDecoder {
                 }
             }
             if !is_start_byte(b) {
-                self.skip(offset);
+                self.skipped.add(offset, b);
                 pos += 1;
                 continue;
             }
@@ -204,7 +201,7 @@ impl DlmsDecoder {
             self.wait_for = 0;
             match look {
                 Look::NotAStart => {
-                    self.skip(offset);
+                    self.skipped.add(offset, b);
                     pos += 1;
                 }
                 Look::Wait(needed) => {
@@ -218,7 +215,7 @@ impl DlmsDecoder {
                     reject,
                     flag_after,
                 } => {
-                    self.flush_skipped(out);
+                    self.skipped.flush(out);
                     let push = self.reject(reject);
                     let message = match push {
                         Some(start) if start != offset => {
@@ -229,16 +226,42 @@ impl DlmsDecoder {
                     out.push(kind.error(message, Some(push.unwrap_or(offset))));
                     pos += consume.max(1);
                     if flag_after {
-                        self.flag_at = Some(self.base + pos as u64);
+                        self.flag_at = Some(base + pos as u64);
                     }
                 }
                 Look::Unit(unit) => {
-                    self.flush_skipped(out);
+                    self.skipped.flush(out);
                     pos += self.unit(unit, rest, offset, out);
                 }
             }
         }
         data.len()
+    }
+
+    fn finish(&mut self, out: &mut Vec<Message>) {
+        let mut events = Vec::new();
+        self.mbus.interrupt("the stream ended", &mut events);
+        self.hdlc.interrupt("the stream ended", &mut events);
+        self.handle(events, false, out);
+        self.interrupt_gbt("the stream ended", out);
+        self.skipped.flush(out);
+        self.wait_for = 0;
+        self.flag_at = None;
+    }
+}
+
+impl DlmsFramer {
+    fn new(keys: Keys) -> Self {
+        DlmsFramer {
+            keys,
+            wait_for: 0,
+            skipped: Skipped::new(describe_skipped),
+            flag_at: None,
+            mbus: Assembler::new("M-Bus segment", MAX_PUSH_LEN),
+            hdlc: Assembler::new("HDLC segment", MAX_PUSH_LEN),
+            gbt: Assembler::new("GBT block", MAX_PUSH_LEN),
+            counters: HashMap::new(),
+        }
     }
 
     /// A failed frame: the push it belongs to is lost. Returns that push's offset.
@@ -684,81 +707,15 @@ impl DlmsDecoder {
         }
         out.push(Message::Reading(reading));
     }
-
-    /// Counts a byte that belongs to no push.
-    fn skip(&mut self, offset: u64) {
-        self.skipped
-            .get_or_insert(Skipped {
-                start: offset,
-                count: 0,
-            })
-            .count += 1;
-    }
-
-    /// Reports the current span of skipped bytes, if any.
-    fn flush_skipped(&mut self, out: &mut Vec<Message>) {
-        if let Some(span) = self.skipped.take() {
-            out.push(ErrorKind::SkippedBytes.error(span.describe(), Some(span.start)));
-        }
-    }
 }
 
-impl Default for DlmsDecoder {
-    /// A decoder without keys.
-    fn default() -> Self {
-        DlmsDecoder::new(Keys::default())
-    }
-}
-
-impl StreamDecoder for DlmsDecoder {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Message>) {
-        let mut data = std::mem::take(&mut self.pending);
-        if data.is_empty() {
-            let consumed = self.process(bytes, false, out);
-            self.base += consumed as u64;
-            data.extend_from_slice(&bytes[consumed..]);
-        } else {
-            data.extend_from_slice(bytes);
-            let consumed = self.process(&data, false, out);
-            self.base += consumed as u64;
-            data.drain(..consumed);
-        }
-        self.pending = data;
-    }
-
-    fn finish(&mut self, out: &mut Vec<Message>) {
-        let data = std::mem::take(&mut self.pending);
-        let consumed = self.process(&data, true, out);
-        debug_assert_eq!(consumed, data.len());
-        self.base += data.len() as u64;
-        let mut events = Vec::new();
-        self.mbus.interrupt("the stream ended", &mut events);
-        self.hdlc.interrupt("the stream ended", &mut events);
-        self.handle(events, false, out);
-        self.interrupt_gbt("the stream ended", out);
-        self.flush_skipped(out);
-        self.wait_for = 0;
-        self.flag_at = None;
-    }
-}
-
-/// A span of bytes that belong to no push.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Skipped {
-    start: u64,
-    count: u64,
-}
-
-impl Skipped {
-    fn describe(&self) -> String {
-        let n = self.count;
-        if self.start == 0 {
-            format!(
-                "skipped {n} bytes that belong to no push: the stream began mid-push or with noise"
-            )
-        } else {
-            format!("skipped {n} bytes that belong to no push")
-        }
+/// The report of a span of bytes that belong to no push.
+fn describe_skipped(span: &SkippedSpan) -> String {
+    let n = span.count;
+    if span.start == 0 {
+        format!("skipped {n} bytes that belong to no push: the stream began mid-push or with noise")
+    } else {
+        format!("skipped {n} bytes that belong to no push")
     }
 }
 
@@ -1241,6 +1198,7 @@ fn look_notification(d: &[u8], eof: bool) -> Look {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::stream::StreamDecoder;
 
     fn unhex(s: &str) -> Vec<u8> {
         let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();

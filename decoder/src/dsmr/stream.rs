@@ -12,7 +12,7 @@
 
 use crate::keys::Keys;
 use crate::reading::Message;
-use crate::stream::StreamDecoder;
+use crate::resync::{Framer, Resync, Skipped, SkippedSpan, TextDiagnosis};
 
 use super::smarty::{self, FrameStart};
 use super::{decode_telegram, ErrorKind, MAX_TELEGRAM_LEN};
@@ -27,16 +27,16 @@ use super::{decode_telegram, ErrorKind, MAX_TELEGRAM_LEN};
 /// assert_eq!(messages.len(), 1);
 /// assert_eq!(messages[0].reading().and_then(|r| r.meter_id.as_deref()), Some("K8EG004046395507"));
 /// ```
+pub type DsmrDecoder = Resync<DsmrFramer>;
+
+/// The DSMR / Smarty framing behind [`DsmrDecoder`].
 #[derive(Debug)]
-pub struct DsmrDecoder {
+pub struct DsmrFramer {
     keys: Keys,
-    /// Bytes received and not yet consumed: the current telegram or frame, or a start candidate
-    /// waiting for its next bytes. `pending[0]` is at stream offset `base`.
-    pending: Vec<u8>,
-    base: u64,
     state: State,
-    /// The span of skipped bytes being collected, reported when the next start is found.
-    skipped: Option<Skipped>,
+    /// The span of skipped bytes being collected (CR and LF not counted), reported when the
+    /// next start is found.
+    skipped: Skipped,
 }
 
 /// Where the decoder is. Positions count from the start of the current telegram or frame.
@@ -56,25 +56,27 @@ impl DsmrDecoder {
     /// A decoder that deciphers Smarty frames with `keys` (authentication key: the fixed Smarty
     /// key when `keys.authentication` is `None`).
     pub fn new(keys: Keys) -> Self {
-        DsmrDecoder {
-            keys,
-            pending: Vec::new(),
-            base: 0,
-            state: State::Scan,
-            skipped: None,
-        }
+        Resync::with_framer(DsmrFramer::new(keys))
     }
+}
 
+impl Default for DsmrFramer {
+    /// Framing without keys.
+    fn default() -> Self {
+        DsmrFramer::new(Keys::default())
+    }
+}
+
+impl Framer for DsmrFramer {
     /// Decodes as much of `data` as can be decided, returning how many bytes are consumed; the
     /// rest (the unfinished telegram or frame, or a start candidate) begins a later call's data.
-    /// `data[0]` is at stream offset `self.base`. With `eof`, everything is consumed.
-    fn process(&mut self, data: &[u8], eof: bool, out: &mut Vec<Message>) -> usize {
+    fn process(&mut self, data: &[u8], base: u64, eof: bool, out: &mut Vec<Message>) -> usize {
         let mut pos = 0;
         loop {
-            let offset = self.base + pos as u64;
+            let offset = base + pos as u64;
             let unit = &data[pos..];
             match self.state {
-                State::Scan => match self.scan(data, pos, eof, out) {
+                State::Scan => match self.scan(data, base, pos, eof, out) {
                     Scan::Start(start) => pos = start,
                     Scan::Wait(at) => return at,
                     Scan::Done => return data.len(),
@@ -164,20 +166,43 @@ impl DsmrDecoder {
         }
     }
 
-    /// Scans `data[from..]` for a start, adding what it passes over to the skipped span.
-    fn scan(&mut self, data: &[u8], from: usize, eof: bool, out: &mut Vec<Message>) -> Scan {
+    fn finish(&mut self, out: &mut Vec<Message>) {
+        self.skipped.flush(out);
+        self.state = State::Scan;
+    }
+}
+
+impl DsmrFramer {
+    fn new(keys: Keys) -> Self {
+        DsmrFramer {
+            keys,
+            state: State::Scan,
+            skipped: Skipped::new(describe_skipped),
+        }
+    }
+
+    /// Scans `data[from..]` (`data[0]` at stream offset `base`) for a start, adding what it
+    /// passes over to the skipped span.
+    fn scan(
+        &mut self,
+        data: &[u8],
+        base: u64,
+        from: usize,
+        eof: bool,
+        out: &mut Vec<Message>,
+    ) -> Scan {
         let mut i = from;
         let mut span_start = from;
         while let Some(&b) = data.get(i) {
             match b {
                 b'/' => match data.get(i + 1..i + 4) {
                     None if !eof => {
-                        self.skip(&data[span_start..i], span_start);
+                        self.skip(base, &data[span_start..i], span_start);
                         return Scan::Wait(i);
                     }
                     Some(flag) if flag.iter().all(u8::is_ascii_alphabetic) => {
-                        self.skip(&data[span_start..i], span_start);
-                        self.flush_skipped(out);
+                        self.skip(base, &data[span_start..i], span_start);
+                        self.skipped.flush(out);
                         self.state = State::Telegram { searched: 4 };
                         return Scan::Start(i);
                     }
@@ -185,39 +210,39 @@ impl DsmrDecoder {
                 },
                 0xDB => match data.get(i + 1) {
                     None if !eof => {
-                        self.skip(&data[span_start..i], span_start);
+                        self.skip(base, &data[span_start..i], span_start);
                         return Scan::Wait(i);
                     }
                     Some(0x08) => match smarty::frame_start(&data[i..]) {
                         FrameStart::NeedMore if !eof => {
-                            self.skip(&data[span_start..i], span_start);
+                            self.skip(base, &data[span_start..i], span_start);
                             return Scan::Wait(i);
                         }
                         FrameStart::NeedMore => {
-                            self.skip(&data[span_start..i], span_start);
-                            self.flush_skipped(out);
+                            self.skip(base, &data[span_start..i], span_start);
+                            self.skipped.flush(out);
                             out.push(ErrorKind::Truncated.error(
                                 format!(
                                     "stream ended inside the header of an encrypted frame ({} bytes)",
                                     data.len() - i
                                 ),
-                                Some(self.base + i as u64),
+                                Some(base + i as u64),
                             ));
                             return Scan::Done;
                         }
                         FrameStart::Frame { len } => {
-                            self.skip(&data[span_start..i], span_start);
-                            self.flush_skipped(out);
+                            self.skip(base, &data[span_start..i], span_start);
+                            self.skipped.flush(out);
                             self.state = State::Frame { len };
                             return Scan::Start(i);
                         }
                         FrameStart::Invalid(e) => {
                             // Report, then look for a start again one byte after the DB.
-                            self.skip(&data[span_start..i], span_start);
-                            self.flush_skipped(out);
+                            self.skip(base, &data[span_start..i], span_start);
+                            self.skipped.flush(out);
                             out.push(e.kind().error(
                                 format!("{e}; resuming the scan one byte after 0xDB"),
-                                Some(self.base + i as u64),
+                                Some(base + i as u64),
                             ));
                             i += 1;
                             span_start = i;
@@ -228,61 +253,19 @@ impl DsmrDecoder {
                 _ => i += 1,
             }
         }
-        self.skip(&data[span_start..], span_start);
+        self.skip(base, &data[span_start..], span_start);
         Scan::Done
     }
 
-    /// Adds `bytes` (at `data` position `at`) to the current span of skipped bytes.
-    fn skip(&mut self, bytes: &[u8], at: usize) {
+    /// Adds `bytes` (at `data` position `at`, `data[0]` at stream offset `base`) to the
+    /// current span of skipped bytes; CR and LF are not junk.
+    fn skip(&mut self, base: u64, bytes: &[u8], at: usize) {
         for (k, &b) in bytes.iter().enumerate() {
             if b == b'\r' || b == b'\n' {
                 continue;
             }
-            let offset = self.base + (at + k) as u64;
-            self.skipped
-                .get_or_insert_with(|| Skipped::new(offset))
-                .add(b);
+            self.skipped.add(base + (at + k) as u64, b);
         }
-    }
-
-    /// Reports the current span of skipped bytes, if any.
-    fn flush_skipped(&mut self, out: &mut Vec<Message>) {
-        if let Some(span) = self.skipped.take() {
-            out.push(ErrorKind::SkippedBytes.error(span.describe(), Some(span.start)));
-        }
-    }
-}
-
-impl Default for DsmrDecoder {
-    /// A decoder without keys.
-    fn default() -> Self {
-        DsmrDecoder::new(Keys::default())
-    }
-}
-
-impl StreamDecoder for DsmrDecoder {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Message>) {
-        if self.pending.is_empty() {
-            let consumed = self.process(bytes, false, out);
-            self.base += consumed as u64;
-            self.pending.extend_from_slice(&bytes[consumed..]);
-        } else {
-            let mut data = std::mem::take(&mut self.pending);
-            data.extend_from_slice(bytes);
-            let consumed = self.process(&data, false, out);
-            self.base += consumed as u64;
-            data.drain(..consumed);
-            self.pending = data;
-        }
-    }
-
-    fn finish(&mut self, out: &mut Vec<Message>) {
-        let data = std::mem::take(&mut self.pending);
-        let consumed = self.process(&data, true, out);
-        debug_assert_eq!(consumed, data.len());
-        self.base += data.len() as u64;
-        self.flush_skipped(out);
-        self.state = State::Scan;
     }
 }
 
@@ -354,89 +337,36 @@ fn find_end(unit: &[u8], searched: usize, eof: bool) -> End {
     }
 }
 
-/// Statistics of a span of skipped bytes (CR and LF not counted), enough to guess why they
-/// belong to no telegram.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Skipped {
-    /// Stream offset of the first counted byte.
-    start: u64,
-    /// Bytes counted.
-    count: u64,
-    /// Bytes with bit 7 set.
-    high: u64,
-    /// Bytes with an even number of one bits (bit 7 is an even-parity bit over bits 0-6).
-    even_parity: u64,
-    /// Printable ASCII bytes.
-    printable: u64,
-    /// Bytes that are printable ASCII, CR or LF once bit 7 is cleared.
-    masked_text: u64,
-    /// Bytes that are `/` once bit 7 is cleared.
-    masked_slash: u64,
-    /// Bytes that are `!` once bit 7 is cleared.
-    masked_bang: u64,
-    /// `!` bytes.
-    bang: u64,
+/// How a span of skipped bytes is reported.
+const DIAGNOSIS: TextDiagnosis = TextDiagnosis {
+    unit: "telegram",
+    protocol: "DSMR",
+    controls: false,
+    text_percent: 95,
+    idle_line: false,
+    garbled: "inverted or wrong-baud data",
+    lost_start,
+};
+
+/// The report of a skipped span: how many bytes and, where the statistics tell, why.
+fn describe_skipped(span: &SkippedSpan) -> String {
+    span.diagnose(&DIAGNOSIS)
 }
 
-impl Skipped {
-    fn new(start: u64) -> Self {
-        Skipped {
-            start,
-            count: 0,
-            high: 0,
-            even_parity: 0,
-            printable: 0,
-            masked_text: 0,
-            masked_slash: 0,
-            masked_bang: 0,
-            bang: 0,
-        }
-    }
-
-    fn add(&mut self, b: u8) {
-        let printable = |c: u8| (0x20..=0x7E).contains(&c);
-        let masked = b & 0x7F;
-        self.count += 1;
-        self.high += u64::from(b & 0x80 != 0);
-        self.even_parity += u64::from(b.count_ones() % 2 == 0);
-        self.printable += u64::from(printable(b));
-        self.masked_text += u64::from(printable(masked) || masked == b'\r' || masked == b'\n');
-        self.masked_slash += u64::from(masked == b'/');
-        self.masked_bang += u64::from(masked == b'!');
-        self.bang += u64::from(b == b'!');
-    }
-
-    /// The error message: how many bytes and, where the statistics tell, why.
-    fn describe(&self) -> String {
-        let n = self.count;
-        let looks_7e1 = self.high * 10 >= n
-            && self.even_parity * 100 >= n * 95
-            && self.masked_text * 100 >= n * 95
-            && self.masked_slash > 0
-            && self.masked_bang > 0;
-        if looks_7e1 {
-            format!(
-                "skipped {n} bytes outside any telegram: bit 7 set on {} of {n} bytes; with bit 7 cleared the data looks like DSMR text: a 7E1 meter read as 8N1",
-                self.high
-            )
-        } else if self.high * 10 > n * 3 || self.printable * 2 < n {
-            format!(
-                "skipped {n} bytes outside any telegram with no DSMR structure: bit 7 set on {} of {n} bytes, {} printable; looks like inverted or wrong-baud data",
-                self.high, self.printable
-            )
-        } else if self.printable == n && self.bang > 0 {
-            format!(
-                "skipped {n} bytes of DSMR text without a telegram start: the stream began mid-telegram or a header was lost"
-            )
-        } else {
-            format!("skipped {n} bytes outside any telegram")
-        }
-    }
+/// Printable text with a `!`: the tail of a telegram whose start was not seen.
+fn lost_start(span: &SkippedSpan) -> Option<String> {
+    let n = span.count;
+    (span.printable == n && span.bang > 0).then(|| {
+        format!(
+            "skipped {n} bytes of DSMR text without a telegram start: the stream began mid-telegram or a header was lost"
+        )
+    })
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::stream::StreamDecoder;
 
     /// Minimal DSMR 5 telegram preceded by CR LF (nielsbasjes/dsmr-tools,
     /// TestDsmrParserOnSpecification), CRC 8AF2.

@@ -30,7 +30,7 @@
 //! depend on how the stream is cut into pieces.
 
 use crate::reading::Message;
-use crate::stream::StreamDecoder;
+use crate::resync::{Framer, Resync, Skipped, SkippedSpan, TextDiagnosis};
 
 use super::bcc::{EOT, ETX, SOH, STX};
 use super::dataset::Address;
@@ -55,15 +55,14 @@ use super::{
 /// assert_eq!(reading.meter_id.as_deref(), Some("28342193"));
 /// assert_eq!(reading.values[1].id, "1-0:1.8.0*255");
 /// ```
-#[derive(Debug, Default)]
-pub struct IecDecoder {
-    /// Bytes received and not yet consumed: the current message, or a start candidate waiting
-    /// for its next bytes. `pending[0]` is at stream offset `base`.
-    pending: Vec<u8>,
-    base: u64,
+pub type IecDecoder = Resync<IecFramer>;
+
+/// The IEC 62056-21 framing behind [`IecDecoder`].
+#[derive(Debug)]
+pub struct IecFramer {
     state: State,
     /// The span of skipped bytes being collected, reported when the next message starts.
-    skipped: Option<Skipped>,
+    skipped: Skipped,
     /// The last identification passed over, for the meter id of the data message after it.
     identification: Option<Identification>,
 }
@@ -94,17 +93,28 @@ impl IecDecoder {
     pub fn new() -> Self {
         IecDecoder::default()
     }
+}
 
+impl Default for IecFramer {
+    fn default() -> Self {
+        IecFramer {
+            state: State::Scan,
+            skipped: Skipped::new(describe_skipped),
+            identification: None,
+        }
+    }
+}
+
+impl Framer for IecFramer {
     /// Decodes as much of `data` as can be decided, returning how many bytes are consumed; the
-    /// rest begins a later call's data. `data[0]` is at stream offset `self.base`. With `eof`,
-    /// everything is consumed.
-    fn process(&mut self, data: &[u8], eof: bool, out: &mut Vec<Message>) -> usize {
+    /// rest begins a later call's data.
+    fn process(&mut self, data: &[u8], base: u64, eof: bool, out: &mut Vec<Message>) -> usize {
         let mut pos = 0;
         loop {
-            let offset = self.base + pos as u64;
+            let offset = base + pos as u64;
             let unit = &data[pos..];
             match self.state {
-                State::Scan => match self.scan(data, pos, eof, out) {
+                State::Scan => match self.scan(data, base, pos, eof, out) {
                     Scan::Start(start) => pos = start,
                     Scan::Wait(at) => return at,
                     Scan::Done => return data.len(),
@@ -180,6 +190,14 @@ impl IecDecoder {
         }
     }
 
+    fn finish(&mut self, out: &mut Vec<Message>) {
+        self.skipped.flush(out);
+        self.state = State::Scan;
+        self.identification = None;
+    }
+}
+
+impl IecFramer {
     /// Reports a message that ended before its end: cut off by a new start, too long, or at the
     /// end of the stream. Returns how many bytes to pass over, `None` at the end of the stream.
     fn cut_off(
@@ -224,13 +242,20 @@ impl IecDecoder {
         }
     }
 
-    /// Scans `data[from..]` for a message start, passing over dialogue messages and adding
-    /// what belongs to nothing to the skipped span.
-    fn scan(&mut self, data: &[u8], from: usize, eof: bool, out: &mut Vec<Message>) -> Scan {
+    /// Scans `data[from..]` (`data[0]` at stream offset `base`) for a message start, passing
+    /// over dialogue messages and adding what belongs to nothing to the skipped span.
+    fn scan(
+        &mut self,
+        data: &[u8],
+        base: u64,
+        from: usize,
+        eof: bool,
+        out: &mut Vec<Message>,
+    ) -> Scan {
         let mut i = from;
         while let Some(&b) = data.get(i) {
             let rest = &data[i..];
-            let clean = self.skipped.is_none();
+            let clean = self.skipped.is_empty();
             match b {
                 CR | LF => {
                     i += 1;
@@ -239,19 +264,19 @@ impl IecDecoder {
                 b'/' => match slash(rest, eof) {
                     Tri::Need => return Scan::Wait(i),
                     Tri::Yes(Slash::Request(len)) => {
-                        self.flush_skipped(out);
+                        self.skipped.flush(out);
                         self.identification = None;
                         i += len;
                         continue;
                     }
                     Tri::Yes(Slash::Identification(line_end, identification)) => {
-                        self.flush_skipped(out);
+                        self.skipped.flush(out);
                         self.identification = Some(identification);
                         i += line_end;
                         continue;
                     }
                     Tri::Yes(Slash::Push(first_line)) => {
-                        self.flush_skipped(out);
+                        self.skipped.flush(out);
                         self.state = State::Lines {
                             push: true,
                             searched: first_line,
@@ -263,7 +288,7 @@ impl IecDecoder {
                 SOH | STX => match starts_block(rest, eof) {
                     Tri::Need => return Scan::Wait(i),
                     Tri::Yes(()) => {
-                        self.flush_skipped(out);
+                        self.skipped.flush(out);
                         self.state = State::Block { searched: 1 };
                         return Scan::Start(i);
                     }
@@ -272,7 +297,7 @@ impl IecDecoder {
                 ACK => match option_select(rest, eof) {
                     Tri::Need => return Scan::Wait(i),
                     Tri::Yes(len) => {
-                        self.flush_skipped(out);
+                        self.skipped.flush(out);
                         i += len;
                         continue;
                     }
@@ -299,46 +324,10 @@ impl IecDecoder {
                 },
                 _ => {}
             }
-            self.skipped
-                .get_or_insert_with(|| Skipped::new(self.base + i as u64))
-                .add(b);
+            self.skipped.add(base + i as u64, b);
             i += 1;
         }
         Scan::Done
-    }
-
-    /// Reports the current span of skipped bytes, if any.
-    fn flush_skipped(&mut self, out: &mut Vec<Message>) {
-        if let Some(span) = self.skipped.take() {
-            out.push(ErrorKind::SkippedBytes.error(span.describe(), Some(span.start)));
-        }
-    }
-}
-
-impl StreamDecoder for IecDecoder {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Message>) {
-        if self.pending.is_empty() {
-            let consumed = self.process(bytes, false, out);
-            self.base += consumed as u64;
-            self.pending.extend_from_slice(&bytes[consumed..]);
-        } else {
-            let mut data = std::mem::take(&mut self.pending);
-            data.extend_from_slice(bytes);
-            let consumed = self.process(&data, false, out);
-            self.base += consumed as u64;
-            data.drain(..consumed);
-            self.pending = data;
-        }
-    }
-
-    fn finish(&mut self, out: &mut Vec<Message>) {
-        let data = std::mem::take(&mut self.pending);
-        let consumed = self.process(&data, true, out);
-        debug_assert_eq!(consumed, data.len());
-        self.base += data.len() as u64;
-        self.flush_skipped(out);
-        self.state = State::Scan;
-        self.identification = None;
     }
 }
 
@@ -623,103 +612,37 @@ fn unfinished(limit: usize, eof: bool) -> End {
     }
 }
 
-/// Statistics of a span of skipped bytes (CR and LF not counted), enough to guess why they
-/// belong to no message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Skipped {
-    /// Stream offset of the first counted byte.
-    start: u64,
-    /// Bytes counted.
-    count: u64,
-    /// Bytes with bit 7 set.
-    high: u64,
-    /// Bytes with an even number of one bits (bit 7 is an even-parity bit over bits 0-6).
-    even_parity: u64,
-    /// Printable ASCII bytes.
-    printable: u64,
-    /// Bytes 0x00, 0x7F and 0xFF: an idle line, a wake-up, an optical head switching on.
-    idle: u64,
-    /// `(` bytes.
-    paren: u64,
-    /// Bytes that are printable ASCII or a character of the protocol once bit 7 is cleared.
-    masked_text: u64,
-    /// Bytes that are `/` or STX once bit 7 is cleared.
-    masked_start: u64,
-    /// Bytes that are `!` once bit 7 is cleared.
-    masked_bang: u64,
+/// How a span of skipped bytes is reported.
+const DIAGNOSIS: TextDiagnosis = TextDiagnosis {
+    unit: "message",
+    protocol: "IEC 62056-21",
+    controls: true,
+    text_percent: 90,
+    idle_line: true,
+    garbled: "wrong line settings (baud rate, parity, polarity)",
+    lost_start,
+};
+
+/// The report of a skipped span (CR and LF not counted): how many bytes and, where the
+/// statistics tell, why.
+fn describe_skipped(span: &SkippedSpan) -> String {
+    span.diagnose(&DIAGNOSIS)
 }
 
-impl Skipped {
-    fn new(start: u64) -> Self {
-        Skipped {
-            start,
-            count: 0,
-            high: 0,
-            even_parity: 0,
-            printable: 0,
-            idle: 0,
-            paren: 0,
-            masked_text: 0,
-            masked_start: 0,
-            masked_bang: 0,
-        }
-    }
-
-    fn add(&mut self, b: u8) {
-        let printable = |c: u8| (0x20..=0x7E).contains(&c);
-        let masked = b & 0x7F;
-        self.count += 1;
-        self.high += u64::from(b & 0x80 != 0);
-        self.even_parity += u64::from(b.count_ones() % 2 == 0);
-        self.printable += u64::from(printable(b));
-        self.idle += u64::from(matches!(b, 0x00 | 0x7F | 0xFF));
-        self.paren += u64::from(b == b'(');
-        self.masked_text +=
-            u64::from(printable(masked) || matches!(masked, CR | LF | SOH | STX | ETX | EOT | ACK));
-        self.masked_start += u64::from(masked == b'/' || masked == STX);
-        self.masked_bang += u64::from(masked == b'!');
-    }
-
-    /// The error message: how many bytes and, where the statistics tell, why.
-    fn describe(&self) -> String {
-        let n = self.count;
-        let looks_7e1 = self.high * 10 >= n
-            && self.even_parity * 100 >= n * 95
-            && self.masked_text * 100 >= n * 90
-            && self.masked_start > 0
-            && self.masked_bang > 0;
-        if looks_7e1 {
-            format!(
-                "skipped {n} bytes outside any message: bit 7 set on {} of {n} bytes; with bit 7 cleared the data looks like IEC 62056-21 text: a 7E1 meter read as 8N1",
-                self.high
-            )
-        } else if self.idle == n {
-            format!(
-                "skipped {n} bytes of line noise outside any message (0x00, 0x7F or 0xFF: an idle line, a wake-up sequence, an optical head switching on)"
-            )
-        } else if self.idle * 2 >= n {
-            format!(
-                "skipped {n} bytes outside any message, {} of them 0x00, 0x7F or 0xFF (an idle line, a wake-up sequence, padding added by a gateway)",
-                self.idle
-            )
-        } else if self.high * 10 > n * 3 || self.printable * 2 < n {
-            format!(
-                "skipped {n} bytes outside any message with no IEC 62056-21 structure: bit 7 set on {} of {n} bytes, {} printable; looks like wrong line settings (baud rate, parity, polarity)",
-                self.high, self.printable
-            )
-        } else if self.printable * 10 >= n * 9 && self.paren > 0 {
-            format!(
-                "skipped {n} bytes of data-set text without a message start: the stream began mid-message or a start was lost"
-            )
-        } else {
-            format!("skipped {n} bytes outside any message")
-        }
-    }
+/// Mostly printable text with a `(`: data sets whose message start was not seen.
+fn lost_start(span: &SkippedSpan) -> Option<String> {
+    let n = span.count;
+    (span.printable * 10 >= n * 9 && span.paren > 0).then(|| {
+        format!(
+            "skipped {n} bytes of data-set text without a message start: the stream began mid-message or a start was lost"
+        )
+    })
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::stream::StreamDecoder;
 
     /// Iskra ME162 dialogue as both sides' bytes in order (wdoekes/pe32me162ir_pub,
     /// example.log): break, request, identification, option select, readout (BCC "L"), break.

@@ -19,18 +19,16 @@ use super::frame::{
 };
 use super::record::ErrorKind;
 use crate::reading::Message;
-use crate::stream::StreamDecoder;
+use crate::resync::{Framer, Resync, Skipped, SkippedSpan};
 
 /// The reference decoder of wired M-Bus captures.
-#[derive(Debug, Default)]
-pub struct MbusDecoder {
-    /// Bytes not yet decided on.
-    buf: Vec<u8>,
-    /// Stream offset of `buf[0]`.
-    base: u64,
-    /// Junk bytes not yet reported, and the offset of the first.
-    skipped: usize,
-    skipped_at: u64,
+pub type MbusDecoder = Resync<MbusFramer>;
+
+/// The wired M-Bus framing behind [`MbusDecoder`].
+#[derive(Debug)]
+pub struct MbusFramer {
+    /// Junk bytes not yet reported.
+    skipped: Skipped,
     /// Stream offset up to which bytes belong to a frame already reported as an error.
     quiet_until: u64,
 }
@@ -93,38 +91,44 @@ impl MbusDecoder {
     pub fn new() -> Self {
         MbusDecoder::default()
     }
+}
 
-    fn flush_skipped(&mut self, out: &mut Vec<Message>) {
-        if self.skipped > 0 {
-            out.push(Message::error(
-                "skipped_bytes",
-                format!("{} bytes that belong to no M-Bus frame", self.skipped),
-                Some(self.skipped_at),
-            ));
-            self.skipped = 0;
+impl Default for MbusFramer {
+    fn default() -> Self {
+        MbusFramer {
+            skipped: Skipped::new(describe_skipped),
+            quiet_until: 0,
         }
     }
+}
 
-    fn junk(&mut self, at: u64) {
+/// The report of a span of junk bytes.
+fn describe_skipped(span: &SkippedSpan) -> String {
+    format!("{} bytes that belong to no M-Bus frame", span.count)
+}
+
+impl MbusFramer {
+    /// Counts the junk byte `b` at stream offset `at`, unless it lies in a frame already
+    /// reported.
+    fn junk(&mut self, at: u64, b: u8) {
         if at < self.quiet_until {
             return;
         }
-        if self.skipped == 0 {
-            self.skipped_at = at;
-        }
-        self.skipped += 1;
+        self.skipped.add(at, b);
     }
 
     fn error(&mut self, kind: ErrorKind, message: String, at: u64, out: &mut Vec<Message>) {
-        self.flush_skipped(out);
+        self.skipped.flush(out);
         out.push(Message::error(kind.name(), message, Some(at)));
     }
+}
 
-    fn run(&mut self, eof: bool, out: &mut Vec<Message>) {
+impl Framer for MbusFramer {
+    fn process(&mut self, data: &[u8], base: u64, eof: bool, out: &mut Vec<Message>) -> usize {
         let mut pos = 0;
-        while pos < self.buf.len() {
-            let at = self.base + pos as u64;
-            let rest = &self.buf[pos..];
+        while pos < data.len() {
+            let at = base + pos as u64;
+            let rest = &data[pos..];
             match candidate(rest) {
                 Candidate::Need if !eof => break,
                 Candidate::Need => {
@@ -134,12 +138,12 @@ impl MbusDecoder {
                             rest.len()
                         );
                         self.error(ErrorKind::Truncated, message, at, out);
-                        self.quiet_until = self.base + self.buf.len() as u64;
+                        self.quiet_until = base + data.len() as u64;
                     }
                     pos += 1;
                 }
                 Candidate::Junk => {
-                    self.junk(at);
+                    self.junk(at, rest[0]);
                     pos += 1;
                 }
                 Candidate::BadStop(n) => {
@@ -180,7 +184,7 @@ impl MbusDecoder {
                         Ok(f) => decode_checked(&f),
                         Err(_) => Decoded::Nothing,
                     };
-                    self.flush_skipped(out);
+                    self.skipped.flush(out);
                     match decoded {
                         Decoded::Nothing => {}
                         Decoded::Reading(r) => out.push(Message::Reading(r)),
@@ -193,20 +197,10 @@ impl MbusDecoder {
                 }
             }
         }
-        self.buf.drain(..pos);
-        self.base += pos as u64;
-    }
-}
-
-impl StreamDecoder for MbusDecoder {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Message>) {
-        self.buf.extend_from_slice(bytes);
-        self.run(false, out);
+        pos
     }
 
     fn finish(&mut self, out: &mut Vec<Message>) {
-        self.run(true, out);
-        self.flush_skipped(out);
-        self.buf.clear();
+        self.skipped.flush(out);
     }
 }

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use meterlab_decoder::{Message, StreamDecoder};
+use proptest::prelude::*;
+use proptest::sample::Index;
 use serde_yaml::Value as Yaml;
 
 /// One corpus vector.
@@ -186,4 +189,95 @@ pub fn mbus_frames() -> &'static [Vec<u8>] {
         }
         out
     })
+}
+
+/// Feeds `bytes` to `decoder` in pieces cut at `cuts` (sorted positions), then finishes.
+pub fn feed_chunked(
+    decoder: &mut impl StreamDecoder,
+    bytes: &[u8],
+    cuts: &[usize],
+) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &cut in cuts {
+        decoder.feed(&bytes[start..cut], &mut out);
+        start = cut;
+    }
+    decoder.feed(&bytes[start..], &mut out);
+    decoder.finish(&mut out);
+    out
+}
+
+/// Sorted cut positions in `0..=len` from proptest's picks.
+pub fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {
+    let mut cuts: Vec<usize> = picks.iter().map(|i| i.index(len + 1)).collect();
+    cuts.sort_unstable();
+    cuts
+}
+
+/// Each message's kind: `reading`, or the error kind.
+pub fn kinds(messages: &[Message]) -> Vec<&str> {
+    messages
+        .iter()
+        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
+        .collect()
+}
+
+/// What a 7E1 meter's bytes look like to an 8N1 reader: the even-parity bit becomes bit 7.
+pub fn seven_e1(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
+        .collect()
+}
+
+/// Every message survives its JSON line unchanged.
+pub fn assert_wire_format(messages: &[Message]) {
+    for m in messages {
+        let line = m.to_json_line();
+        let back: Message = serde_json::from_str(&line).expect("output parses back");
+        assert_eq!(&back.to_json_line(), &line);
+    }
+}
+
+/// One change to a byte string: flip bits, insert a byte, delete a byte.
+#[derive(Clone, Debug)]
+pub enum Mutation {
+    /// XOR the byte at the index with the mask (0 counts as 1).
+    Flip(Index, u8),
+    /// Insert the byte at the index.
+    Insert(Index, u8),
+    /// Delete the byte at the index.
+    Delete(Index),
+}
+
+/// Mutations whose bytes come from the strategy `byte` makes.
+pub fn mutation<S: Strategy<Value = u8>>(byte: fn() -> S) -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<Index>(), byte()).prop_map(|(i, b)| Mutation::Flip(i, b)),
+        (any::<Index>(), byte()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        any::<Index>().prop_map(Mutation::Delete),
+    ]
+}
+
+/// Applies `mutations` in order.
+pub fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+    for m in mutations {
+        match m {
+            Mutation::Flip(i, b) if !bytes.is_empty() => {
+                let at = i.index(bytes.len());
+                bytes[at] ^= b.max(&1);
+            }
+            Mutation::Insert(i, b) => {
+                let at = i.index(bytes.len() + 1);
+                bytes.insert(at, *b);
+            }
+            Mutation::Delete(i) if !bytes.is_empty() => {
+                let at = i.index(bytes.len());
+                bytes.remove(at);
+            }
+            _ => {}
+        }
+    }
+    bytes
 }

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Read a wired M-Bus meter with pyMeterBus (PyPI `pyMeterBus`) and print meterlab's common JSON.
+
+    pymeterbus_reader.py PORT [--address N] [--baud 2400] [--format 8E1] [--count N]
+                              [--timeout S] [--interval S]
+    pymeterbus_reader.py -            (decode RSP_UD frames from standard input; no master role)
+
+As a master on PORT (a serial device or a pseudo-terminal, opened with pyserial) it sends SND_NKE
+to the primary address, waits for the E5 acknowledgement, then sends REQ_UD2 and decodes the
+RSP_UD with pyMeterBus, `--count` times (default 1). With `-` it reads a byte stream (raw bytes, or
+hex text) from standard input and decodes every long frame in it; E5, short and control frames
+(the master's side of a capture) are skipped. Each RSP_UD becomes one line of the reading format
+(docs/reading-format.md, "Wired M-Bus"); what pyMeterBus cannot give is listed in readers/README.md.
+"""
+
+import argparse
+import json
+import re
+import string
+import sys
+import time
+from datetime import date, datetime
+from decimal import Decimal
+
+import meterbus
+from meterbus.core_objects import DataEncoding, FunctionType, MeasureUnit, VIFUnit, VIFUnitExt
+from meterbus.exceptions import MBusFrameCRCError, MBusFrameDecodeError, MbusFrameLengthError
+
+# pyMeterBus names a record's quantity by the VIF table's enum member; libmbus's normalized
+# output (what the reading format follows) has these names.
+QUANTITY = {
+    "ENERGY_WH": "Energy",
+    "ENERGY_J": "Energy",
+    "VOLUME": "Volume",
+    "MASS": "Mass",
+    "ON_TIME": "On time",
+    "OPERATING_TIME": "Operating time",
+    "POWER_W": "Power",
+    "POWER_J_H": "Power",
+    "VOLUME_FLOW": "Volume flow",
+    "VOLUME_FLOW_EXT": "Volume flow",
+    "VOLUME_FLOW_EXT_S": "Volume flow",
+    "MASS_FLOW": "Mass flow",
+    "FLOW_TEMPERATURE": "Flow temperature",
+    "RETURN_TEMPERATURE": "Return temperature",
+    "TEMPERATURE_DIFFERENCE": "Temperature difference",
+    "EXTERNAL_TEMPERATURE": "External temperature",
+    "PRESSURE": "Pressure",
+    "DATE": "Time point (date)",
+    "DATE_TIME": "Time point (date & time)",
+    "DATE_TIME_GENERAL": "Time point (date & time)",
+    "MANUFACTURER_SPEC": "Manufacturer specific",
+    "UNITS_FOR_HCA": "H.C.A.",
+    "AVG_DURATION": "Averaging Duration",
+    "ACTUALITY_DURATION": "Actuality Duration",
+    "FABRICATION_NO": "Fabrication No",
+    "IDENTIFICATION": "(Enhanced) Identification",
+    "ADDRESS": "Bus Address",
+    "ACCESS_NUMBER": "Access Number (transmission count)",
+    "MEDIUM": "Medium",
+    "MANUFACTURER": "Manufacturer",
+    "PARAMETER_SET_ID": "Parameter set identification",
+    "MODEL_VERSION": "Model / Version",
+    "HARDWARE_VERSION": "Hardware version",
+    "FIRMWARE_VERSION": "Firmware version",
+    "SOFTWARE_VERSION": "Software version",
+    "CUSTOMER_LOCATION": "Customer location",
+    "CUSTOMER": "Customer",
+    "ERROR_FLAGS": "Error flags",
+    "ERROR_MASKS": "Error mask",
+    "DIGITAL_OUTPUT": "Digital Output",
+    "DIGITAL_INPUT": "Digital Input",
+    "VOLTS": "Voltage",
+    "AMPERE": "Current",
+    "RESET_COUNTER": "Reset counter",
+    "CUMULATION_COUNTER": "Cumulation counter",
+    "SPECIAL_SUPPLIER_INFORMATION": "Special supplier information",
+    "DIMENSIONLESS": "Dimensionless",
+    "RESERVED": "Reserved",
+    "RSSI": "RSSI",
+    "RELATIVE_HUMIDITY": "Relative humidity",
+    "ANY_VIF": "Any VIF",
+}
+
+# pyMeterBus unit names → libmbus normalized units; time units are converted to seconds.
+UNIT = {
+    "C": "°C",
+    "H.C.A": None,
+    "Currency unit": None,
+    "none": None,
+    "seconds": "s",
+    "minutes": "s",
+    "hours": "s",
+    "days": "s",
+}
+TO_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+FUNCTION = {
+    FunctionType.INSTANTANEOUS_VALUE: "instantaneous",
+    FunctionType.MAXIMUM_VALUE: "maximum",
+    FunctionType.MINIMUM_VALUE: "minimum",
+    FunctionType.ERROR_STATE_VALUE: "error",
+}
+VARIABLE_CI = {0x72, 0x76, 0x78, 0x7A}
+
+
+def as_number(v):
+    """pyMeterBus's Decimal/int/float as a JSON-ready exact number (float noise removed)."""
+    if isinstance(v, float):
+        v = Decimal(repr(v))
+    if isinstance(v, Decimal):
+        # multipliers are floats (1e-3 …): 12345 * 0.001 → 12.345000000000001; round the
+        # binary noise away at 15 significant digits (what a JSON double carries).
+        v = Decimal(format(v, ".15g")) if v == v else v
+        return int(v) if v == v.to_integral_value() else v
+    return v
+
+
+def record_value(rec):
+    """(value, unit, quantity, warnings) for one pyMeterBus data record."""
+    mult, unit, typ, _enh = rec._parse_vifx()
+    unit_name = unit.value if isinstance(unit, MeasureUnit) else unit
+    if isinstance(typ, str):  # pyMeterBus's FB/FD tables name some quantities in libmbus's words
+        quantity = typ
+    else:
+        quantity = QUANTITY.get(getattr(typ, "name", ""), "")
+    if unit_name == "Reserved":
+        unit_name = None
+    if rec.dib.function_type in (FunctionType.SPECIAL_FUNCTION, FunctionType.MORE_RECORDS_FOLLOW):
+        return "".join(f"{b:02X}" for b in rec.dataField.parts), None, "Manufacturer specific"
+    if typ == VIFUnit.VARIABLE_VIF and isinstance(unit_name, str):
+        quantity, unit_name = unit_name, None  # plain-text VIF: libmbus shows it as the quantity
+    length, enc = rec.dib.length_encoding
+    if enc == DataEncoding.ENCODING_BCD and len(rec.dataField.parts) == length:
+        digits = "".join(f"{b:02X}" for b in reversed(rec.dataField.parts))
+        if re.search("[A-F]", digits[1:] if digits.startswith("F") else digits):
+            # invalid BCD: pyMeterBus reads A-F nibbles as digits; the reading format wants
+            # the hex digits as text (only a leading F is a sign)
+            return digits, None, quantity
+    value = rec.value
+    if enc == DataEncoding.ENCODING_REAL and isinstance(value, Decimal):
+        return float(value), UNIT.get(unit_name, unit_name), quantity
+    if isinstance(value, datetime):
+        if unit == MeasureUnit.DATE_TIME_S:
+            value = value.strftime("%Y-%m-%dT%H:%M:%S")
+        else:
+            value = value.strftime("%Y-%m-%dT%H:%M")
+        return value, None, quantity
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d"), None, quantity
+    if isinstance(value, str):
+        if re.fullmatch(r"([0-9A-F]{2} )*[0-9A-F]{2}", value):  # decodeRAW
+            value = value.replace(" ", "")
+        return value, None, quantity
+    if value is None:
+        return None, None, quantity
+    out_unit = UNIT.get(unit_name, unit_name)
+    if unit_name in TO_SECONDS:
+        value = Decimal(value) * TO_SECONDS[unit_name]
+    if typ in (VIFUnit.FABRICATION_NO, VIFUnit.IDENTIFICATION, VIFUnit.ADDRESS) or (
+        isinstance(typ, VIFUnitExt) and unit_name in ("none", None)
+    ):
+        out_unit = None
+    return as_number(value), out_unit, quantity
+
+
+def reading(frame_bytes):
+    """One long frame → a reading-format object, or None for a frame that is not a message."""
+    try:
+        if frame_bytes[:1] == b"\x68":
+            # meterbus.load() tries the wireless SND_NR class first, and that takes any wired
+            # long frame whose L field is 0x44 for a wireless one: parse 68-frames as long frames
+            frame = meterbus.TelegramLong.parse(list(frame_bytes))
+        else:
+            frame = meterbus.load(list(frame_bytes))
+    except MBusFrameCRCError as err:
+        return {"error": {"kind": "checksum", "message": f"checksum: {err}"}}
+    except MbusFrameLengthError as err:
+        return {"error": {"kind": "length", "message": f"frame length {err}"}}
+    except (MBusFrameDecodeError, IndexError, ValueError, KeyError, TypeError) as err:
+        return {"error": {"kind": "malformed", "message": f"{type(err).__name__}: {err}"}}
+    if not isinstance(frame, meterbus.TelegramLong):
+        return None  # E5, short or control frame
+    bh = frame.body.bodyHeader
+    ci = bh.ci_field.parts[0]
+    if ci not in VARIABLE_CI:
+        return {"error": {"kind": "unknown_ci", "message": f"CI 0x{ci:02X}"}}
+    values = []
+    meter_id = None
+    if ci in (0x72, 0x76):
+        meter_id = "".join(f"{b:02X}" for b in bh.id_nr)
+        values += [
+            {"id": "header.manufacturer", "value": frame.manufacturer},
+            {"id": "header.version", "value": bh.version_field.parts[0]},
+            {"id": "header.medium", "value": bh.measure_medium_field.parts[0]},
+        ]
+    values += [
+        {"id": "header.access_number", "value": bh.acc_nr_field.parts[0]},
+        {"id": "header.status", "value": bh.status_field.parts[0]},
+    ]
+    warnings = []
+    for n, rec in enumerate(frame.records):
+        try:
+            value, unit, quantity = record_value(rec)
+        except Exception as err:  # pyMeterBus raises on records it cannot interpret
+            warnings.append(f"record #{n}: {type(err).__name__}: {err}")
+            continue
+        storage, tariff, subunit = rec.dib.parse_dife()
+        v = {"id": f"#{n}", "value": value}
+        if unit:
+            v["unit"] = unit
+        v["quantity"] = quantity
+        if rec.dib.function_type != FunctionType.SPECIAL_FUNCTION:
+            v["function"] = FUNCTION.get(rec.dib.function_type, "instantaneous")
+        else:
+            v["function"] = "instantaneous"
+        v["storage"] = storage or 0
+        v["tariff"] = tariff or 0
+        v["subunit"] = subunit or 0
+        values.append(v)
+    out = {"protocol": "mbus", "meter_id": meter_id, "time": None, "values": values}
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def dump(obj):
+    def default(o):
+        if isinstance(o, Decimal):
+            return float(o)
+        raise TypeError(type(o).__name__)
+
+    sys.stdout.write(json.dumps(obj, default=default, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def frames_in(data):
+    """Split a captured byte stream into frames: E5, short (10…16), control/long (68 L L 68…16)."""
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if b == 0xE5:
+            i += 1
+        elif b == 0x10 and i + 5 <= len(data) and data[i + 4] == 0x16:
+            i += 5
+        elif b == 0x68 and i + 4 <= len(data) and data[i + 3] == 0x68:
+            end = i + data[i + 1] + 6
+            yield bytes(data[i:end])
+            i = end
+        else:
+            i += 1
+
+
+def stdin_bytes():
+    raw = sys.stdin.buffer.read()
+    text = raw.decode("latin-1")
+    if raw and all(c in string.hexdigits or c.isspace() for c in text):
+        return bytes.fromhex("".join(text.split()))
+    return raw
+
+
+def master(args):
+    import serial  # pyserial
+
+    bits, parity, stop = args.format[0], args.format[1], args.format[2:]
+    ser = serial.Serial(
+        args.port,
+        baudrate=args.baud,
+        bytesize={"7": serial.SEVENBITS, "8": serial.EIGHTBITS}[bits],
+        parity={"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}[parity],
+        stopbits={"1": serial.STOPBITS_ONE, "2": serial.STOPBITS_TWO}[stop],
+        timeout=args.timeout,
+        inter_byte_timeout=meterbus.inter_byte_timeout(args.baud),
+    )
+    bus = meterbus.MBusSerial(ser)
+    bus.send_ping_frame(args.address)  # SND_NKE
+    ack = bus.recv_frame(1)
+    if not ack:
+        dump({"error": {"kind": "no_answer", "message": "no E5 after SND_NKE"}})
+        return 1
+    for i in range(args.count):
+        if i:
+            time.sleep(args.interval)
+        bus.send_request_frame(args.address)  # REQ_UD2
+        frame = bus.recv_frame(1)
+        if frame is None:
+            dump({"error": {"kind": "no_answer", "message": "no RSP_UD after REQ_UD2"}})
+            return 1
+        if frame is False:
+            dump({"error": {"kind": "checksum", "message": "RSP_UD did not decode"}})
+            continue
+        out = reading(frame)
+        if out is not None:
+            dump(out)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("port", help="serial port or pty path, or - to decode frames from stdin")
+    ap.add_argument("--address", type=int, default=1, help="primary address (default 1)")
+    ap.add_argument("--baud", type=int, default=2400)
+    ap.add_argument("--format", default="8E1")
+    ap.add_argument("--count", type=int, default=1, help="readouts (REQ_UD2) to do")
+    ap.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer")
+    ap.add_argument("--interval", type=float, default=0.0, help="seconds between readouts")
+    args = ap.parse_args()
+    if not re.fullmatch(r"[78][NEO][12]", args.format):
+        ap.error("--format is like 8E1")
+    if args.port == "-":
+        for frame in frames_in(stdin_bytes()):
+            out = reading(frame)
+            if out is not None:
+                dump(out)
+        return 0
+    return master(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
