@@ -46,6 +46,43 @@ pub enum Command {
     /// Run a virtual meter in real time on a pty, a TCP port, a real serial port or standard
     /// output, for a reader you do not change (pyserial, Home Assistant, an ESP board).
     Sim(SimArgs),
+    /// Check a serial path (a USB adapter with TX and RX bridged, two adapters on a null-modem
+    /// cable, or a pty): send known patterns at each setting and report what came back.
+    Loopback(LoopbackArgs),
+}
+
+/// `meterlab loopback`.
+#[derive(Debug, clap::Args)]
+pub struct LoopbackArgs {
+    /// The device that sends (`/dev/ttyUSB0`, `COM3`, a pty path); alone, its TX and RX are
+    /// bridged and it receives too.
+    #[arg(long, value_name = "DEV")]
+    pub tx: String,
+    /// The device that receives (the other end of a null-modem cable).
+    #[arg(long, value_name = "DEV")]
+    pub rx: Option<String>,
+    /// Baud rates to try, comma-separated.
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        default_value = "9600,115200"
+    )]
+    pub baud: Vec<u32>,
+    /// Character formats to try, comma-separated.
+    #[arg(
+        long,
+        value_name = "FORMAT,...",
+        value_delimiter = ',',
+        default_value = "8N1,8E1,7E1"
+    )]
+    pub format: Vec<String>,
+    /// Time per setting: the patterns are repeated while it lasts (at least once).
+    #[arg(long, value_name = "N", default_value_t = 1.0)]
+    pub seconds: f64,
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// `meterlab sim`.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod exit_code;
 pub mod external;
 pub mod golden;
+pub mod loopback;
 pub mod reader;
 pub mod report;
 pub mod runner;

@@ -9,7 +9,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
 use meterlab_harness::capture::{read_capture, CaptureFormat};
-use meterlab_harness::cli::{Cli, ColorChoice, Command, DecodeArgs, ProtocolArg, RunArgs, SimArgs};
+use meterlab_harness::cli::{
+    Cli, ColorChoice, Command, DecodeArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
+};
 use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
 use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode(args),
         Command::Profiles => profiles(),
         Command::Sim(args) => sim(args),
+        Command::Loopback(args) => loopback(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -249,4 +252,58 @@ fn sim(args: SimArgs) -> Result<u8> {
     }
     meterlab_harness::sim::run_jobs(jobs, stop)?;
     Ok(exit_code::SUCCESS)
+}
+
+fn loopback(args: LoopbackArgs) -> Result<u8> {
+    use meterlab_harness::loopback::{self, LoopbackOptions};
+    use meterlab_sim::line::UartConfig;
+    let mut settings = Vec::new();
+    for baud in &args.baud {
+        for format in &args.format {
+            settings.push(
+                UartConfig::new(*baud, format)
+                    .with_context(|| format!("bad setting {baud} {format}"))?,
+            );
+        }
+    }
+    let Some(first) = settings.first().copied() else {
+        bail!("no settings to try (--baud and --format)");
+    };
+    if !(args.seconds.is_finite() && args.seconds >= 0.0) {
+        bail!("--seconds must be a non-negative number");
+    }
+    let rx_path = args.rx.as_deref().filter(|rx| *rx != args.tx);
+    let pty = loopback::is_pty(std::path::Path::new(&args.tx))
+        || rx_path.is_some_and(|rx| loopback::is_pty(std::path::Path::new(rx)));
+    let mut tx =
+        loopback::open(&args.tx, &first).with_context(|| format!("cannot open {}", args.tx))?;
+    let mut rx = match rx_path {
+        Some(path) => {
+            Some(loopback::open(path, &first).with_context(|| format!("cannot open {path}"))?)
+        }
+        None => None,
+    };
+    let options = LoopbackOptions {
+        settings,
+        seconds: args.seconds,
+        pty,
+        quiet: None,
+    };
+    let results = loopback::run(
+        &mut tx,
+        rx.as_mut()
+            .map(|r| r as &mut dyn meterlab_sim::transport::Port),
+        &options,
+    )
+    .context("the loopback failed")?;
+    print!("{}", loopback::render_table(&results, pty));
+    if let Some(path) = &args.json {
+        let json = loopback::render_json(&results, pty).context("cannot serialise the results")?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if results.iter().all(|r| r.clean()) {
+        exit_code::SUCCESS
+    } else {
+        exit_code::FAILED
+    })
 }

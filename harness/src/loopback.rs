@@ -1,0 +1,716 @@
+//! `meterlab loopback`: checks a serial path (a USB adapter with TX and RX bridged, two adapters
+//! on a null-modem cable, or a pty pair) by sending known patterns and reading them back.
+//!
+//! For every setting (baud rate × character format) the same round of [`patterns`] is sent —
+//! all 256 byte values, a DSMR 5.0 telegram from the simulator, and a long run of `0x55` — and
+//! repeated while the setting's time budget lasts. What comes back is aligned with what was sent
+//! (a minimal edit script, so a dropped byte counts as one lost byte, not as every later byte
+//! changed) and reported per setting as a [`SettingResult`]: bytes sent and received, lost,
+//! extra, changed (with the first differences), whether the line looks inverted, the round-trip
+//! latency of the first byte, and the gaps between received bytes against the character time.
+//!
+//! For 7-bit formats only the 7 data bits are compared (a real UART does not carry the 8th).
+//! A pty ignores baud rate and format: every setting "works" there, the line cannot be
+//! inverted, and the gaps only show how the kernel hands bytes over.
+//!
+//! The ports are the transport layer's ([`meterlab_sim::transport::Port`]): [`open`] opens a
+//! device (a pty slave path works too) with [`meterlab_sim::transport::serial::SerialPort`].
+
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use meterlab_sim::line::{host_bytes, Channel, ErrorPolicy, UartConfig};
+use meterlab_sim::transport::serial::SerialPort;
+use meterlab_sim::transport::Port;
+use meterlab_sim::{MeterSpec, Seed};
+use serde::Serialize;
+use similar::{capture_diff_slices, Algorithm, DiffOp};
+
+/// At most this many differences are kept per setting.
+pub const MAX_DIFFERENCES: usize = 8;
+
+/// Length of the run of `0x55` (`U`, alternating bits) in [`patterns`].
+pub const RUN_0X55_LEN: usize = 1024;
+
+/// One known byte pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    /// Short name for reports (`all-256`, `dsmr-5.0`, `0x55-run`).
+    pub name: &'static str,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The patterns of one round: all 256 byte values in order, one DSMR 5.0 telegram (simulator
+/// profile `dsmr-5.0`, seed 1, first push), and [`RUN_0X55_LEN`] bytes of `0x55`.
+pub fn patterns() -> Vec<Pattern> {
+    let telegram = MeterSpec::new("dsmr-5.0")
+        .build(Seed(1))
+        .map(|mut meter| {
+            meter
+                .push()
+                .into_iter()
+                .flat_map(|e| e.bytes)
+                .collect::<Vec<u8>>()
+        })
+        .unwrap_or_else(|e| {
+            tracing::warn!("no DSMR telegram from the simulator: {e}");
+            b"/XMX5LGBBFFB231237753\r\n\r\n!\r\n".to_vec()
+        });
+    vec![
+        Pattern {
+            name: "all-256",
+            bytes: (0..=255u8).collect(),
+        },
+        Pattern {
+            name: "dsmr-5.0",
+            bytes: telegram,
+        },
+        Pattern {
+            name: "0x55-run",
+            bytes: vec![0x55; RUN_0X55_LEN],
+        },
+    ]
+}
+
+/// How [`run`] checks the path.
+#[derive(Clone, Debug)]
+pub struct LoopbackOptions {
+    /// The settings to try, in order.
+    pub settings: Vec<UartConfig>,
+    /// Time budget per setting: rounds of patterns are repeated while it lasts (at least one
+    /// round is always sent).
+    pub seconds: f64,
+    /// The path is a pty: baud and format are ignored by it, inversion cannot be determined.
+    pub pty: bool,
+    /// How long the receiver must stay silent after the last byte before a pattern is
+    /// considered complete; `None`: 100 ms or 20 character times, whichever is longer.
+    pub quiet: Option<Duration>,
+}
+
+impl Default for LoopbackOptions {
+    fn default() -> Self {
+        LoopbackOptions {
+            settings: Vec::new(),
+            seconds: 1.0,
+            pty: false,
+            quiet: None,
+        }
+    }
+}
+
+/// One difference between what was sent and what came back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// The pattern it is in.
+    pub pattern: &'static str,
+    /// Offset in the sent pattern (for an extra byte: where it was inserted).
+    pub offset: usize,
+    /// The byte sent; `None` for an extra byte.
+    pub sent: Option<u8>,
+    /// The byte received; `None` for a lost byte.
+    pub received: Option<u8>,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let byte = |b: Option<u8>| b.map_or_else(|| "--".to_owned(), |b| format!("{b:02X}"));
+        write!(
+            f,
+            "{}@{}:{}>{}",
+            self.pattern,
+            self.offset,
+            byte(self.sent),
+            byte(self.received)
+        )
+    }
+}
+
+/// Whether the path inverts the line (idle low: every character arrives as its bit-inverse
+/// under a shifted frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inversion {
+    /// The bytes arrived (mostly) intact: not inverted.
+    No,
+    /// What arrived is what the line model gives for an inverted line.
+    Yes,
+    /// Bytes changed, but not the way an inverted line changes them.
+    Unclear,
+    /// A pty has no line levels.
+    NotDeterminable,
+}
+
+impl Inversion {
+    /// The table's word for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Inversion::No => "no",
+            Inversion::Yes => "YES",
+            Inversion::Unclear => "unclear",
+            Inversion::NotDeterminable => "n/a (pty)",
+        }
+    }
+}
+
+/// What one pattern did once.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PatternResult {
+    /// The pattern.
+    pub pattern: &'static str,
+    /// Bytes sent.
+    pub sent: usize,
+    /// Bytes received.
+    pub received: usize,
+    /// Sent bytes that did not arrive.
+    pub lost: usize,
+    /// Received bytes that were not sent.
+    pub extra: usize,
+    /// Bytes that arrived with another value.
+    pub changed: usize,
+    /// From the first write to the first received byte, in microseconds (`None`: nothing came).
+    pub latency_us: Option<f64>,
+}
+
+/// What one setting did, all rounds together.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SettingResult {
+    /// The setting, e.g. `9600 8E1`.
+    pub setting: String,
+    /// Bytes sent.
+    pub sent: usize,
+    /// Bytes received.
+    pub received: usize,
+    /// Sent bytes that did not arrive.
+    pub lost: usize,
+    /// Received bytes that were not sent.
+    pub extra: usize,
+    /// Bytes that arrived with another value.
+    pub changed: usize,
+    /// The first differences (at most [`MAX_DIFFERENCES`]).
+    pub differences: Vec<Difference>,
+    /// Whether the line looks inverted.
+    pub inverted: Inversion,
+    /// Median first-byte round-trip latency over the patterns sent, in microseconds.
+    pub latency_us: Option<f64>,
+    /// Median gap between consecutive received bytes, in microseconds (bytes returned by one
+    /// `read` share a time stamp, so USB adapters show many zero gaps).
+    pub gap_p50_us: Option<f64>,
+    /// 99th percentile of the gaps between consecutive received bytes, in microseconds.
+    pub gap_p99_us: Option<f64>,
+    /// The character time of the setting, in microseconds.
+    pub char_time_us: f64,
+    /// Every pattern sent, in order.
+    pub patterns: Vec<PatternResult>,
+}
+
+impl SettingResult {
+    /// Nothing lost, changed or extra.
+    pub fn clean(&self) -> bool {
+        self.lost == 0 && self.extra == 0 && self.changed == 0 && self.received == self.sent
+    }
+}
+
+/// Opens a serial device (or a pty slave path) through the transport layer, no flow control.
+pub fn open(path: &str, config: &UartConfig) -> io::Result<SerialPort> {
+    SerialPort::open(path, config)
+}
+
+/// Whether `path` is (a link to) a pty slave, `/dev/pts/N`.
+pub fn is_pty(path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|p| p.starts_with("/dev/pts"))
+}
+
+/// What came back for one pattern: the bytes, the time each read returned them, and when the
+/// first write began.
+struct Transfer {
+    received: Vec<u8>,
+    times: Vec<Instant>,
+    write_start: Instant,
+}
+
+fn quiet_time(options: &LoopbackOptions, config: &UartConfig) -> Duration {
+    options.quiet.unwrap_or_else(|| {
+        Duration::from_millis(100).max(Duration::from_nanos((config.char_time_ns() * 20.0) as u64))
+    })
+}
+
+/// Reads and discards whatever is pending (bytes of an earlier setting, noise on switching).
+fn drain(rx: &mut dyn Port, quiet: Duration) -> io::Result<usize> {
+    let mut buf = [0u8; 1024];
+    let mut dropped = 0;
+    let mut last = Instant::now();
+    while last.elapsed() < quiet {
+        let n = rx.read(&mut buf, Duration::from_millis(5))?;
+        if n > 0 {
+            dropped += n;
+            last = Instant::now();
+        }
+    }
+    Ok(dropped)
+}
+
+/// Receive loop shared by both modes; `write_step` writes the next chunk (or nothing) and says
+/// whether everything has been written.
+fn receive_loop(
+    rx: &mut dyn Port,
+    expected: usize,
+    quiet: Duration,
+    mut write_step: impl FnMut() -> io::Result<bool>,
+) -> io::Result<(Vec<u8>, Vec<Instant>)> {
+    let mut buf = [0u8; 4096];
+    let mut received = Vec::with_capacity(expected);
+    let mut times = Vec::with_capacity(expected);
+    let mut last = Instant::now();
+    loop {
+        let written = write_step()?;
+        let timeout = if written {
+            Duration::from_millis(2)
+        } else {
+            Duration::ZERO
+        };
+        let n = rx.read(&mut buf, timeout)?;
+        let now = Instant::now();
+        if n > 0 {
+            received.extend_from_slice(buf.get(..n).unwrap_or_default());
+            times.extend(std::iter::repeat(now).take(n));
+            last = now;
+        }
+        if written {
+            let idle = now.duration_since(last);
+            // Everything back: a short grace period for extra bytes; otherwise the full quiet.
+            let enough = received.len() >= expected && idle >= quiet.min(Duration::from_millis(10));
+            if enough || idle >= quiet {
+                break;
+            }
+        }
+    }
+    Ok((received, times))
+}
+
+/// Chunk written at once on one port: about 2 ms of line time (a pty: 256 bytes).
+fn chunk_len(options: &LoopbackOptions, config: &UartConfig) -> usize {
+    if options.pty {
+        256
+    } else {
+        ((2e6 / config.char_time_ns()) as usize).clamp(1, 256)
+    }
+}
+
+/// Sends `bytes` on `tx` and reads them back on `rx` (separate ports: a writer thread).
+fn transfer_pair(
+    tx: &mut dyn Port,
+    rx: &mut dyn Port,
+    bytes: &[u8],
+    chunk: usize,
+    quiet: Duration,
+) -> io::Result<Transfer> {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let done = &done;
+        let writer = s.spawn(move || -> io::Result<Instant> {
+            let start = Instant::now();
+            let result = bytes.chunks(chunk).try_for_each(|c| tx.write(c));
+            done.store(true, std::sync::atomic::Ordering::Release);
+            result.map(|()| start)
+        });
+        let got = receive_loop(rx, bytes.len(), quiet, || {
+            Ok(done.load(std::sync::atomic::Ordering::Acquire))
+        });
+        let write_start = writer
+            .join()
+            .map_err(|_| io::Error::other("the writer thread panicked"))??;
+        let (received, times) = got?;
+        Ok(Transfer {
+            received,
+            times,
+            write_start,
+        })
+    })
+}
+
+/// Sends `bytes` on `port` and reads them back on the same port (TX–RX bridged): chunks are
+/// written between reads, so time stamps are as fine as a chunk (about 2 ms).
+fn transfer_bridged(
+    port: &mut dyn Port,
+    bytes: &[u8],
+    chunk: usize,
+    quiet: Duration,
+) -> io::Result<Transfer> {
+    let write_start = Instant::now();
+    let mut chunks = bytes.chunks(chunk);
+    // The write and the read need the port in turn: a cell lets the closure write between reads.
+    let port = std::cell::RefCell::new(port);
+    let mut step = || -> io::Result<bool> {
+        match chunks.next() {
+            Some(c) => {
+                port.borrow_mut().write(c)?;
+                Ok(false)
+            }
+            None => Ok(true),
+        }
+    };
+    let mut buf = [0u8; 4096];
+    let mut received = Vec::with_capacity(bytes.len());
+    let mut times = Vec::with_capacity(bytes.len());
+    let mut last = Instant::now();
+    loop {
+        let written = step()?;
+        let timeout = if written {
+            Duration::from_millis(2)
+        } else {
+            Duration::ZERO
+        };
+        let n = port.borrow_mut().read(&mut buf, timeout)?;
+        let now = Instant::now();
+        if n > 0 {
+            received.extend_from_slice(buf.get(..n).unwrap_or_default());
+            times.extend(std::iter::repeat(now).take(n));
+            last = now;
+        }
+        if written {
+            let idle = now.duration_since(last);
+            let enough =
+                received.len() >= bytes.len() && idle >= quiet.min(Duration::from_millis(10));
+            if enough || idle >= quiet {
+                break;
+            }
+        }
+    }
+    Ok(Transfer {
+        received,
+        times,
+        write_start,
+    })
+}
+
+/// Counts of an alignment of `sent` and `received` (after masking to the data bits).
+struct Alignment {
+    lost: usize,
+    extra: usize,
+    changed: usize,
+    differences: Vec<Difference>,
+}
+
+fn align(pattern: &'static str, sent: &[u8], received: &[u8], mask: u8) -> Alignment {
+    let old: Vec<u8> = sent.iter().map(|b| b & mask).collect();
+    let new: Vec<u8> = received.iter().map(|b| b & mask).collect();
+    let mut a = Alignment {
+        lost: 0,
+        extra: 0,
+        changed: 0,
+        differences: Vec::new(),
+    };
+    let note = |d: Difference, list: &mut Vec<Difference>| {
+        if list.len() < MAX_DIFFERENCES {
+            list.push(d);
+        }
+    };
+    let byte_at = |v: &[u8], i: usize| v.get(i).copied();
+    for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
+        match op {
+            DiffOp::Equal { .. } => {}
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => {
+                a.lost += old_len;
+                for i in old_index..old_index + old_len {
+                    let d = Difference {
+                        pattern,
+                        offset: i,
+                        sent: byte_at(sent, i),
+                        received: None,
+                    };
+                    note(d, &mut a.differences);
+                }
+            }
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => {
+                a.extra += new_len;
+                for j in new_index..new_index + new_len {
+                    let d = Difference {
+                        pattern,
+                        offset: old_index,
+                        sent: None,
+                        received: byte_at(received, j),
+                    };
+                    note(d, &mut a.differences);
+                }
+            }
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                let both = old_len.min(new_len);
+                a.changed += both;
+                a.lost += old_len - both;
+                a.extra += new_len - both;
+                for k in 0..old_len.max(new_len) {
+                    let d = Difference {
+                        pattern,
+                        offset: old_index + k.min(old_len),
+                        sent: (k < old_len)
+                            .then(|| byte_at(sent, old_index + k))
+                            .flatten(),
+                        received: (k < new_len)
+                            .then(|| byte_at(received, new_index + k))
+                            .flatten(),
+                    };
+                    note(d, &mut a.differences);
+                }
+            }
+        }
+    }
+    a
+}
+
+/// What the line model gives for `bytes` sent with `config` and received by a UART with the
+/// same settings on an inverted line.
+fn through_inverted_line(config: &UartConfig, bytes: &[u8]) -> Vec<u8> {
+    let mut line = Channel::new(*config, config.inverted(), Vec::new(), Seed(0));
+    line.send(0, bytes);
+    host_bytes(&line.receive_all(), ErrorPolicy::Pass)
+}
+
+fn percentile(sorted: &[u64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted.get(i).map(|&ns| ns as f64 / 1000.0)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
+/// Runs every setting of `options` over the path: `tx` sends; `rx` receives (`None`: `tx` has
+/// TX and RX bridged and receives itself). Ports that frame characters themselves (real UARTs)
+/// are switched to each setting with [`Port::set_uart`].
+pub fn run(
+    tx: &mut dyn Port,
+    mut rx: Option<&mut dyn Port>,
+    options: &LoopbackOptions,
+) -> io::Result<Vec<SettingResult>> {
+    let round = patterns();
+    let mut results = Vec::new();
+    for config in &options.settings {
+        tx.set_uart(config)?;
+        if let Some(rx) = rx.as_deref_mut() {
+            rx.set_uart(config)?;
+        }
+        let quiet = quiet_time(options, config);
+        let chunk = chunk_len(options, config);
+        let stale = match rx.as_deref_mut() {
+            Some(rx) => drain(rx, Duration::from_millis(50))?,
+            None => drain(tx, Duration::from_millis(50))?,
+        };
+        if stale > 0 {
+            tracing::info!(%config, stale, "discarded bytes pending before the setting");
+        }
+        let mask = config.data_mask();
+        let started = Instant::now();
+        let mut result = SettingResult {
+            setting: config.to_string(),
+            sent: 0,
+            received: 0,
+            lost: 0,
+            extra: 0,
+            changed: 0,
+            differences: Vec::new(),
+            inverted: Inversion::No,
+            latency_us: None,
+            gap_p50_us: None,
+            gap_p99_us: None,
+            char_time_us: config.char_time_ns() / 1000.0,
+            patterns: Vec::new(),
+        };
+        let mut gaps: Vec<u64> = Vec::new();
+        let mut latencies = Vec::new();
+        // Bytes matching what an inverted line would give, over all patterns.
+        let mut inverted_equal = 0usize;
+        let mut inverted_total = 0usize;
+        loop {
+            for p in &round {
+                let t = match rx.as_deref_mut() {
+                    Some(rx) => transfer_pair(tx, rx, &p.bytes, chunk, quiet)?,
+                    None => transfer_bridged(tx, &p.bytes, chunk, quiet)?,
+                };
+                let a = align(p.name, &p.bytes, &t.received, mask);
+                let latency_us = t
+                    .times
+                    .first()
+                    .map(|first| first.duration_since(t.write_start).as_secs_f64() * 1e6);
+                if let Some(l) = latency_us {
+                    latencies.push(l);
+                }
+                gaps.extend(t.times.windows(2).map(|w| match w {
+                    [a, b] => u64::try_from(b.duration_since(*a).as_nanos()).unwrap_or(u64::MAX),
+                    _ => 0,
+                }));
+                if !options.pty && a.changed + a.lost + a.extra > 0 {
+                    let model = through_inverted_line(config, &p.bytes);
+                    let same = align(p.name, &model, &t.received, mask);
+                    inverted_equal += model.len().saturating_sub(same.lost + same.changed);
+                    inverted_total += model.len().max(t.received.len());
+                }
+                result.sent += p.bytes.len();
+                result.received += t.received.len();
+                result.lost += a.lost;
+                result.extra += a.extra;
+                result.changed += a.changed;
+                for d in a.differences {
+                    if result.differences.len() < MAX_DIFFERENCES {
+                        result.differences.push(d);
+                    }
+                }
+                result.patterns.push(PatternResult {
+                    pattern: p.name,
+                    sent: p.bytes.len(),
+                    received: t.received.len(),
+                    lost: a.lost,
+                    extra: a.extra,
+                    changed: a.changed,
+                    latency_us,
+                });
+            }
+            if started.elapsed().as_secs_f64() >= options.seconds {
+                break;
+            }
+        }
+        gaps.sort_unstable();
+        result.gap_p50_us = percentile(&gaps, 0.50);
+        result.gap_p99_us = percentile(&gaps, 0.99);
+        result.latency_us = median(&mut latencies);
+        let bad = result.changed + result.lost + result.extra;
+        result.inverted = if options.pty {
+            Inversion::NotDeterminable
+        } else if bad * 2 < result.sent {
+            Inversion::No
+        } else if inverted_total > 0 && inverted_equal * 10 >= inverted_total * 8 {
+            Inversion::Yes
+        } else {
+            Inversion::Unclear
+        };
+        tracing::info!(setting = %result.setting, lost = result.lost, changed = result.changed, "setting done");
+        results.push(result);
+    }
+    Ok(results)
+}
+
+fn micros(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(us) if us >= 10_000.0 => format!("{:.1}ms", us / 1000.0),
+        Some(us) => format!("{us:.0}us"),
+    }
+}
+
+/// The table for people: one line per setting, then a note for a pty.
+pub fn render_table(results: &[SettingResult], pty: bool) -> String {
+    let mut out = format!(
+        "{:<14} {:>7} {:>7} {:>6} {:>6} {:>7} {:>9} {:>9} {:>8} {:>8} {:>8}  {}\n",
+        "setting",
+        "sent",
+        "recv",
+        "lost",
+        "extra",
+        "changed",
+        "inverted",
+        "latency",
+        "gap p50",
+        "gap p99",
+        "char",
+        "first differences (pattern@offset:sent>recv)"
+    );
+    for r in results {
+        let diffs = r
+            .differences
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push_str(&format!(
+            "{:<14} {:>7} {:>7} {:>6} {:>6} {:>7} {:>9} {:>9} {:>8} {:>8} {:>8}  {}\n",
+            r.setting,
+            r.sent,
+            r.received,
+            r.lost,
+            r.extra,
+            r.changed,
+            r.inverted.label(),
+            micros(r.latency_us),
+            micros(r.gap_p50_us),
+            micros(r.gap_p99_us),
+            micros(Some(r.char_time_us)),
+            if diffs.is_empty() { "-".into() } else { diffs }
+        ));
+    }
+    if pty {
+        out.push_str(
+            "note: a pty ignores baud rate and format, so every setting works on it; \
+             inversion cannot be determined and the gaps are the kernel's, not a line's\n",
+        );
+    }
+    let bad = results.iter().filter(|r| !r.clean()).count();
+    out.push_str(&format!(
+        "{} of {} settings clean\n",
+        results.len() - bad,
+        results.len()
+    ));
+    out
+}
+
+/// The JSON report: `{"pty": bool, "settings": [SettingResult…]}`.
+pub fn render_json(results: &[SettingResult], pty: bool) -> serde_json::Result<String> {
+    #[derive(Serialize)]
+    struct Report<'a> {
+        pty: bool,
+        settings: &'a [SettingResult],
+    }
+    serde_json::to_string_pretty(&Report {
+        pty,
+        settings: results,
+    })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn alignment_counts_a_drop_as_one_lost_byte() {
+        let sent: Vec<u8> = (0..=255u8).collect();
+        let mut received = sent.clone();
+        received.remove(100);
+        received[10] = 0xEE;
+        let a = align("all-256", &sent, &received, 0xFF);
+        assert_eq!((a.lost, a.extra, a.changed), (1, 0, 1));
+        let run = vec![0x55; 300];
+        let a = align("0x55-run", &run, &run[..297], 0xFF);
+        assert_eq!((a.lost, a.extra, a.changed), (3, 0, 0));
+    }
+
+    #[test]
+    fn seven_bit_formats_compare_seven_bits() {
+        let sent: Vec<u8> = (0..=255u8).collect();
+        let received: Vec<u8> = sent.iter().map(|b| b & 0x7F).collect();
+        let a = align("all-256", &sent, &received, 0x7F);
+        assert_eq!((a.lost, a.extra, a.changed), (0, 0, 0));
+    }
+
+    #[test]
+    fn an_inverted_line_changes_the_bytes() {
+        let config = UartConfig::new(9600, "8N1").expect("config");
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        let model = through_inverted_line(&config, &bytes);
+        assert_ne!(model, bytes);
+    }
+}
