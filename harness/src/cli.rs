@@ -177,7 +177,13 @@ pub struct RunArgs {
     /// come in METERLAB_KEY and METERLAB_AUTH_KEY.
     #[arg(long, value_name = "CMD")]
     pub decoder: Option<String>,
-    /// Time limit for the decoder under test, per scenario, in seconds.
+    /// Test this reader program unmodified: each scenario's meter runs in real time on a new
+    /// pty, and the command (run with `sh -c`, `{port}` replaced by the pty's path) reads it and
+    /// prints JSON lines (docs/reading-format.md) on stdout. Keys come in METERLAB_KEY and
+    /// METERLAB_AUTH_KEY, the protocol in METERLAB_PROTOCOL. Scenarios run one at a time.
+    #[arg(long, value_name = "CMD", conflicts_with = "decoder")]
+    pub reader: Option<String>,
+    /// Time limit for the decoder (or reader) under test, per scenario, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub decoder_timeout: u64,
     /// Directory of golden files.
@@ -209,7 +215,12 @@ pub struct DecodeArgs {
         hide_env_values = true
     )]
     pub auth_key: Option<String>,
-    /// The capture file; `-` or nothing for standard input.
+    /// Stop reading after this many seconds and decode what came (for a pty or a pipe that
+    /// never ends).
+    #[arg(long, value_name = "S")]
+    pub max_seconds: Option<f64>,
+    /// The capture file (or a serial port / pty with --max-seconds); `-` or nothing for
+    /// standard input.
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 }

@@ -51,19 +51,13 @@ pub struct ExternalOutput {
     pub stderr_tail: String,
 }
 
-/// Runs `command` through `sh -c`, with `input` on stdin, the keys and the protocol in the
-/// environment (`METERLAB_KEY`, `METERLAB_AUTH_KEY`, `METERLAB_PROTOCOL`).
-pub fn run(
-    command: &str,
-    input: &[u8],
-    keys: &Keys,
-    protocol: Protocol,
-    timeout: Duration,
-) -> Result<ExternalOutput, ExternalError> {
+/// `sh -c command` with stdout and stderr piped and the environment a decoder or reader under
+/// test gets: `METERLAB_PROTOCOL`, and the keys in `METERLAB_KEY` / `METERLAB_AUTH_KEY` (never on
+/// the command line; unset when there are none).
+pub fn command_under_test(command: &str, keys: &Keys, protocol: Protocol) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(command)
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.env_remove("METERLAB_KEY")
@@ -75,6 +69,20 @@ pub fn run(
     if let Some(k) = &keys.authentication {
         cmd.env("METERLAB_AUTH_KEY", hex::encode_upper(k.expose()));
     }
+    cmd
+}
+
+/// Runs `command` through `sh -c`, with `input` on stdin, the keys and the protocol in the
+/// environment (`METERLAB_KEY`, `METERLAB_AUTH_KEY`, `METERLAB_PROTOCOL`).
+pub fn run(
+    command: &str,
+    input: &[u8],
+    keys: &Keys,
+    protocol: Protocol,
+    timeout: Duration,
+) -> Result<ExternalOutput, ExternalError> {
+    let mut cmd = command_under_test(command, keys, protocol);
+    cmd.stdin(Stdio::piped());
     let io = |source| ExternalError::Io {
         command: command.to_string(),
         source,

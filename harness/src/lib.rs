@@ -10,6 +10,8 @@ pub mod cli;
 pub mod exit_code;
 pub mod external;
 pub mod golden;
+#[cfg(unix)]
+pub mod live;
 pub mod loopback;
 pub mod reader;
 pub mod report;

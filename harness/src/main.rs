@@ -85,14 +85,23 @@ fn run(args: RunArgs) -> Result<u8> {
                 .join(", ")
         );
     }
-    let decoder = match &args.decoder {
-        Some(command) => DecoderUnderTest::External {
+    let timeout = Duration::from_secs(args.decoder_timeout);
+    let decoder = match (&args.decoder, &args.reader) {
+        (Some(command), _) => DecoderUnderTest::External {
             command: command.clone(),
-            timeout: Duration::from_secs(args.decoder_timeout),
+            timeout,
         },
-        None => DecoderUnderTest::Reference,
+        (None, Some(command)) => DecoderUnderTest::Reader {
+            command: command.clone(),
+            timeout,
+        },
+        (None, None) => DecoderUnderTest::Reference,
     };
-    let decoder_name = args.decoder.clone().unwrap_or_else(|| "reference".into());
+    let decoder_name = args
+        .decoder
+        .clone()
+        .or_else(|| args.reader.clone())
+        .unwrap_or_else(|| "reference".into());
     let options = RunOptions {
         decoder,
         seed_override: args.seed,
@@ -174,18 +183,25 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         authentication: parse_key("--auth-key", &args.auth_key)?,
     };
     let mut input = Vec::new();
-    match args.file.as_deref() {
-        None => std::io::stdin()
-            .read_to_end(&mut input)
-            .context("cannot read standard input")?,
-        Some(p) if p.as_os_str() == "-" => std::io::stdin()
-            .read_to_end(&mut input)
-            .context("cannot read standard input")?,
-        Some(p) => {
-            input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-            input.len()
+    if let Some(seconds) = args.max_seconds {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            bail!("--max-seconds must be a non-negative number");
         }
-    };
+        input = read_for(args.file.as_deref(), Duration::from_secs_f64(seconds))?;
+    } else {
+        match args.file.as_deref() {
+            None => std::io::stdin()
+                .read_to_end(&mut input)
+                .context("cannot read standard input")?,
+            Some(p) if p.as_os_str() == "-" => std::io::stdin()
+                .read_to_end(&mut input)
+                .context("cannot read standard input")?,
+            Some(p) => {
+                input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                input.len()
+            }
+        };
+    }
     let (bytes, format) = read_capture(&input);
     tracing::info!(
         bytes = bytes.len(),
@@ -219,6 +235,48 @@ fn decode(args: DecodeArgs) -> Result<u8> {
     } else {
         exit_code::SUCCESS
     })
+}
+
+/// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,
+/// whichever comes first: a pty or a serial port never ends.
+fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> {
+    let mut source: Box<dyn Read + Send> = match file {
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        ),
+        _ => Box::new(std::io::stdin()),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The thread may stay blocked in read() when time is up; the process ends without it.
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match source.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.send(Ok(buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let deadline = Instant::now() + limit;
+    let mut input = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Ok(chunk)) => input.extend_from_slice(&chunk),
+            Ok(Err(e)) => return Err(e).context("cannot read the input"),
+            Err(_) => break,
+        }
+    }
+    Ok(input)
 }
 
 fn profiles() -> Result<u8> {

@@ -37,6 +37,14 @@ pub enum DecoderUnderTest {
         /// Time limit per scenario.
         timeout: Duration,
     },
+    /// A reader program run against a virtual meter on a pty in real time (`crate::live`);
+    /// `{port}` in the command is replaced by the pty's path. Scenarios run one at a time.
+    Reader {
+        /// The command line, run with `sh -c`.
+        command: String,
+        /// Time limit per scenario (meter and reader).
+        timeout: Duration,
+    },
 }
 
 /// How to run.
@@ -139,7 +147,7 @@ pub fn reference_decoder(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecode
     meterlab_decoder::auto::decoder_for(protocol, keys)
 }
 
-fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
+pub(crate) fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
     match choice {
         KeyChoice::Meter => meter.cloned(),
         KeyChoice::None => None,
@@ -149,6 +157,9 @@ fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
 
 /// Runs one scenario.
 pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome, ScenarioError> {
+    if let DecoderUnderTest::Reader { command, timeout } = &options.decoder {
+        return run_live(scenario, options, command, *timeout);
+    }
     let started = Instant::now();
     let spec = &scenario.spec;
     let invalid = |message: String| ScenarioError::Invalid {
@@ -227,6 +238,7 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     let mut failures = Vec::new();
     let (messages, decoder_name) = match &options.decoder {
         DecoderUnderTest::Reference => (reader.finish(), "reference".to_string()),
+        DecoderUnderTest::Reader { command, .. } => (Vec::new(), command.clone()),
         DecoderUnderTest::External { command, timeout } => {
             match external::run(command, &bytes, &keys, meter.protocol(), *timeout) {
                 Ok(out) => {
@@ -255,39 +267,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         }
     };
 
-    let (fates, tally) = judge(&truth, &messages);
     let reference = options.decoder == DecoderUnderTest::Reference;
-    let wrong_diffs = || -> Option<String> {
-        let diffs: Vec<String> = messages
-            .iter()
-            .zip(&fates)
-            .filter_map(|(m, fate)| match (m, fate) {
-                (Message::Reading(r), MessageFate::Wrong { nearest }) => Some((r, *nearest)),
-                _ => None,
-            })
-            .take(5)
-            .map(|(r, nearest)| {
-                let head = format!("reading at {}:", r.time.as_deref().unwrap_or("(no time)"));
-                match nearest.and_then(|k| truth.get(k)) {
-                    Some(t) => format!(
-                        "{head} closest to telegram {}\n{}",
-                        nearest.unwrap_or(0),
-                        diff(&reading_lines(t), &reading_lines(r))
-                    ),
-                    None => format!("{head} nothing was sent\n{}", reading_lines(r).join("\n")),
-                }
-            })
-            .collect();
-        (!diffs.is_empty()).then(|| diffs.join("\n"))
-    };
-    for what in check(&spec.expect, &tally, reference) {
-        let detail = if what.contains("wrong readings") {
-            wrong_diffs()
-        } else {
-            None
-        };
-        failures.push(Failure { what, detail });
-    }
+    let (fates, tally) = judge_outcome(spec, &truth, &messages, reference, &mut failures);
 
     let mut outcome = Outcome {
         name: scenario.name.clone(),
@@ -321,6 +302,104 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     }
     outcome.elapsed = started.elapsed();
     Ok(outcome)
+}
+
+/// Judges `messages` against `truth` and the scenario's expectations; failures are added.
+fn judge_outcome(
+    spec: &crate::scenario::ScenarioSpec,
+    truth: &[Reading],
+    messages: &[Message],
+    reference: bool,
+    failures: &mut Vec<Failure>,
+) -> (Vec<MessageFate>, Tally) {
+    let (fates, tally) = judge(truth, messages);
+    let wrong_diffs = || -> Option<String> {
+        let diffs: Vec<String> = messages
+            .iter()
+            .zip(&fates)
+            .filter_map(|(m, fate)| match (m, fate) {
+                (Message::Reading(r), MessageFate::Wrong { nearest }) => Some((r, *nearest)),
+                _ => None,
+            })
+            .take(5)
+            .map(|(r, nearest)| {
+                let head = format!("reading at {}:", r.time.as_deref().unwrap_or("(no time)"));
+                match nearest.and_then(|k| truth.get(k)) {
+                    Some(t) => format!(
+                        "{head} closest to telegram {}\n{}",
+                        nearest.unwrap_or(0),
+                        diff(&reading_lines(t), &reading_lines(r))
+                    ),
+                    None => format!("{head} nothing was sent\n{}", reading_lines(r).join("\n")),
+                }
+            })
+            .collect();
+        (!diffs.is_empty()).then(|| diffs.join("\n"))
+    };
+    for what in check(&spec.expect, &tally, reference) {
+        let detail = if what.contains("wrong readings") {
+            wrong_diffs()
+        } else {
+            None
+        };
+        failures.push(Failure { what, detail });
+    }
+    (fates, tally)
+}
+
+/// Runs one scenario against a reader program in real time (`crate::live`).
+#[cfg(unix)]
+fn run_live(
+    scenario: &Scenario,
+    options: &RunOptions,
+    command: &str,
+    timeout: Duration,
+) -> Result<Outcome, ScenarioError> {
+    let started = Instant::now();
+    let spec = &scenario.spec;
+    let seed = options.seed_override.unwrap_or(spec.seed);
+    let live = crate::live::run(scenario, seed, command, timeout)?;
+    let mut failures = live.failures;
+    let (fates, tally) = judge_outcome(spec, &live.truth, &live.messages, false, &mut failures);
+    Ok(Outcome {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        description: spec.description.clone(),
+        seed,
+        profile: live.profile,
+        sender: live.sender,
+        receiver: live.receiver,
+        faults: spec.faults.iter().map(ToString::to_string).collect(),
+        fault_log: String::new(),
+        sent_messages: usize::try_from(live.summary.messages).unwrap_or(usize::MAX),
+        sent_bytes: usize::try_from(live.summary.bytes).unwrap_or(usize::MAX),
+        received_bytes: usize::try_from(live.summary.bytes).unwrap_or(usize::MAX),
+        rx_parity_errors: 0,
+        rx_framing_errors: 0,
+        rx_breaks: 0,
+        truth: live.truth,
+        messages: live.messages,
+        fates,
+        tally,
+        failures,
+        golden: GoldenStatus::Skipped,
+        decoder: command.to_string(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Without a pty there is no live mode.
+#[cfg(not(unix))]
+fn run_live(
+    scenario: &Scenario,
+    _options: &RunOptions,
+    _command: &str,
+    _timeout: Duration,
+) -> Result<Outcome, ScenarioError> {
+    Err(ScenarioError::Invalid {
+        path: scenario.path.clone(),
+        message: "--reader needs a pty (Linux or another Unix)".into(),
+    })
 }
 
 fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool) {
@@ -374,6 +453,12 @@ pub fn run_all(
     mut progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
 ) -> Vec<Result<Outcome, ScenarioError>> {
     let total = scenarios.len();
+    // A reader under test runs in real time on a pty: one scenario at a time.
+    let jobs = if matches!(options.decoder, DecoderUnderTest::Reader { .. }) {
+        1
+    } else {
+        jobs
+    };
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     let mut results: BTreeMap<usize, Result<Outcome, ScenarioError>> = BTreeMap::new();

@@ -1,0 +1,323 @@
+//! `meterlab run --reader CMD`: a scenario in real time against an unmodified reader program.
+//!
+//! The scenario's meter (its `meter:` spec and seed) runs with the real-time driver of
+//! `meterlab sim` on a fresh pty, whose link lives in a temporary directory; the scenario's
+//! `line.receiver` becomes the reader's settings and its `faults:` go on the line, exactly as
+//! `meterlab sim --baud/--format/--fault` would apply them. The reader command runs through
+//! `sh -c` with `{port}` replaced by the link's path, the keys in `METERLAB_KEY` and
+//! `METERLAB_AUTH_KEY` and the protocol in `METERLAB_PROTOCOL`, and prints JSON lines
+//! (docs/reading-format.md) on standard output.
+//!
+//! Order of events: the reader starts; after [`START_GRACE`] the meter starts (so its first
+//! push finds the port open); a push meter stops after `run.telegrams` pushes (or after
+//! `run.duration`), a request/response meter when the reader exits or `run.duration` has passed;
+//! the reader then has [`FINISH_GRACE`] to finish before it (its whole process group) is
+//! terminated. Its readings are judged against the driver's truth like an external decoder's
+//! (error kinds are not compared; no golden files).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use meterlab_decoder::{Keys, Message, Protocol, Reading};
+use meterlab_sim::transport::{self, ReaderSettings, SimOptions, Summary};
+use meterlab_sim::Seed;
+
+use crate::runner::{choose_key, Failure};
+use crate::scenario::{Scenario, ScenarioError};
+
+/// Time between starting the reader and starting the meter.
+pub const START_GRACE: Duration = Duration::from_millis(300);
+
+/// Time the reader has to finish once the meter has stopped.
+pub const FINISH_GRACE: Duration = Duration::from_secs(5);
+
+/// The longest `run.duration` this mode accepts (it runs in real time).
+pub const MAX_DURATION: Duration = Duration::from_secs(60);
+
+/// What a live run produced, for the runner to judge.
+#[derive(Debug)]
+pub struct LiveRun {
+    /// The meter's settings.
+    pub sender: meterlab_sim::line::UartConfig,
+    /// The reader's settings.
+    pub receiver: meterlab_sim::line::UartConfig,
+    /// The profile.
+    pub profile: String,
+    /// What the driver did.
+    pub summary: Summary,
+    /// The readings the meter sent (the truth log).
+    pub truth: Vec<Reading>,
+    /// What the reader printed.
+    pub messages: Vec<Message>,
+    /// The reader's conduct: bad lines, crash, time-out, a port failure.
+    pub failures: Vec<Failure>,
+}
+
+fn temp_dir() -> std::io::Result<PathBuf> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "meterlab-live-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Runs `scenario` with `seed` against the reader `command` (time limit `timeout` for the whole
+/// run, meter and reader).
+pub fn run(
+    scenario: &Scenario,
+    seed: u64,
+    command: &str,
+    timeout: Duration,
+) -> Result<LiveRun, ScenarioError> {
+    let spec = &scenario.spec;
+    let invalid = |message: String| ScenarioError::Invalid {
+        path: scenario.path.clone(),
+        message,
+    };
+    if spec
+        .run
+        .duration
+        .is_some_and(|d| d > MAX_DURATION.as_nanos() as u64)
+    {
+        return Err(invalid(format!(
+            "run.duration is over {} s: with --reader a scenario runs in real time; shorten it or use run.telegrams",
+            MAX_DURATION.as_secs()
+        )));
+    }
+    if spec.reader.mbus.is_some() || spec.reader.iec.is_some() {
+        return Err(invalid(
+            "reader.iec / reader.mbus script meterlab's own reader; with --reader the reader under test runs the dialogue".into(),
+        ));
+    }
+    let seed = Seed(seed);
+    let mut meter = spec
+        .meter
+        .build(seed.derive("meter"))
+        .map_err(|e| invalid(e.to_string()))?;
+    let sender = meter.uart();
+    if spec.line.sender.is_some_and(|s| s != sender) {
+        return Err(invalid(format!(
+            "line.sender: with --reader the meter sends with its own settings ({sender})"
+        )));
+    }
+    let receiver = spec.line.receiver.unwrap_or(sender);
+    let text = receiver.to_string();
+    let reader = ReaderSettings {
+        baud: Some(receiver.baud),
+        format: text.split_once(' ').map(|(_, f)| f.to_string()),
+    };
+    let meter_keys = meter.keys();
+    let keys = Keys {
+        encryption: choose_key(&spec.reader.key, meter_keys.encryption.as_ref()),
+        authentication: choose_key(&spec.reader.auth_key, meter_keys.authentication.as_ref()),
+    };
+    let push_meter = meter.next_push_ns().is_some();
+    let options = SimOptions {
+        reader,
+        faults: spec.faults.clone(),
+        seed,
+        count: if push_meter { spec.run.telegrams } else { None },
+    };
+    let duration = spec.run.duration.map(Duration::from_nanos);
+    let protocol = meter.protocol();
+    let profile = meter.profile().to_string();
+
+    let dir = temp_dir().map_err(|e| invalid(format!("cannot make a temporary directory: {e}")))?;
+    let link = dir.join("port");
+    let result = (|| {
+        let mut port = transport::pty::PtyPort::create(&link)
+            .map_err(|e| invalid(format!("cannot make a pty at {}: {e}", link.display())))?;
+        let command_line = command.replace("{port}", &link.to_string_lossy());
+        let mut child = spawn(&command_line, &keys, protocol)
+            .map_err(|e| invalid(format!("cannot start reader command `{command}`: {e}")))?;
+        let stdout = collect(child.stdout.take());
+        let stderr = collect(child.stderr.take());
+        let started = Instant::now();
+        let mut failures = Vec::new();
+        let mut truth = Vec::new();
+        let stop = AtomicBool::new(false);
+        let mut status = None;
+        let mut timed_out = false;
+        let driven = std::thread::scope(|scope| {
+            // The reader opens the port before the meter's first push.
+            while started.elapsed() < START_GRACE && status.is_none() {
+                status = child.try_wait().ok().flatten();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let meter_started = Instant::now();
+            let driver = scope.spawn(|| {
+                transport::run(&mut *meter, &mut port, &options, &stop, &mut |sent| {
+                    truth.push(sent.reading.clone())
+                })
+            });
+            loop {
+                if driver.is_finished() {
+                    break;
+                }
+                if status.is_none() {
+                    status = child.try_wait().ok().flatten();
+                }
+                let ended = (!push_meter && status.is_some())
+                    || duration.is_some_and(|d| meter_started.elapsed() >= d);
+                if started.elapsed() > timeout {
+                    timed_out = true;
+                }
+                if ended || timed_out {
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            driver.join()
+        });
+        let summary = match driven {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                failures.push(Failure {
+                    what: format!("the meter's pty failed: {:#}", anyhow::Error::from(e)),
+                    detail: None,
+                });
+                Summary::default()
+            }
+            Err(_) => {
+                failures.push(Failure {
+                    what: "the meter thread panicked".into(),
+                    detail: None,
+                });
+                Summary::default()
+            }
+        };
+        // The reader's grace period, within the time limit.
+        let grace_end = (Instant::now() + FINISH_GRACE).min(started + timeout);
+        while status.is_none() && !timed_out {
+            status = child.try_wait().ok().flatten();
+            if status.is_none() {
+                if Instant::now() >= grace_end {
+                    timed_out = started.elapsed() >= timeout;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let killed = status.is_none();
+        if killed {
+            terminate(&mut child);
+        }
+        if timed_out && killed {
+            failures.push(Failure {
+                what: format!(
+                    "reader command `{command}` did not finish within {} s and was killed",
+                    timeout.as_secs()
+                ),
+                detail: None,
+            });
+        }
+        drop(port);
+        let out = stdout
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_default();
+        let err = stderr
+            .recv_timeout(Duration::from_secs(1))
+            .unwrap_or_default();
+        let mut messages = Vec::new();
+        let mut bad_lines = Vec::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Message>(line) {
+                Ok(m) => messages.push(m),
+                Err(e) => bad_lines.push(format!("{line} ({e})")),
+            }
+        }
+        if !bad_lines.is_empty() {
+            failures.push(Failure {
+                what: format!(
+                    "the reader printed {} lines that are not messages of the reading format",
+                    bad_lines.len()
+                ),
+                detail: Some(
+                    bad_lines
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            });
+        }
+        if !killed && status.is_some_and(|s| s.code().is_none()) {
+            let err = String::from_utf8_lossy(&err);
+            let tail: Vec<&str> = err.lines().rev().take(20).collect();
+            failures.push(Failure {
+                what: "the reader was killed by a signal (crashed?)".into(),
+                detail: Some(tail.into_iter().rev().collect::<Vec<_>>().join("\n")),
+            });
+        }
+        Ok(LiveRun {
+            sender,
+            receiver,
+            profile,
+            summary,
+            truth,
+            messages,
+            failures,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn spawn(command: &str, keys: &Keys, protocol: Protocol) -> std::io::Result<Child> {
+    let mut cmd = crate::external::command_under_test(command, keys, protocol);
+    cmd.stdin(Stdio::null());
+    // Its own process group, so that terminating it reaches what `sh` started.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn()
+}
+
+/// Reads a pipe to its end on a thread; the bytes arrive on the channel.
+fn collect(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// SIGTERM to the reader's process group, SIGKILL if it is still there after a moment.
+fn terminate(child: &mut Child) {
+    use nix::sys::signal::{killpg, Signal};
+    use nix::unistd::Pid;
+    let Ok(raw) = i32::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    let group = Pid::from_raw(raw);
+    let _ = killpg(group, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        if child.try_wait().ok().flatten().is_some() {
+            // The group's other members (if any) get the same chance.
+            std::thread::sleep(Duration::from_millis(20));
+            let _ = killpg(group, Signal::SIGKILL);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    let _ = child.wait();
+}

@@ -1,0 +1,81 @@
+//! `meterlab run --reader CMD` end to end: the scenario's meter runs in real time on a pty and
+//! the reader is `meterlab decode` itself, reading the pty for a limited time. A few seconds per
+//! test.
+#![cfg(target_os = "linux")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_meterlab");
+
+fn scenario_dir(name: &str, yaml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meterlab-reader-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join(format!("{name}.yaml")), yaml).expect("scenario written");
+    dir
+}
+
+fn run(dir: &PathBuf, reader: &str) -> Output {
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(dir)
+        .args([
+            "--color",
+            "never",
+            "--decoder-timeout",
+            "10",
+            "--reader",
+            reader,
+        ])
+        .env_remove("METERLAB_PROTOCOL")
+        .output()
+        .expect("meterlab runs");
+    let _ = std::fs::remove_dir_all(dir);
+    out
+}
+
+const DSMR: &str = "meter: { profile: dsmr-5.0, interval: 300ms }\nrun: { telegrams: 2 }\n";
+
+#[test]
+fn a_reader_on_the_pty_gets_every_telegram() {
+    let dir = scenario_dir("dsmr-live", DSMR);
+    let out = run(&dir, &format!("'{BIN}' decode --max-seconds 2 {{port}}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2/2"), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("decode --max-seconds 2"), "{stdout}");
+}
+
+#[test]
+fn a_made_up_reading_is_wrong() {
+    let dir = scenario_dir("dsmr-made-up", DSMR);
+    let line = r#"{"protocol":"dsmr","meter_id":"X","time":null,"values":[]}"#;
+    let out = run(&dir, &format!("echo '{line}'"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("wrong readings"), "{stdout}");
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn long_scenarios_and_decoder_are_refused() {
+    let dir = scenario_dir(
+        "dsmr-long",
+        "meter: { profile: dsmr-5.0 }\nrun: { duration: 2min }\n",
+    );
+    let out = run(&dir, "true");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("run.duration is over 60 s"), "{stderr}");
+
+    let out = Command::new(BIN)
+        .args(["run", "--reader", "true", "--decoder", "cat"])
+        .output()
+        .expect("meterlab runs");
+    assert_eq!(out.status.code(), Some(2));
+}
