@@ -16,7 +16,6 @@
 //! Vectors the decoder cannot agree with go in [`KNOWN_MISMATCHES`] with a reason; the test
 //! fails when a listed vector starts agreeing, so the list only shrinks.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use meterlab_decoder::iec::{
@@ -25,6 +24,8 @@ use meterlab_decoder::iec::{
 };
 use meterlab_decoder::{Decimal, IecDecoder, Message, Reading, Scalar, StreamDecoder};
 use serde_yaml::Value as Yaml;
+
+mod common;
 
 /// Vectors the decoder does not agree with, and why. Empty: every vector agrees.
 const KNOWN_MISMATCHES: &[(&str, &str)] = &[];
@@ -63,14 +64,7 @@ impl Vector {
 fn corpus() -> &'static [Vector] {
     static CORPUS: OnceLock<Vec<Vector>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/iec62056-21");
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .expect("tests/data/iec62056-21 exists")
-            .map(|e| e.expect("directory entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        paths.sort();
-        paths
+        common::yaml_files("iec62056-21")
             .into_iter()
             .map(|path| {
                 let text = std::fs::read_to_string(&path).expect("readable vector");
@@ -444,32 +438,8 @@ fn corpus_agrees() {
     let vectors = corpus();
     assert_eq!(vectors.len(), 10, "all 10 corpus vectors are present");
     assert_eq!(EXPECTATIONS.len(), vectors.len());
-    let mut failures = Vec::new();
-    let mut now_agreeing = Vec::new();
-    for vector in vectors {
-        let known = KNOWN_MISMATCHES.iter().find(|(n, _)| *n == vector.name);
-        match (check(vector), known) {
-            (Ok(()), Some((name, _))) => now_agreeing.push(*name),
-            (Err(e), None) => failures.push(format!("{}: {e}", vector.name)),
-            _ => {}
-        }
-    }
-    for (name, _) in KNOWN_MISMATCHES {
-        assert!(
-            vectors.iter().any(|v| v.name == *name),
-            "KNOWN_MISMATCHES names {name}, which is not in the corpus"
-        );
-    }
-    assert!(
-        now_agreeing.is_empty(),
-        "these vectors agree now: remove them from KNOWN_MISMATCHES: {now_agreeing:?}"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} vectors disagree:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let known: Vec<&str> = KNOWN_MISMATCHES.iter().map(|(n, _)| *n).collect();
+    common::assert_agreement(vectors, |v| v.name.as_str(), check, &known);
 }
 
 /// Every BCC the corpus states and recomputes, against [`bcc::check`]; a readout whose BCC does

@@ -3,7 +3,6 @@
 //! meter read as 8N1, and no panic on any input. Messages come from the corpus copy in
 //! `tests/data/iec62056-21/` (sources in each file).
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use meterlab_decoder::iec::bcc;
@@ -19,14 +18,7 @@ use common::{assert_wire_format, cut_points, feed_chunked, kinds, mutate, seven_
 fn dialogue(name: &str) -> Vec<u8> {
     static CORPUS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     let corpus = CORPUS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/iec62056-21");
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .expect("tests/data/iec62056-21 exists")
-            .map(|e| e.expect("directory entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        paths.sort();
-        paths
+        common::yaml_files("iec62056-21")
             .iter()
             .map(|path| {
                 let text = std::fs::read_to_string(path).expect("readable vector");

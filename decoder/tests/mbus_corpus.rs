@@ -4,11 +4,11 @@
 //! their projects' values. Frames that do not agree are listed in [`KNOWN_MISMATCHES`] with the
 //! reason; the list can only shrink — the test fails when a listed frame starts agreeing.
 
-use std::path::{Path, PathBuf};
-
 use meterlab_decoder::mbus::more_records_follow;
 use meterlab_decoder::{MbusDecoder, Message, Reading, Scalar, StreamDecoder, Value};
 use serde_yaml::Value as Yaml;
+
+mod common;
 
 /// Frames whose decoding differs from the expected output, and why.
 const KNOWN_MISMATCHES: &[(&str, &str)] = &[
@@ -55,10 +55,6 @@ const KNOWN_MISMATCHES: &[(&str, &str)] = &[
     ),
 ];
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mbus")
-}
-
 struct Vector {
     name: String,
     doc: Yaml,
@@ -68,13 +64,7 @@ struct Vector {
 fn corpus() -> Vec<Vector> {
     let mut out = Vec::new();
     for dir in ["libmbus", "pymeterbus", "m-bus-parser", "wmbusmeters"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir().join(dir))
-            .expect("corpus dir")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        files.sort();
-        for path in files {
+        for path in common::yaml_files(&format!("mbus/{dir}")) {
             let text = std::fs::read_to_string(&path).expect("read");
             let doc: Yaml = serde_yaml::from_str(&text).expect("yaml");
             // Read the hex from the text: YAML would take an all-digit hex string for a number.
@@ -453,32 +443,8 @@ fn check(v: &Vector) -> Result<(), String> {
 fn corpus_agrees_except_known_mismatches() {
     let vectors = corpus();
     assert!(vectors.len() >= 115, "{} vectors", vectors.len());
-    let mut failures = Vec::new();
-    let mut agree = 0;
-    for v in &vectors {
-        let known = KNOWN_MISMATCHES.iter().find(|(n, _)| *n == v.name);
-        match (check(v), known) {
-            (Ok(()), None) => agree += 1,
-            (Ok(()), Some(_)) => failures.push(format!(
-                "{}: agrees now — remove it from KNOWN_MISMATCHES",
-                v.name
-            )),
-            (Err(e), None) => failures.push(format!("{}: {e}", v.name)),
-            (Err(_), Some(_)) => {}
-        }
-    }
-    for (name, _) in KNOWN_MISMATCHES {
-        assert!(
-            vectors.iter().any(|v| v.name == *name),
-            "{name} is not in the corpus"
-        );
-    }
-    assert!(
-        failures.is_empty(),
-        "{agree} of {} agree; failures:\n{}",
-        vectors.len(),
-        failures.join("\n")
-    );
+    let known: Vec<&str> = KNOWN_MISMATCHES.iter().map(|(n, _)| *n).collect();
+    common::assert_agreement(&vectors, |v| v.name.as_str(), check, &known);
 }
 
 /// The user bug report (pyMeterBus#10): CI 0x78 without header, one bare manufacturer-data

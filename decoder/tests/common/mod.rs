@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use meterlab_decoder::{Message, StreamDecoder};
@@ -56,18 +56,65 @@ impl Vector {
     }
 }
 
+/// The YAML files of `tests/data/<dir>`, sorted by file name.
+pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(dir);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// The known-mismatch rule (m-bus-parser's `KNOWN_MISMATCHES`): every vector agrees unless its
+/// name is listed; a listed vector that agrees fails the test, so the list can only shrink; every
+/// listed name must be in the corpus.
+pub fn assert_agreement<V>(
+    vectors: &[V],
+    name: impl Fn(&V) -> &str,
+    check: impl Fn(&V) -> Result<(), String>,
+    known: &[&str],
+) {
+    let mut failures = Vec::new();
+    let mut now_agreeing = Vec::new();
+    let mut agree = 0;
+    for v in vectors {
+        let listed = known.contains(&name(v));
+        match (check(v), listed) {
+            (Ok(()), false) => agree += 1,
+            (Ok(()), true) => now_agreeing.push(name(v).to_string()),
+            (Err(e), false) => failures.push(format!("{}: {e}", name(v))),
+            (Err(_), true) => {}
+        }
+    }
+    for listed in known {
+        assert!(
+            vectors.iter().any(|v| name(v) == *listed),
+            "KNOWN_MISMATCHES names {listed}, which is not in the corpus"
+        );
+    }
+    assert!(
+        now_agreeing.is_empty(),
+        "these vectors agree now: remove them from KNOWN_MISMATCHES: {now_agreeing:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{agree} of {} vectors agree; {} disagree:\n{}",
+        vectors.len(),
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// Every vector, sorted by file name; the reconstructed bytes are checked against `length`.
 pub fn corpus() -> &'static [Vector] {
     static CORPUS: OnceLock<Vec<Vector>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dsmr");
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .expect("tests/data/dsmr exists")
-            .map(|e| e.expect("directory entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        paths.sort();
-        paths
+        yaml_files("dsmr")
             .into_iter()
             .map(|path| {
                 let text = std::fs::read_to_string(&path).expect("readable vector");
@@ -115,14 +162,7 @@ fn wire_bytes(doc: &Yaml) -> Vec<u8> {
 pub fn dlms_corpus() -> &'static [Vector] {
     static CORPUS: OnceLock<Vec<Vector>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dlms");
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .expect("tests/data/dlms exists")
-            .map(|e| e.expect("directory entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        paths.sort();
-        paths
+        yaml_files("dlms")
             .into_iter()
             .map(|path| {
                 let text = std::fs::read_to_string(&path).expect("readable vector");
