@@ -251,10 +251,10 @@ fn drain(rx: &mut dyn Port, quiet: Duration) -> io::Result<usize> {
     Ok(dropped)
 }
 
-/// Receive loop shared by both modes; `write_step` writes the next chunk (or nothing) and says
-/// whether everything has been written.
+/// Receive loop shared by both modes; `read` reads what arrived within a timeout, `write_step`
+/// writes the next chunk (or nothing) and says whether everything has been written.
 fn receive_loop(
-    rx: &mut dyn Port,
+    mut read: impl FnMut(&mut [u8], Duration) -> io::Result<usize>,
     expected: usize,
     quiet: Duration,
     mut write_step: impl FnMut() -> io::Result<bool>,
@@ -270,7 +270,7 @@ fn receive_loop(
         } else {
             Duration::ZERO
         };
-        let n = rx.read(&mut buf, timeout)?;
+        let n = read(&mut buf, timeout)?;
         let now = Instant::now();
         if n > 0 {
             received.extend_from_slice(buf.get(..n).unwrap_or_default());
@@ -315,9 +315,12 @@ fn transfer_pair(
             done.store(true, std::sync::atomic::Ordering::Release);
             result.map(|()| start)
         });
-        let got = receive_loop(rx, bytes.len(), quiet, || {
-            Ok(done.load(std::sync::atomic::Ordering::Acquire))
-        });
+        let got = receive_loop(
+            |buf, t| rx.read(buf, t),
+            bytes.len(),
+            quiet,
+            || Ok(done.load(std::sync::atomic::Ordering::Acquire)),
+        );
         let write_start = writer
             .join()
             .map_err(|_| io::Error::other("the writer thread panicked"))??;
@@ -351,33 +354,12 @@ fn transfer_bridged(
             None => Ok(true),
         }
     };
-    let mut buf = [0u8; 4096];
-    let mut received = Vec::with_capacity(bytes.len());
-    let mut times = Vec::with_capacity(bytes.len());
-    let mut last = Instant::now();
-    loop {
-        let written = step()?;
-        let timeout = if written {
-            Duration::from_millis(2)
-        } else {
-            Duration::ZERO
-        };
-        let n = port.borrow_mut().read(&mut buf, timeout)?;
-        let now = Instant::now();
-        if n > 0 {
-            received.extend_from_slice(buf.get(..n).unwrap_or_default());
-            times.extend(std::iter::repeat(now).take(n));
-            last = now;
-        }
-        if written {
-            let idle = now.duration_since(last);
-            let enough =
-                received.len() >= bytes.len() && idle >= quiet.min(Duration::from_millis(10));
-            if enough || idle >= quiet {
-                break;
-            }
-        }
-    }
+    let (received, times) = receive_loop(
+        |buf, t| port.borrow_mut().read(buf, t),
+        bytes.len(),
+        quiet,
+        &mut step,
+    )?;
     Ok(Transfer {
         received,
         times,

@@ -124,3 +124,40 @@ fn a_cable_dropping_every_100th_byte_is_reported_exactly() {
         before += p.sent;
     }
 }
+
+/// `--tx` alone (TX–RX bridged): one port writes and reads back; here the far end of the pty
+/// echoes every byte, as a bridge on a real adapter does.
+#[test]
+fn a_bridged_port_reads_back_what_it_sends() {
+    let mut master = PtyPort::create(&link("bridge")).expect("pty");
+    let first: UartConfig = "9600 8N1".parse().expect("setting");
+    let mut port =
+        loopback::open(&master.slave_path().display().to_string(), &first).expect("open");
+    let stop = AtomicBool::new(false);
+    let results = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut buf = [0u8; 1024];
+            while !stop.load(Ordering::Relaxed) {
+                let n = master
+                    .read(&mut buf, Duration::from_millis(5))
+                    .expect("read");
+                if n > 0 {
+                    master.write(&buf[..n]).expect("echo");
+                }
+            }
+        });
+        let results = loopback::run(&mut port, None, &options(&["9600 8N1"]));
+        stop.store(true, Ordering::Relaxed);
+        results
+    })
+    .expect("runs");
+    let r = &results[0];
+    let sent_per_round: usize = loopback::patterns().iter().map(|p| p.bytes.len()).sum();
+    assert_eq!(r.sent, sent_per_round, "{r:?}");
+    assert_eq!(
+        (r.received, r.lost, r.extra, r.changed),
+        (r.sent, 0, 0, 0),
+        "{r:?}"
+    );
+    assert!(r.latency_us.is_some(), "{r:?}");
+}
