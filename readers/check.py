@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the PyPI readers' wrappers against meterlab's reference decoder.
 
-    check.py --meterlab 'target/debug/meterlab' [--verbose] [--live] [--only WORD]
+    check.py --meterlab 'target/debug/meterlab' [--verbose] [--only WORD]
 
 Corpus check (always): every real telegram of decoder/tests/data/dsmr/*.yaml and every frame of
 decoder/tests/data/mbus/**/*.yaml is turned into its wire bytes (as decoder/tests/common/mod.rs
@@ -13,9 +13,8 @@ storage, tariff, subunit), unless the difference is one of KNOWN below (each exp
 readers/README.md). Values the reference has and the wrapper does not print are counted, not
 failed: that is what the library drops.
 
-Live check (--live, when `meterlab sim` has `--pty`): virtual meters served on a pseudo-terminal
-at real serial timing are read by the wrappers through pyserial, and every reading they print
-must match the simulator's truth log.
+The live check — virtual meters on a pty read by the wrappers through pyserial — is a set of
+scenario files, readers/scenarios/*.yaml, run by `cargo xtask readers --live` with `meterlab run`.
 
 Exit status 0 when nothing differs beyond KNOWN, 1 otherwise. The last line is
 `readers: N passed, N failed`.
@@ -28,7 +27,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -319,100 +317,12 @@ def corpus_mbus(args, tally, meterlab):
         tally.vector("mbus", name, ours, ref, data, err)
 
 
-# Live scenarios: (profile, wrapper, wrapper options, sim options, readings to take).
-LIVE = [
-    ("dsmr-5.0", "dsmr_parser_reader.py", ["--spec", "V5"], ["--interval", "1s"], 3),
-    ("dsmr-4.2", "dsmr_parser_reader.py", ["--spec", "V4"], ["--interval", "1s"], 3),
-    ("dsmr-2.2", "dsmr_parser_reader.py", ["--spec", "V2_2", "--baud", "9600", "--format", "7E1"],
-     ["--interval", "1s"], 3),
-    ("dsmr-emucs", "dsmr_parser_reader.py", ["--spec", "BELGIUM_FLUVIUS"], ["--interval", "1s"], 3),
-    ("mbus-water", "pymeterbus_reader.py", ["--address", "5"], ["--address", "5"], 2),
-    ("mbus-electricity", "pymeterbus_reader.py", ["--address", "5"], ["--address", "5"], 2),
-    ("mbus-gas", "pymeterbus_reader.py", ["--address", "5"], ["--address", "5"], 2),
-    ("mbus-heat", "pymeterbus_reader.py", ["--address", "5"], ["--address", "5"], 2),
-]
-
-
-def sim_available(meterlab):
-    try:
-        p = subprocess.run(meterlab + ["sim", "--help"], capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return p.returncode == 0 and b"--pty" in p.stdout and b"--truth" in p.stdout
-
-
-def live(args, tally, meterlab):
-    """Virtual meters on a pty, read by the wrappers through pyserial, against the truth log."""
-    print("Live: virtual meters on a pty (meterlab sim), read by the PyPI readers")
-    if not sim_available(meterlab):
-        print("  skipped: this meterlab has no `sim --pty --truth`")
-        return
-    for profile, wrapper, wopts, sopts, n in LIVE:
-        if args.only and args.only not in profile:
-            continue
-        with tempfile.TemporaryDirectory(prefix="meterlab-readers-") as tmp:
-            link, truth = os.path.join(tmp, "link"), os.path.join(tmp, "truth.jsonl")
-            sim = subprocess.Popen(
-                meterlab + ["sim", profile, "--pty", link, "--truth", truth,
-                            "--count", str(n + 4)] + sopts,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            try:
-                for _ in range(100):
-                    if os.path.exists(link) or sim.poll() is not None:
-                        break
-                    time.sleep(0.05)
-                cmd = [sys.executable, str(HERE / wrapper), link, "--count", str(n),
-                       "--timeout", "5"] + wopts
-                p = subprocess.run(cmd, capture_output=True, timeout=120)
-            finally:
-                if sim.poll() is None:
-                    sim.terminate()
-                try:
-                    sim.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    sim.kill()
-                    sim.wait()
-            ours = [json.loads(x, parse_float=Decimal)
-                    for x in p.stdout.decode().splitlines() if x.strip()]
-            sent = []
-            if os.path.exists(truth):
-                with open(truth) as f:
-                    sent = [json.loads(x, parse_float=Decimal)["reading"] for x in f if x.strip()]
-            label = f"{profile} over a pty ({wrapper.split('_')[0]})"
-            ours_r = readings(ours)
-            if not ours_r:
-                tally.failed += 1
-                err = p.stderr.decode("utf-8", "replace").strip().splitlines()
-                print(f" FAIL  live   {label:58} no readings"
-                      + (f": {err[-1]}" if err else ""))
-                continue
-            # pair each reading with the truth entry of the same meter clock (DSMR) or access
-            # number (M-Bus); without either (DSMR 2.2 has no clock), the closest one
-            def key(r):
-                for v in r.get("values", []):
-                    if v["id"] == "header.access_number":
-                        return v["value"]
-                return r.get("time")
-
-            def closest(o):
-                same = [r for r in sent if key(o) is not None and str(key(r)) == str(key(o))]
-                pool = same or sent
-                if not pool:
-                    return {"values": []}
-                return min(pool, key=lambda r: len(compare("", o, r)[0]))
-
-            proto = "mbus" if wrapper.startswith("pymeterbus") else "dsmr"
-            tally.vector(proto, label, ours_r, [closest(o) for o in ours_r], b"", shown="live")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--meterlab", default="cargo run -q -p meterlab-harness --",
                     help="how to run meterlab (a path, or a command line)")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--only", help="only vectors whose name contains this")
-    ap.add_argument("--live", action="store_true",
-                    help="also read virtual meters over a pty (needs `meterlab sim --pty`)")
     args = ap.parse_args()
     meterlab = shlex.split(args.meterlab)
     started = time.monotonic()
@@ -425,8 +335,6 @@ def main():
         print("values the reference has and the wrappers do not print: "
               + ", ".join(f"{k}×{n}" for k, n in top[:20])
               + (" …" if len(top) > 20 else ""))
-    if args.live:
-        live(args, tally, meterlab)
     if tally.rules:
         print("known differences by rule (readers/README.md): "
               + ", ".join(f"{k}×{n}" for k, n in sorted(tally.rules.items())))

@@ -239,7 +239,7 @@ def open_source(args):
     import serial  # pyserial
 
     bits, parity, stop = args.format[0], args.format[1], args.format[2:]
-    port = serial.Serial(
+    port = serial.serial_for_url(  # a device, a pty, or socket://HOST:PORT (a TCP gateway)
         args.port,
         baudrate=args.baud,
         bytesize={"5": serial.FIVEBITS, "6": serial.SIXBITS, "7": serial.SEVENBITS,

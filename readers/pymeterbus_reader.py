@@ -262,7 +262,7 @@ def master(args):
     import serial  # pyserial
 
     bits, parity, stop = args.format[0], args.format[1], args.format[2:]
-    ser = serial.Serial(
+    ser = serial.serial_for_url(  # a device, a pty, or socket://HOST:PORT (a TCP gateway)
         args.port,
         baudrate=args.baud,
         bytesize={"7": serial.SEVENBITS, "8": serial.EIGHTBITS}[bits],

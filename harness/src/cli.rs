@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::transport::Transport;
+
 /// meterlab: a virtual smart-meter lab. Virtual meters emit what real meters emit, over a
 /// bit-level serial line with faults; scenarios check a decoder's output against the truth.
 ///
@@ -183,6 +185,21 @@ pub struct RunArgs {
     /// METERLAB_AUTH_KEY, the protocol in METERLAB_PROTOCOL. Scenarios run one at a time.
     #[arg(long, value_name = "CMD", conflicts_with = "decoder")]
     pub reader: Option<String>,
+    /// Run every scenario over this line instead of the one it names (`transport:`, default
+    /// memory): `pty` and `tcp` run the meter in real time on this machine, `serial` on a
+    /// null-modem cable between --meter-port and --reader-port. Golden files are the same.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub transport: Option<Transport>,
+    /// The meter's serial port, for `--transport serial` (one end of a null-modem cable).
+    #[arg(long, value_name = "DEV")]
+    pub meter_port: Option<String>,
+    /// The reader's serial port, for `--transport serial` (the cable's other end): meterlab's
+    /// reader opens it, or `{port}` in --reader becomes it.
+    #[arg(long, value_name = "DEV")]
+    pub reader_port: Option<String>,
+    /// Time limit of a scenario over a real line with meterlab's reader, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub line_timeout: u64,
     /// Time limit for the decoder (or reader) under test, per scenario, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub decoder_timeout: u64,
@@ -219,8 +236,8 @@ pub struct DecodeArgs {
     /// never ends).
     #[arg(long, value_name = "S")]
     pub max_seconds: Option<f64>,
-    /// The capture file (or a serial port / pty with --max-seconds); `-` or nothing for
-    /// standard input.
+    /// The capture file (or, with --max-seconds, a serial port, a pty or a TCP gateway as
+    /// `socket://HOST:PORT`); `-` or nothing for standard input.
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 }

@@ -19,4 +19,5 @@ pub mod runner;
 pub mod scenario;
 pub mod session;
 pub mod sim;
+pub mod transport;
 pub mod verdict;

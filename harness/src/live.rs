@@ -8,29 +8,39 @@
 //! `METERLAB_AUTH_KEY` and the protocol in `METERLAB_PROTOCOL`, and prints JSON lines
 //! (docs/reading-format.md) on standard output.
 //!
-//! Order of events: the reader starts; after [`START_GRACE`] the meter starts (so its first
-//! push finds the port open); a push meter stops after `run.telegrams` pushes (or after
+//! Order of events: the reader starts; once it has the port open (on Linux: a process of its
+//! process group has the device open, or a TCP connection to the port is established; at most
+//! [`OPEN_LIMIT`], and at least [`START_GRACE`] where that cannot be seen) the meter starts, so
+//! its first push finds the reader listening; a push meter stops after `run.telegrams` pushes (or after
 //! `run.duration`), a request/response meter when the reader exits or `run.duration` has passed;
 //! the reader then has [`FINISH_GRACE`] to finish before it (its whole process group) is
 //! terminated. Its readings are judged against the driver's truth like an external decoder's
 //! (error kinds are not compared; no golden files).
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use meterlab_decoder::{Keys, Message, Protocol, Reading};
-use meterlab_sim::transport::{self, ReaderSettings, SimOptions, Summary};
+use meterlab_sim::transport::{self as sim_transport, ReaderSettings, SimOptions, Summary};
 use meterlab_sim::Seed;
 
 use crate::runner::{choose_key, Failure};
 use crate::scenario::{Scenario, ScenarioError};
+use crate::transport::{MeterEnd, SerialDevices, Transport};
 
-/// Time between starting the reader and starting the meter.
+/// Time between starting the reader and starting the meter where the port's opening cannot be
+/// seen.
 pub const START_GRACE: Duration = Duration::from_millis(300);
+
+/// Time between seeing the port open and starting the meter: a reader configures the port and
+/// flushes its input after opening it (pyserial does), which would eat the first bytes.
+pub const OPEN_SETTLE: Duration = Duration::from_millis(250);
+
+/// The longest wait for the reader to open its port before the meter starts anyway.
+pub const OPEN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Time the reader has to finish once the meter has stopped.
 pub const FINISH_GRACE: Duration = Duration::from_secs(5);
@@ -41,6 +51,8 @@ pub const MAX_DURATION: Duration = Duration::from_secs(60);
 /// What a live run produced, for the runner to judge.
 #[derive(Debug)]
 pub struct LiveRun {
+    /// Where the line ran.
+    pub transport: Transport,
     /// The meter's settings.
     pub sender: meterlab_sim::line::UartConfig,
     /// The reader's settings.
@@ -57,25 +69,20 @@ pub struct LiveRun {
     pub failures: Vec<Failure>,
 }
 
-fn temp_dir() -> std::io::Result<PathBuf> {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "meterlab-live-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
 /// Runs `scenario` with `seed` against the reader `command` (time limit `timeout` for the whole
-/// run, meter and reader).
+/// run, meter and reader) over `transport` (a pty for `memory`: a reader program needs a port).
 pub fn run(
     scenario: &Scenario,
     seed: u64,
     command: &str,
     timeout: Duration,
+    transport: Transport,
+    devices: &SerialDevices,
 ) -> Result<LiveRun, ScenarioError> {
+    let transport = match transport {
+        Transport::Memory => Transport::Pty,
+        t => t,
+    };
     let spec = &scenario.spec;
     let invalid = |message: String| ScenarioError::Invalid {
         path: scenario.path.clone(),
@@ -101,17 +108,19 @@ pub fn run(
         .meter
         .build(seed.derive("meter"))
         .map_err(|e| invalid(e.to_string()))?;
-    let sender = meter.uart();
-    if spec.line.sender.is_some_and(|s| s != sender) {
-        return Err(invalid(format!(
-            "line.sender: with --reader the meter sends with its own settings ({sender})"
-        )));
-    }
-    let receiver = spec.line.receiver.unwrap_or(sender);
-    let text = receiver.to_string();
-    let reader = ReaderSettings {
-        baud: Some(receiver.baud),
-        format: text.split_once(' ').map(|(_, f)| f.to_string()),
+    let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
+    // The reader program's settings are its own business; the line model assumes it follows
+    // the meter (baud switches included) unless the scenario names the reader's settings.
+    let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
+    let reader = match spec.line.receiver {
+        Some(r) => {
+            let text = r.to_string();
+            ReaderSettings {
+                baud: Some(r.baud),
+                format: text.split_once(' ').map(|(_, f)| f.to_string()),
+            }
+        }
+        None => ReaderSettings::default(),
     };
     let meter_keys = meter.keys();
     let keys = Keys {
@@ -120,21 +129,23 @@ pub fn run(
     };
     let push_meter = meter.next_push_ns().is_some();
     let options = SimOptions {
+        sender: Some(sender),
         reader,
         faults: spec.faults.clone(),
+        errors: spec.reader.errors,
+        reader_start_ns: spec.reader.start.unwrap_or(0),
         seed,
         count: if push_meter { spec.run.telegrams } else { None },
+        until_ns: spec.run.duration,
+        ..SimOptions::default()
     };
-    let duration = spec.run.duration.map(Duration::from_nanos);
     let protocol = meter.protocol();
     let profile = meter.profile().to_string();
 
-    let dir = temp_dir().map_err(|e| invalid(format!("cannot make a temporary directory: {e}")))?;
-    let link = dir.join("port");
+    let mut end = MeterEnd::open(transport, devices, &sender, None)
+        .map_err(|e| invalid(format!("over {transport}: {e}")))?;
     let result = (|| {
-        let mut port = transport::pty::PtyPort::create(&link)
-            .map_err(|e| invalid(format!("cannot make a pty at {}: {e}", link.display())))?;
-        let command_line = command.replace("{port}", &link.to_string_lossy());
+        let command_line = command.replace("{port}", &end.reader_address);
         let mut child = spawn(&command_line, &keys, protocol)
             .map_err(|e| invalid(format!("cannot start reader command `{command}`: {e}")))?;
         let stdout = collect(child.stdout.take());
@@ -147,15 +158,29 @@ pub fn run(
         let mut timed_out = false;
         let driven = std::thread::scope(|scope| {
             // The reader opens the port before the meter's first push.
-            while started.elapsed() < START_GRACE && status.is_none() {
+            let group = child.id();
+            while status.is_none() {
+                let waited = started.elapsed();
+                match port_opened(group, &end.reader_address) {
+                    Some(true) => {
+                        std::thread::sleep(OPEN_SETTLE);
+                        break;
+                    }
+                    Some(false) if waited < OPEN_LIMIT => {}
+                    None if waited < START_GRACE => {}
+                    _ => break,
+                }
                 status = child.try_wait().ok().flatten();
                 std::thread::sleep(Duration::from_millis(10));
             }
-            let meter_started = Instant::now();
             let driver = scope.spawn(|| {
-                transport::run(&mut *meter, &mut port, &options, &stop, &mut |sent| {
-                    truth.push(sent.reading.clone())
-                })
+                sim_transport::run(
+                    &mut *meter,
+                    end.port.as_mut(),
+                    &options,
+                    &stop,
+                    &mut |sent| truth.push(sent.reading.clone()),
+                )
             });
             loop {
                 if driver.is_finished() {
@@ -164,8 +189,7 @@ pub fn run(
                 if status.is_none() {
                     status = child.try_wait().ok().flatten();
                 }
-                let ended = (!push_meter && status.is_some())
-                    || duration.is_some_and(|d| meter_started.elapsed() >= d);
+                let ended = !push_meter && status.is_some();
                 if started.elapsed() > timeout {
                     timed_out = true;
                 }
@@ -219,7 +243,7 @@ pub fn run(
                 detail: None,
             });
         }
-        drop(port);
+        drop(end);
         let out = stdout
             .recv_timeout(Duration::from_secs(2))
             .unwrap_or_default();
@@ -263,6 +287,7 @@ pub fn run(
             });
         }
         Ok(LiveRun {
+            transport,
             sender,
             receiver,
             profile,
@@ -272,8 +297,66 @@ pub fn run(
             failures,
         })
     })();
-    let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// Whether a process of the reader's process group `group` has `address` open (a device path,
+/// or `socket://HOST:PORT`); `None` where that cannot be seen (not Linux).
+fn port_opened(group: u32, address: &str) -> Option<bool> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    if let Some(addr) = address.strip_prefix("socket://") {
+        let port: u16 = addr.rsplit(':').next()?.parse().ok()?;
+        return Some(tcp_established(port));
+    }
+    let device = std::fs::canonicalize(address).ok()?;
+    let proc_dir = std::fs::read_dir("/proc").ok()?;
+    for entry in proc_dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let pgrp = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|g| g.parse::<u32>().ok());
+        if pgrp != Some(group) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == device))
+        {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Whether a TCP connection to local port `port` is established (`/proc/net/tcp{,6}`).
+fn tcp_established(port: u16) -> bool {
+    let wanted = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                // sl local_address rem_address st: the client's side has the server's port as
+                // its remote address; 01 = ESTABLISHED.
+                f.get(2).is_some_and(|rem| rem.ends_with(&wanted)) && f.get(3) == Some(&"01")
+            })
+        })
+    })
 }
 
 fn spawn(command: &str, keys: &Keys, protocol: Protocol) -> std::io::Result<Child> {

@@ -16,6 +16,7 @@ use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
 use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
 use meterlab_harness::scenario;
+use meterlab_harness::transport::SerialDevices;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -107,6 +108,12 @@ fn run(args: RunArgs) -> Result<u8> {
         seed_override: args.seed,
         golden_dir: (!args.no_golden).then(|| args.golden.clone()),
         bless: args.bless,
+        transport: args.transport,
+        devices: SerialDevices {
+            meter: args.meter_port.clone(),
+            reader: args.reader_port.clone(),
+        },
+        line_timeout: Duration::from_secs(args.line_timeout),
     };
     let jobs = args
         .jobs
@@ -240,7 +247,18 @@ fn decode(args: DecodeArgs) -> Result<u8> {
 /// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,
 /// whichever comes first: a pty or a serial port never ends.
 fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> {
+    let tcp = file
+        .and_then(|p| p.to_str())
+        .and_then(|p| p.strip_prefix("socket://"));
     let mut source: Box<dyn Read + Send> = match file {
+        // A serial-over-TCP gateway (ser2net, `meterlab sim --tcp`), as pyserial names it.
+        Some(_) if tcp.is_some() => {
+            let addr = tcp.unwrap_or_default();
+            Box::new(
+                std::net::TcpStream::connect(addr)
+                    .with_context(|| format!("cannot connect to {addr}"))?,
+            )
+        }
         Some(p) if p.as_os_str() != "-" => Box::new(
             std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         ),

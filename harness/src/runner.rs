@@ -22,7 +22,8 @@ use crate::reader::passive::PassiveReader;
 use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
-use crate::verdict::{check, judge, reading_lines, MessageFate, Tally};
+use crate::transport::{self, SerialDevices, Transport};
+use crate::verdict::{check, judge_with, reading_lines, MessageFate, Tally};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -48,7 +49,7 @@ pub enum DecoderUnderTest {
 }
 
 /// How to run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     /// The decoder under test.
     pub decoder: DecoderUnderTest,
@@ -58,6 +59,53 @@ pub struct RunOptions {
     pub golden_dir: Option<PathBuf>,
     /// Write golden files instead of comparing.
     pub bless: bool,
+    /// Runs every scenario over this transport instead of the one it names.
+    pub transport: Option<Transport>,
+    /// The serial ports of the serial transport (and of `--reader` over a cable).
+    pub devices: SerialDevices,
+    /// Time limit of a scenario over a real line (pty, TCP, serial) with meterlab's reader.
+    pub line_timeout: Duration,
+}
+
+/// The default [`RunOptions::line_timeout`].
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            decoder: DecoderUnderTest::Reference,
+            seed_override: None,
+            golden_dir: None,
+            bless: false,
+            transport: None,
+            devices: SerialDevices::default(),
+            line_timeout: LINE_TIMEOUT,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Whether `scenario` runs in real time (over a real line, or against a reader program):
+    /// such scenarios run one at a time.
+    pub fn real_time(&self, scenario: &Scenario) -> bool {
+        self.reader_command(scenario).is_some()
+            || self.transport.unwrap_or(scenario.spec.transport) != Transport::Memory
+    }
+
+    /// The reader program `scenario` runs against, if any: `--reader`, or the scenario's own
+    /// `reader.command` when the reference decoder is under test.
+    fn reader_command(&self, scenario: &Scenario) -> Option<(String, Duration)> {
+        match &self.decoder {
+            DecoderUnderTest::Reader { command, timeout } => Some((command.clone(), *timeout)),
+            DecoderUnderTest::Reference => scenario
+                .spec
+                .reader
+                .command
+                .clone()
+                .map(|c| (c, self.line_timeout)),
+            DecoderUnderTest::External { .. } => None,
+        }
+    }
 }
 
 /// Something that went wrong, for the report.
@@ -122,6 +170,9 @@ pub struct Outcome {
     pub golden: GoldenStatus,
     /// Which decoder ran: `reference` or the external command.
     pub decoder: String,
+    /// Where the line ran.
+    #[serde(serialize_with = "display")]
+    pub transport: Transport,
     /// Wall-clock time the scenario took.
     #[serde(serialize_with = "millis")]
     pub elapsed: Duration,
@@ -157,8 +208,8 @@ pub(crate) fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key>
 
 /// Runs one scenario.
 pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome, ScenarioError> {
-    if let DecoderUnderTest::Reader { command, timeout } = &options.decoder {
-        return run_live(scenario, options, command, *timeout);
+    if let Some((command, timeout)) = options.reader_command(scenario) {
+        return run_live(scenario, options, &command, timeout);
     }
     let started = Instant::now();
     let spec = &scenario.spec;
@@ -221,21 +272,62 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
             Box::new(PassiveReader::new(decoder, spec.reader.read_size))
         }
     };
-    let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
-    let truth: Vec<Reading> = log
-        .emissions
-        .iter()
-        .flat_map(|e| e.truth.iter().cloned())
-        .collect();
-    let sent_messages = log.emissions.len();
-    let sent_bytes: usize = log.emissions.iter().map(|e| e.bytes.len()).sum();
+    let transport = options.transport.unwrap_or(spec.transport);
+    let mut failures = Vec::new();
+    let result = if transport == Transport::Memory {
+        let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
+        let chars = &log.reader_chars;
+        LineResult {
+            truth: log
+                .emissions
+                .iter()
+                .flat_map(|e| e.truth.iter().cloned())
+                .collect(),
+            sent_messages: log.emissions.len(),
+            sent_bytes: log.emissions.iter().map(|e| e.bytes.len()).sum(),
+            fault_log: log.to_reader.fault_log().to_string(),
+            rx_parity_errors: chars.iter().filter(|c| c.parity_error).count(),
+            rx_framing_errors: chars.iter().filter(|c| c.framing_error && !c.brk).count(),
+            rx_breaks: chars.iter().filter(|c| c.brk).count(),
+        }
+    } else {
+        let real = transport::run_session(
+            meter.as_mut(),
+            reader.as_mut(),
+            &line,
+            limits,
+            seed,
+            transport,
+            &options.devices,
+            options.line_timeout,
+        )
+        .map_err(|e| invalid(format!("over {transport}: {e}")))?;
+        if real.timed_out {
+            failures.push(Failure {
+                what: format!(
+                    "the session over {transport} did not end within {} s",
+                    options.line_timeout.as_secs()
+                ),
+                detail: None,
+            });
+        }
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        LineResult {
+            truth: real.truth,
+            sent_messages: count(real.summary.emissions),
+            sent_bytes: count(real.summary.sent_bytes),
+            fault_log: real.summary.fault_log,
+            rx_parity_errors: count(real.summary.rx_parity_errors),
+            rx_framing_errors: count(real.summary.rx_framing_errors),
+            rx_breaks: count(real.summary.rx_breaks),
+        }
+    };
+    let truth = result.truth;
     // What the reader's UART delivered, and what its decoder got (an external decoder gets the
     // latter in its place).
     let received_bytes = reader.received().len();
     let bytes = reader.decoder_input().to_vec();
-    let chars = &log.reader_chars;
 
-    let mut failures = Vec::new();
     let (messages, decoder_name) = match &options.decoder {
         DecoderUnderTest::Reference => (reader.finish(), "reference".to_string()),
         DecoderUnderTest::Reader { command, .. } => (Vec::new(), command.clone()),
@@ -279,13 +371,13 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         sender,
         receiver,
         faults: spec.faults.iter().map(ToString::to_string).collect(),
-        fault_log: log.to_reader.fault_log().to_string(),
-        sent_messages,
-        sent_bytes,
+        fault_log: result.fault_log,
+        sent_messages: result.sent_messages,
+        sent_bytes: result.sent_bytes,
         received_bytes,
-        rx_parity_errors: chars.iter().filter(|c| c.parity_error).count(),
-        rx_framing_errors: chars.iter().filter(|c| c.framing_error && !c.brk).count(),
-        rx_breaks: chars.iter().filter(|c| c.brk).count(),
+        rx_parity_errors: result.rx_parity_errors,
+        rx_framing_errors: result.rx_framing_errors,
+        rx_breaks: result.rx_breaks,
         truth,
         messages,
         fates,
@@ -293,6 +385,7 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         failures,
         golden: GoldenStatus::Skipped,
         decoder: decoder_name,
+        transport,
         elapsed: Duration::ZERO,
     };
     if reference && options.seed_override.is_none() {
@@ -304,6 +397,17 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     Ok(outcome)
 }
 
+/// What the line did, in memory or over a real line.
+struct LineResult {
+    truth: Vec<Reading>,
+    sent_messages: usize,
+    sent_bytes: usize,
+    fault_log: String,
+    rx_parity_errors: usize,
+    rx_framing_errors: usize,
+    rx_breaks: usize,
+}
+
 /// Judges `messages` against `truth` and the scenario's expectations; failures are added.
 fn judge_outcome(
     spec: &crate::scenario::ScenarioSpec,
@@ -312,7 +416,7 @@ fn judge_outcome(
     reference: bool,
     failures: &mut Vec<Failure>,
 ) -> (Vec<MessageFate>, Tally) {
-    let (fates, tally) = judge(truth, messages);
+    let (fates, tally) = judge_with(truth, messages, spec.expect.compare);
     let wrong_diffs = || -> Option<String> {
         let diffs: Vec<String> = messages
             .iter()
@@ -358,7 +462,15 @@ fn run_live(
     let started = Instant::now();
     let spec = &scenario.spec;
     let seed = options.seed_override.unwrap_or(spec.seed);
-    let live = crate::live::run(scenario, seed, command, timeout)?;
+    let live = crate::live::run(
+        scenario,
+        seed,
+        command,
+        timeout,
+        options.transport.unwrap_or(spec.transport),
+        &options.devices,
+    )?;
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let mut failures = live.failures;
     let (fates, tally) = judge_outcome(spec, &live.truth, &live.messages, false, &mut failures);
     Ok(Outcome {
@@ -370,13 +482,14 @@ fn run_live(
         sender: live.sender,
         receiver: live.receiver,
         faults: spec.faults.iter().map(ToString::to_string).collect(),
-        fault_log: String::new(),
-        sent_messages: usize::try_from(live.summary.messages).unwrap_or(usize::MAX),
-        sent_bytes: usize::try_from(live.summary.bytes).unwrap_or(usize::MAX),
-        received_bytes: usize::try_from(live.summary.bytes).unwrap_or(usize::MAX),
-        rx_parity_errors: 0,
-        rx_framing_errors: 0,
-        rx_breaks: 0,
+        fault_log: live.summary.fault_log.clone(),
+        sent_messages: count(live.summary.emissions),
+        sent_bytes: count(live.summary.sent_bytes),
+        // Written to the port; what the reader's read() returned is its own business.
+        received_bytes: count(live.summary.bytes),
+        rx_parity_errors: count(live.summary.rx_parity_errors),
+        rx_framing_errors: count(live.summary.rx_framing_errors),
+        rx_breaks: count(live.summary.rx_breaks),
         truth: live.truth,
         messages: live.messages,
         fates,
@@ -384,6 +497,7 @@ fn run_live(
         failures,
         golden: GoldenStatus::Skipped,
         decoder: command.to_string(),
+        transport: live.transport,
         elapsed: started.elapsed(),
     })
 }
@@ -453,24 +567,42 @@ pub fn run_all(
     mut progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
 ) -> Vec<Result<Outcome, ScenarioError>> {
     let total = scenarios.len();
-    // A reader under test runs in real time on a pty: one scenario at a time.
-    let jobs = if matches!(options.decoder, DecoderUnderTest::Reader { .. }) {
-        1
-    } else {
-        jobs
-    };
+    // Scenarios in real time (a pty, a cable, a reader program) run one at a time on their own
+    // thread, so that they neither share a cable nor disturb each other's timing; the others
+    // run in parallel beside them.
+    let (real, virtual_): (Vec<usize>, Vec<usize>) =
+        (0..total).partition(|&i| scenarios.get(i).is_some_and(|s| options.real_time(s)));
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     let mut results: BTreeMap<usize, Result<Outcome, ScenarioError>> = BTreeMap::new();
+    let run_one = |i: usize| {
+        scenarios.get(i).map(|s| {
+            let _span = tracing::info_span!("scenario", name = %s.name).entered();
+            run_scenario(s, options)
+        })
+    };
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, total.max(1)) {
+        if !real.is_empty() {
+            let tx = tx.clone();
+            let real = &real;
+            scope.spawn(move || {
+                for &i in real {
+                    let Some(r) = run_one(i) else { continue };
+                    if tx.send((i, r)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        for _ in 0..jobs.clamp(1, virtual_.len().max(1)) {
             let tx = tx.clone();
             let next = &next;
+            let virtual_ = &virtual_;
             scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(s) = scenarios.get(i) else { break };
-                let _span = tracing::info_span!("scenario", name = %s.name).entered();
-                if tx.send((i, run_scenario(s, options))).is_err() {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = virtual_.get(k) else { break };
+                let Some(r) = run_one(i) else { continue };
+                if tx.send((i, r)).is_err() {
                     break;
                 }
             });

@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::reader::iec::IecReaderSpec;
 use crate::reader::mbus::MbusMasterSpec;
+use crate::transport::Transport;
 
 /// A scenario file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +142,11 @@ pub struct ReaderSpec {
     /// The M-Bus master's script (M-Bus meters need one).
     #[serde(default)]
     pub mbus: Option<MbusMasterSpec>,
+    /// A reader program to test instead of meterlab's reader, as with `meterlab run --reader`
+    /// (run with `sh -c`, `{port}` replaced by the port's path); `--decoder` or `--reader` on
+    /// the command line replace it.
+    #[serde(default)]
+    pub command: Option<String>,
 }
 
 fn default_read_size() -> usize {
@@ -157,6 +163,7 @@ impl Default for ReaderSpec {
             auth_key: KeyChoice::Meter,
             iec: None,
             mbus: None,
+            command: None,
         }
     }
 }
@@ -264,6 +271,25 @@ pub struct ExpectSpec {
     /// Readings that match no telegram the meter sent (silently wrong data). Default 0.
     #[serde(default = "default_wrong")]
     pub wrong: Count,
+    /// When a reading equals a telegram sent: `exact` (the default) or `printed`.
+    #[serde(default)]
+    pub compare: Compare,
+}
+
+/// When a decoded reading counts as equal to a telegram the meter sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// The same data: protocol, meter id, time and every value ([`Reading::same_data`]).
+    ///
+    /// [`Reading::same_data`]: meterlab_decoder::Reading::same_data
+    #[default]
+    Exact,
+    /// What the reader prints is right: the same protocol, the meter id and time if it prints
+    /// them, and every value it prints equal to the sent value of the same id (and details);
+    /// values it leaves out are not counted. A time without an offset equals the same wall-clock
+    /// time with one. For third-party readers that print a subset of what a meter sends.
+    Printed,
 }
 
 fn default_readings() -> Count {
@@ -280,6 +306,7 @@ impl Default for ExpectSpec {
             readings: Count::All,
             errors: BTreeMap::new(),
             wrong: default_wrong(),
+            compare: Compare::Exact,
         }
     }
 }
@@ -311,6 +338,10 @@ pub struct ScenarioSpec {
     /// How long it runs.
     #[serde(default)]
     pub run: RunSpec,
+    /// Where the line runs: `memory` (virtual time, the default), `pty`, `tcp` or `serial`
+    /// (real time; `meterlab run --transport` overrides it).
+    #[serde(default)]
+    pub transport: Transport,
     /// The seed of every random choice.
     #[serde(default)]
     pub seed: u64,
@@ -332,6 +363,7 @@ impl ScenarioSpec {
             faults: Vec::new(),
             reader: ReaderSpec::default(),
             run,
+            transport: Transport::Memory,
             seed,
             expect: ExpectSpec::default(),
         }

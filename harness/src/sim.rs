@@ -124,6 +124,7 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
             faults: parse_faults(&args.fault)?,
             seed: Seed(args.seed),
             count: args.count,
+            ..SimOptions::default()
         },
         seed: Seed(args.seed),
         truth: args.truth.clone(),
@@ -206,6 +207,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
             faults: faults.unwrap_or_default(),
             seed,
             count,
+            ..SimOptions::default()
         },
         seed,
         truth,

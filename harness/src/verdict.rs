@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use meterlab_decoder::{Message, Reading};
+use meterlab_decoder::{Message, Reading, Value};
 
-use crate::scenario::ExpectSpec;
+use crate::scenario::{Compare, ExpectSpec};
 
 /// What became of one decoded message.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -45,8 +45,77 @@ pub struct Tally {
     pub errors: BTreeMap<String, u64>,
 }
 
-/// Matches decoded messages against the truth.
+/// Matches decoded messages against the truth, readings compared exactly.
 pub fn judge(truth: &[Reading], decoded: &[Message]) -> (Vec<MessageFate>, Tally) {
+    judge_with(truth, decoded, Compare::Exact)
+}
+
+/// Whether `decoded` is `sent` under `compare`.
+pub fn same(compare: Compare, sent: &Reading, decoded: &Reading) -> bool {
+    match compare {
+        Compare::Exact => sent.same_data(decoded),
+        Compare::Printed => printed_right(sent, decoded),
+    }
+}
+
+/// [`Compare::Printed`]: everything `decoded` says is in `sent`.
+fn printed_right(sent: &Reading, decoded: &Reading) -> bool {
+    if sent.protocol != decoded.protocol
+        || decoded.values.is_empty()
+        || decoded
+            .meter_id
+            .as_ref()
+            .is_some_and(|id| sent.meter_id.as_ref() != Some(id))
+        || (decoded.time.is_some() && !same_time(sent.time.as_deref(), decoded.time.as_deref()))
+    {
+        return false;
+    }
+    let mut pool: Vec<&Value> = sent.values.iter().collect();
+    decoded.values.iter().all(|v| {
+        let found = pool.iter().position(|t| {
+            t.id == v.id
+                && t.value == v.value
+                && t.unit == v.unit
+                && (v.time.is_none() || same_time(t.time.as_deref(), v.time.as_deref()))
+                && Value {
+                    time: None,
+                    ..(*t).clone()
+                } == Value {
+                    time: None,
+                    ..v.clone()
+                }
+        });
+        found.map(|k| pool.remove(k)).is_some()
+    })
+}
+
+/// Two RFC 3339 times are the same instant, or the same wall-clock time where one has no
+/// offset (the meter sent none; the reader assumed its time zone).
+fn same_time(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) if a == b => true,
+        (Some(a), Some(b)) => {
+            let parse = chrono::DateTime::parse_from_rfc3339;
+            match (parse(a), parse(b)) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => {
+                    let wall = |t: &str| t.get(..19).map(str::to_owned);
+                    let naive = |t: &str| t.len() == 19;
+                    (naive(a) || naive(b)) && wall(a).is_some() && wall(a) == wall(b)
+                }
+            }
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Matches decoded messages against the truth, readings compared as `compare` says.
+pub fn judge_with(
+    truth: &[Reading],
+    decoded: &[Message],
+    compare: Compare,
+) -> (Vec<MessageFate>, Tally) {
     let mut fates = Vec::with_capacity(decoded.len());
     let mut tally = Tally {
         sent: truth.len() as u64,
@@ -59,7 +128,8 @@ pub fn judge(truth: &[Reading], decoded: &[Message]) -> (Vec<MessageFate>, Tally
                 *tally.errors.entry(error.kind.clone()).or_default() += 1;
                 fates.push(MessageFate::Error);
             }
-            Message::Reading(r) => match (next..truth.len()).find(|&k| truth[k].same_data(r)) {
+            Message::Reading(r) => match (next..truth.len()).find(|&k| same(compare, &truth[k], r))
+            {
                 Some(k) => {
                     tally.matched += 1;
                     next = k + 1;
@@ -165,7 +235,7 @@ pub fn reading_lines(r: &Reading) -> Vec<String> {
 #[cfg(test)]
 mod test {
     use super::*;
-    use meterlab_decoder::{Protocol, Value};
+    use meterlab_decoder::Protocol;
 
     fn reading(n: i128) -> Reading {
         let mut r = Reading::new(Protocol::Dsmr);
@@ -200,5 +270,87 @@ mod test {
         let expect = ExpectSpec::default();
         let failures = check(&expect, &tally, true);
         assert_eq!(failures.len(), 3, "{failures:?}");
+    }
+
+    fn meter_reading() -> Reading {
+        let mut r = Reading::new(Protocol::Dsmr);
+        r.meter_id = Some("E0044".into());
+        r.time = Some("2025-01-15T10:00:00".into());
+        r.values.push(Value::number(
+            "1-0:1.8.1*255",
+            meterlab_decoder::Decimal::new(1500, -3),
+            Some("kWh"),
+        ));
+        r.values.push(Value::number(
+            "1-0:2.8.1*255",
+            meterlab_decoder::Decimal::new(7, 0),
+            Some("kWh"),
+        ));
+        r
+    }
+
+    #[test]
+    fn printed_compares_what_the_reader_prints() {
+        let sent = meter_reading();
+        // A subset, with the number written differently and an offset the meter did not send.
+        let mut subset = Reading::new(Protocol::Dsmr);
+        subset.time = Some("2025-01-15T10:00:00+01:00".into());
+        subset.values.push(Value::number(
+            "1-0:1.8.1*255",
+            meterlab_decoder::Decimal::new(15, -1),
+            Some("kWh"),
+        ));
+        assert!(same(Compare::Printed, &sent, &subset));
+        assert!(!same(Compare::Exact, &sent, &subset));
+        // A value off by a factor of ten, a wrong unit, a value never sent, a wrong meter id, a
+        // wrong wall-clock time, a wrong protocol, nothing at all: each is wrong.
+        let mut off = subset.clone();
+        off.values[0].value = meterlab_decoder::Decimal::new(15, 0).into();
+        let mut unit = subset.clone();
+        unit.values[0].unit = Some("Wh".into());
+        let mut extra = subset.clone();
+        extra.values.push(Value::number(
+            "1-0:99.9.9*255",
+            meterlab_decoder::Decimal::new(1, 0),
+            None,
+        ));
+        let mut id = subset.clone();
+        id.meter_id = Some("E0045".into());
+        let mut time = subset.clone();
+        time.time = Some("2025-01-15T10:00:01+01:00".into());
+        let mut protocol = subset.clone();
+        protocol.protocol = Protocol::Dlms;
+        let mut empty = subset.clone();
+        empty.values.clear();
+        for wrong in [off, unit, extra, id, time, protocol, empty] {
+            assert!(!same(Compare::Printed, &sent, &wrong), "{wrong:?}");
+        }
+        // The same value printed twice matches only if it was sent twice.
+        let mut twice = subset.clone();
+        twice.values.push(twice.values[0].clone());
+        assert!(!same(Compare::Printed, &sent, &twice));
+    }
+
+    #[test]
+    fn times_are_instants_or_the_same_wall_clock() {
+        let t = |s: &str| Some(s.to_string());
+        assert!(same_time(
+            t("2025-01-15T10:00:00+01:00").as_deref(),
+            t("2025-01-15T09:00:00Z").as_deref()
+        ));
+        assert!(same_time(
+            t("2025-01-15T10:00:00").as_deref(),
+            t("2025-01-15T10:00:00+01:00").as_deref()
+        ));
+        assert!(!same_time(
+            t("2025-01-15T10:00:00+02:00").as_deref(),
+            t("2025-01-15T10:00:00+01:00").as_deref()
+        ));
+        assert!(!same_time(
+            t("2025-01-15T10:00:00").as_deref(),
+            t("2025-01-15T10:00:01+01:00").as_deref()
+        ));
+        assert!(!same_time(None, t("2025-01-15T10:00:00").as_deref()));
+        assert!(same_time(None, None));
     }
 }

@@ -52,6 +52,40 @@ fn a_reader_on_the_pty_gets_every_telegram() {
 }
 
 #[test]
+fn a_reader_over_tcp_gets_socket_url() {
+    // `transport: tcp` in the scenario: {port} becomes socket://127.0.0.1:N.
+    let dir = scenario_dir("dsmr-tcp", &format!("{DSMR}transport: tcp\n"));
+    let out = run(&dir, &format!("'{BIN}' decode --max-seconds 2 {{port}}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("2/2"), "{stdout}");
+    assert!(stdout.contains("over tcp"), "{stdout}");
+}
+
+#[test]
+fn a_scenario_can_name_its_reader_program() {
+    let dir = scenario_dir(
+        "dsmr-named-reader",
+        &format!(
+            "{DSMR}reader: {{ command: \"'{BIN}' decode --max-seconds 2 {{port}}\" }}\nexpect: {{ readings: all, compare: printed }}\n"
+        ),
+    );
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&dir)
+        .args(["--color", "never"])
+        .env_remove("METERLAB_PROTOCOL")
+        .output()
+        .expect("meterlab runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("2/2"), "{stdout}");
+    assert!(stdout.contains("over pty"), "{stdout}");
+}
+
+#[test]
 fn a_made_up_reading_is_wrong() {
     let dir = scenario_dir("dsmr-made-up", DSMR);
     let line = r#"{"protocol":"dsmr","meter_id":"X","time":null,"values":[]}"#;

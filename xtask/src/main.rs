@@ -5,8 +5,8 @@
 //! - `cargo xtask suite`  — the scenario suite against the reference decoder, with JSON and JUnit reports in `reports/`
 //! - `cargo xtask readers [--check] [--live]` — a Python venv (`target/readers-venv`) with the
 //!   PyPI readers of `readers/requirements.txt`; `--check` compares their wrappers' JSON with
-//!   `meterlab decode` on every corpus telegram (`readers/check.py`), `--live` also reads
-//!   virtual meters over a pty when `meterlab sim` is there
+//!   `meterlab decode` on every corpus telegram (`readers/check.py`), `--live` also runs
+//!   `readers/scenarios/` (virtual meters read by them over ptys and TCP, `meterlab run`)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,11 +103,16 @@ fn run(cmd: &mut Command) -> Result<()> {
 /// wrappers against `meterlab decode` (readers/README.md).
 fn readers(args: Vec<String>) -> Result<()> {
     let mut check = false;
+    let mut live = false;
     let mut extra = Vec::new();
     for a in &args {
         match a.as_str() {
             "--check" => check = true,
-            "--live" | "-v" | "--verbose" => {
+            "--live" => {
+                check = true;
+                live = true;
+            }
+            "-v" | "--verbose" => {
                 check = true;
                 extra.push(a.clone());
             }
@@ -161,6 +166,14 @@ fn readers(args: Vec<String>) -> Result<()> {
         .arg(&meterlab)
         .args(&extra)
         .current_dir(&root))?;
+    if live {
+        // The PyPI readers on virtual meters over ptys and TCP, as scenario files whose
+        // `reader.command` runs "${PYTHON:-python3}" (readers/scenarios).
+        run(Command::new(&meterlab)
+            .args(["run", "readers/scenarios", "--no-golden"])
+            .env("PYTHON", &python)
+            .current_dir(&root))?;
+    }
     eprintln!(
         "readers: venv, build and check in {:.1} s",
         started.elapsed().as_secs_f64()

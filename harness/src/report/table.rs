@@ -8,6 +8,7 @@ use console::{style, Style};
 use super::RunReport;
 use crate::golden::GoldenStatus;
 use crate::runner::Outcome;
+use crate::transport::Transport;
 
 /// One scenario's line.
 pub fn line(o: &Outcome, name_width: usize) -> String {
@@ -30,8 +31,12 @@ pub fn line(o: &Outcome, name_width: usize) -> String {
         GoldenStatus::Written => "  golden written",
         GoldenStatus::Skipped => "",
     };
+    let over = match o.transport {
+        Transport::Memory => String::new(),
+        t => format!("  over {t}"),
+    };
     format!(
-        "{status} {:<name_width$}  seed {:<6} {:>3}/{:<3} readings  {:>2} wrong  {:>3} errors{}{}",
+        "{status} {:<name_width$}  seed {:<6} {:>3}/{:<3} readings  {:>2} wrong  {:>3} errors{}{}{over}",
         o.name,
         o.seed,
         o.tally.matched,
@@ -85,11 +90,15 @@ pub fn render(report: &RunReport<'_>) -> String {
         for o in failed {
             let _ = writeln!(
                 s,
-                "\n  {} ({}, seed {}; rerun: meterlab run {} )",
+                "\n  {} ({}, seed {}; rerun: meterlab run {}{} )",
                 style(&o.name).bold(),
                 o.path.display(),
                 o.seed,
-                o.path.display()
+                o.path.display(),
+                match o.transport {
+                    Transport::Memory => String::new(),
+                    t => format!(" --transport {t}"),
+                }
             );
             if let Some(d) = &o.description {
                 let _ = writeln!(s, "    {}", style(d).dim());

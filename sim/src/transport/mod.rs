@@ -5,14 +5,20 @@
 //! start. The driver is the same loop as the harness's session, with sleeping instead of jumping:
 //!
 //! - the meter pushes at its own times ([`Meter::next_push_ns`]);
-//! - every byte the reader writes is handed to [`Meter::receive`] with its real arrival time, so
-//!   reply delays are the meter's own; baud switches ([`Meter::take_uart_change`]) are honoured;
 //! - every outgoing message goes through a [`Channel`] from the meter's settings to the reader's
-//!   ([`SimOptions::reader`]), with the configured faults. A pty or a socket has no baud rate or
-//!   parity, so the line model is applied to the byte stream *before* it is written: a reader
-//!   whose settings are wrong gets exactly the bytes a real UART would have given it;
-//! - each received character is written at its own time (its stop bit), bytes due within about
-//!   a millisecond of each other in one write, so the reader sees real serial timing.
+//!   ([`SimOptions::reader`], or what the port reports, [`Port::reader_uart`]), with the
+//!   configured faults. A pty or a socket has no baud rate or parity, so the line model is
+//!   applied to the byte stream *before* it is written: a reader whose settings are wrong gets
+//!   exactly the bytes a real UART would have given it (with the host's error policy,
+//!   [`SimOptions::errors`]);
+//! - each received character is written on its own at its own time (its stop bit): the driver
+//!   decodes the line at most [`LOOKAHEAD`] ahead, sleeps until the next character is due
+//!   (timer slack lowered to 1 µs on Linux) and writes it, so the reader sees real serial timing;
+//! - the reader's bytes travel back through a second [`Channel`] at the reader's settings (the
+//!   line model again; characters the meter's UART gets with a parity or framing error are
+//!   discarded, as a meter's UART does), and the meter gets each character at the time its stop
+//!   bit arrives, so reply delays are the meter's own; a real UART has done that part itself.
+//!   Baud switches ([`Meter::take_uart_change`]) are honoured.
 //!
 //! Ports: [`pty`] (Linux pseudo-terminal behind a stable symlink), [`tcp`] (a raw TCP server, like
 //! ser2net), [`serial`] (a real UART) and [`StdoutPort`] (raw or hex on standard output).
@@ -30,15 +36,22 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use meterlab_decoder::Reading;
 
-use crate::line::{host_bytes, Channel, ErrorPolicy, Fault, LineError, UartConfig};
+use crate::line::{host_bytes, Channel, ErrorPolicy, Fault, LineError, RxChar, UartConfig};
 use crate::meter::{Emission, Meter};
 use crate::seed::Seed;
 
 /// The longest sleep of the driver: how quickly it notices a stop request or a new TCP client.
 pub const MAX_IDLE: Duration = Duration::from_millis(50);
 
-/// The step while characters are on the line: bytes due within it are written together.
-pub const STEP: Duration = Duration::from_millis(1);
+/// How far ahead of the clock the driver decodes the line. A reply the meter makes is never
+/// put on the line before what has been decoded, so it may start up to this much later than
+/// the meter asked (the reply windows of M-Bus and IEC 62056-21 are tens of milliseconds and
+/// more).
+pub const LOOKAHEAD: Duration = Duration::from_millis(2);
+
+/// Waits shorter than this are slept (precisely) without watching the port; longer ones wait
+/// on the port for the reader's bytes.
+const POLL_MIN: Duration = Duration::from_millis(1);
 
 /// Where a meter's bytes go and where the reader's bytes come from.
 ///
@@ -58,6 +71,18 @@ pub trait Port: Send {
     /// The serial settings from now on (a real UART reconfigures; others ignore it).
     fn set_uart(&mut self, _config: &UartConfig) -> io::Result<()> {
         Ok(())
+    }
+    /// The reader's serial settings, when the port knows them (a reader in the same process
+    /// tells its port when it switches baud). While this is `None` the driver assumes the
+    /// reader follows the meter, with [`SimOptions::reader`]'s overrides; once a port has
+    /// answered, the reader's settings are what it says.
+    fn reader_uart(&mut self) -> Option<UartConfig> {
+        None
+    }
+    /// Whether the reader has finished (a reader in the same process says so): the meter makes
+    /// no more pushes, and the run ends once what it has sent is on the reader's side.
+    fn reader_done(&self) -> bool {
+        false
     }
     /// What the port is, for messages (`/tmp/p1 -> /dev/pts/4`, `127.0.0.1:5001`).
     fn describe(&self) -> String;
@@ -90,23 +115,42 @@ impl ReaderSettings {
 /// How [`run`] runs a meter.
 #[derive(Clone, Debug)]
 pub struct SimOptions {
+    /// The meter's transmitter at the start, when not the profile's own (a clock error, say);
+    /// a baud switch of the meter replaces it.
+    pub sender: Option<UartConfig>,
     /// The reader's settings (the meter's own where not overridden).
     pub reader: ReaderSettings,
     /// Faults on the line from the meter to the reader.
     pub faults: Vec<Fault>,
+    /// Faults on the line from the reader to the meter.
+    pub reader_faults: Vec<Fault>,
+    /// What the reader's host driver makes of characters received with errors (a pty cannot
+    /// mark them, so the driver applies the policy before writing).
+    pub errors: ErrorPolicy,
+    /// Characters that arrive before this time (ns since the start) are not written: the
+    /// reader opens its port then.
+    pub reader_start_ns: u64,
     /// Seed of the line's random choices (faults).
     pub seed: Seed,
-    /// Stop after this many messages (pushes and replies) have been written.
+    /// Stop after this many messages (pushes and replies) have been made.
     pub count: Option<u64>,
+    /// No pushes at or after this time (ns since the start); the run ends once the line is
+    /// quiet after it.
+    pub until_ns: Option<u64>,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
+            sender: None,
             reader: ReaderSettings::default(),
             faults: Vec::new(),
+            reader_faults: Vec::new(),
+            errors: ErrorPolicy::Pass,
+            reader_start_ns: 0,
             seed: Seed(0),
             count: None,
+            until_ns: None,
         }
     }
 }
@@ -123,14 +167,26 @@ pub struct Sent<'a> {
 }
 
 /// What a run did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Messages (pushes and replies) the meter made.
+    /// Pushes and replies the meter made.
     pub messages: u64,
+    /// Emissions (one push may be several segments or frames), as the harness counts them.
+    pub emissions: u64,
+    /// Bytes in those emissions.
+    pub sent_bytes: u64,
     /// Readings reported to the observer.
     pub readings: u64,
     /// Bytes written to the port.
     pub bytes: u64,
+    /// Characters the reader's UART received with a parity error (from the reader's start).
+    pub rx_parity_errors: u64,
+    /// Characters received with a framing error (not breaks).
+    pub rx_framing_errors: u64,
+    /// Breaks received.
+    pub rx_breaks: u64,
+    /// What the faults on the meter-to-reader line did ([`crate::line::FaultLog`]'s text).
+    pub fault_log: String,
 }
 
 /// A run failed: bad settings or faults, or the port failed (not: the reader went away).
@@ -144,19 +200,22 @@ pub enum TransportError {
     Io(#[from] io::Error),
 }
 
-/// The meter side of the run: the line from the meter, what is queued on it, and the counts.
+/// The meter side of the run: the lines, what is queued on them, and the counts.
 struct Driver<'a> {
     options: &'a SimOptions,
+    /// Meter to reader.
     line: Channel,
+    /// Reader to meter (unused when the port frames characters itself).
+    back: Channel,
     start: Instant,
-    /// Start times of messages queued on the line that have not begun yet.
-    starts: VecDeque<u64>,
-    /// Characters are on the line (a message has begun and the line has not settled).
-    in_flight: bool,
-    /// Messages with readings not yet (begun to be) written: (start, readings).
+    /// Characters decoded from the line, not yet written.
+    due: VecDeque<RxChar>,
+    /// Messages with readings whose first byte has not been written yet: (start, readings).
     truth: VecDeque<(u64, Vec<Reading>)>,
-    /// The receiver has been read to here.
-    read_to: u64,
+    /// The line has been decoded to here.
+    decoded_to: u64,
+    /// The reader's settings as the port reported them last.
+    reader_known: Option<UartConfig>,
     /// A change of the port's settings, due at the time given.
     port_change: Option<(u64, UartConfig)>,
     /// The port is closed for good (a broken pipe): the run ends.
@@ -169,17 +228,19 @@ impl Driver<'_> {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    fn limit_reached(&self) -> bool {
+    fn pushes_over(&self, at: u64) -> bool {
         self.options
             .count
             .is_some_and(|n| self.summary.messages >= n)
+            || self.options.until_ns.is_some_and(|u| at >= u)
     }
 
     fn send(&mut self, emissions: Vec<Emission>) {
         for e in emissions {
-            let start = e.at_ns.max(self.line.free_at()).max(self.read_to);
+            let start = e.at_ns.max(self.line.free_at()).max(self.decoded_to);
             self.line.send(e.at_ns, &e.bytes);
-            self.starts.push_back(start);
+            self.summary.emissions += 1;
+            self.summary.sent_bytes += e.bytes.len() as u64;
             if !e.truth.is_empty() {
                 self.truth.push_back((start, e.truth));
             }
@@ -191,6 +252,18 @@ impl Driver<'_> {
             return;
         };
         let at = at.max(now);
+        if let Err(e) = self.line.set_tx_config(config) {
+            tracing::warn!("meter UART change refused: {e}");
+            return;
+        }
+        if let Err(e) = self.back.set_rx_config(at, config) {
+            tracing::warn!("meter UART change refused: {e}");
+        }
+        tracing::info!(at, %config, "meter switched its serial settings");
+        if self.reader_known.is_some() {
+            // The reader says itself when it switches.
+            return;
+        }
         let reader = match self.options.reader.resolve(&config) {
             Ok(r) => r,
             Err(e) => {
@@ -198,49 +271,92 @@ impl Driver<'_> {
                 config
             }
         };
-        if let Err(e) = self.line.set_tx_config(config) {
-            tracing::warn!("meter UART change refused: {e}");
-            return;
-        }
-        let rx = if port.frames_itself() { config } else { reader };
-        if let Err(e) = self.line.set_rx_config(at, rx) {
-            tracing::warn!("meter UART change refused: {e}");
-        }
-        tracing::info!(at, %config, "meter switched its serial settings");
         if port.frames_itself() {
+            let _ = self.line.set_rx_config(at, config);
             self.port_change = Some((at, reader));
+        } else {
+            if let Err(e) = self.line.set_rx_config(at, reader) {
+                tracing::warn!("reader UART change refused: {e}");
+            }
+            if let Err(e) = self.back.set_tx_config(reader) {
+                tracing::warn!("reader UART change refused: {e}");
+            }
         }
     }
 
-    /// Writes what the reader's UART has received by `now`.
+    /// The port reports new reader settings: the reader's receiver and transmitter switch now.
+    fn reader_change(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
+        let Some(config) = port.reader_uart() else {
+            return Ok(());
+        };
+        if self.reader_known == Some(config) {
+            return Ok(());
+        }
+        self.reader_known = Some(config);
+        tracing::debug!(%config, "the reader switched its serial settings");
+        if port.frames_itself() {
+            // The reader's own UART has switched; the meter's port keeps the meter's settings.
+            return Ok(());
+        }
+        if let Err(e) = self.line.set_rx_config(now.max(self.decoded_to), config) {
+            tracing::warn!("reader UART change refused: {e}");
+        }
+        if let Err(e) = self.back.set_tx_config(config) {
+            tracing::warn!("reader UART change refused: {e}");
+        }
+        Ok(())
+    }
+
+    /// Decodes the line up to `horizon` into the queue of characters due.
+    fn decode(&mut self, horizon: u64) {
+        if horizon <= self.decoded_to {
+            return;
+        }
+        self.decoded_to = horizon;
+        for c in self.line.receive_until(horizon) {
+            if c.time_ns < self.options.reader_start_ns {
+                continue;
+            }
+            self.summary.rx_parity_errors += u64::from(c.parity_error);
+            self.summary.rx_framing_errors += u64::from(c.framing_error && !c.brk);
+            self.summary.rx_breaks += u64::from(c.brk);
+            self.due.push_back(c);
+        }
+    }
+
+    /// Writes the characters due by `now`.
     fn flush(
         &mut self,
         port: &mut dyn Port,
         now: u64,
         observer: &mut dyn FnMut(Sent<'_>),
     ) -> io::Result<()> {
-        self.read_to = self.read_to.max(now);
-        let chars = self.line.receive_until(now);
-        let Some(last) = chars.last() else {
+        let n = self.due.iter().take_while(|c| c.time_ns <= now).count();
+        if n == 0 {
             return Ok(());
-        };
-        let last_ns = last.time_ns;
-        let bytes = host_bytes(&chars, ErrorPolicy::Pass);
-        if let Err(e) = port.write(&bytes) {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                // Standard output piped into a reader that has exited: nothing more to do.
-                self.closed = true;
-                return Ok(());
+        }
+        let chars: Vec<RxChar> = self.due.drain(..n).collect();
+        let last_ns = chars.last().map_or(now, |c| c.time_ns);
+        let bytes = host_bytes(&chars, self.options.errors);
+        if !bytes.is_empty() {
+            if let Err(e) = port.write(&bytes) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    // Standard output piped into a reader that has exited: nothing more to do.
+                    self.closed = true;
+                    return Ok(());
+                }
+                return Err(e);
             }
-            return Err(e);
         }
         self.summary.bytes += bytes.len() as u64;
+        self.tell(last_ns, observer);
+        Ok(())
+    }
+
+    /// Reports the readings of the messages that have started by `by` (ns) to the observer.
+    fn tell(&mut self, by: u64, observer: &mut dyn FnMut(Sent<'_>)) {
         let sent_at = Utc::now();
-        while self
-            .truth
-            .front()
-            .is_some_and(|(start, _)| *start <= last_ns)
-        {
+        while self.truth.front().is_some_and(|(start, _)| *start <= by) {
             if let Some((_, readings)) = self.truth.pop_front() {
                 for reading in &readings {
                     observer(Sent {
@@ -252,12 +368,61 @@ impl Driver<'_> {
                 }
             }
         }
-        Ok(())
+    }
+
+    /// Hands the meter what its UART has received by `now` from the reader; queues its replies.
+    fn hear(&mut self, meter: &mut dyn Meter, port: &dyn Port, now: u64) {
+        for c in self.back.receive_until(now) {
+            if c.parity_error || c.framing_error || c.brk {
+                continue;
+            }
+            self.answer(meter, port, c.time_ns, c.byte);
+        }
+    }
+
+    fn answer(&mut self, meter: &mut dyn Meter, port: &dyn Port, at: u64, byte: u8) {
+        if self
+            .options
+            .count
+            .is_some_and(|n| self.summary.messages >= n)
+        {
+            return;
+        }
+        let replies = meter.receive(at, &[byte]);
+        if !replies.is_empty() {
+            self.summary.messages += 1;
+        }
+        self.send(replies);
+        self.uart_change(meter, port, at);
+    }
+
+    /// Everything sent has been written and the line is quiet.
+    fn quiet(&self, now: u64) -> bool {
+        self.due.is_empty() && now >= self.line.settled_at() && now >= self.back.settled_at()
     }
 }
 
-/// Runs `meter` against `port` in real time until `stop` is set or `options.count` messages
-/// have been written; `observer` gets every reading as its message starts to be written.
+/// Sleeps until `deadline` (ns since `start`) as precisely as the system allows.
+fn sleep_until(start: Instant, deadline: u64) {
+    let target = start + Duration::from_nanos(deadline);
+    let now = Instant::now();
+    if target > now {
+        std::thread::sleep(target - now);
+    }
+}
+
+/// Lets this thread's sleeps end within about a microsecond of their deadline (Linux timer
+/// slack is 50 µs by default, more than half a character time at 115200 baud).
+fn precise_timers() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_timerslack(1_000) {
+        tracing::debug!("cannot lower the timer slack: {e}");
+    }
+}
+
+/// Runs `meter` against `port` in real time until `stop` is set, `options.count` messages have
+/// been made and written, or `options.until_ns` has passed and the line is quiet; `observer`
+/// gets every reading as its message starts to be written.
 ///
 /// A port that reports a broken pipe (standard output into a reader that has exited) ends the
 /// run normally.
@@ -271,10 +436,18 @@ pub fn run(
     stop: &AtomicBool,
     observer: &mut dyn FnMut(Sent<'_>),
 ) -> Result<Summary, TransportError> {
-    let meter_uart = meter.uart();
-    let reader_uart = options.reader.resolve(&meter_uart)?;
-    let rx = if port.frames_itself() {
+    precise_timers();
+    let meter_uart = options.sender.unwrap_or_else(|| meter.uart());
+    let reader_known = port.reader_uart();
+    let frames_itself = port.frames_itself();
+    let reader_uart = match reader_known {
+        Some(c) if !frames_itself => c,
+        _ => options.reader.resolve(&meter_uart)?,
+    };
+    if frames_itself {
         port.set_uart(&reader_uart)?;
+    }
+    let rx = if frames_itself {
         meter_uart
     } else {
         reader_uart
@@ -285,14 +458,21 @@ pub fn run(
         options.faults.clone(),
         options.seed.derive("line/meter-to-reader"),
     )?;
+    let back = Channel::try_new(
+        reader_uart,
+        meter_uart,
+        options.reader_faults.clone(),
+        options.seed.derive("line/reader-to-meter"),
+    )?;
     let mut d = Driver {
         options,
         line,
+        back,
         start: Instant::now(),
-        starts: VecDeque::new(),
-        in_flight: true,
+        due: VecDeque::new(),
         truth: VecDeque::new(),
-        read_to: 0,
+        decoded_to: 0,
+        reader_known,
         port_change: None,
         closed: false,
         summary: Summary::default(),
@@ -300,61 +480,89 @@ pub fn run(
     let mut buf = [0u8; 512];
     while !stop.load(Ordering::Relaxed) {
         let now = d.now();
-        d.flush(port, now, observer)?;
-        if d.closed {
-            break;
-        }
+        d.reader_change(port, now)?;
         if let Some((at, config)) = d.port_change {
             if at <= now {
                 port.set_uart(&config)?;
                 d.port_change = None;
             }
         }
-        while d.starts.front().is_some_and(|s| *s <= now) {
-            d.starts.pop_front();
-            d.in_flight = true;
-        }
-        let settled = now >= d.line.settled_at();
-        if settled {
-            d.in_flight = false;
-        }
-        if d.limit_reached() && settled && d.starts.is_empty() {
-            break;
-        }
-        while !d.limit_reached() && meter.next_push_ns().is_some_and(|t| t <= now) {
+        let reader_done = port.reader_done();
+        while !reader_done
+            && meter
+                .next_push_ns()
+                .is_some_and(|t| t <= now && !d.pushes_over(t))
+        {
             let emissions = meter.push();
             d.summary.messages += 1;
             d.send(emissions);
             d.uart_change(meter, port, now);
         }
+        if !frames_itself {
+            d.hear(meter, port, now);
+        }
+        // Decode ahead, but never past the next push (it would be delayed).
+        let mut horizon = now.saturating_add(LOOKAHEAD.as_nanos() as u64);
+        if let Some(t) = meter.next_push_ns().filter(|&t| !d.pushes_over(t)) {
+            horizon = horizon.min(t.max(now));
+        }
+        d.decode(horizon);
+        d.flush(port, now, observer)?;
+        if d.closed {
+            break;
+        }
+        let next_push = meter
+            .next_push_ns()
+            .filter(|&t| !d.pushes_over(t) && !reader_done);
+        let done = d.options.count.is_some_and(|n| d.summary.messages >= n)
+            || d.options.until_ns.is_some_and(|u| now >= u)
+            || reader_done;
+        if done && next_push.is_none() && d.quiet(now) {
+            break;
+        }
+
+        // The next moment something is due: a character, a push, a port change, the reader's
+        // characters reaching the meter; otherwise wait on the port.
         let mut wake = now.saturating_add(MAX_IDLE.as_nanos() as u64);
-        if d.in_flight {
-            wake = wake.min(now.saturating_add(STEP.as_nanos() as u64));
+        if let Some(c) = d.due.front() {
+            wake = wake.min(c.time_ns);
+        } else if now < d.line.settled_at() {
+            wake = wake.min(horizon.max(now + 1));
+        }
+        if !frames_itself && now < d.back.settled_at() {
+            wake = wake.min(now.saturating_add(POLL_MIN.as_nanos() as u64));
         }
         for t in [
-            d.starts.front().copied(),
-            meter.next_push_ns().filter(|_| !d.limit_reached()),
+            next_push,
             d.port_change.map(|(at, _)| at),
+            d.options.until_ns,
         ]
         .into_iter()
         .flatten()
         {
             wake = wake.min(t.max(now));
         }
-        let n = port.read(&mut buf, Duration::from_nanos(wake - now))?;
-        for &byte in buf.get(..n).unwrap_or_default() {
-            if d.limit_reached() {
-                break;
+        let wait = Duration::from_nanos(wake.saturating_sub(d.now()));
+        if wait < POLL_MIN {
+            sleep_until(d.start, wake);
+            continue;
+        }
+        // Whole milliseconds on the port (its timeouts are in ms), the rest slept precisely.
+        let n = port.read(&mut buf, Duration::from_millis(wait.as_millis() as u64))?;
+        let t = d.now();
+        let bytes = buf.get(..n).unwrap_or_default();
+        if frames_itself {
+            // A real UART: the bytes have crossed the wire already.
+            for &byte in bytes {
+                d.answer(meter, port, t, byte);
             }
-            let t = d.now();
-            let replies = meter.receive(t, &[byte]);
-            if !replies.is_empty() {
-                d.summary.messages += 1;
-            }
-            d.send(replies);
-            d.uart_change(meter, port, t);
+        } else if !bytes.is_empty() {
+            d.back.send(t, bytes);
         }
     }
+    // Messages the faults removed, or sent before the reader started, were sent all the same.
+    d.tell(d.decoded_to, observer);
+    d.summary.fault_log = d.line.fault_log().to_string();
     tracing::info!(
         messages = d.summary.messages,
         bytes = d.summary.bytes,
@@ -532,6 +740,126 @@ mod test {
         assert!(bytes.starts_with(b"/"));
         // Paced: more than one write per telegram.
         assert!(port.writes.len() > 2);
+    }
+
+    /// The times of `spec`'s pushes before `until`, as the meter itself schedules them.
+    fn pushes_before(spec: &MeterSpec, until: u64) -> u64 {
+        let mut meter = spec.build(Seed(1)).expect("meter");
+        let mut n = 0;
+        while meter.next_push_ns().is_some_and(|t| t < until) {
+            meter.push();
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn a_run_until_a_time_ends_when_the_line_is_quiet() {
+        let mut spec = MeterSpec::new("dsmr-5.0");
+        spec.interval = Some("40ms".into());
+        let until = 100_000_000;
+        let expected = pushes_before(&spec, until);
+        assert!(expected >= 2);
+        let mut meter = spec.build(Seed(1)).expect("meter");
+        let mut port = MemoryPort::new();
+        let options = SimOptions {
+            until_ns: Some(until),
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+        assert_eq!(summary.messages, expected);
+        assert_eq!(summary.readings, expected);
+        assert_eq!(summary.emissions, expected);
+        // Every byte sent was written, the last telegram complete.
+        assert_eq!(summary.bytes, summary.sent_bytes);
+        let bytes = port.bytes();
+        assert_eq!(
+            bytes.iter().filter(|&&b| b == b'!').count() as u64,
+            expected
+        );
+        assert!(bytes.ends_with(b"\r\n"));
+    }
+
+    #[test]
+    fn characters_before_the_reader_starts_are_not_written() {
+        let mut spec = MeterSpec::new("dsmr-5.0");
+        spec.interval = Some("1s".into());
+        let mut meter = spec.build(Seed(1)).expect("meter");
+        let first = meter.next_push_ns().expect("a push meter");
+        let mut port = MemoryPort::new();
+        // The reader opens its port 20 ms into the first telegram (about 230 characters).
+        let options = SimOptions {
+            reader_start_ns: first + 20_000_000,
+            count: Some(1),
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+        let bytes = port.bytes();
+        assert!(
+            !bytes.starts_with(b"/"),
+            "the start of the telegram is lost"
+        );
+        assert!(bytes.ends_with(b"\r\n"));
+        let missing = summary.sent_bytes - summary.bytes;
+        assert!(
+            (200..260).contains(&missing),
+            "{missing} bytes before the start"
+        );
+        // The reading was sent all the same (the truth log has it).
+        assert_eq!(summary.readings, 1);
+    }
+
+    #[test]
+    fn a_reader_at_the_wrong_baud_gets_framing_errors_counted() {
+        let mut spec = MeterSpec::new("dsmr-5.0");
+        spec.interval = Some("50ms".into());
+        let mut meter = spec.build(Seed(1)).expect("meter");
+        let mut port = MemoryPort::new();
+        let options = SimOptions {
+            reader: ReaderSettings {
+                baud: Some(9600),
+                format: None,
+            },
+            count: Some(1),
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+        assert!(summary.rx_framing_errors > 0, "{summary:?}");
+        assert!(summary.bytes < summary.sent_bytes / 5, "{summary:?}");
+        assert!(!port.bytes().windows(4).any(|w| w == b"1-0:"));
+    }
+
+    #[test]
+    fn the_readers_request_crosses_the_line_before_the_meter_answers() {
+        // IEC 62056-21 mode C at 300 7E1: "/?!\r\n" takes 5 x 33.3 ms on the wire; the meter
+        // answers its reaction time after the last character, not after the reader's write().
+        let mut meter_spec = MeterSpec::new("iec-mode-c");
+        meter_spec.reaction_ms = Some(20);
+        let mut meter = meter_spec.build(Seed(1)).expect("meter");
+        assert_eq!(meter.uart().baud, 300);
+        let mut port = MemoryPort::new();
+        port.script
+            .push_back((Duration::from_millis(10), b"/?!\r\n".to_vec()));
+        let options = SimOptions {
+            count: Some(1),
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+        assert_eq!(summary.messages, 1);
+        let (first_write, _) = port.writes.first().expect("the meter answered");
+        let char_ms = meter.uart().char_time_ns() / 1e6;
+        // Request on the wire (5 characters) + the reaction time (20 ms) + the first character
+        // of the answer; without the line model it would come 167 ms earlier.
+        let earliest = 10.0 + 5.0 * char_ms + 20.0 + char_ms;
+        assert!(
+            first_write.as_secs_f64() * 1e3 >= earliest - 1.0,
+            "answer at {first_write:?}, expected after {earliest} ms"
+        );
+        assert!(port.bytes().starts_with(b"/"), "the identification");
     }
 
     #[test]

@@ -49,6 +49,15 @@ impl PtyPort {
         termios.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
         tcsetattr(&pty.slave, SetArg::TCSANOW, &termios).map_err(to_io)?;
         let slave_path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(to_io)?;
+        // Not inherited by programs this process starts (a reader under test must not hold the
+        // meter's end, nor look as if it had opened its own).
+        for fd in [&pty.master, &pty.slave] {
+            fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(fd),
+                FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .map_err(to_io)?;
+        }
         let flags = fcntl(
             std::os::fd::AsRawFd::as_raw_fd(&pty.master),
             FcntlArg::F_GETFL,
