@@ -121,6 +121,11 @@ pub struct SimArgs {
     /// The reader's character format, e.g. 8E1 or "8N1 inverted" (default: the meter's).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// With --pty: the reader's baud rate is the one it sets on the pty (pyserial's
+    /// `baudrate`), as on a real port; a reader at the wrong rate, or one that misses an IEC
+    /// baud switch, gets garbage. A pty keeps no parity or data bits: those stay --format's.
+    #[arg(long, requires = "pty", conflicts_with = "baud")]
+    pub follow_baud: bool,
     /// Encryption key, 32 hex digits (or METERLAB_KEY; never printed).
     #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
     pub key: Option<String>,
@@ -197,6 +202,11 @@ pub struct RunArgs {
     /// reader opens it, or `{port}` in --reader becomes it.
     #[arg(long, value_name = "DEV")]
     pub reader_port: Option<String>,
+    /// With a reader program on a pty: its baud rate is the one it sets on the pty, as on a real
+    /// port (a reader at the wrong rate, or one missing an IEC baud switch, gets garbage); the
+    /// rest of its settings stay the scenario's. Standard rates set the POSIX way only.
+    #[arg(long)]
+    pub follow_baud: bool,
     /// Time limit of a scenario over a real line with meterlab's reader, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub line_timeout: u64,

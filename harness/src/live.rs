@@ -78,6 +78,7 @@ pub fn run(
     timeout: Duration,
     transport: Transport,
     devices: &SerialDevices,
+    follow_baud: bool,
 ) -> Result<LiveRun, ScenarioError> {
     let transport = match transport {
         Transport::Memory => Transport::Pty,
@@ -142,7 +143,8 @@ pub fn run(
     let protocol = meter.protocol();
     let profile = meter.profile().to_string();
 
-    let mut end = MeterEnd::open(transport, devices, &sender, None)
+    let follow = follow_baud.then_some(receiver);
+    let mut end = MeterEnd::open(transport, devices, &sender, None, follow.as_ref())
         .map_err(|e| invalid(format!("over {transport}: {e}")))?;
     let result = (|| {
         let command_line = command.replace("{port}", &end.reader_address);

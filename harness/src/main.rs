@@ -114,6 +114,7 @@ fn run(args: RunArgs) -> Result<u8> {
             reader: args.reader_port.clone(),
         },
         line_timeout: Duration::from_secs(args.line_timeout),
+        follow_baud: args.follow_baud,
     };
     let jobs = args
         .jobs

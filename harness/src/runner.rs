@@ -65,6 +65,8 @@ pub struct RunOptions {
     pub devices: SerialDevices,
     /// Time limit of a scenario over a real line (pty, TCP, serial) with meterlab's reader.
     pub line_timeout: Duration,
+    /// A reader program on a pty has the baud rate it sets there (`--follow-baud`).
+    pub follow_baud: bool,
 }
 
 /// The default [`RunOptions::line_timeout`].
@@ -80,6 +82,7 @@ impl Default for RunOptions {
             transport: None,
             devices: SerialDevices::default(),
             line_timeout: LINE_TIMEOUT,
+            follow_baud: false,
         }
     }
 }
@@ -469,6 +472,7 @@ fn run_live(
         timeout,
         options.transport.unwrap_or(spec.transport),
         &options.devices,
+        options.follow_baud || spec.reader.follow_baud,
     )?;
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let mut failures = live.failures;

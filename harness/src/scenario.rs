@@ -147,6 +147,10 @@ pub struct ReaderSpec {
     /// the command line replace it.
     #[serde(default)]
     pub command: Option<String>,
+    /// A reader program on a pty has the baud rate it sets on the pty (as on a real port),
+    /// not `line.receiver`'s; `meterlab run --follow-baud` sets this for every scenario.
+    #[serde(default)]
+    pub follow_baud: bool,
 }
 
 fn default_read_size() -> usize {
@@ -164,6 +168,7 @@ impl Default for ReaderSpec {
             iec: None,
             mbus: None,
             command: None,
+            follow_baud: false,
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct SimJob {
     pub seed: Seed,
     /// Where its truth log goes.
     pub truth: Option<PathBuf>,
+    /// On a pty: the reader's baud rate is what it sets on the pty (`--follow-baud`).
+    pub follow_baud: bool,
 }
 
 /// One line of the truth log.
@@ -128,12 +130,13 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         },
         seed: Seed(args.seed),
         truth: args.truth.clone(),
+        follow_baud: args.follow_baud,
     })
 }
 
 /// The `--config` file: `meters:`, each a meter spec (profile and options, as in a scenario)
 /// plus its port (`pty`, `tcp`, `serial` or `stdout`) and optionally `hex`, `reader_baud`,
-/// `reader_format`, `seed`, `count`, `truth`, `faults`.
+/// `reader_format`, `follow_baud`, `seed`, `count`, `truth`, `faults`.
 pub fn load_config(path: &Path) -> Result<Vec<SimJob>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -178,6 +181,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
     let count: Option<u64> = take(&mut m, "count")?;
     let truth: Option<PathBuf> = take(&mut m, "truth")?;
     let faults: Option<Vec<Fault>> = take(&mut m, "faults")?;
+    let follow_baud: Option<bool> = take(&mut m, "follow_baud")?;
     let mut spec: MeterSpec = serde_yaml::from_value(serde_yaml::Value::Mapping(m))?;
     start_now(&mut spec);
     let ports = [
@@ -211,6 +215,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
         },
         seed,
         truth,
+        follow_baud: follow_baud.unwrap_or(false),
     })
 }
 
@@ -218,13 +223,21 @@ fn open_port(
     spec: &PortSpec,
     meter_uart: &meterlab_sim::line::UartConfig,
     reader: &ReaderSettings,
+    follow_baud: bool,
 ) -> Result<Box<dyn Port>> {
+    if follow_baud && !matches!(spec, PortSpec::Pty(_)) {
+        bail!("--follow-baud is for --pty (a real port has its own baud; TCP has none)");
+    }
     Ok(match spec {
         #[cfg(unix)]
-        PortSpec::Pty(link) => Box::new(
-            transport::pty::PtyPort::create(link)
-                .with_context(|| format!("cannot make a pty at {}", link.display()))?,
-        ),
+        PortSpec::Pty(link) => {
+            let mut port = transport::pty::PtyPort::create(link)
+                .with_context(|| format!("cannot make a pty at {}", link.display()))?;
+            if follow_baud {
+                port.follow_reader_baud(reader.resolve(meter_uart)?);
+            }
+            Box::new(port)
+        }
         #[cfg(not(unix))]
         PortSpec::Pty(_) => bail!("--pty needs Linux (or another Unix)"),
         PortSpec::Tcp(addr) => Box::new(
@@ -256,7 +269,7 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
         None => None,
     };
     let uart = meter.uart();
-    let mut port = open_port(&job.port, &uart, &job.options.reader)?;
+    let mut port = open_port(&job.port, &uart, &job.options.reader, job.follow_baud)?;
     ready(&format!(
         "{} ({}, {}) on {}",
         job.spec.profile,

@@ -116,12 +116,15 @@ impl MeterEnd {
     /// The meter's end of `transport`. `reader`: the reader's initial settings when the reader
     /// tells its end when it switches (meterlab's own reader; pty and TCP then carry them to the
     /// line model), `None` for a reader program, whose settings are assumed to follow the
-    /// meter's (the driver's [`SimOptions::reader`] overrides apply).
+    /// meter's (the driver's [`SimOptions::reader`] overrides apply) — or, on a pty with
+    /// `follow_baud` given, to have the baud rate the program sets on the pty and the rest of
+    /// `follow_baud`'s settings.
     pub fn open(
         transport: Transport,
         devices: &SerialDevices,
         meter: &UartConfig,
         reader: Option<&UartConfig>,
+        follow_baud: Option<&UartConfig>,
     ) -> Result<MeterEnd, LineEndError> {
         let io = |what: &str| {
             let what = what.to_string();
@@ -131,7 +134,7 @@ impl MeterEnd {
         let done = Arc::new(AtomicBool::new(false));
         match transport {
             Transport::Memory => Err(LineEndError::Memory),
-            Transport::Pty => open_pty(shared, done),
+            Transport::Pty => open_pty(shared, done, follow_baud.copied()),
             Transport::Tcp => {
                 let port = TcpPort::bind("127.0.0.1:0").map_err(io("tcp port on 127.0.0.1"))?;
                 let address = format!("socket://{}", port.local_addr());
@@ -201,6 +204,7 @@ impl Drop for MeterEnd {
 fn open_pty(
     shared: Option<Arc<Mutex<UartConfig>>>,
     done: Arc<AtomicBool>,
+    follow_baud: Option<UartConfig>,
 ) -> Result<MeterEnd, LineEndError> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -211,8 +215,11 @@ fn open_pty(
     let io = |what: String| move |source| LineEndError::Io { what, source };
     std::fs::create_dir_all(&dir).map_err(io(format!("{}", dir.display())))?;
     let link = dir.join("port");
-    let port = sim_transport::pty::PtyPort::create(&link)
+    let mut port = sim_transport::pty::PtyPort::create(&link)
         .map_err(io(format!("pty at {}", link.display())))?;
+    if let Some(rest) = follow_baud {
+        port.follow_reader_baud(rest);
+    }
     Ok(MeterEnd {
         port: reporting(port, &shared, &done),
         reader_address: link.display().to_string(),
@@ -226,6 +233,7 @@ fn open_pty(
 fn open_pty(
     _shared: Option<Arc<Mutex<UartConfig>>>,
     _done: Arc<AtomicBool>,
+    _follow_baud: Option<UartConfig>,
 ) -> Result<MeterEnd, LineEndError> {
     Err(LineEndError::Io {
         what: "pty".into(),
@@ -266,7 +274,10 @@ impl<P: Port> Port for Reporting<P> {
         self.inner.read(buf, timeout)
     }
     fn reader_uart(&mut self) -> Option<UartConfig> {
-        self.reader.as_ref()?.lock().ok().map(|c| *c)
+        match &self.reader {
+            Some(shared) => shared.lock().ok().map(|c| *c),
+            None => self.inner.reader_uart(),
+        }
     }
     fn reader_done(&self) -> bool {
         self.done.load(Ordering::Relaxed)
@@ -404,7 +415,13 @@ pub fn run_session(
     devices: &SerialDevices,
     timeout: Duration,
 ) -> Result<RealSession, RealSessionError> {
-    let mut end = MeterEnd::open(transport, devices, &line.meter_tx, Some(&line.reader_rx))?;
+    let mut end = MeterEnd::open(
+        transport,
+        devices,
+        &line.meter_tx,
+        Some(&line.reader_rx),
+        None,
+    )?;
     let mut reader_port = end.open_reader(&line.reader_rx)?;
     let options = SimOptions {
         sender: Some(line.meter_tx),

@@ -86,6 +86,30 @@ fn a_scenario_can_name_its_reader_program() {
 }
 
 #[test]
+fn a_reader_that_never_sets_its_baud_gets_garbage_when_the_pty_follows_it() {
+    // `meterlab decode` opens the pty as a file and leaves its baud rate alone (38400 on a
+    // fresh pty): with `reader.follow_baud`, a 115200 meter gives it what a UART at 38400 would.
+    let dir = scenario_dir(
+        "dsmr-follow-baud",
+        &format!(
+            "{DSMR}reader: {{ command: \"'{BIN}' decode --max-seconds 2 {{port}}\", follow_baud: true }}\nexpect: {{ readings: 0 }}\n"
+        ),
+    );
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&dir)
+        .args(["--color", "never"])
+        .env_remove("METERLAB_PROTOCOL")
+        .output()
+        .expect("meterlab runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("0/2"), "{stdout}");
+    assert!(stdout.contains(" 0 wrong"), "{stdout}");
+}
+
+#[test]
 fn a_made_up_reading_is_wrong() {
     let dir = scenario_dir("dsmr-made-up", DSMR);
     let line = r#"{"protocol":"dsmr","meter_id":"X","time":null,"values":[]}"#;

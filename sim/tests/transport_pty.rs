@@ -228,3 +228,67 @@ fn a_2400_baud_push_is_paced_like_the_wire() {
         port.writes.len()
     );
 }
+
+/// Runs one DSMR 5.0 telegram to a reader that set `baud` on its side of a pty whose driver
+/// follows the reader's baud; returns the summary and what the reader got.
+fn one_telegram_read_at(baud: u32) -> (Summary, Vec<u8>) {
+    use meterlab_sim::transport::serial::SerialPort;
+    use meterlab_sim::transport::Port;
+    use nix::sys::termios::{cfsetspeed, tcgetattr, tcsetattr, BaudRate, SetArg};
+    let link = link(&format!("follow-{baud}"));
+    let mut port = PtyPort::create(&link).expect("pty");
+    let mut spec = MeterSpec::new("dsmr-5.0");
+    spec.interval = Some("100ms".into());
+    let mut meter = spec.build(Seed(3)).expect("meter");
+    port.follow_reader_baud(meter.uart());
+    // The reader sets its baud rate the POSIX way (as pyserial does) before the meter starts.
+    let mut reader = SerialPort::open(
+        &port.slave_path().display().to_string(),
+        &"9600 8N1".parse().expect("settings"),
+    )
+    .expect("the reader opens the pty");
+    let slave = open_reader(&link);
+    let mut termios = tcgetattr(&slave).expect("termios");
+    let rate = match baud {
+        9600 => BaudRate::B9600,
+        _ => BaudRate::B115200,
+    };
+    cfsetspeed(&mut termios, rate).expect("speed");
+    tcsetattr(&slave, SetArg::TCSANOW, &termios).expect("tcsetattr");
+    assert_eq!(
+        port.baud(),
+        Some(baud),
+        "the master sees the slave's baud rate"
+    );
+    let options = SimOptions {
+        count: Some(1),
+        ..SimOptions::default()
+    };
+    let stop = AtomicBool::new(false);
+    let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = reader
+            .read(&mut buf, Duration::from_millis(50))
+            .expect("read");
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    (summary, got)
+}
+
+#[test]
+fn a_pty_can_follow_the_baud_rate_the_reader_sets() {
+    let (right, got) = one_telegram_read_at(115_200);
+    assert_eq!(right.rx_framing_errors, 0, "{right:?}");
+    assert_eq!(got.len() as u64, right.sent_bytes);
+    assert!(has_telegram(&got));
+    // The same meter read by a reader that set 9600: what a real UART at 9600 would give.
+    let (wrong, got) = one_telegram_read_at(9600);
+    assert!(wrong.rx_framing_errors > 0, "{wrong:?}");
+    assert!(got.len() < 200, "{} bytes", got.len());
+    assert!(!got.windows(4).any(|w| w == b"1-0:"));
+}

@@ -16,9 +16,50 @@ use std::time::Duration;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::openpty;
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, SpecialCharacterIndices};
+use nix::sys::termios::{
+    cfmakeraw, tcgetattr, tcsetattr, BaudRate, SetArg, SpecialCharacterIndices,
+};
 
 use super::Port;
+use crate::line::UartConfig;
+
+/// The number of a standard termios baud rate.
+fn baud_number(rate: BaudRate) -> Option<u32> {
+    use BaudRate::*;
+    Some(match rate {
+        B50 => 50,
+        B75 => 75,
+        B110 => 110,
+        B134 => 134,
+        B150 => 150,
+        B200 => 200,
+        B300 => 300,
+        B600 => 600,
+        B1200 => 1200,
+        B1800 => 1800,
+        B2400 => 2400,
+        B4800 => 4800,
+        B9600 => 9600,
+        B19200 => 19200,
+        B38400 => 38400,
+        B57600 => 57600,
+        B115200 => 115_200,
+        B230400 => 230_400,
+        B460800 => 460_800,
+        B500000 => 500_000,
+        B576000 => 576_000,
+        B921600 => 921_600,
+        B1000000 => 1_000_000,
+        B1152000 => 1_152_000,
+        B1500000 => 1_500_000,
+        B2000000 => 2_000_000,
+        B2500000 => 2_500_000,
+        B3000000 => 3_000_000,
+        B3500000 => 3_500_000,
+        B4000000 => 4_000_000,
+        _ => return None,
+    })
+}
 
 /// EIO: on a pty master, "no slave side open" (the reader is gone).
 const EIO: i32 = 5;
@@ -31,6 +72,8 @@ pub struct PtyPort {
     _slave: File,
     slave_path: PathBuf,
     link: PathBuf,
+    /// Follow the baud rate the reader sets on the pty; the rest of its settings are these.
+    follow: Option<UartConfig>,
 }
 
 fn to_io(e: nix::Error) -> io::Error {
@@ -85,7 +128,28 @@ impl PtyPort {
             _slave: File::from(pty.slave),
             slave_path,
             link: link.to_path_buf(),
+            follow: None,
         })
+    }
+
+    /// From now on the reader's baud rate is the one it sets on its side of the pty (with
+    /// `tcsetattr`, as pyserial does), as on a real port: a reader at the wrong baud, or one
+    /// that misses an IEC 62056-21 baud switch, gets garbage. A Linux pty keeps only the baud
+    /// rate (it forces 8 data bits and no parity), so the rest of the reader's settings are
+    /// `rest`'s.
+    pub fn follow_reader_baud(&mut self, rest: UartConfig) {
+        self.follow = Some(rest);
+    }
+
+    /// The baud rate set on the pty now (the reader's side; a pty master reads the slave's
+    /// settings), if it is one of the standard rates set the POSIX way (`cfsetospeed`, as
+    /// pyserial does for standard rates). A rate set with `BOTHER` (any rate through Linux's
+    /// `termios2`, as the `serialport` crate sets every rate) is not visible here: `None`.
+    pub fn baud(&self) -> Option<u32> {
+        let termios = tcgetattr(&self.master).ok()?;
+        let bits = termios.control_flags.bits() & nix::libc::CBAUD;
+        let rate = BaudRate::try_from(nix::libc::speed_t::from(bits)).ok()?;
+        baud_number(rate)
     }
 
     /// The slave device (`/dev/pts/N`).
@@ -160,6 +224,12 @@ impl Port for PtyPort {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn reader_uart(&mut self) -> Option<UartConfig> {
+        let rest = self.follow?;
+        let baud = self.baud()?;
+        Some(UartConfig { baud, ..rest })
     }
 
     fn describe(&self) -> String {
