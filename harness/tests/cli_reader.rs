@@ -34,6 +34,20 @@ fn run(dir: &PathBuf, reader: &str) -> Output {
     out
 }
 
+/// Runs the scenarios in `dir` with their own `reader.command`; the output and its stdout.
+fn run_named(dir: PathBuf) -> (Output, String) {
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&dir)
+        .args(["--color", "never"])
+        .env_remove("METERLAB_PROTOCOL")
+        .output()
+        .expect("meterlab runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out, stdout)
+}
+
 const DSMR: &str = "meter: { profile: dsmr-5.0, interval: 300ms }\nrun: { telegrams: 2 }\n";
 
 #[test]
@@ -71,15 +85,7 @@ fn a_scenario_can_name_its_reader_program() {
             "{DSMR}reader: {{ command: \"'{BIN}' decode --max-seconds 2 {{port}}\" }}\nexpect: {{ readings: all, compare: printed }}\n"
         ),
     );
-    let out = Command::new(BIN)
-        .arg("run")
-        .arg(&dir)
-        .args(["--color", "never"])
-        .env_remove("METERLAB_PROTOCOL")
-        .output()
-        .expect("meterlab runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, stdout) = run_named(dir);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("2/2"), "{stdout}");
     assert!(stdout.contains("over pty"), "{stdout}");
@@ -95,15 +101,7 @@ fn a_reader_that_never_sets_its_baud_gets_garbage_when_the_pty_follows_it() {
             "{DSMR}reader: {{ command: \"'{BIN}' decode --max-seconds 2 {{port}}\", follow_baud: true }}\nexpect: {{ readings: 0 }}\n"
         ),
     );
-    let out = Command::new(BIN)
-        .arg("run")
-        .arg(&dir)
-        .args(["--color", "never"])
-        .env_remove("METERLAB_PROTOCOL")
-        .output()
-        .expect("meterlab runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, stdout) = run_named(dir);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("0/2"), "{stdout}");
     assert!(stdout.contains(" 0 wrong"), "{stdout}");
