@@ -114,18 +114,7 @@ pub fn decoder_for(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Se
 #[cfg(test)]
 mod test {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        digits
-            .chunks_exact(2)
-            .map(|p| {
-                let hi = (p[0] as char).to_digit(16).expect("hex digit");
-                let lo = (p[1] as char).to_digit(16).expect("hex digit");
-                (hi * 16 + lo) as u8
-            })
-            .collect()
-    }
+    use crate::test_hex::unhex;
 
     #[test]
     fn detects_each_start() {

@@ -20,6 +20,8 @@ pub mod obis;
 pub mod reading;
 pub mod resync;
 pub mod stream;
+#[cfg(test)]
+mod test_hex;
 pub mod units;
 
 pub use decimal::Decimal;

@@ -308,18 +308,7 @@ pub fn plausible_start(prefix: &[u8]) -> Plausible {
 #[cfg(test)]
 mod test {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        digits
-            .chunks_exact(2)
-            .map(|p| {
-                let hi = (p[0] as char).to_digit(16).expect("hex digit");
-                let lo = (p[1] as char).to_digit(16).expect("hex digit");
-                (hi * 16 + lo) as u8
-            })
-            .collect()
-    }
+    use crate::test_hex::unhex;
 
     /// Wiener Netze push of an Iskra AM550 after decryption (rddl-network/EnergyAgent
     /// smart_meter_tests, corpus `wienernetze_am550_a_ir`): date-time 2021-10-13 07:30:57,

@@ -451,18 +451,7 @@ fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), 
 #[cfg(test)]
 mod test {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        digits
-            .chunks_exact(2)
-            .map(|p| {
-                let hi = (p[0] as char).to_digit(16).expect("hex digit");
-                let lo = (p[1] as char).to_digit(16).expect("hex digit");
-                (hi * 16 + lo) as u8
-            })
-            .collect()
-    }
+    use crate::test_hex::unhex;
 
     /// One register of the Aidon Norway HAN list (esphome-libs/dlms_parser
     /// tests/dumps/hdlc_norway_han_1phase.log, corpus `aidon_norway_1phase_hdlc_plain`):

@@ -350,21 +350,10 @@ pub fn apply_keystream(key: &Key, iv: &[u8; 12], data: &mut [u8]) {
 mod test {
     use super::*;
     use crate::keys::Key;
+    use crate::test_hex::unhex;
 
     fn key(hex: &str) -> Key {
         hex.parse().expect("valid key")
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        digits
-            .chunks_exact(2)
-            .map(|p| {
-                let hi = (p[0] as char).to_digit(16).expect("hex digit");
-                let lo = (p[1] as char).to_digit(16).expect("hex digit");
-                (hi * 16 + lo) as u8
-            })
-            .collect()
     }
 
     /// Green Book example as used by pwitab/dlms-cosem tests/test_security.py: EK 000102…0F,

@@ -378,18 +378,7 @@ pub fn strip_llc(info: &[u8]) -> (bool, &[u8]) {
 #[cfg(test)]
 mod test {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        digits
-            .chunks_exact(2)
-            .map(|p| {
-                let hi = (p[0] as char).to_digit(16).expect("hex digit");
-                let lo = (p[1] as char).to_digit(16).expect("hex digit");
-                (hi * 16 + lo) as u8
-            })
-            .collect()
-    }
+    use crate::test_hex::unhex;
 
     /// Kaifa MA304H3E list 1 (roarfred/AmsToMqttBridge Samples/Kaifa/readme.md, corpus
     /// `kaifa_ma304h3e_norway_list1_short`): I-frame, destination 01, source 02 01.
