@@ -27,7 +27,7 @@ use meterlab_decoder::{Keys, Message, Protocol, Reading};
 use meterlab_sim::transport::{self as sim_transport, ReaderSettings, SimOptions, Summary};
 use meterlab_sim::Seed;
 
-use crate::runner::{choose_key, Failure};
+use crate::runner::{prepare, Failure, Prepared};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::transport::{MeterEnd, SerialDevices, Transport};
 
@@ -105,14 +105,14 @@ pub fn run(
         ));
     }
     let seed = Seed(seed);
-    let mut meter = spec
-        .meter
-        .build(seed.derive("meter"))
-        .map_err(|e| invalid(e.to_string()))?;
-    let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
+    let Prepared {
+        mut meter,
+        sender,
+        receiver,
+        keys,
+    } = prepare(scenario, seed)?;
     // The reader program's settings are its own business; the line model assumes it follows
     // the meter (baud switches included) unless the scenario names the reader's settings.
-    let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
     let reader = match spec.line.receiver {
         Some(r) => {
             let text = r.to_string();
@@ -122,11 +122,6 @@ pub fn run(
             }
         }
         None => ReaderSettings::default(),
-    };
-    let meter_keys = meter.keys();
-    let keys = Keys {
-        encryption: choose_key(&spec.reader.key, meter_keys.encryption.as_ref()),
-        authentication: choose_key(&spec.reader.auth_key, meter_keys.authentication.as_ref()),
     };
     let push_meter = meter.next_push_ns().is_some();
     let options = SimOptions {
