@@ -61,15 +61,9 @@ fn plain_stream_whole(bencher: Bencher) {
 #[divan::bench]
 fn plain_stream_64_byte_reads(bencher: Bencher) {
     let stream = plain_stream();
-    bencher.counter(BytesCount::of_slice(&stream)).bench(|| {
-        let mut decoder = DlmsDecoder::default();
-        let mut out = Vec::new();
-        for chunk in black_box(&stream).chunks(64) {
-            decoder.feed(chunk, &mut out);
-        }
-        decoder.finish(&mut out);
-        out
-    });
+    bencher
+        .counter(BytesCount::of_slice(&stream))
+        .bench(|| common::feed_in_pieces(&mut DlmsDecoder::default(), black_box(&stream), 64));
 }
 
 #[divan::bench]

@@ -39,15 +39,9 @@ fn corpus_whole(bencher: Bencher) {
 #[divan::bench]
 fn corpus_64_byte_reads(bencher: Bencher) {
     let stream = telegram_stream();
-    bencher.counter(BytesCount::of_slice(&stream)).bench(|| {
-        let mut decoder = DsmrDecoder::default();
-        let mut out = Vec::new();
-        for chunk in black_box(&stream).chunks(64) {
-            decoder.feed(chunk, &mut out);
-        }
-        decoder.finish(&mut out);
-        out
-    });
+    bencher
+        .counter(BytesCount::of_slice(&stream))
+        .bench(|| common::feed_in_pieces(&mut DsmrDecoder::default(), black_box(&stream), 64));
 }
 
 #[divan::bench]

@@ -34,17 +34,8 @@ fn every_frame(bencher: Bencher) {
 #[divan::bench(args = [0, 64])]
 fn one_stream(bencher: Bencher, piece: usize) {
     let stream: Vec<u8> = frames().concat();
-    bencher.counter(BytesCount::new(stream.len())).bench(|| {
-        let mut d = MbusDecoder::new();
-        let mut out = Vec::new();
-        for chunk in black_box(&stream).chunks(if piece == 0 {
-            stream.len().max(1)
-        } else {
-            piece
-        }) {
-            d.feed(chunk, &mut out);
-        }
-        d.finish(&mut out);
-        out.len()
-    });
+    let size = if piece == 0 { stream.len() } else { piece };
+    bencher
+        .counter(BytesCount::new(stream.len()))
+        .bench(|| common::feed_in_pieces(&mut MbusDecoder::new(), black_box(&stream), size).len());
 }

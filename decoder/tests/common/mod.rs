@@ -248,6 +248,17 @@ pub fn feed_chunked(
     out
 }
 
+/// Feeds `bytes` to `decoder` in pieces of `size` bytes (as a serial port's reads deliver
+/// them), then finishes.
+pub fn feed_in_pieces(decoder: &mut impl StreamDecoder, bytes: &[u8], size: usize) -> Vec<Message> {
+    let mut out = Vec::new();
+    for piece in bytes.chunks(size.max(1)) {
+        decoder.feed(piece, &mut out);
+    }
+    decoder.finish(&mut out);
+    out
+}
+
 /// Sorted cut positions in `0..=len` from proptest's picks.
 pub fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {
     let mut cuts: Vec<usize> = picks.iter().map(|i| i.index(len + 1)).collect();
