@@ -163,7 +163,7 @@ impl MeterEnd {
     }
 
     /// Opens the reader's end for meterlab's own reader, with its settings.
-    pub fn open_reader(&self, config: &UartConfig) -> Result<Box<dyn ReaderPort>, LineEndError> {
+    pub fn open_reader(&self, config: &UartConfig) -> Result<Box<dyn Port>, LineEndError> {
         let io = |source| LineEndError::Io {
             what: self.reader_address.clone(),
             source,
@@ -293,16 +293,6 @@ impl<P: Port> Port for Reporting<P> {
     }
 }
 
-/// The reader's end of a real line, for meterlab's own reader.
-pub trait ReaderPort: Send {
-    /// Writes the reader's bytes.
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// Reads, waiting at most `timeout`; 0 when nothing came.
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
-    /// The reader switches its settings.
-    fn set_uart(&mut self, config: &UartConfig) -> io::Result<()>;
-}
-
 fn report(settings: &Option<Arc<Mutex<UartConfig>>>, config: &UartConfig) {
     if let Some(s) = settings {
         if let Ok(mut c) = s.lock() {
@@ -311,12 +301,14 @@ fn report(settings: &Option<Arc<Mutex<UartConfig>>>, config: &UartConfig) {
     }
 }
 
+/// The reader's end on a pty or a serial port: [`Port::set_uart`] is the reader switching its
+/// settings (on a pty, reported to the line model).
 struct SerialReaderPort {
     port: SerialPort,
     settings: Option<Arc<Mutex<UartConfig>>>,
 }
 
-impl ReaderPort for SerialReaderPort {
+impl Port for SerialReaderPort {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         Port::write(&mut self.port, bytes)
     }
@@ -331,14 +323,18 @@ impl ReaderPort for SerialReaderPort {
         }
         Port::set_uart(&mut self.port, config)
     }
+    fn describe(&self) -> String {
+        self.port.describe()
+    }
 }
 
+/// The reader's end as a TCP client of the meter's server.
 struct TcpReaderPort {
     stream: TcpStream,
     settings: Option<Arc<Mutex<UartConfig>>>,
 }
 
-impl ReaderPort for TcpReaderPort {
+impl Port for TcpReaderPort {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)
     }
@@ -361,6 +357,11 @@ impl ReaderPort for TcpReaderPort {
     fn set_uart(&mut self, config: &UartConfig) -> io::Result<()> {
         report(&self.settings, config);
         Ok(())
+    }
+    fn describe(&self) -> String {
+        self.stream
+            .peer_addr()
+            .map_or_else(|_| "tcp".into(), |a| a.to_string())
     }
 }
 
@@ -472,7 +473,7 @@ pub fn run_session(
 #[allow(clippy::too_many_arguments)]
 fn drive_reader(
     reader: &mut dyn Reader,
-    port: &mut dyn ReaderPort,
+    port: &mut dyn Port,
     line: &LineSetup,
     started: Instant,
     timeout: Duration,
