@@ -136,6 +136,40 @@ fn replayed_invocation_counter() {
     assert_eq!(kinds(&messages), vec!["reading", "wrong_key"]);
 }
 
+/// A changed byte in the M-Bus header (or the stop byte) of the Sagemcom T210-D EVN push: the
+/// APDU inside the broken frame is not taken as a bare APDU (SC 0x20 has no tag of its own), so
+/// no reading comes out, and `damaged_frame` says why (issue #11).
+#[test]
+fn apdu_inside_a_broken_mbus_frame() {
+    let vector = dlms_vector("evn_netznoe_sagemcom_t210d_real");
+    let stop = vector
+        .bytes
+        .iter()
+        .rposition(|&b| b == 0x16)
+        .expect("a stop byte");
+    for at in [0, 1, 2, 3, stop] {
+        for bit in 0..8 {
+            let mut bytes = vector.bytes.clone();
+            bytes[at] ^= 1 << bit;
+            let messages = decode(&bytes, vector.keys());
+            assert!(
+                readings(&messages).is_empty(),
+                "byte {at} bit {bit}: {:?}",
+                kinds(&messages)
+            );
+            if at < 4 {
+                assert!(
+                    kinds(&messages).contains(&"damaged_frame"),
+                    "byte {at} bit {bit}: {:?}",
+                    kinds(&messages)
+                );
+            }
+        }
+    }
+    // Unchanged, it is a reading.
+    assert_eq!(readings(&decode(&vector.bytes, vector.keys())).len(), 1);
+}
+
 /// Iskra's three HDLC segments and the L+G E450's three GBT blocks, each with its middle
 /// frame removed: `incomplete`, and the next push is read.
 #[test]

@@ -9,32 +9,13 @@ use meterlab_decoder::iec::bcc;
 use meterlab_decoder::{IecDecoder, Message, Reading, StreamDecoder};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use serde_yaml::Value as Yaml;
 
 mod common;
 use common::{assert_wire_format, cut_points, feed_chunked, kinds, mutate, seven_e1, Mutation};
 
 /// The whole dialogue of the corpus vector `name` (every message's `hex`, in order).
 fn dialogue(name: &str) -> Vec<u8> {
-    static CORPUS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
-    let corpus = CORPUS.get_or_init(|| {
-        common::yaml_files("iec62056-21")
-            .iter()
-            .map(|path| {
-                let text = std::fs::read_to_string(path).expect("readable vector");
-                let doc: Yaml = serde_yaml::from_str(&text).expect("valid YAML");
-                let hex: String = doc["dialogue"]
-                    .as_sequence()
-                    .expect("dialogue")
-                    .iter()
-                    .flat_map(|m| m["hex"].as_str().expect("hex").split_whitespace())
-                    .collect();
-                let name = doc["name"].as_str().expect("name").to_string();
-                (name, hex::decode(hex).expect("valid hex"))
-            })
-            .collect()
-    });
-    corpus
+    common::iec_dialogues()
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, bytes)| bytes.clone())

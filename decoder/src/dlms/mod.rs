@@ -65,6 +65,9 @@ pub enum ErrorKind {
     InvocationCounter,
     /// Bytes that belong to no push.
     SkippedBytes,
+    /// A push found inside a frame whose header or checks are broken: its frame's checks could
+    /// not be made, so its contents are not trusted.
+    DamagedFrame,
     /// A frame started and was cut off.
     Truncated,
 }
@@ -86,6 +89,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::InvocationCounter => "invocation_counter",
             ErrorKind::SkippedBytes => "skipped_bytes",
+            ErrorKind::DamagedFrame => "damaged_frame",
             ErrorKind::Truncated => "truncated",
         }
     }

@@ -48,6 +48,10 @@ use super::{convert, hex_upper, ErrorKind, MAX_PUSH_LEN};
 const MAX_L_OVERFLOW: usize = 3;
 /// How many system titles the invocation-counter check remembers.
 const MAX_SYSTEM_TITLES: usize = 1024;
+/// How far after the evidence of a broken frame a bare APDU still lies inside that frame: the
+/// longest M-Bus header before an APDU (C, A, CI, a 12-byte long TPL header, segment bytes) or
+/// an HDLC header with two 4-byte addresses, its HCS and the LLC bytes.
+const DAMAGE_REACH: u64 = 32;
 
 /// The streaming DLMS/COSEM push decoder.
 ///
@@ -82,6 +86,45 @@ pub struct DlmsFramer {
     gbt: Assembler,
     /// The last invocation counter per system title.
     counters: HashMap<[u8; 8], u32>,
+    /// The last skipped bytes (at most 4, contiguous), to recognise a frame header with a
+    /// changed byte.
+    recent: Recent,
+    /// Stream offset just after the last evidence of a broken frame (a frame that failed its
+    /// checks, a header with a changed byte): a bare APDU within [`DAMAGE_REACH`] of it was
+    /// inside that frame.
+    damage_at: Option<u64>,
+}
+
+/// The last skipped bytes, contiguous in the stream.
+#[derive(Clone, Copy, Debug, Default)]
+struct Recent {
+    /// Up to 4 bytes, the newest last.
+    bytes: [u8; 4],
+    len: usize,
+    /// Stream offset after the newest byte.
+    end: u64,
+}
+
+impl Recent {
+    /// Adds the byte skipped at `offset`; returns whether the last 4 bytes look like the header
+    /// of an M-Bus long frame with one byte changed (`68 L L 68` with exactly one of its three
+    /// conditions broken), or end in the LLC header `E6 E7 00` of an HDLC information field.
+    fn push(&mut self, offset: u64, b: u8) -> bool {
+        if self.len > 0 && offset != self.end {
+            self.len = 0;
+        }
+        self.bytes.rotate_left(1);
+        self.bytes[3] = b;
+        self.len = (self.len + 1).min(4);
+        self.end = offset + 1;
+        let [b0, b1, b2, b3] = self.bytes;
+        let llc = self.len >= 3 && [b1, b2, b3] == [0xE6, 0xE7, 0x00];
+        let header = self.len == 4 && {
+            let broken = [b0 != mbus::LONG_START, b1 != b2, b3 != mbus::LONG_START];
+            broken.iter().filter(|&&x| x).count() == 1
+        };
+        llc || header
+    }
 }
 
 /// What the bytes at a start candidate are.
@@ -189,7 +232,7 @@ impl Framer for DlmsFramer {
                 }
             }
             if !is_start_byte(b) {
-                self.skipped.add(offset, b);
+                self.skip(offset, b);
                 pos += 1;
                 continue;
             }
@@ -201,7 +244,7 @@ impl Framer for DlmsFramer {
             self.wait_for = 0;
             match look {
                 Look::NotAStart => {
-                    self.skipped.add(offset, b);
+                    self.skip(offset, b);
                     pos += 1;
                 }
                 Look::Wait(needed) => {
@@ -225,9 +268,23 @@ impl Framer for DlmsFramer {
                     };
                     out.push(kind.error(message, Some(push.unwrap_or(offset))));
                     pos += consume.max(1);
+                    if reject != Reject::Nothing {
+                        self.damage_at = Some(base + pos as u64);
+                    }
                     if flag_after {
                         self.flag_at = Some(base + pos as u64);
                     }
+                }
+                Look::Unit(Unit::Apdu { len }) if self.inside_damage(offset) => {
+                    self.skipped.flush(out);
+                    out.push(ErrorKind::DamagedFrame.error(
+                        format!(
+                            "an APDU of {len} bytes right after a broken frame (at offset {}): it lay inside that frame, whose checks could not be made, so it is not trusted",
+                            self.damage_at.unwrap_or(offset)
+                        ),
+                        Some(offset),
+                    ));
+                    pos += len.max(1);
                 }
                 Look::Unit(unit) => {
                     self.skipped.flush(out);
@@ -247,6 +304,8 @@ impl Framer for DlmsFramer {
         self.skipped.flush(out);
         self.wait_for = 0;
         self.flag_at = None;
+        self.recent = Recent::default();
+        self.damage_at = None;
     }
 }
 
@@ -261,7 +320,23 @@ impl DlmsFramer {
             hdlc: Assembler::new("HDLC segment", MAX_PUSH_LEN),
             gbt: Assembler::new("GBT block", MAX_PUSH_LEN),
             counters: HashMap::new(),
+            recent: Recent::default(),
+            damage_at: None,
         }
+    }
+
+    /// Adds a byte to the skipped span, watching for a broken frame header.
+    fn skip(&mut self, offset: u64, b: u8) {
+        self.skipped.add(offset, b);
+        if self.recent.push(offset, b) {
+            self.damage_at = Some(offset + 1);
+        }
+    }
+
+    /// Whether a bare APDU at stream offset `offset` lies inside a broken frame.
+    fn inside_damage(&self, offset: u64) -> bool {
+        self.damage_at
+            .is_some_and(|at| offset >= at && offset - at <= DAMAGE_REACH)
     }
 
     /// A failed frame: the push it belongs to is lost. Returns that push's offset.

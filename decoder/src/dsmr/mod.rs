@@ -80,9 +80,109 @@ impl ErrorKind {
 ///
 /// The CRC must be CRC-16/ARC; CRC-16/X-25, a CRC that matches only with CR restored before
 /// every bare LF, and fewer than 4 digits are accepted with a warning. A telegram without CRC is
-/// accepted (DSMR 2.2/3.0) unless it declares DSMR 4/5 (`crc_missing`). Any line that is not an
-/// object line gives `malformed`.
+/// accepted (DSMR 2.2/3.0) unless something shows it is DSMR 4 or later (`crc_missing`, see
+/// [`CrcRule`]). Any line that is not an object line gives `malformed`, and so does a telegram
+/// without a single object line: a header and `!` are not a reading.
 pub fn decode_telegram(bytes: &[u8], offset: Option<u64>) -> Message {
+    decode_telegram_with(bytes, offset, CrcRule::Telegram)
+}
+
+/// Whether a telegram that ends without a CRC may still be a reading.
+///
+/// DSMR 2.2 and 3.0 telegrams carry no CRC; from DSMR 4.0 on every telegram does (P1 Companion
+/// Standard 4.2.2 §6.2, 5.0.2 §6.2). A CRC-less telegram is therefore only trusted when nothing
+/// says it is DSMR 4 or later, because a single changed byte that turns a line's first
+/// character into `!` — or a capture cut off right after `!` — must not turn a protected
+/// telegram into an unprotected one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrcRule {
+    /// Judge the telegram by itself: its version line, its identification and its objects.
+    Telegram,
+    /// An earlier telegram of the same stream carried a verified CRC: so must this one.
+    StreamHasCrc,
+    /// The telegram came out of an encrypted Smarty frame, whose plaintext always ends in a
+    /// CRC (Smarty P1 specification v1.1.3 §3.2.5).
+    Required,
+}
+
+/// Objects that DSMR 2.2 and 3.0 do not define (P1 Companion Standard 3.0 §6 lists every object
+/// of those versions; these come with DSMR 4.0, 4.2 and 5.0, and e-MUCS). A telegram holding one
+/// is DSMR 4 or later and must carry a CRC. Matched on C.D.E, any A and B (B is the M-Bus
+/// channel for `24.2.1`).
+const DSMR4_OBJECTS: &[(u8, u8, u8)] = &[
+    (1, 0, 0),   // 0-0:1.0.0 timestamp
+    (96, 1, 4),  // 0-0:96.1.4 e-MUCS version
+    (96, 7, 21), // power failures
+    (96, 7, 9),  // long power failures
+    (99, 97, 0), // power failure event log
+    (24, 2, 1),  // M-Bus value with timestamp
+    (24, 2, 3),  // e-MUCS gas
+    (1, 4, 0),   // e-MUCS current average demand
+    (1, 6, 0),   // e-MUCS month peak
+    (98, 1, 0),  // e-MUCS peak history
+    (32, 32, 0), // voltage sags L1..L3
+    (52, 32, 0), //
+    (72, 32, 0), //
+    (32, 36, 0), // voltage swells L1..L3
+    (52, 36, 0), //
+    (72, 36, 0), //
+    (32, 7, 0),  // instantaneous voltage L1..L3
+    (52, 7, 0),  //
+    (72, 7, 0),  //
+    (31, 7, 0),  // instantaneous current L1..L3
+    (51, 7, 0),  //
+    (71, 7, 0),  //
+    (21, 7, 0),  // active power per phase, + and -
+    (41, 7, 0),  //
+    (61, 7, 0),  //
+    (22, 7, 0),  //
+    (42, 7, 0),  //
+    (62, 7, 0),  //
+];
+
+/// Why a CRC-less telegram must have had a CRC, or `None` when it may be DSMR 2.2/3.0.
+fn crc_required<T: AsRef<[u8]>>(
+    telegram: &Telegram<T>,
+    repr: Option<&TelegramRepr>,
+    rule: CrcRule,
+) -> Option<String> {
+    if let Some(line) = telegram.version_line() {
+        return Some(format!(
+            "telegram declares DSMR 4/5 ({}) and ends without a CRC",
+            telegram::latin1(line)
+        ));
+    }
+    match rule {
+        CrcRule::Required => {
+            return Some("the telegram inside an encrypted frame ends without a CRC".to_string())
+        }
+        CrcRule::StreamHasCrc => {
+            return Some(
+                "telegram ends without a CRC, but earlier telegrams of this stream carried one"
+                    .to_string(),
+            )
+        }
+        CrcRule::Telegram => {}
+    }
+    let identification = telegram::latin1(telegram.identification()).to_ascii_uppercase();
+    if identification.contains("ESMR") || identification.contains("DSMR") {
+        return Some(format!(
+            "identification \"{}\" names a DSMR 4/5 meter, and the telegram ends without a CRC",
+            telegram::latin1(telegram.identification())
+        ));
+    }
+    let object = repr?
+        .lines
+        .iter()
+        .find(|line| DSMR4_OBJECTS.contains(&(line.obis.c(), line.obis.d(), line.obis.e())))?;
+    Some(format!(
+        "telegram holds {}, an object of DSMR 4 or later, and ends without a CRC",
+        object.obis.to_reduced_string()
+    ))
+}
+
+/// [`decode_telegram`] for a telegram whose stream tells more about it (see [`CrcRule`]).
+pub fn decode_telegram_with(bytes: &[u8], offset: Option<u64>, rule: CrcRule) -> Message {
     let telegram = match Telegram::new_checked(bytes) {
         Ok(t) => t,
         Err(e @ telegram::Error::NoEnd { .. }) => {
@@ -91,16 +191,13 @@ pub fn decode_telegram(bytes: &[u8], offset: Option<u64>) -> Message {
         Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
     };
     let mut warnings = Vec::new();
-    match telegram.stated_crc() {
+    let stated = telegram.stated_crc();
+    match stated {
         None => {
-            if let Some(line) = telegram.version_line() {
-                return ErrorKind::CrcMissing.error(
-                    format!(
-                        "telegram declares DSMR 4/5 ({}) and ends without a CRC",
-                        telegram::latin1(line)
-                    ),
-                    offset,
-                );
+            // Judged before the lines are parsed as far as the lines are not needed, so that a
+            // DSMR 4/5 telegram cut short is `crc_missing` even when its last line is broken.
+            if let Some(why) = crc_required(&telegram, None, rule) {
+                return ErrorKind::CrcMissing.error(why, offset);
             }
         }
         Some(stated) => {
@@ -134,6 +231,17 @@ pub fn decode_telegram(bytes: &[u8], offset: Option<u64>) -> Message {
         Ok(repr) => repr,
         Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
     };
+    if stated.is_none() {
+        if let Some(why) = crc_required(&telegram, Some(&repr), rule) {
+            return ErrorKind::CrcMissing.error(why, offset);
+        }
+    }
+    if repr.lines.is_empty() {
+        return ErrorKind::Malformed.error(
+            "telegram has no object line between its header and '!': not a reading",
+            offset,
+        );
+    }
     let mut reading = convert::to_reading(&repr);
     warnings.append(&mut reading.warnings);
     reading.warnings = warnings;

@@ -15,7 +15,7 @@ use crate::reading::Message;
 use crate::resync::{Framer, Resync, Skipped, SkippedSpan, TextDiagnosis};
 
 use super::smarty::{self, FrameStart};
-use super::{decode_telegram, ErrorKind, MAX_TELEGRAM_LEN};
+use super::{decode_telegram_with, CrcRule, ErrorKind, MAX_TELEGRAM_LEN};
 
 /// The streaming DSMR / Smarty decoder.
 ///
@@ -37,6 +37,9 @@ pub struct DsmrFramer {
     /// The span of skipped bytes being collected (CR and LF not counted), reported when the
     /// next start is found.
     skipped: Skipped,
+    /// A telegram of this stream ended in a CRC that verified: from then on a telegram without
+    /// one is `crc_missing`, not DSMR 2.2 (a changed byte can make any line start with `!`).
+    crc_seen: bool,
 }
 
 /// Where the decoder is. Positions count from the start of the current telegram or frame.
@@ -139,7 +142,16 @@ impl Framer for DsmrFramer {
                         return pos;
                     }
                     let end = bang + 1 + digits;
-                    out.push(decode_telegram(&unit[..end], Some(offset)));
+                    let rule = if self.crc_seen {
+                        CrcRule::StreamHasCrc
+                    } else {
+                        CrcRule::Telegram
+                    };
+                    let message = decode_telegram_with(&unit[..end], Some(offset), rule);
+                    if digits > 0 && message.reading().is_some() {
+                        self.crc_seen = true;
+                    }
+                    out.push(message);
                     pos += end;
                     self.state = State::Scan;
                 }
@@ -178,6 +190,7 @@ impl DsmrFramer {
             keys,
             state: State::Scan,
             skipped: Skipped::new(describe_skipped),
+            crc_seen: false,
         }
     }
 
@@ -394,6 +407,39 @@ mod test {
         }
         bytewise.finish(&mut out);
         assert_eq!(out, messages);
+    }
+
+    #[test]
+    fn test_bang_cannot_bypass_the_crc() {
+        // A changed byte turned the version line's first character into `!` (issue #11).
+        let flipped = b"/ISK5\\2M550E-1012\r\n\r\n!-3:0.2.8(50)\r\n0-0:1.0.0(191108145519W)\r\n1-0:1.8.1(001043.936*kWh)\r\n!BEA1\r\n";
+        let messages = decode(flipped);
+        assert!(
+            messages.iter().all(|m| m.reading().is_none()),
+            "{messages:?}"
+        );
+        assert_eq!(kinds(&messages)[0], "malformed");
+        // Cut right after `!`: a DSMR 5 telegram is `crc_missing`, never DSMR 2.2.
+        let bang = TELEGRAM.iter().position(|&b| b == b'!').expect("a '!'");
+        assert_eq!(kinds(&decode(&TELEGRAM[..=bang])), vec!["crc_missing"]);
+        // Without a version line, a DSMR 4 object gives it away.
+        let no_version =
+            b"/XYZ5 meter\r\n\r\n0-0:1.0.0(191108145519W)\r\n1-0:1.8.1(001043.936*kWh)\r\n!";
+        let message = &decode(no_version)[0];
+        assert_eq!(kinds(std::slice::from_ref(message)), vec!["crc_missing"]);
+        assert!(
+            message
+                .error_report()
+                .is_some_and(|e| e.message.contains("0-0:1.0.0")),
+            "{message:?}"
+        );
+        // After a telegram with a verified CRC, a telegram without one is `crc_missing`.
+        let dsmr22 = b"/XMX5XMXABCE100103855\r\n\r\n1-0:1.8.1(03687.771*kWh)\r\n!\r\n";
+        let mut stream = TELEGRAM.to_vec();
+        stream.extend_from_slice(dsmr22);
+        assert_eq!(kinds(&decode(&stream)), vec!["reading", "crc_missing"]);
+        // Alone, the same DSMR 2.2 telegram is a reading.
+        assert_eq!(kinds(&decode(dsmr22)), vec!["reading"]);
     }
 
     #[test]

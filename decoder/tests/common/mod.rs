@@ -200,6 +200,29 @@ impl Vector {
     }
 }
 
+/// Every IEC 62056-21 corpus vector of `tests/data/iec62056-21/`: its name and its whole dialogue
+/// (every message's `hex`, in order), sorted by file name.
+pub fn iec_dialogues() -> &'static [(String, Vec<u8>)] {
+    static CORPUS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        yaml_files("iec62056-21")
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).expect("readable vector");
+                let doc: Yaml = serde_yaml::from_str(&text).expect("valid YAML");
+                let hex: String = doc["dialogue"]
+                    .as_sequence()
+                    .expect("dialogue")
+                    .iter()
+                    .flat_map(|m| m["hex"].as_str().expect("hex").split_whitespace())
+                    .collect();
+                let name = doc["name"].as_str().expect("name").to_string();
+                (name, hex::decode(hex).expect("valid hex"))
+            })
+            .collect()
+    })
+}
+
 /// Every wired M-Bus corpus frame (valid, error and unsupported) as bytes, from
 /// `tests/data/mbus/{libmbus,pymeterbus,m-bus-parser,wmbusmeters}` in file-name order.
 pub fn mbus_frames() -> &'static [Vec<u8>] {
