@@ -111,6 +111,29 @@ pub fn decoder_for(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Se
     }
 }
 
+/// Choices that loosen the reference decoder for analysis; the defaults are strict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// DSMR: decode telegrams whose CRC is wrong or missing anyway, every value flagged
+    /// `unverified` ([`crate::dsmr::CrcPolicy::Ignore`]).
+    pub ignore_crc: bool,
+}
+
+/// [`decoder_for`] with [`DecodeOptions`].
+pub fn decoder_with(
+    protocol: Protocol,
+    keys: Keys,
+    options: DecodeOptions,
+) -> Box<dyn StreamDecoder + Send> {
+    match protocol {
+        Protocol::Dsmr if options.ignore_crc => Box::new(DsmrDecoder::with_crc_policy(
+            keys,
+            crate::dsmr::CrcPolicy::Ignore,
+        )),
+        _ => decoder_for(protocol, keys),
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;

@@ -86,6 +86,14 @@ pub struct Value {
     /// M-Bus: subunit (device).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subunit: Option<u32>,
+    /// The value comes from a message whose integrity check failed and that was decoded anyway
+    /// on request (`meterlab decode --ignore-crc`): it may be wrong. Never set by default.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unverified: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Value {
@@ -101,6 +109,7 @@ impl Value {
             storage: None,
             tariff: None,
             subunit: None,
+            unverified: false,
         }
     }
 

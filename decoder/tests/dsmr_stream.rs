@@ -324,3 +324,56 @@ proptest! {
         prop_assert_eq!(decode_chunked(&bytes, Keys::default(), &cuts), whole);
     }
 }
+
+/// `--ignore-crc`: the telegrams anonymised by hand (their CRC no longer matches) decode with a
+/// `crc_mismatch` warning and every value flagged unverified; by default they stay errors.
+#[test]
+fn ignore_crc_decodes_anonymised_telegrams() {
+    use meterlab_decoder::auto::{decoder_with, DecodeOptions};
+    use meterlab_decoder::Protocol;
+    let anonymised: Vec<_> = common::corpus()
+        .iter()
+        .filter(|v| v.crc_match() == Some(false) && v.bytes.first() == Some(&b'/'))
+        .collect();
+    assert!(
+        anonymised.len() >= 2,
+        "{} anonymised vectors",
+        anonymised.len()
+    );
+    for v in anonymised {
+        let strict = decode(&v.bytes, v.keys());
+        assert!(
+            kinds(&strict).contains(&"crc_mismatch"),
+            "{}: {:?}",
+            v.name,
+            kinds(&strict)
+        );
+        assert!(strict.iter().all(|m| m.reading().is_none()), "{}", v.name);
+        let options = DecodeOptions { ignore_crc: true };
+        let loose = decoder_with(Protocol::Dsmr, v.keys(), options).decode_all(&v.bytes);
+        let reading = loose
+            .iter()
+            .find_map(Message::reading)
+            .unwrap_or_else(|| panic!("{}: a reading with --ignore-crc: {loose:?}", v.name));
+        assert!(
+            reading
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("crc_mismatch")),
+            "{}: {:?}",
+            v.name,
+            reading.warnings
+        );
+        assert!(!reading.values.is_empty(), "{}", v.name);
+        assert!(
+            reading.values.iter().all(|value| value.unverified),
+            "{}",
+            v.name
+        );
+        let json = loose[0].to_json_line();
+        assert!(json.contains("\"unverified\":true"), "{json}");
+    }
+    // A verified telegram carries no flag, and its JSON no `unverified` key.
+    let good = decode(&vector("dsmr5_rs-kaifa").bytes, Keys::default());
+    assert!(!good[0].to_json_line().contains("unverified"));
+}

@@ -84,7 +84,19 @@ impl ErrorKind {
 /// [`CrcRule`]). Any line that is not an object line gives `malformed`, and so does a telegram
 /// without a single object line: a header and `!` are not a reading.
 pub fn decode_telegram(bytes: &[u8], offset: Option<u64>) -> Message {
-    decode_telegram_with(bytes, offset, CrcRule::Telegram)
+    decode_telegram_with(bytes, offset, CrcRule::Telegram, CrcPolicy::Strict)
+}
+
+/// What to do with a telegram whose CRC is wrong or missing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CrcPolicy {
+    /// It is an error (`crc_mismatch`, `crc_missing`): the default, always.
+    #[default]
+    Strict,
+    /// Decode it anyway, with a warning on the reading and every value flagged `unverified`:
+    /// for analysing telegrams that were anonymised by hand in bug reports (`meterlab decode
+    /// --ignore-crc`). A telegram without a single object line is still no reading.
+    Ignore,
 }
 
 /// Whether a telegram that ends without a CRC may still be a reading.
@@ -182,7 +194,12 @@ fn crc_required<T: AsRef<[u8]>>(
 }
 
 /// [`decode_telegram`] for a telegram whose stream tells more about it (see [`CrcRule`]).
-pub fn decode_telegram_with(bytes: &[u8], offset: Option<u64>, rule: CrcRule) -> Message {
+pub fn decode_telegram_with(
+    bytes: &[u8],
+    offset: Option<u64>,
+    rule: CrcRule,
+    policy: CrcPolicy,
+) -> Message {
     let telegram = match Telegram::new_checked(bytes) {
         Ok(t) => t,
         Err(e @ telegram::Error::NoEnd { .. }) => {
@@ -191,13 +208,21 @@ pub fn decode_telegram_with(bytes: &[u8], offset: Option<u64>, rule: CrcRule) ->
         Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
     };
     let mut warnings = Vec::new();
+    // Set when the CRC failed and the policy says to decode anyway.
+    let mut unverified = false;
     let stated = telegram.stated_crc();
     match stated {
         None => {
             // Judged before the lines are parsed as far as the lines are not needed, so that a
             // DSMR 4/5 telegram cut short is `crc_missing` even when its last line is broken.
             if let Some(why) = crc_required(&telegram, None, rule) {
-                return ErrorKind::CrcMissing.error(why, offset);
+                if policy == CrcPolicy::Strict {
+                    return ErrorKind::CrcMissing.error(why, offset);
+                }
+                warnings.push(format!(
+                    "crc_missing: {why}; decoded anyway (--ignore-crc): every value is unverified"
+                ));
+                unverified = true;
             }
         }
         Some(stated) => {
@@ -210,13 +235,17 @@ pub fn decode_telegram_with(bytes: &[u8], offset: Option<u64>, rule: CrcRule) ->
                         .to_string(),
                 ),
                 CrcCheck::Mismatch { computed } => {
-                    return ErrorKind::CrcMismatch.error(
-                        format!(
-                            "telegram says CRC 0x{:04X}, computed 0x{computed:04X}",
-                            stated.value
-                        ),
-                        offset,
-                    )
+                    let why = format!(
+                        "telegram says CRC 0x{:04X}, computed 0x{computed:04X}",
+                        stated.value
+                    );
+                    if policy == CrcPolicy::Strict {
+                        return ErrorKind::CrcMismatch.error(why, offset);
+                    }
+                    warnings.push(format!(
+                        "crc_mismatch: {why}; decoded anyway (--ignore-crc): every value is unverified"
+                    ));
+                    unverified = true;
                 }
             }
             if stated.digits < 4 {
@@ -231,9 +260,15 @@ pub fn decode_telegram_with(bytes: &[u8], offset: Option<u64>, rule: CrcRule) ->
         Ok(repr) => repr,
         Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
     };
-    if stated.is_none() {
+    if stated.is_none() && !unverified {
         if let Some(why) = crc_required(&telegram, Some(&repr), rule) {
-            return ErrorKind::CrcMissing.error(why, offset);
+            if policy == CrcPolicy::Strict {
+                return ErrorKind::CrcMissing.error(why, offset);
+            }
+            warnings.push(format!(
+                "crc_missing: {why}; decoded anyway (--ignore-crc): every value is unverified"
+            ));
+            unverified = true;
         }
     }
     if repr.lines.is_empty() {
@@ -245,6 +280,11 @@ pub fn decode_telegram_with(bytes: &[u8], offset: Option<u64>, rule: CrcRule) ->
     let mut reading = convert::to_reading(&repr);
     warnings.append(&mut reading.warnings);
     reading.warnings = warnings;
+    if unverified {
+        for value in &mut reading.values {
+            value.unverified = true;
+        }
+    }
     Message::Reading(reading)
 }
 

@@ -17,7 +17,7 @@ use crate::dlms::ciphering::{self, CipherError, GeneralGloCiphering, Header};
 use crate::keys::{Key, Keys};
 use crate::reading::Message;
 
-use super::{decode_telegram_with, CrcRule, ErrorKind, MAX_TELEGRAM_LEN};
+use super::{decode_telegram_with, CrcPolicy, CrcRule, ErrorKind, MAX_TELEGRAM_LEN};
 
 /// The authentication key every Smarty meter uses (Smarty P1 spec v1.1.3 §3.2.5); used when
 /// the reader was given no authentication key. Published in the specification, not a secret.
@@ -156,7 +156,7 @@ pub fn decode_frame(frame: &[u8], keys: &Keys, offset: Option<u64>) -> Message {
             offset,
         );
     }
-    decode_telegram_with(&plaintext, offset, CrcRule::Required)
+    decode_telegram_with(&plaintext, offset, CrcRule::Required, CrcPolicy::Strict)
 }
 
 fn hex_upper(bytes: &[u8]) -> String {

@@ -15,7 +15,7 @@ use crate::reading::Message;
 use crate::resync::{Framer, Resync, Skipped, SkippedSpan, TextDiagnosis};
 
 use super::smarty::{self, FrameStart};
-use super::{decode_telegram_with, CrcRule, ErrorKind, MAX_TELEGRAM_LEN};
+use super::{decode_telegram_with, CrcPolicy, CrcRule, ErrorKind, MAX_TELEGRAM_LEN};
 
 /// The streaming DSMR / Smarty decoder.
 ///
@@ -40,6 +40,8 @@ pub struct DsmrFramer {
     /// A telegram of this stream ended in a CRC that verified: from then on a telegram without
     /// one is `crc_missing`, not DSMR 2.2 (a changed byte can make any line start with `!`).
     crc_seen: bool,
+    /// Whether telegrams with a wrong or missing CRC are decoded anyway.
+    policy: CrcPolicy,
 }
 
 /// Where the decoder is. Positions count from the start of the current telegram or frame.
@@ -60,6 +62,13 @@ impl DsmrDecoder {
     /// key when `keys.authentication` is `None`).
     pub fn new(keys: Keys) -> Self {
         Resync::with_framer(DsmrFramer::new(keys))
+    }
+
+    /// A decoder with the given CRC policy ([`CrcPolicy::Ignore`] for `--ignore-crc`).
+    pub fn with_crc_policy(keys: Keys, policy: CrcPolicy) -> Self {
+        let mut framer = DsmrFramer::new(keys);
+        framer.policy = policy;
+        Resync::with_framer(framer)
     }
 }
 
@@ -147,8 +156,12 @@ impl Framer for DsmrFramer {
                     } else {
                         CrcRule::Telegram
                     };
-                    let message = decode_telegram_with(&unit[..end], Some(offset), rule);
-                    if digits > 0 && message.reading().is_some() {
+                    let message =
+                        decode_telegram_with(&unit[..end], Some(offset), rule, self.policy);
+                    let verified = message
+                        .reading()
+                        .is_some_and(|r| r.values.iter().all(|v| !v.unverified));
+                    if digits > 0 && verified {
                         self.crc_seen = true;
                     }
                     out.push(message);
@@ -191,6 +204,7 @@ impl DsmrFramer {
             state: State::Scan,
             skipped: Skipped::new(describe_skipped),
             crc_seen: false,
+            policy: CrcPolicy::Strict,
         }
     }
 
