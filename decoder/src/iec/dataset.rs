@@ -250,12 +250,16 @@ pub enum ParseError {
 pub struct DataBlock {
     /// The non-empty data lines in order, each with its data sets.
     pub lines: Vec<Vec<DataSet>>,
+    /// Lines that are not data sets, each with why: a meter (or a hand-edited capture) can
+    /// send one bad line in a good readout, and the rest is still worth reading. Not emitted.
+    pub bad_lines: Vec<ParseError>,
 }
 
 impl DataBlock {
     /// Parses data lines up to the first `!`, after which only CR and LF may follow. Empty
     /// lines are skipped; CR LF, a lone CR and a lone LF each end a line; text before the `!`
-    /// on its line is a data line too.
+    /// on its line is a data line too. A line that is not data sets is kept in `bad_lines`;
+    /// only a missing `!` or bytes after it fail the block.
     pub fn parse(bytes: &[u8]) -> Result<DataBlock, ParseError> {
         let bang = bytes
             .iter()
@@ -268,17 +272,19 @@ impl DataBlock {
             return Err(ParseError::AfterEnd { byte });
         }
         let mut lines = Vec::new();
+        let mut bad_lines = Vec::new();
         for (number, line) in split_lines(&bytes[..bang]).enumerate() {
-            let data_sets = DataSet::parse_line(line).map_err(|reason| ParseError::Line {
-                line: number + 1,
-                text: quote(line),
-                reason,
-            })?;
-            if !data_sets.is_empty() {
-                lines.push(data_sets);
+            match DataSet::parse_line(line) {
+                Ok(data_sets) if data_sets.is_empty() => {}
+                Ok(data_sets) => lines.push(data_sets),
+                Err(reason) => bad_lines.push(ParseError::Line {
+                    line: number + 1,
+                    text: quote(line),
+                    reason,
+                }),
             }
         }
-        Ok(DataBlock { lines })
+        Ok(DataBlock { lines, bad_lines })
     }
 
     /// Every data set in block order.
@@ -471,7 +477,12 @@ C.1.1(        )\r\n1.8.1(042951.721*kWh)\r\n1.8.2(018609.568*kWh)\r\n2.8.1(00000
             DataBlock::parse(b"1.8.0(1)\r\n!\r\nx"),
             Err(ParseError::AfterEnd { byte: b'x' })
         );
-        let err = DataBlock::parse(b"\r\n1.8.0(1)\r\nhello\r\n!").expect_err("line 3");
+        // A bad line is kept aside; the other lines parse.
+        let block = DataBlock::parse(b"\r\n1.8.0(1)\r\nhello\r\n!").expect("parses");
+        assert_eq!(block.lines.len(), 1);
+        let [err] = block.bad_lines.as_slice() else {
+            panic!("one bad line: {block:?}");
+        };
         assert_eq!(
             err.to_string(),
             "line 3 \"hello\": \"hello\" has no value group: a data set is `address(value*unit)`"

@@ -65,6 +65,12 @@ pub struct IecFramer {
     skipped: Skipped,
     /// The last identification passed over, for the meter id of the data message after it.
     identification: Option<Identification>,
+    /// The address of the last programming-mode read command, for the reply after it.
+    read: Option<String>,
+    /// Whether any message came out of this stream.
+    said_something: bool,
+    /// How many bytes of the stream were decided.
+    seen: u64,
 }
 
 /// Where the decoder is. Positions count from the start of the current message.
@@ -101,6 +107,9 @@ impl Default for IecFramer {
             state: State::Scan,
             skipped: Skipped::new(describe_skipped),
             identification: None,
+            read: None,
+            said_something: false,
+            seen: 0,
         }
     }
 }
@@ -109,6 +118,33 @@ impl Framer for IecFramer {
     /// Decodes as much of `data` as can be decided, returning how many bytes are consumed; the
     /// rest begins a later call's data.
     fn process(&mut self, data: &[u8], base: u64, eof: bool, out: &mut Vec<Message>) -> usize {
+        let before = out.len();
+        let consumed = self.decide(data, base, eof, out);
+        self.said_something |= out.len() > before;
+        self.seen = self.seen.max(base + consumed as u64);
+        consumed
+    }
+
+    fn finish(&mut self, out: &mut Vec<Message>) {
+        self.skipped.flush(out);
+        if !self.said_something && out.is_empty() && self.seen > 0 {
+            out.push(ErrorKind::NoData.error(
+                format!(
+                    "the capture's {} bytes hold only dialogue (request, identification, option select, programming commands, acknowledgements) and no data message, push or reply",
+                    self.seen
+                ),
+                Some(0),
+            ));
+        }
+        self.state = State::Scan;
+        self.identification = None;
+        self.read = None;
+    }
+}
+
+impl IecFramer {
+    /// [`Framer::process`] without the bookkeeping for [`ErrorKind::NoData`].
+    fn decide(&mut self, data: &[u8], base: u64, eof: bool, out: &mut Vec<Message>) -> usize {
         let mut pos = 0;
         loop {
             let offset = base + pos as u64;
@@ -131,6 +167,7 @@ impl Framer for IecFramer {
                             &unit[..len],
                             identification.as_ref(),
                             Some(offset),
+                            &mut self.read,
                         ));
                         pos += len;
                         self.state = State::Scan;
@@ -154,7 +191,7 @@ impl Framer for IecFramer {
                 State::Lines { push, searched } => match lines_end(unit, searched, eof) {
                     End::Complete(len) => {
                         self.identification = None;
-                        out.push(if push {
+                        out.extend(if push {
                             decode_push(&unit[..len], Some(offset))
                         } else {
                             decode_data_lines(&unit[..len], Some(offset))
@@ -190,14 +227,6 @@ impl Framer for IecFramer {
         }
     }
 
-    fn finish(&mut self, out: &mut Vec<Message>) {
-        self.skipped.flush(out);
-        self.state = State::Scan;
-        self.identification = None;
-    }
-}
-
-impl IecFramer {
     /// Reports a message that ended before its end: cut off by a new start, too long, or at the
     /// end of the stream. Returns how many bytes to pass over, `None` at the end of the stream.
     fn cut_off(
@@ -774,6 +803,7 @@ mod test {
     #[test]
     fn test_dialogue_is_passed_over() {
         // Programming mode (same log): password prompt, R1, reply, a partial block, ACK, NAK.
+        // The reply is a reading of the register read; the rest is dialogue.
         let mut partial = b"\x02(1)\x04".to_vec();
         partial.push(crate::iec::bcc::compute(&partial[1..]));
         let mut stream = b"/?!\r\n/ISK5ME162-0033\r\n\x06051\r\n\x01P0\x02()\x03`\
@@ -781,8 +811,12 @@ mod test {
             .to_vec();
         stream.extend_from_slice(&partial);
         stream.extend_from_slice(b"\x01B0\x03q");
-        assert_eq!(decode(&stream), vec![]);
-        assert_eq!(bytewise(&stream), vec![]);
+        let messages = decode(&stream);
+        assert_eq!(kinds(&messages), vec!["reading"]);
+        let reading = messages[0].reading().expect("a reading");
+        assert_eq!(reading.values.len(), 1);
+        assert_eq!(reading.values[0].id, "1-0:1.8.0*255");
+        assert_eq!(bytewise(&stream), messages);
         // Inside junk a lone ACK or NAK is junk too; the span ends at the next message.
         let messages = decode(b"\xff\x06\x15\xff/?!\r\n");
         assert_eq!(kinds(&messages), vec!["skipped_bytes"]);
