@@ -187,9 +187,33 @@ fn hdlc(d: &[u8]) -> Option<(usize, bool)> {
     match d {
         [0x7E, f, l, ..] if f & 0xF0 == 0xA0 => {
             let total = (usize::from(f & 0x07) << 8 | usize::from(*l)) + 2;
-            (total >= 9 && d.get(total - 1) == Some(&0x7E)).then_some((total, f & 0x08 == 0))
+            if total < 9 || d.get(total - 1) != Some(&0x7E) {
+                return None;
+            }
+            Some((total, f & 0x08 == 0 && !gbt_block_follows(&d[..total])))
         }
         _ => None,
+    }
+}
+
+/// Whether an HDLC frame carries a General Block Transfer block that is not the last
+/// (Green Book 9.1.4.5: `E0`, block control with bit 7 = last block): its push goes on.
+fn gbt_block_follows(frame: &[u8]) -> bool {
+    // 7E F F | destination, source (each up to its byte with bit 0 set) | control | HCS | info
+    let mut i = 3;
+    for _ in 0..2 {
+        while frame.get(i).is_some_and(|b| b & 1 == 0) {
+            i += 1;
+        }
+        i += 1;
+    }
+    let mut info = i + 3;
+    if frame.get(info..info + 3) == Some(&[0xE6, 0xE7, 0x00]) {
+        info += 3;
+    }
+    match frame.get(info..info + 2) {
+        Some([0xE0, control]) => control & 0x80 == 0,
+        _ => false,
     }
 }
 
