@@ -360,3 +360,73 @@ fn bad_input_gets_a_clear_answer() {
     let o = meterlab(&dir, &["import", "t.txt", "--reader", "fast"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// A push of `profile` encrypted with a user's keys and title, redacted: nothing of them is
+/// left, and the replay decodes with the profile's test keys.
+fn reencrypts(profile: &str, title: Option<&str>, with_auth: bool) {
+    let dir = temp_dir(profile);
+    let user_key = "000102030405060708090A0B0C0D0E0F";
+    let user_auth = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
+    let spec = MeterSpec {
+        key: Some(user_key.into()),
+        auth_key: with_auth.then(|| user_auth.into()),
+        system_title: title.map(Into::into),
+        ..MeterSpec::new(profile)
+    };
+    let bytes = captured(&spec, 2);
+    let at = bytes
+        .windows(2)
+        .position(|w| w == [0xDB, 0x08])
+        .expect("ciphered");
+    let title = hex::encode_upper(&bytes[at + 2..at + 10]);
+    let keys = Keys {
+        encryption: Some(user_key.parse().expect("key")),
+        authentication: with_auth.then(|| user_auth.parse().expect("key")),
+    };
+    let protocol = auto::detect(&bytes, &keys).expect("a protocol");
+    let mut secrets = ids(protocol, keys, &bytes);
+    secrets.push(hex::decode(&title).expect("title"));
+    secrets.push(hex::decode(&title[6..]).expect("serial part"));
+    secrets.push(hex::decode(user_key).expect("key"));
+    secrets.push(hex::decode(user_auth).expect("key"));
+    std::fs::write(dir.join("push.hex"), hex::encode(&bytes)).expect("write");
+    let mut args = vec![
+        "import",
+        "push.hex",
+        "--redact",
+        "--key",
+        user_key,
+        "-o",
+        "out/push.yaml",
+        "--golden",
+        "golden",
+        "--profile",
+        profile,
+    ];
+    if with_auth {
+        args.extend(["--auth-key", user_auth]);
+    }
+    let o = meterlab(&dir, &args);
+    assert!(o.status.success(), "{profile}: {}", text(&o));
+    assert_gone(&dir, "push", &secrets);
+    let golden = std::fs::read_to_string(dir.join("golden/push.snap")).expect("golden");
+    assert!(
+        golden.contains("2 readings from the replayed capture") && golden.contains(", 0 errors"),
+        "{profile}: {golden}"
+    );
+}
+
+#[test]
+fn authenticated_hdlc_push_is_reencrypted() {
+    reencrypts("kamstrup-han", Some("4B414D4501349083"), true);
+}
+
+#[test]
+fn smarty_frame_is_reencrypted() {
+    reencrypts("dsmr-smarty", None, true);
+}
+
+#[test]
+fn gbt_push_is_reencrypted() {
+    reencrypts("lg-e450-gbt", Some("4C475A6773709912"), true);
+}

@@ -85,7 +85,19 @@ fn piece(bytes: &[u8], range: std::ops::Range<usize>, ends_push: bool) -> Piece 
             let llc = fr
                 .get(info..info + 3)
                 .is_some_and(|l| matches!(l, [0xE6, 0xE6 | 0xE7, 0x00]));
-            let start = info + if llc { 3 } else { 0 };
+            let mut start = info + if llc { 3 } else { 0 };
+            // A General Block Transfer block (Green Book 9.1.4.5): E0, block control, block
+            // number, acknowledged block number, then the block's length; the APDU follows.
+            if fr.get(start) == Some(&0xE0) {
+                let len_at = start + 6;
+                start = len_at
+                    + match fr.get(len_at) {
+                        Some(0x81) => 2,
+                        Some(0x82) => 3,
+                        _ => 1,
+                    };
+            }
+            let start = start.min(n - 3);
             return Piece {
                 frame: s + k..range.end,
                 data: s + k + start..range.end - 3,
