@@ -45,6 +45,9 @@ pub const PROFILE_PREFIX: &str = "replay:";
 const DEFAULT_FRAME_GAP_NS: u64 = 0;
 /// Gap between the messages of a request/response capture (a dialogue replayed one way), ns.
 const DIALOGUE_GAP_NS: u64 = 50_000_000;
+/// The longest text message the framing looks for an end marker in (a DSMR telegram is a few
+/// KiB): bounds the work on a large capture without one.
+const MAX_TEXT_MESSAGE: usize = 64 * 1024;
 /// Push interval of a profile that does not push, ns.
 const DEFAULT_INTERVAL_NS: u64 = 1_000_000_000;
 
@@ -138,7 +141,9 @@ fn dsmr_telegram(d: &[u8]) -> Option<usize> {
     if d.first() != Some(&b'/') {
         return None;
     }
-    let bang = d.iter().position(|&b| b == b'!')?;
+    let bang = d[..d.len().min(MAX_TEXT_MESSAGE)]
+        .iter()
+        .position(|&b| b == b'!')?;
     if d[1..bang].contains(&b'/') {
         return None; // a telegram cut off before its end: the next `/` starts another
     }
@@ -219,14 +224,15 @@ fn gbt_block_follows(frame: &[u8]) -> bool {
 
 /// IEC 62056-21: a data block (STX or SOH … ETX/EOT BCC), a line ending in CR LF, or ACK/NAK.
 fn iec(d: &[u8]) -> Option<(usize, bool)> {
+    let head = &d[..d.len().min(MAX_TEXT_MESSAGE)];
     match d.first()? {
         0x01 | 0x02 => {
-            let end = d.iter().position(|&b| b == 0x03 || b == 0x04)?;
+            let end = head.iter().position(|&b| b == 0x03 || b == 0x04)?;
             (end + 1 < d.len()).then_some((end + 2, true))
         }
         0x06 | 0x15 => Some((1, false)),
         b if b.is_ascii_graphic() => {
-            let nl = d.iter().position(|&b| b == b'\n')?;
+            let nl = head.iter().position(|&b| b == b'\n')?;
             Some((nl + 1, false))
         }
         _ => None,
@@ -342,6 +348,12 @@ impl ReplayMeter {
             let pushes = group(protocol, &bytes, first_push.is_some());
             (bytes, pushes)
         };
+        if pushes.is_empty() {
+            return Err(SpecError::bad(
+                "capture",
+                "the capture's pieces hold no bytes",
+            ));
+        }
         let start = first_push.unwrap_or(0);
         Ok(ReplayMeter {
             name: format!("{PROFILE_PREFIX}{}", spec.profile),
@@ -620,6 +632,21 @@ mod test {
         assert_eq!(m.next_push_ns(), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn frames_cover_any_bytes_exactly(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), p in 0usize..4) {
+            let protocol = [Protocol::Dsmr, Protocol::Dlms, Protocol::Mbus, Protocol::Iec62056_21][p];
+            let f = frames(protocol, &bytes);
+            let mut next = 0;
+            for frame in &f {
+                proptest::prop_assert_eq!(frame.range.start, next);
+                proptest::prop_assert!(frame.range.end > frame.range.start);
+                next = frame.range.end;
+            }
+            proptest::prop_assert_eq!(next, bytes.len());
+        }
+    }
+
     #[test]
     fn bad_captures_are_errors() {
         assert!(
@@ -634,6 +661,17 @@ mod test {
             }],
         };
         assert!(ReplayMeter::new(&spec("dsmr-5.0"), rec, Seed(1)).is_err());
+        let rec = Recording {
+            bytes: dsmr(1),
+            spans: vec![Span {
+                at_ns: Some(1),
+                range: 3..3,
+            }],
+        };
+        assert!(
+            ReplayMeter::new(&spec("dsmr-5.0"), rec, Seed(1)).is_err(),
+            "only empty pieces"
+        );
     }
 
     trait Concat {
