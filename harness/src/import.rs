@@ -227,6 +227,14 @@ pub fn import(input: &Path, options: &ImportOptions) -> Result<Imported, ImportE
     if recording.bytes.is_empty() {
         return Err(ImportError::Empty);
     }
+    let max = meterlab_sim::replay::MAX_CAPTURE_BYTES;
+    if recording.bytes.len() > max {
+        return Err(ImportError::Option(format!(
+            "the capture holds {} bytes, more than the {max} a meter replays; keep the part that \
+             shows the problem",
+            recording.bytes.len()
+        )));
+    }
     let name = sanitize(options.name.as_deref().unwrap_or_else(|| {
         input
             .file_stem()

@@ -11,6 +11,10 @@ use meterlab_sim::{Meter, Seed};
 
 use crate::scenario::{Scenario, ScenarioError};
 
+/// The largest capture file read: room for [`meterlab_sim::replay::MAX_CAPTURE_BYTES`] as
+/// spaced hex text with a log prefix on every line.
+pub const MAX_FILE_BYTES: u64 = 8 * meterlab_sim::replay::MAX_CAPTURE_BYTES as u64;
+
 /// The capture file a scenario's meter replays, if it replays one.
 pub fn capture_path(scenario: &Scenario) -> Option<PathBuf> {
     let file = scenario.spec.meter.capture.as_deref()?;
@@ -20,6 +24,18 @@ pub fn capture_path(scenario: &Scenario) -> Option<PathBuf> {
 
 /// Reads a capture file into what the replayed meter sends.
 pub fn read_recording(path: &Path) -> Result<Recording, std::io::Error> {
+    let len = std::fs::metadata(path)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is {len} bytes; a replayed capture is at most {} bytes ({} as hex text): \
+                 keep the part that shows the problem",
+                meterlab_sim::replay::MAX_CAPTURE_BYTES,
+                MAX_FILE_BYTES
+            ),
+        ));
+    }
     let input = std::fs::read(path)?;
     // The coordinator switches this to `capture::read` (paste forms, timestamps, directions)
     // once it is merged: spans with `at_ns`, only the meter's direction.

@@ -341,6 +341,17 @@ fn bad_input_gets_a_clear_answer() {
     let o = meterlab(&dir, &["import", "noise.bin"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no DSMR, DLMS"), "{}", text(&o));
+    // A 100 MB capture: refused at once, with the limit.
+    let big = std::fs::File::create(dir.join("big.bin")).expect("create");
+    big.set_len(100 << 20).expect("sparse file");
+    let o = meterlab(&dir, &["import", "big.bin"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("at most"), "{}", text(&o));
+    // Over the replay limit once decoded from hex.
+    std::fs::write(dir.join("long.hex"), "00".repeat(1_100_000)).expect("write");
+    let o = meterlab(&dir, &["import", "long.hex", "--profile", "dsmr-5.0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("keep the part"), "{}", text(&o));
     let o = meterlab(&dir, &["import", "missing.txt"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("missing.txt"), "{}", text(&o));

@@ -48,6 +48,9 @@ const DIALOGUE_GAP_NS: u64 = 50_000_000;
 /// The longest text message the framing looks for an end marker in (a DSMR telegram is a few
 /// KiB): bounds the work on a large capture without one.
 const MAX_TEXT_MESSAGE: usize = 64 * 1024;
+/// The largest capture a meter replays: the line model works bit by bit, and a bug report's
+/// problem shows in a few messages.
+pub const MAX_CAPTURE_BYTES: usize = 1 << 20;
 /// Push interval of a profile that does not push, ns.
 const DEFAULT_INTERVAL_NS: u64 = 1_000_000_000;
 
@@ -272,6 +275,16 @@ impl ReplayMeter {
     pub fn new(spec: &MeterSpec, recording: Recording, seed: Seed) -> Result<Self, SpecError> {
         if recording.bytes.is_empty() {
             return Err(SpecError::bad("capture", "the capture holds no bytes"));
+        }
+        if recording.bytes.len() > MAX_CAPTURE_BYTES {
+            return Err(SpecError::bad(
+                "capture",
+                format!(
+                    "the capture holds {} bytes, more than the {MAX_CAPTURE_BYTES} a meter replays; \
+                     keep the part that shows the problem",
+                    recording.bytes.len()
+                ),
+            ));
         }
         if recording
             .spans
