@@ -167,6 +167,28 @@ mod test {
     }
 
     #[test]
+    fn iec_serial_numbers_go_and_the_bcc_follows() {
+        let block = b"\x02C.1.0(21356789)\r\n0.0.0(21356789)\r\n1.8.0(0012345.6*kWh)\r\n!\r\n\x03";
+        let bcc = block[1..].iter().fold(0u8, |a, b| a ^ b);
+        let mut bytes = b"/LGZ4ZMF100AC.M26\r\n".to_vec();
+        bytes.extend(block);
+        bytes.push(bcc);
+        let mut out = Redacted {
+            bytes: bytes.clone(),
+            ..Redacted::default()
+        };
+        redact(&mut out, &Faker);
+        assert!(!out.bytes.windows(8).any(|w| w == b"21356789"));
+        assert!(out.bytes.windows(13).any(|w| w == b"0012345.6*kWh"));
+        assert_eq!(bcc_ok_blocks(&out.bytes).len(), 1, "BCC recomputed");
+        assert_eq!(
+            out.replaced.get("serial number"),
+            Some(&1),
+            "one id, one fake"
+        );
+    }
+
+    #[test]
     fn a_wrong_crc_stays_wrong() {
         let text = b"/ISK5\\2M550T\r\n\r\n0-0:96.1.1(12345678)\r\n!0000\r\n".to_vec();
         let mut out = Redacted {
