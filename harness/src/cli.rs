@@ -51,6 +51,56 @@ pub enum Command {
     /// Check a serial path (a USB adapter with TX and RX bridged, two adapters on a null-modem
     /// cable, or a pty): send known patterns at each setting and report what came back.
     Loopback(LoopbackArgs),
+    /// Turn a user's capture into a scenario that replays it, and its golden file: a bug report
+    /// as a regression test.
+    Import(ImportArgs),
+}
+
+/// `meterlab import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The capture (hex in any layout, or the raw bytes).
+    pub capture: PathBuf,
+    /// The scenario's name (default: the capture file's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where to write the scenario (default `scenarios/bug-reports/NAME.yaml`); the capture
+    /// goes beside it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Directory of golden files.
+    #[arg(long, value_name = "DIR", default_value = "golden")]
+    pub golden: PathBuf,
+    /// Replace meter ids, serial numbers, system titles and customer numbers with stable fakes
+    /// (checksums recomputed; an encrypted capture is re-encrypted with a test key).
+    #[arg(long)]
+    pub redact: bool,
+    /// The user's encryption key, to decrypt for --redact (or METERLAB_KEY; never written).
+    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// The user's authentication key (or METERLAB_AUTH_KEY; never written).
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "METERLAB_AUTH_KEY",
+        hide_env_values = true
+    )]
+    pub auth_key: Option<String>,
+    /// The meter's baud rate, if known (default: the profile's).
+    #[arg(long)]
+    pub baud: Option<u32>,
+    /// The meter's character format, if known (`8N1`, `7E1`, `8E1`).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// The reader's settings as the user reported them (`"2400 8N1"`).
+    #[arg(long, value_name = "SETTINGS")]
+    pub reader: Option<String>,
+    /// The meter profile (default: chosen from the bytes).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Where the capture comes from (an issue URL), for the scenario's `source`.
+    #[arg(long)]
+    pub source: Option<String>,
 }
 
 /// `meterlab loopback`.

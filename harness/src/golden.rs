@@ -53,11 +53,19 @@ pub fn render(o: &Outcome) -> String {
         o.sent_messages, o.sent_bytes, o.received_bytes, o.rx_parity_errors, o.rx_framing_errors, o.rx_breaks
     );
     let errors: u64 = o.tally.errors.values().sum();
-    let _ = writeln!(
-        s,
-        "decoded: {} readings equal to the truth, {} wrong, {} of {} telegrams lost, {} errors",
-        o.tally.matched, o.tally.wrong, o.tally.lost, o.tally.sent, errors
-    );
+    if o.profile.starts_with(meterlab_sim::replay::PROFILE_PREFIX) {
+        let _ = writeln!(
+            s,
+            "decoded: {} readings from the replayed capture (no truth to compare), {} errors",
+            o.tally.unjudged, errors
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "decoded: {} readings equal to the truth, {} wrong, {} of {} telegrams lost, {} errors",
+            o.tally.matched, o.tally.wrong, o.tally.lost, o.tally.sent, errors
+        );
+    }
     let _ = writeln!(s, "messages:");
     // Runs of readings that match consecutive telegrams collapse into one line.
     let mut run: Option<(usize, usize, usize)> = None; // (first message, first telegram, length)
@@ -101,6 +109,15 @@ pub fn render(o: &Outcome) -> String {
                 flush(&mut s, &mut run);
                 let at = error.offset.map(|o| format!(" @{o}")).unwrap_or_default();
                 let _ = writeln!(s, "  {i:>3} error {}{at}: {}", error.kind, error.message);
+            }
+            (Message::Reading(r), MessageFate::Unjudged) => {
+                flush(&mut s, &mut run);
+                let _ = writeln!(
+                    s,
+                    "  {i:>3} reading ({}, {} values)",
+                    r.time.as_deref().unwrap_or("no time"),
+                    r.values.len()
+                );
             }
             (Message::Reading(r), _) => {
                 flush(&mut s, &mut run);

@@ -10,10 +10,13 @@ pub mod cli;
 pub mod exit_code;
 pub mod external;
 pub mod golden;
+pub mod import;
 #[cfg(unix)]
 pub mod live;
 pub mod loopback;
 pub mod reader;
+pub mod redact;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod scenario;

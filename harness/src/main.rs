@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
 use meterlab_harness::capture::{read_capture, CaptureFormat};
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
 };
 use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Profiles => profiles(),
         Command::Sim(args) => sim(args),
         Command::Loopback(args) => loopback(args),
+        Command::Import(args) => import(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -383,4 +384,78 @@ fn loopback(args: LoopbackArgs) -> Result<u8> {
     } else {
         exit_code::FAILED
     })
+}
+
+fn import(args: ImportArgs) -> Result<u8> {
+    use meterlab_harness::import::{self, ImportError, ImportOptions};
+    let reader = args
+        .reader
+        .as_deref()
+        .map(|r| {
+            r.parse::<meterlab_sim::line::UartConfig>()
+                .with_context(|| format!("--reader {r:?}"))
+        })
+        .transpose();
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{} {e:#}", console::style("error:").red().bold());
+            return Ok(exit_code::BAD_INPUT);
+        }
+    };
+    let keys = (|| -> Result<Keys, ImportError> {
+        Ok(Keys {
+            encryption: import::parse_key("--key", args.key.as_deref())?,
+            authentication: import::parse_key("--auth-key", args.auth_key.as_deref())?,
+        })
+    })();
+    let keys = match keys {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{} {e}", console::style("error:").red().bold());
+            return Ok(exit_code::BAD_INPUT);
+        }
+    };
+    let options = ImportOptions {
+        name: args.name,
+        output: args.output,
+        golden_dir: args.golden,
+        redact: args.redact,
+        keys,
+        baud: args.baud,
+        format: args.format,
+        reader,
+        profile: args.profile,
+        source: args.source,
+    };
+    match import::import(&args.capture, &options) {
+        Ok(done) => {
+            eprintln!(
+                "{}: {} capture, profile {}{}",
+                args.capture.display(),
+                done.diagnosis.protocol.name(),
+                done.diagnosis.profile,
+                done.diagnosis
+                    .cause
+                    .as_deref()
+                    .map(|c| format!("; {c}"))
+                    .unwrap_or_default()
+            );
+            println!("scenario: {}", done.scenario.display());
+            println!("capture:  {}", done.capture.display());
+            println!("golden:   {}", done.golden.display());
+            let errors: u64 = done.outcome.tally.errors.values().sum();
+            println!(
+                "replayed: {} readings, {} errors (`meterlab run {}` reproduces it)",
+                done.outcome.tally.unjudged,
+                errors,
+                done.scenario.display()
+            );
+            Ok(exit_code::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{} {e}", console::style("error:").red().bold());
+            Ok(exit_code::BAD_INPUT)
+        }
+    }
 }

@@ -216,13 +216,16 @@ pub(crate) struct Prepared {
 /// Builds what every run of `scenario` with `seed` starts from.
 pub(crate) fn prepare(scenario: &Scenario, seed: Seed) -> Result<Prepared, ScenarioError> {
     let spec = &scenario.spec;
-    let meter = spec
-        .meter
-        .build(seed.derive("meter"))
-        .map_err(|e| ScenarioError::Invalid {
-            path: scenario.path.clone(),
-            message: e.to_string(),
-        })?;
+    let meter = match crate::replay::meter(scenario, seed.derive("meter"))? {
+        Some(replayed) => replayed,
+        None => spec
+            .meter
+            .build(seed.derive("meter"))
+            .map_err(|e| ScenarioError::Invalid {
+                path: scenario.path.clone(),
+                message: e.to_string(),
+            })?,
+    };
     let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
     let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
     let meter_keys = meter.keys();
@@ -290,7 +293,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         Protocol::Iec62056_21 if !push_meter => {
             Box::new(IecReader::new(spec.reader.iec.clone().unwrap_or_default(), receiver, decoder))
         }
-        Protocol::Mbus => match &spec.reader.mbus {
+        // A push meter speaking M-Bus is a replayed capture: read it passively.
+        Protocol::Mbus if !push_meter => match &spec.reader.mbus {
             Some(script) => Box::new(MbusMaster::new(script.clone(), receiver, decoder)),
             None => {
                 return Err(invalid(
@@ -449,7 +453,14 @@ fn judge_outcome(
     reference: bool,
     failures: &mut Vec<Failure>,
 ) -> (Vec<MessageFate>, Tally) {
-    let (fates, tally) = judge_with(truth, messages, spec.expect.compare);
+    let (fates, tally) = if spec.meter.capture.is_some() {
+        crate::verdict::judge_replayed(messages)
+    } else {
+        judge_with(truth, messages, spec.expect.compare)
+    };
+    for what in crate::verdict::missing_values(&spec.expect, messages) {
+        failures.push(Failure { what, detail: None });
+    }
     let wrong_diffs = || -> Option<String> {
         let diffs: Vec<String> = messages
             .iter()

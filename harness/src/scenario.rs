@@ -279,6 +279,11 @@ pub struct ExpectSpec {
     /// When a reading equals a telegram sent: `exact` (the default) or `printed`.
     #[serde(default)]
     pub compare: Compare,
+    /// Values some decoded reading must show, id → value as the golden file prints it
+    /// (`"1-0:1.8.0*255": "4752026 Wh"`, or the number alone); for replayed captures, which
+    /// have no truth.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
 }
 
 /// When a decoded reading counts as equal to a telegram the meter sent.
@@ -312,6 +317,7 @@ impl Default for ExpectSpec {
             errors: BTreeMap::new(),
             wrong: default_wrong(),
             compare: Compare::Exact,
+            values: BTreeMap::new(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod line;
 pub mod mbus;
 pub mod meter;
 pub mod profile;
+pub mod replay;
 pub mod seed;
 pub mod transport;
 

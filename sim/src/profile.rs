@@ -135,6 +135,14 @@ pub struct MeterSpec {
     /// M-Bus: the slaves of an `mbus-bus`, each a spec of an M-Bus slave profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slaves: Option<Vec<MeterSpec>>,
+    /// Replay: a capture file (path relative to the scenario file) whose bytes the meter sends
+    /// instead of modelled ones, with the profile's line settings and cadence
+    /// ([`crate::replay`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
+    /// Replay: play the capture again and again (every `interval`), not once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<bool>,
 }
 
 /// A profile or option a scenario asked for is not available.
@@ -309,6 +317,17 @@ impl MeterSpec {
 
     /// Builds the meter; every random choice it makes comes from `seed`.
     pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
+        if self.capture.is_some() || self.repeat.is_some() {
+            return Err(SpecError::bad(
+                if self.capture.is_some() {
+                    "capture"
+                } else {
+                    "repeat"
+                },
+                "a replayed meter is built from the capture's bytes (replay::ReplayMeter::new); \
+                 `repeat` needs `capture`",
+            ));
+        }
         if let Some(p) = mbus::profile(&self.profile) {
             return Ok(Box::new(MbusSlave::new(p, self, seed)?));
         }

@@ -31,10 +31,13 @@ pub fn line(o: &Outcome, name_width: usize) -> String {
         GoldenStatus::Written => "  golden written",
         GoldenStatus::Skipped => "",
     };
-    let over = match o.transport {
+    let mut over = match o.transport {
         Transport::Memory => String::new(),
         t => format!("  over {t}"),
     };
+    if o.tally.unjudged > 0 {
+        over.push_str(&format!("  {} from a replayed capture", o.tally.unjudged));
+    }
     format!(
         "{status} {:<name_width$}  seed {:<6} {:>3}/{:<3} readings  {:>2} wrong  {:>3} errors{}{}{over}",
         o.name,
