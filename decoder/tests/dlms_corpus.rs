@@ -20,13 +20,9 @@ use meterlab_decoder::{Decimal, DlmsDecoder, Key, Keys, Message, Reading, Scalar
 mod common;
 use common::{dlms_corpus, dlms_vector, kinds, Vector};
 
-/// (vector, `expected` key, why the decoder disagrees).
-const KNOWN_MISMATCHES: &[(&str, &str, &str)] = &[(
-    "kaifa_ma304h3e_norway_list1_short",
-    "1-0:1.7.0.255 (list 1, no OBIS in telegram)",
-    "the source says 1320 W from the KFM_001 OBIS document; the telegram carries a bare u32 \
-     without scaler-unit, and the contract says: no scaler/unit structure → no unit",
-)];
+/// (vector, `expected` key, why the decoder disagrees). Empty: the Kaifa list 1 power (a bare
+/// u32 without scaler-unit) is now scaled by the `KFM_001` description in the layout catalogue.
+const KNOWN_MISMATCHES: &[(&str, &str, &str)] = &[];
 
 /// The meter id per vector, per the contract: the first non-empty text of 0-0:96.1.0,
 /// 0-0:96.1.1, 0-0:42.0.0 (a layout's meter number counts as 0-0:96.1.0), else the system title.
@@ -293,7 +289,21 @@ fn check_value(reading: &Reading, id: &str, want: &str) -> Result<(), String> {
                 Some((n, u)) => (n, Some(u)),
                 None => (want, None),
             };
-            number.parse::<Decimal>().ok() == Some(*n) && value.unit.as_deref() == unit
+            let want_number = number.parse::<Decimal>().ok();
+            match (unit, value.unit.as_deref()) {
+                // The research wrote the number as sent (no unit); the decoder scaled it by the
+                // list's description (`scales_from_list_descriptions` checks those): the sent
+                // integer is the mantissa.
+                (None, Some(_)) => {
+                    want_number.is_some_and(|w| w.exponent() == 0 && w.mantissa() == n.mantissa())
+                }
+                // A unitless number scaled by the description (power factor × 0.01).
+                (None, None) if n.exponent() < 0 => {
+                    want_number.is_some_and(|w| w.exponent() == 0 && w.mantissa() == n.mantissa())
+                        || want_number == Some(*n)
+                }
+                _ => want_number == Some(*n) && value.unit.as_deref() == unit,
+            }
         }
     };
     if ok {
@@ -792,4 +802,80 @@ fn kaifa_typed_date_time_warns() {
             reading.warnings
         );
     }
+}
+
+/// Lists sent without scaler-unit get the scales their published descriptions give
+/// (`decoder/src/dlms/layout.rs`): Kaifa `KFM_001` (mA, 0.1 V) and `Kamstrup_V0001`
+/// (0.01 A, V, power factor × 0.01).
+#[test]
+fn scales_from_list_descriptions() {
+    let number = |reading: &Reading, id: &str| {
+        let value = reading.value(id).unwrap_or_else(|| panic!("{id}"));
+        match &value.value {
+            Scalar::Number(n) => (n.normalized(), value.unit.clone()),
+            other => panic!("{id}: {other:?}"),
+        }
+    };
+    let d = |text: &str| text.parse::<Decimal>().expect("decimal").normalized();
+    let kaifa = dlms_vector("kaifa_ma304h3e_norway_list2_hdlc_plain");
+    let reading = decode(&kaifa.bytes, kaifa.keys())
+        .iter()
+        .find_map(Message::reading)
+        .cloned()
+        .expect("a reading");
+    assert_eq!(
+        number(&reading, "1-0:1.7.0*255"),
+        (d("948"), Some("W".into()))
+    );
+    assert_eq!(
+        number(&reading, "1-0:31.7.0*255"),
+        (d("1.416"), Some("A".into()))
+    );
+    assert_eq!(
+        number(&reading, "1-0:32.7.0*255"),
+        (d("238.5"), Some("V".into()))
+    );
+    assert!(
+        !reading.warnings.iter().any(|w| w.contains("no scaler")),
+        "{:?}",
+        reading.warnings
+    );
+    let kamstrup = dlms_vector("kamstrup_omnipower_hdlc_encrypted_auth");
+    let reading = decode(&kamstrup.bytes, kamstrup.keys())
+        .iter()
+        .find_map(Message::reading)
+        .cloned()
+        .expect("a reading");
+    assert_eq!(
+        number(&reading, "1-1:31.7.0*255"),
+        (d("0.57"), Some("A".into()))
+    );
+    assert_eq!(
+        number(&reading, "1-1:32.7.0*255"),
+        (d("222"), Some("V".into()))
+    );
+    assert_eq!(
+        number(&reading, "1-1:1.8.0*255"),
+        (d("6307498"), Some("Wh".into()))
+    );
+    assert_eq!(number(&reading, "1-1:13.7.0*255"), (d("0.83"), None));
+    // The meter serial 1-1:0.0.1 is an identifier, not a quantity: no warning for it.
+    assert!(
+        !reading.warnings.iter().any(|w| w.contains("no scaler")),
+        "{:?}",
+        reading.warnings
+    );
+    // The L+G E450's list has no description: its raw numbers are named in one warning.
+    let e450 = dlms_vector("lg_e450_hdlc_gbt_encrypted_1");
+    let reading = decode(&e450.bytes, e450.keys())
+        .iter()
+        .find_map(Message::reading)
+        .cloned()
+        .expect("a reading");
+    let warning = reading
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("no scaler or unit in the telegram"))
+        .expect("a warning for the raw values");
+    assert!(warning.contains("1-0:1.8.0*255"), "{warning}");
 }

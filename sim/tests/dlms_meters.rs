@@ -430,10 +430,11 @@ fn kamstrup_byte_for_byte() {
     );
     assert_eq!(
         number(t, "1-1:31.7.0*255"),
-        Decimal::from_int(57),
-        "raw, no scaler sent"
+        Decimal::new(57, -2),
+        "no scaler sent: 0.01 A by the Kamstrup_V0001 description"
     );
-    assert_eq!(unit(t, "1-1:1.8.0*255"), None);
+    assert_eq!(unit(t, "1-1:31.7.0*255").as_deref(), Some("A"));
+    assert_eq!(unit(t, "1-1:1.8.0*255").as_deref(), Some("Wh"));
     assert_eq!(
         t.values.len(),
         32,
@@ -465,7 +466,11 @@ fn kaifa_han_list2_byte_for_byte() {
     let t = &push.truth;
     assert_eq!(t.time.as_deref(), Some("2017-09-15T05:33:40"));
     assert_eq!(t.meter_id.as_deref(), Some("6970631401753985"));
-    assert_eq!(number(t, "1-0:31.7.0*255"), Decimal::from_int(1416));
+    assert_eq!(
+        number(t, "1-0:31.7.0*255"),
+        Decimal::new(1416, -3),
+        "mA by the KFM_001 description"
+    );
     assert_eq!(t.values.len(), 13);
 }
 
@@ -889,6 +894,15 @@ fn is_clock(id: &str) -> bool {
         .is_some_and(|r| r.starts_with("1.0.0*"))
 }
 
+/// The integer a value was sent as, where the truth scales a value sent without scaler_unit by
+/// its list's description: `Decimal::new(raw, scaler)` keeps the raw integer as its mantissa.
+fn sent(value: &Scalar) -> Scalar {
+    match value {
+        Scalar::Number(n) => Scalar::Number(Decimal::from_int(n.mantissa())),
+        other => other.clone(),
+    }
+}
+
 /// The truth lists exactly the registers the push carries, with the values it carries.
 fn check_truth_matches_list(profile: &str, body: &D, truth: &Reading) {
     let mut expected: Vec<(String, Scalar, Option<String>)> = Vec::new();
@@ -924,16 +938,20 @@ fn check_truth_matches_list(profile: &str, body: &D, truth: &Reading) {
     match profile {
         // Every element without a code is catalogued: list id, id, type, then registers.
         "kaifa-han" => {
-            let truth_values: Vec<Scalar> = truth.values.iter().map(|v| v.value.clone()).collect();
+            // No scaler_unit is sent: the truth is the sent integer at the scale of the
+            // KFM_001 description (mantissa = the integer), with its unit.
+            let truth_values: Vec<Scalar> = truth.values.iter().map(|v| sent(&v.value)).collect();
             assert_eq!(truth_values, unnamed, "kaifa-han: every element, in order");
-            assert!(
-                truth.values.iter().all(|v| v.unit.is_none()),
-                "no scaler_unit sent"
-            );
+            let units = truth.values.iter().filter(|v| v.unit.is_some()).count();
+            assert_eq!(units, truth.values.len() - 3, "every register has its unit");
         }
         "kamstrup-han" => {
             assert_eq!(unnamed, [Scalar::Text("Kamstrup_V0001".into())]);
-            assert_eq!(&named_in_truth[1..], expected.as_slice());
+            let sent_in_truth: Vec<(String, Scalar, Option<String>)> = named_in_truth[1..]
+                .iter()
+                .map(|(id, value, _)| (id.clone(), sent(value), None))
+                .collect();
+            assert_eq!(sent_in_truth, expected.as_slice());
         }
         _ => {
             // EVN's meter number is sent without a code: the catalogue names it 0-0:96.1.0, the

@@ -121,6 +121,13 @@ fn value(
     }
 }
 
+/// Whether an OBIS id names a physical quantity, which wants a scaler and a unit: not the
+/// abstract and service objects (C = 0: identifiers, time and date, versions; C = 96, 97:
+/// service and error registers).
+fn is_quantity(obis: Obis) -> bool {
+    !matches!(obis.c(), 0 | 96 | 97)
+}
+
 /// The text of a value that is not a number.
 fn text_of(data: &Data<'_>) -> String {
     match data {
@@ -170,6 +177,10 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
         None => std::slice::from_ref(&notification.body),
     };
     let layout = layout::identify(elements);
+    // A list id sent first without a code names the list's description (`Kamstrup_V0001`).
+    let list_id = elements.first().and_then(Data::as_string_bytes);
+    // Numbers sent without scaler-unit that no description scales: given as sent.
+    let mut raw: Vec<String> = Vec::new();
     let mut ids: Vec<Option<Obis>> = Vec::new();
     let mut clocks: Vec<Clock> = Vec::new();
     let mut i = 0;
@@ -194,14 +205,19 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
                 }
                 continue;
             }
-            let scaler_unit = extra.and_then(Data::as_scaler_unit);
-            if let (Some(extra), None) = (extra, scaler_unit) {
+            let sent = extra.and_then(Data::as_scaler_unit);
+            if let (Some(extra), None) = (extra, sent) {
                 if used == 1 {
                     warnings.push(format!(
                         "{id}: third element is a {}, not a scaler-unit; ignored",
                         extra.type_name()
                     ));
                 }
+            }
+            let listed = list_id.and_then(|list| layout::listed_scale(list, obis));
+            let scaler_unit = sent.or(listed);
+            if scaler_unit.is_none() && data.as_integer().is_some() && is_quantity(obis) {
+                raw.push(id.clone());
             }
             reading
                 .values
@@ -210,16 +226,20 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             continue;
         }
         let data = &elements[i];
-        match layout.and_then(|l| l.id_at(i, elements.len())) {
-            Some(layout::CLOCK) => clocks.push(Clock {
+        match layout.and_then(|l| l.slot_at(i, elements.len())) {
+            Some(slot) if slot.id == layout::CLOCK => clocks.push(Clock {
                 id: format!("#{i} ({})", layout::CLOCK),
                 date_time: date_time_of(data),
                 type_name: data.type_name(),
             }),
-            Some(id) => {
+            Some(slot) => {
+                let id = slot.id;
+                if slot.scale.is_none() && data.as_integer().is_some() && is_quantity(id) {
+                    raw.push(id.to_string());
+                }
                 reading
                     .values
-                    .push(value(id.to_string(), data, None, &mut warnings));
+                    .push(value(id.to_string(), data, slot.scale, &mut warnings));
                 ids.push(Some(id));
             }
             None => {
@@ -233,6 +253,15 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
         i += 1;
     }
     reading.meter_id = meter_id(&reading.values, &ids).or_else(|| system_title.map(hex_upper));
+    if !raw.is_empty() {
+        let shown: Vec<&str> = raw.iter().take(4).map(String::as_str).collect();
+        let more = if raw.len() > shown.len() { ", …" } else { "" };
+        warnings.push(format!(
+            "no scaler or unit in the telegram for {} value(s) ({}{more}) and no list description that gives them: raw values as sent",
+            raw.len(),
+            shown.join(", ")
+        ));
+    }
     reading.time = time(notification, &clocks, &mut warnings);
     reading.warnings = warnings;
     reading

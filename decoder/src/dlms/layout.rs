@@ -80,12 +80,25 @@ pub struct Slot {
     pub position: Position,
     /// The id given to the element there.
     pub id: Obis,
+    /// For a number sent without scaler-unit: `(scaler, DLMS unit code)` from the list's
+    /// published description, or `None` where no description says.
+    pub scale: Option<(i8, u8)>,
 }
 
 const fn at(n: usize, id: Obis) -> Slot {
     Slot {
         position: Position::First(n),
         id,
+        scale: None,
+    }
+}
+
+/// A slot whose number the list description scales: `scaler` and DLMS `unit` code.
+const fn scaled(n: usize, id: Obis, scaler: i8, unit: u8) -> Slot {
+    Slot {
+        position: Position::First(n),
+        id,
+        scale: Some((scaler, unit)),
     }
 }
 
@@ -93,7 +106,68 @@ const fn last(n: usize, id: Obis) -> Slot {
     Slot {
         position: Position::Last(n),
         id,
+        scale: None,
     }
+}
+
+/// DLMS unit codes (IEC 62056-6-2 class 3 enumeration) used by the scale catalogue.
+const W: u8 = 27;
+const VAR: u8 = 29;
+const WH: u8 = 30;
+const VARH: u8 = 32;
+const AMPERE: u8 = 33;
+const VOLT: u8 = 35;
+const NO_UNIT: u8 = 255;
+
+/// One entry of [`LISTED_SCALES`]: list id, (C, D, E) of the OBIS code, scaler, DLMS unit code.
+pub type ListedScale = (&'static str, (u8, u8, u8), i8, u8);
+
+/// Scalers and units of lists that send OBIS-keyed numbers without scaler-unit, by list id:
+/// `(list id, (C, D, E) of the OBIS code, scaler, unit)`.
+///
+/// - `Kamstrup_V0001` (Kamstrup Omnipower, Norwegian HAN): energies Wh and varh, powers W and
+///   var, voltages V, currents 0.01 A, power factors 0.01 — the Kamstrup HAN list convention as
+///   the corpus capture `kamstrup_omnipower_hdlc_encrypted_auth` states it ("Kamstrup list:
+///   Wh/W/var, V, A x0.01, W per phase, PF x0.01"; amsreader-firmware's Kamstrup tables).
+pub const LISTED_SCALES: &[ListedScale] = &[
+    ("Kamstrup_V0001", (1, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (2, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (3, 8, 0), 0, VARH),
+    ("Kamstrup_V0001", (4, 8, 0), 0, VARH),
+    ("Kamstrup_V0001", (21, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (41, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (61, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (22, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (42, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (62, 8, 0), 0, WH),
+    ("Kamstrup_V0001", (1, 7, 0), 0, W),
+    ("Kamstrup_V0001", (2, 7, 0), 0, W),
+    ("Kamstrup_V0001", (3, 7, 0), 0, VAR),
+    ("Kamstrup_V0001", (4, 7, 0), 0, VAR),
+    ("Kamstrup_V0001", (21, 7, 0), 0, W),
+    ("Kamstrup_V0001", (41, 7, 0), 0, W),
+    ("Kamstrup_V0001", (61, 7, 0), 0, W),
+    ("Kamstrup_V0001", (22, 7, 0), 0, W),
+    ("Kamstrup_V0001", (42, 7, 0), 0, W),
+    ("Kamstrup_V0001", (62, 7, 0), 0, W),
+    ("Kamstrup_V0001", (32, 7, 0), 0, VOLT),
+    ("Kamstrup_V0001", (52, 7, 0), 0, VOLT),
+    ("Kamstrup_V0001", (72, 7, 0), 0, VOLT),
+    ("Kamstrup_V0001", (31, 7, 0), -2, AMPERE),
+    ("Kamstrup_V0001", (51, 7, 0), -2, AMPERE),
+    ("Kamstrup_V0001", (71, 7, 0), -2, AMPERE),
+    ("Kamstrup_V0001", (13, 7, 0), -2, NO_UNIT),
+    ("Kamstrup_V0001", (33, 7, 0), -2, NO_UNIT),
+    ("Kamstrup_V0001", (53, 7, 0), -2, NO_UNIT),
+    ("Kamstrup_V0001", (73, 7, 0), -2, NO_UNIT),
+];
+
+/// The scale [`LISTED_SCALES`] gives an OBIS-keyed number of the list `list_id`.
+pub fn listed_scale(list_id: &[u8], obis: Obis) -> Option<(i8, u8)> {
+    LISTED_SCALES.iter().find_map(|&(id, cde, scaler, unit)| {
+        (id.as_bytes() == list_id && cde == (obis.c(), obis.d(), obis.e()))
+            .then_some((scaler, unit))
+    })
 }
 
 /// A known list layout.
@@ -116,12 +190,17 @@ impl Layout {
 
     /// The id this layout gives the element at `index` of a list of `len` elements.
     pub fn id_at(&self, index: usize, len: usize) -> Option<Obis> {
-        self.slots.iter().find_map(|slot| {
+        self.slot_at(index, len).map(|slot| slot.id)
+    }
+
+    /// The slot at `index` of a list of `len` elements.
+    pub fn slot_at(&self, index: usize, len: usize) -> Option<&Slot> {
+        self.slots.iter().find(|slot| {
             let i = match slot.position {
-                Position::First(n) => n,
-                Position::Last(n) => len.checked_sub(1 + n)?,
+                Position::First(n) => Some(n),
+                Position::Last(n) => len.checked_sub(1 + n),
             };
-            (i == index).then_some(slot.id)
+            i == Some(index)
         })
     }
 }
@@ -235,32 +314,36 @@ fn netz_burgenland(l: &[Data<'_>]) -> bool {
     l.len() == 14 && u16s(&l[..6]) && u32s(&l[6..10]) && u16s(&l[10..13]) && string(&l[13])
 }
 
+// Kaifa KFM_001 scales: powers W and var, currents mA, voltages 0.1 V, energies Wh and varh
+// (Kaifa "HAN OBIS codes KFM_001" as used by roarfred/AmsToMqttBridge Samples/Kaifa, whose
+// readme notes the document's own units are off by these factors; the corpus capture
+// kaifa_ma304h3e_norway_list2_hdlc_plain: "I1..I3 (mA), U1..U3 (0.1 V)").
 const KFM001_LIST2_1P: [Slot; 9] = [
     at(0, LIST_ID),
     at(1, METER_NUMBER),
     at(2, METER_TYPE),
-    at(3, P_PLUS),
-    at(4, P_MINUS),
-    at(5, Q_PLUS),
-    at(6, Q_MINUS),
-    at(7, I1),
-    at(8, U1),
+    scaled(3, P_PLUS, 0, W),
+    scaled(4, P_MINUS, 0, W),
+    scaled(5, Q_PLUS, 0, VAR),
+    scaled(6, Q_MINUS, 0, VAR),
+    scaled(7, I1, -3, AMPERE),
+    scaled(8, U1, -1, VOLT),
 ];
 
 const KFM001_LIST2_3P: [Slot; 13] = [
     at(0, LIST_ID),
     at(1, METER_NUMBER),
     at(2, METER_TYPE),
-    at(3, P_PLUS),
-    at(4, P_MINUS),
-    at(5, Q_PLUS),
-    at(6, Q_MINUS),
-    at(7, I1),
-    at(8, I2),
-    at(9, I3),
-    at(10, U1),
-    at(11, U2),
-    at(12, U3),
+    scaled(3, P_PLUS, 0, W),
+    scaled(4, P_MINUS, 0, W),
+    scaled(5, Q_PLUS, 0, VAR),
+    scaled(6, Q_MINUS, 0, VAR),
+    scaled(7, I1, -3, AMPERE),
+    scaled(8, I2, -3, AMPERE),
+    scaled(9, I3, -3, AMPERE),
+    scaled(10, U1, -1, VOLT),
+    scaled(11, U2, -1, VOLT),
+    scaled(12, U3, -1, VOLT),
 ];
 
 const fn kfm001_hourly<const N: usize, const M: usize>(list2: [Slot; N]) -> [Slot; M] {
@@ -271,10 +354,10 @@ const fn kfm001_hourly<const N: usize, const M: usize>(list2: [Slot; N]) -> [Slo
         i += 1;
     }
     out[N] = at(N, CLOCK);
-    out[N + 1] = at(N + 1, A_PLUS);
-    out[N + 2] = at(N + 2, A_MINUS);
-    out[N + 3] = at(N + 3, R_PLUS);
-    out[N + 4] = at(N + 4, R_MINUS);
+    out[N + 1] = scaled(N + 1, A_PLUS, 0, WH);
+    out[N + 2] = scaled(N + 2, A_MINUS, 0, WH);
+    out[N + 3] = scaled(N + 3, R_PLUS, 0, VARH);
+    out[N + 4] = scaled(N + 4, R_MINUS, 0, VARH);
     out
 }
 
@@ -346,7 +429,7 @@ pub static CATALOGUE: &[Layout] = &[
     Layout {
         name: "kaifa_list1",
         source: "Kaifa MA304 KFM_001 list 1, Norway/Sweden HAN (roarfred/AmsToMqttBridge Samples/Kaifa; corpus kaifa_ma304h3e_norway_list1_short)",
-        slots: &[at(0, P_PLUS)],
+        slots: &[scaled(0, P_PLUS, 0, W)],
         matcher: kaifa_list1,
     },
     Layout {

@@ -256,6 +256,11 @@ pub enum ItemKind {
         resolution: i8,
         /// The unit code when a scaler_unit structure (scaler = `resolution`) is sent.
         unit: Option<u8>,
+        /// For a value sent without scaler_unit: the unit code its list's published
+        /// description gives it (scaler = `resolution`), so that the truth is the physical
+        /// value a receiver with that description reads (Kaifa `KFM_001`, `Kamstrup_V0001`).
+        /// `None`: the truth is the raw integer, as no description says more.
+        listed: Option<u8>,
     },
     /// A text.
     Text {
@@ -359,9 +364,11 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
                 int,
                 resolution,
                 unit,
+                listed,
             } => {
                 let (raw, data) = int.encode(quantity.raw(s, resolution));
-                let scaler = if unit.is_some() {
+                let truth_unit = unit.or(listed);
+                let scaler = if truth_unit.is_some() {
                     i32::from(resolution)
                 } else {
                     0
@@ -370,7 +377,7 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
                     values.push(Value::number(
                         obis.to_string(),
                         Decimal::new(raw, scaler),
-                        unit.and_then(dlms_unit_name),
+                        truth_unit.and_then(dlms_unit_name),
                     ));
                 }
                 (data, unit.map(|u| Data::scaler_unit(resolution, u)))
@@ -457,6 +464,18 @@ const fn register(q: Quantity, int: IntType, resolution: i8, unit: Option<u8>) -
         int,
         resolution,
         unit,
+        listed: None,
+    }
+}
+
+/// A register sent without scaler_unit whose list description gives it `unit` at `resolution`.
+const fn listed(q: Quantity, int: IntType, resolution: i8, unit: u8) -> ItemKind {
+    ItemKind::Register {
+        quantity: q,
+        int,
+        resolution,
+        unit: None,
+        listed: Some(unit),
     }
 }
 
@@ -475,12 +494,17 @@ const fn flat_raw(obis: Obis, q: Quantity, int: IntType, res: i8) -> Item {
     item(Naming::Sent(obis), false, register(q, int, res, None))
 }
 
-/// A bare value without code, named by the catalogue (Kaifa Nordic).
-const fn bare(id: Obis, q: Quantity, res: i8) -> Item {
+/// `OBIS, value` laid out flat, no scaler_unit, scaled by the list's description (Kamstrup).
+const fn flat_listed(obis: Obis, q: Quantity, int: IntType, res: i8, unit: u8) -> Item {
+    item(Naming::Sent(obis), false, listed(q, int, res, unit))
+}
+
+/// A bare value without code, named and scaled by the catalogue (Kaifa `KFM_001`).
+const fn bare(id: Obis, q: Quantity, res: i8, unit: u8) -> Item {
     item(
         Naming::Catalogue(id),
         false,
-        register(q, IntType::U32, res, None),
+        listed(q, IntType::U32, res, unit),
     )
 }
 
@@ -719,47 +743,47 @@ const KAMSTRUP_ITEMS: [Item; 33] = [
         TextSource::Fixed("Kamstrup_V0001"),
         StringType::Visible,
     ),
-    flat_raw(kamstrup(1, 8), Q::ImportWh, U32, 0),
-    flat_raw(kamstrup(2, 8), Q::ExportWh, U32, 0),
-    flat_raw(kamstrup(3, 8), Q::ReactiveImportVarh, U32, 0),
-    flat_raw(kamstrup(4, 8), Q::ReactiveExportVarh, U32, 0),
+    flat_listed(kamstrup(1, 8), Q::ImportWh, U32, 0, unit::WH),
+    flat_listed(kamstrup(2, 8), Q::ExportWh, U32, 0, unit::WH),
+    flat_listed(kamstrup(3, 8), Q::ReactiveImportVarh, U32, 0, unit::VARH),
+    flat_listed(kamstrup(4, 8), Q::ReactiveExportVarh, U32, 0, unit::VARH),
     flat_raw(
         Obis::new(1, 1, 0, 0, 1, 255),
         Q::Constant(12_343_400),
         U32,
         0,
     ),
-    flat_raw(kamstrup(1, 7), Q::ImportW, U32, 0),
-    flat_raw(kamstrup(2, 7), Q::ExportW, U32, 0),
-    flat_raw(kamstrup(3, 7), Q::ReactiveImportVar, U32, 0),
-    flat_raw(kamstrup(4, 7), Q::ReactiveExportVar, U32, 0),
+    flat_listed(kamstrup(1, 7), Q::ImportW, U32, 0, unit::W),
+    flat_listed(kamstrup(2, 7), Q::ExportW, U32, 0, unit::W),
+    flat_listed(kamstrup(3, 7), Q::ReactiveImportVar, U32, 0, unit::VAR),
+    flat_listed(kamstrup(4, 7), Q::ReactiveExportVar, U32, 0, unit::VAR),
     item(
         Naming::Sent(Obis::new(0, 1, 1, 0, 0, 255)),
         false,
         ItemKind::Clock,
     ),
-    flat_raw(kamstrup(32, 7), Q::Voltage(0), U16, 0),
-    flat_raw(kamstrup(52, 7), Q::Voltage(1), U16, 0),
-    flat_raw(kamstrup(72, 7), Q::Voltage(2), U16, 0),
-    flat_raw(kamstrup(31, 7), Q::Current(0), U32, -2),
-    flat_raw(kamstrup(51, 7), Q::Current(1), U32, -2),
-    flat_raw(kamstrup(71, 7), Q::Current(2), U32, -2),
-    flat_raw(kamstrup(21, 7), Q::PhaseImportW(0), U32, 0),
-    flat_raw(kamstrup(41, 7), Q::PhaseImportW(1), U32, 0),
-    flat_raw(kamstrup(61, 7), Q::PhaseImportW(2), U32, 0),
-    flat_raw(kamstrup(33, 7), Q::PhasePowerFactor(0), U16, -2),
-    flat_raw(kamstrup(53, 7), Q::PhasePowerFactor(1), U16, -2),
-    flat_raw(kamstrup(73, 7), Q::PhasePowerFactor(2), U16, -2),
-    flat_raw(kamstrup(13, 7), Q::PowerFactor, U16, -2),
-    flat_raw(kamstrup(22, 7), Q::PhaseExportW(0), U32, 0),
-    flat_raw(kamstrup(42, 7), Q::PhaseExportW(1), U32, 0),
-    flat_raw(kamstrup(62, 7), Q::PhaseExportW(2), U32, 0),
-    flat_raw(kamstrup(22, 8), Q::PhaseExportWh(0), U32, 0),
-    flat_raw(kamstrup(42, 8), Q::PhaseExportWh(1), U32, 0),
-    flat_raw(kamstrup(62, 8), Q::PhaseExportWh(2), U32, 0),
-    flat_raw(kamstrup(21, 8), Q::PhaseImportWh(0), U32, 0),
-    flat_raw(kamstrup(41, 8), Q::PhaseImportWh(1), U32, 0),
-    flat_raw(kamstrup(61, 8), Q::PhaseImportWh(2), U32, 0),
+    flat_listed(kamstrup(32, 7), Q::Voltage(0), U16, 0, unit::V),
+    flat_listed(kamstrup(52, 7), Q::Voltage(1), U16, 0, unit::V),
+    flat_listed(kamstrup(72, 7), Q::Voltage(2), U16, 0, unit::V),
+    flat_listed(kamstrup(31, 7), Q::Current(0), U32, -2, unit::A),
+    flat_listed(kamstrup(51, 7), Q::Current(1), U32, -2, unit::A),
+    flat_listed(kamstrup(71, 7), Q::Current(2), U32, -2, unit::A),
+    flat_listed(kamstrup(21, 7), Q::PhaseImportW(0), U32, 0, unit::W),
+    flat_listed(kamstrup(41, 7), Q::PhaseImportW(1), U32, 0, unit::W),
+    flat_listed(kamstrup(61, 7), Q::PhaseImportW(2), U32, 0, unit::W),
+    flat_listed(kamstrup(33, 7), Q::PhasePowerFactor(0), U16, -2, unit::NONE),
+    flat_listed(kamstrup(53, 7), Q::PhasePowerFactor(1), U16, -2, unit::NONE),
+    flat_listed(kamstrup(73, 7), Q::PhasePowerFactor(2), U16, -2, unit::NONE),
+    flat_listed(kamstrup(13, 7), Q::PowerFactor, U16, -2, unit::NONE),
+    flat_listed(kamstrup(22, 7), Q::PhaseExportW(0), U32, 0, unit::W),
+    flat_listed(kamstrup(42, 7), Q::PhaseExportW(1), U32, 0, unit::W),
+    flat_listed(kamstrup(62, 7), Q::PhaseExportW(2), U32, 0, unit::W),
+    flat_listed(kamstrup(22, 8), Q::PhaseExportWh(0), U32, 0, unit::WH),
+    flat_listed(kamstrup(42, 8), Q::PhaseExportWh(1), U32, 0, unit::WH),
+    flat_listed(kamstrup(62, 8), Q::PhaseExportWh(2), U32, 0, unit::WH),
+    flat_listed(kamstrup(21, 8), Q::PhaseImportWh(0), U32, 0, unit::WH),
+    flat_listed(kamstrup(41, 8), Q::PhaseImportWh(1), U32, 0, unit::WH),
+    flat_listed(kamstrup(61, 8), Q::PhaseImportWh(2), U32, 0, unit::WH),
 ];
 
 /// Kamstrup Omnipower HAN: flat structure(65): the list version `Kamstrup_V0001` without a
@@ -790,16 +814,16 @@ const KAIFA_LIST2_ITEMS: [Item; 13] = [
         TextSource::Fixed("MA304H3E"),
         StringType::Octet,
     ),
-    bare(o(1, 0, 1, 7, 0), Q::ImportW, 0),
-    bare(o(1, 0, 2, 7, 0), Q::ExportW, 0),
-    bare(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, 0),
-    bare(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, 0),
-    bare(o(1, 0, 31, 7, 0), Q::Current(0), -3),
-    bare(o(1, 0, 51, 7, 0), Q::Current(1), -3),
-    bare(o(1, 0, 71, 7, 0), Q::Current(2), -3),
-    bare(o(1, 0, 32, 7, 0), Q::Voltage(0), -1),
-    bare(o(1, 0, 52, 7, 0), Q::Voltage(1), -1),
-    bare(o(1, 0, 72, 7, 0), Q::Voltage(2), -1),
+    bare(o(1, 0, 1, 7, 0), Q::ImportW, 0, unit::W),
+    bare(o(1, 0, 2, 7, 0), Q::ExportW, 0, unit::W),
+    bare(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, 0, unit::VAR),
+    bare(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, 0, unit::VAR),
+    bare(o(1, 0, 31, 7, 0), Q::Current(0), -3, unit::A),
+    bare(o(1, 0, 51, 7, 0), Q::Current(1), -3, unit::A),
+    bare(o(1, 0, 71, 7, 0), Q::Current(2), -3, unit::A),
+    bare(o(1, 0, 32, 7, 0), Q::Voltage(0), -1, unit::V),
+    bare(o(1, 0, 52, 7, 0), Q::Voltage(1), -1, unit::V),
+    bare(o(1, 0, 72, 7, 0), Q::Voltage(2), -1, unit::V),
 ];
 
 const KAIFA_LIST3_ITEMS: [Item; 18] = [
@@ -817,10 +841,10 @@ const KAIFA_LIST3_ITEMS: [Item; 18] = [
     KAIFA_LIST2_ITEMS[11],
     KAIFA_LIST2_ITEMS[12],
     CLOCK_BARE,
-    bare(o(1, 0, 1, 8, 0), Q::ImportWh, 0),
-    bare(o(1, 0, 2, 8, 0), Q::ExportWh, 0),
-    bare(o(1, 0, 3, 8, 0), Q::ReactiveImportVarh, 0),
-    bare(o(1, 0, 4, 8, 0), Q::ReactiveExportVarh, 0),
+    bare(o(1, 0, 1, 8, 0), Q::ImportWh, 0, unit::WH),
+    bare(o(1, 0, 2, 8, 0), Q::ExportWh, 0, unit::WH),
+    bare(o(1, 0, 3, 8, 0), Q::ReactiveImportVarh, 0, unit::VARH),
+    bare(o(1, 0, 4, 8, 0), Q::ReactiveExportVarh, 0, unit::VARH),
 ];
 
 /// Kaifa MA304H3E (Norway/Sweden) list 2, every 10 s: structure(13) of bare values in the
