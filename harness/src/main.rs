@@ -157,6 +157,7 @@ fn run(args: RunArgs) -> Result<u8> {
         decoder: &decoder_name,
         seed_override: args.seed,
         elapsed: started.elapsed(),
+        rerun_args: rerun_args(&args),
     };
     print!("{}", report::table::render(&report));
     if let Some(path) = report_json {
@@ -171,11 +172,47 @@ fn run(args: RunArgs) -> Result<u8> {
         eprintln!("{bad} scenario(s) could not be run");
         return Ok(exit_code::BAD_INPUT);
     }
-    Ok(if report.failed() == 0 {
+    Ok(if report.not_ok() == 0 {
         exit_code::SUCCESS
     } else {
         exit_code::FAILED
     })
+}
+
+/// The options of `args` a rerun of one scenario must repeat, shell-quoted.
+fn rerun_args(args: &RunArgs) -> Vec<String> {
+    use meterlab_harness::report::shell_quote;
+    let mut out = Vec::new();
+    let mut opt = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            out.push(name.to_string());
+            out.push(shell_quote(&v));
+        }
+    };
+    opt("--decoder", args.decoder.clone());
+    opt("--reader", args.reader.clone());
+    opt("--transport", args.transport.map(|t| t.to_string()));
+    opt("--meter-port", args.meter_port.clone());
+    opt("--reader-port", args.reader_port.clone());
+    opt(
+        "--decoder-timeout",
+        (args.decoder_timeout != 60).then(|| args.decoder_timeout.to_string()),
+    );
+    opt(
+        "--line-timeout",
+        (args.line_timeout != 300).then(|| args.line_timeout.to_string()),
+    );
+    opt(
+        "--golden",
+        (args.golden.as_os_str() != "golden").then(|| args.golden.display().to_string()),
+    );
+    if args.no_golden {
+        out.push("--no-golden".into());
+    }
+    if args.follow_baud {
+        out.push("--follow-baud".into());
+    }
+    out
 }
 
 fn parse_key(what: &str, hex: &Option<String>) -> Result<Option<Key>> {

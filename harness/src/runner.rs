@@ -23,7 +23,7 @@ use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
 use crate::transport::{self, SerialDevices, Transport};
-use crate::verdict::{check, judge_with, reading_lines, MessageFate, Tally};
+use crate::verdict::{check, judge_with, reading_lines, DecoderError, MessageFate, Tally, Verdict};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -132,6 +132,12 @@ pub struct Outcome {
     pub description: Option<String>,
     /// The seed used.
     pub seed: u64,
+    /// The scenario's own seed (`seed:`), which `--seed` and `--seeds` replace.
+    #[serde(skip)]
+    pub scenario_seed: u64,
+    /// Why the expectations file (`--expect`) lists it: `fail: reason` or `skip: reason`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expectation: Option<String>,
     /// Meter profile.
     pub profile: String,
     /// Meter's transmitter settings.
@@ -167,7 +173,13 @@ pub struct Outcome {
     pub fates: Vec<MessageFate>,
     /// Counts.
     pub tally: Tally,
-    /// Expectations (and goldens, and the external decoder's conduct) that failed.
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The decoder or reader under test failed as a program (the verdict is then
+    /// `decoder-error`, whatever it printed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoder_error: Option<DecoderError>,
+    /// Expectations (and goldens, and the external decoder's output) that failed.
     pub failures: Vec<Failure>,
     /// Golden file comparison.
     pub golden: GoldenStatus,
@@ -190,9 +202,21 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Outcome {
-    /// Whether every expectation held.
+    /// Whether the verdict lets the run succeed (pass, expected-fail, skipped).
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.verdict.ok()
+    }
+
+    /// The verdict from the decoder's conduct and the failures: `decoder-error` before
+    /// anything else, then `fail` if any expectation failed.
+    pub fn settle(&mut self) {
+        self.verdict = if self.decoder_error.is_some() {
+            Verdict::DecoderError
+        } else if self.failures.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
     }
 }
 
@@ -361,31 +385,19 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     let received_bytes = reader.received().len();
     let bytes = reader.decoder_input().to_vec();
 
+    let mut decoder_error = None;
     let (messages, decoder_name) = match &options.decoder {
         DecoderUnderTest::Reference => (reader.finish(), "reference".to_string()),
         DecoderUnderTest::Reader { command, .. } => (Vec::new(), command.clone()),
         DecoderUnderTest::External { command, timeout } => {
             match external::run(command, &bytes, &keys, meter.protocol(), *timeout) {
                 Ok(out) => {
-                    if !out.bad_lines.is_empty() {
-                        failures.push(Failure {
-                            what: format!("the decoder printed {} lines that are not messages of the reading format", out.bad_lines.len()),
-                            detail: Some(out.bad_lines.iter().take(5).cloned().collect::<Vec<_>>().join("\n")),
-                        });
-                    }
-                    if out.status.is_none() {
-                        failures.push(Failure {
-                            what: "the decoder was killed by a signal (crashed?)".into(),
-                            detail: Some(out.stderr_tail.clone()),
-                        });
-                    }
+                    failures.extend(external::bad_lines_failure("decoder", &out.bad_lines));
+                    decoder_error = out.decoder_error("decoder", command);
                     (out.messages, command.clone())
                 }
                 Err(e) => {
-                    failures.push(Failure {
-                        what: e.to_string(),
-                        detail: None,
-                    });
+                    decoder_error = Some(e.decoder_error());
                     (Vec::new(), command.clone())
                 }
             }
@@ -400,6 +412,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         path: scenario.path.clone(),
         description: spec.description.clone(),
         seed: seed_value,
+        scenario_seed: spec.seed,
+        expectation: None,
         profile: meter.profile().to_string(),
         sender,
         receiver,
@@ -415,6 +429,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         messages,
         fates,
         tally,
+        verdict: Verdict::Pass,
+        decoder_error,
         failures,
         golden: GoldenStatus::Skipped,
         decoder: decoder_name,
@@ -427,6 +443,7 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         }
     }
     outcome.elapsed = started.elapsed();
+    outcome.settle();
     Ok(outcome)
 }
 
@@ -507,11 +524,13 @@ fn run_live(
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let mut failures = live.failures;
     let (fates, tally) = judge_outcome(spec, &live.truth, &live.messages, false, &mut failures);
-    Ok(Outcome {
+    let mut outcome = Outcome {
         name: scenario.name.clone(),
         path: scenario.path.clone(),
         description: spec.description.clone(),
         seed,
+        scenario_seed: spec.seed,
+        expectation: None,
         profile: live.profile,
         sender: live.sender,
         receiver: live.receiver,
@@ -528,12 +547,16 @@ fn run_live(
         messages: live.messages,
         fates,
         tally,
+        verdict: Verdict::Pass,
+        decoder_error: live.decoder_error,
         failures,
         golden: GoldenStatus::Skipped,
         decoder: command.to_string(),
         transport: live.transport,
         elapsed: started.elapsed(),
-    })
+    };
+    outcome.settle();
+    Ok(outcome)
 }
 
 /// Without a pty there is no live mode.

@@ -12,6 +12,78 @@ use meterlab_decoder::{Message, Reading, Value};
 
 use crate::scenario::{Compare, ExpectSpec};
 
+/// A scenario's verdict: what the table counts, JSON carries and JUnit maps to `failure`,
+/// `error` or `skipped`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every expectation held.
+    #[default]
+    Pass,
+    /// Some expectation (or the golden file) did not hold.
+    Fail,
+    /// The decoder or reader under test could not be started, exited non-zero, was killed or
+    /// ran out of time: its output proves nothing, so the scenario cannot pass.
+    DecoderError,
+    /// Failed (or decoder error), and the expectations file (`--expect`) says it fails.
+    ExpectedFail,
+    /// Passed although the expectations file says it fails: remove it from the list.
+    UnexpectedPass,
+    /// Not run: the expectations file says skip it.
+    Skipped,
+}
+
+impl Verdict {
+    /// Every verdict, in the order the table counts them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::DecoderError,
+        Verdict::ExpectedFail,
+        Verdict::UnexpectedPass,
+        Verdict::Skipped,
+    ];
+
+    /// Whether the run can still succeed with this verdict.
+    pub fn ok(self) -> bool {
+        matches!(
+            self,
+            Verdict::Pass | Verdict::ExpectedFail | Verdict::Skipped
+        )
+    }
+
+    /// The name used in reports (`decoder-error`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::DecoderError => "decoder-error",
+            Verdict::ExpectedFail => "expected-fail",
+            Verdict::UnexpectedPass => "unexpected-pass",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The decoder or reader under test failed as a program.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DecoderError {
+    /// One sentence: could not start, exited with status N, killed by signal N, timed out.
+    pub what: String,
+    /// Its exit status, if it exited.
+    pub exit_status: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// The last lines of its standard error.
+    pub stderr_tail: String,
+}
+
 /// What became of one decoded message.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
