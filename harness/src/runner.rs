@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub line_timeout: Duration,
     /// A reader program on a pty has the baud rate it sets there (`--follow-baud`).
     pub follow_baud: bool,
+    /// Golden files come from the built-in suite (`crate::builtin`), not `golden_dir`
+    /// (which then only names them).
+    pub builtin_golden: bool,
 }
 
 /// The default [`RunOptions::line_timeout`].
@@ -83,6 +86,7 @@ impl Default for RunOptions {
             devices: SerialDevices::default(),
             line_timeout: LINE_TIMEOUT,
             follow_baud: false,
+            builtin_golden: false,
         }
     }
 }
@@ -181,6 +185,9 @@ pub struct Outcome {
     pub decoder_error: Option<DecoderError>,
     /// Expectations (and goldens, and the external decoder's output) that failed.
     pub failures: Vec<Failure>,
+    /// What `--seeds N` found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SeedSweep>,
     /// Golden file comparison.
     pub golden: GoldenStatus,
     /// Which decoder ran: `reference` or the external command.
@@ -270,10 +277,19 @@ fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
     }
 }
 
-/// Runs one scenario.
+/// Runs one scenario (with `options.seed_override`, if any).
 pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome, ScenarioError> {
+    run_scenario_with_seed(scenario, options, options.seed_override)
+}
+
+/// Runs one scenario with `seed` in place of its own (golden files are then not compared).
+pub fn run_scenario_with_seed(
+    scenario: &Scenario,
+    options: &RunOptions,
+    seed: Option<u64>,
+) -> Result<Outcome, ScenarioError> {
     if let Some((command, timeout)) = options.reader_command(scenario) {
-        return run_live(scenario, options, &command, timeout);
+        return run_live(scenario, options, seed, &command, timeout);
     }
     let started = Instant::now();
     let spec = &scenario.spec;
@@ -281,7 +297,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         path: scenario.path.clone(),
         message,
     };
-    let seed_value = options.seed_override.unwrap_or(spec.seed);
+    let seed_replaced = seed.is_some();
+    let seed_value = seed.unwrap_or(spec.seed);
     let seed = Seed(seed_value);
     let Prepared {
         mut meter,
@@ -432,14 +449,15 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         verdict: Verdict::Pass,
         decoder_error,
         failures,
+        sweep: None,
         golden: GoldenStatus::Skipped,
         decoder: decoder_name,
         transport,
         elapsed: Duration::ZERO,
     };
-    if reference && options.seed_override.is_none() {
+    if reference && !seed_replaced {
         if let Some(dir) = &options.golden_dir {
-            compare_golden(&mut outcome, dir, options.bless);
+            compare_golden(&mut outcome, dir, options.bless, options.builtin_golden);
         }
     }
     outcome.elapsed = started.elapsed();
@@ -506,12 +524,13 @@ fn judge_outcome(
 fn run_live(
     scenario: &Scenario,
     options: &RunOptions,
+    seed: Option<u64>,
     command: &str,
     timeout: Duration,
 ) -> Result<Outcome, ScenarioError> {
     let started = Instant::now();
     let spec = &scenario.spec;
-    let seed = options.seed_override.unwrap_or(spec.seed);
+    let seed = seed.unwrap_or(spec.seed);
     let live = crate::live::run(
         scenario,
         seed,
@@ -550,6 +569,7 @@ fn run_live(
         verdict: Verdict::Pass,
         decoder_error: live.decoder_error,
         failures,
+        sweep: None,
         golden: GoldenStatus::Skipped,
         decoder: command.to_string(),
         transport: live.transport,
@@ -564,6 +584,7 @@ fn run_live(
 fn run_live(
     scenario: &Scenario,
     _options: &RunOptions,
+    _seed: Option<u64>,
     _command: &str,
     _timeout: Duration,
 ) -> Result<Outcome, ScenarioError> {
@@ -573,7 +594,7 @@ fn run_live(
     })
 }
 
-fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool) {
+fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool, builtin: bool) {
     let path = golden::path(dir, &outcome.name);
     let rendered = golden::render(outcome);
     if bless {
@@ -589,8 +610,22 @@ fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool) {
         };
         return;
     }
-    outcome.golden = match golden::read(&path) {
-        None => GoldenStatus::Missing,
+    let stored = if builtin {
+        crate::builtin::golden(&outcome.name)
+    } else {
+        golden::read(&path)
+    };
+    outcome.golden = match stored {
+        None => {
+            outcome.failures.push(Failure {
+                what: format!(
+                    "no golden file {}: write it with --bless (and review it), or explore with --no-golden",
+                    path.display()
+                ),
+                detail: None,
+            });
+            GoldenStatus::Missing
+        }
         Some(stored) if golden::same(&stored, &rendered) => GoldenStatus::Match,
         Some(stored) => {
             let old: Vec<String> = stored.trim_end().lines().map(str::to_string).collect();
@@ -621,21 +656,155 @@ pub fn run_all(
     scenarios: &[Scenario],
     options: &RunOptions,
     jobs: usize,
+    progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
+) -> Vec<Result<Outcome, ScenarioError>> {
+    let list: Vec<Job<'_>> = scenarios
+        .iter()
+        .map(|scenario| Job {
+            scenario,
+            seed: options.seed_override,
+        })
+        .collect();
+    run_jobs(&list, options, jobs, progress)
+}
+
+/// One run of a scenario: the scenario, and the seed that replaces its own, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Job<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The seed in place of its own (`--seed`, or one of `--seeds N`).
+    pub seed: Option<u64>,
+}
+
+/// The `n` further seeds `--seeds n` runs a scenario with: derived from `seed` (its own, or
+/// `--seed`) alone, so the same in every run, on every machine.
+pub fn sweep_seeds(seed: u64, n: u64) -> Vec<u64> {
+    (1..=n)
+        .map(|k| Seed(seed).derive(&format!("sweep/{k}")).0)
+        .collect()
+}
+
+/// What `--seeds N` found for one scenario.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SeedSweep {
+    /// Further seeds run.
+    pub seeds: usize,
+    /// How many of them failed (a failed expectation, a decoder error, or the scenario could
+    /// not run).
+    pub failed: usize,
+    /// The first failing seed in sweep order, to rerun with `--seed`.
+    pub first_failing_seed: Option<u64>,
+    /// Why it failed.
+    pub first_failure: Option<String>,
+}
+
+impl Outcome {
+    /// Adds what the further seeds of `--seeds` gave: a scenario failing under any of them
+    /// fails, saying how often and the first seed to rerun. Call [`Outcome::settle`] after.
+    pub fn add_sweep(&mut self, runs: &[(u64, Result<Outcome, ScenarioError>)]) {
+        let mut sweep = SeedSweep {
+            seeds: runs.len(),
+            ..SeedSweep::default()
+        };
+        for (seed, r) in runs {
+            let why = match r {
+                Ok(o) if o.decoder_error.is_none() && o.failures.is_empty() => continue,
+                Ok(o) => o
+                    .decoder_error
+                    .as_ref()
+                    .map(|e| e.what.clone())
+                    .or_else(|| o.failures.first().map(|f| f.what.clone()))
+                    .unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            sweep.failed += 1;
+            if sweep.first_failing_seed.is_none() {
+                sweep.first_failing_seed = Some(*seed);
+                sweep.first_failure = Some(why);
+            }
+        }
+        if let (Some(seed), Some(why)) = (sweep.first_failing_seed, &sweep.first_failure) {
+            self.failures.push(Failure {
+                what: format!(
+                    "fails under {} of {} further seeds (--seeds); the first is seed {seed} (rerun with --seed {seed}): {why}",
+                    sweep.failed, sweep.seeds
+                ),
+                detail: None,
+            });
+        }
+        self.sweep = Some(sweep);
+    }
+}
+
+/// An outcome for a scenario that is not run (`skip` in the expectations file): its meter and
+/// line as the scenario says, nothing sent.
+pub fn skipped(scenario: &Scenario, reason: &str) -> Result<Outcome, ScenarioError> {
+    let Prepared {
+        meter,
+        sender,
+        receiver,
+        ..
+    } = prepare(scenario, Seed(scenario.spec.seed))?;
+    Ok(Outcome {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        description: scenario.spec.description.clone(),
+        seed: scenario.spec.seed,
+        scenario_seed: scenario.spec.seed,
+        expectation: Some(format!("skip: {reason}")),
+        profile: meter.profile().to_string(),
+        sender,
+        receiver,
+        faults: scenario
+            .spec
+            .faults
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        fault_log: String::new(),
+        sent_messages: 0,
+        sent_bytes: 0,
+        received_bytes: 0,
+        rx_parity_errors: 0,
+        rx_framing_errors: 0,
+        rx_breaks: 0,
+        truth: Vec::new(),
+        messages: Vec::new(),
+        fates: Vec::new(),
+        tally: Tally::default(),
+        verdict: Verdict::Skipped,
+        decoder_error: None,
+        failures: Vec::new(),
+        sweep: None,
+        golden: GoldenStatus::Skipped,
+        decoder: String::new(),
+        transport: scenario.spec.transport,
+        elapsed: Duration::ZERO,
+    })
+}
+
+/// Runs `list` on `jobs` threads; `progress(done, total, &outcome)` is called as each one
+/// finishes. Results are in the order of `list`.
+pub fn run_jobs(
+    list: &[Job<'_>],
+    options: &RunOptions,
+    jobs: usize,
     mut progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
 ) -> Vec<Result<Outcome, ScenarioError>> {
-    let total = scenarios.len();
+    let total = list.len();
     // Scenarios in real time (a pty, a cable, a reader program) run one at a time on their own
     // thread, so that they neither share a cable nor disturb each other's timing; the others
     // run in parallel beside them.
     let (real, virtual_): (Vec<usize>, Vec<usize>) =
-        (0..total).partition(|&i| scenarios.get(i).is_some_and(|s| options.real_time(s)));
+        (0..total).partition(|&i| list.get(i).is_some_and(|j| options.real_time(j.scenario)));
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     let mut results: BTreeMap<usize, Result<Outcome, ScenarioError>> = BTreeMap::new();
     let run_one = |i: usize| {
-        scenarios.get(i).map(|s| {
-            let _span = tracing::info_span!("scenario", name = %s.name).entered();
-            run_scenario(s, options)
+        list.get(i).map(|j| {
+            let _span = tracing::info_span!("scenario", name = %j.scenario.name).entered();
+            run_scenario_with_seed(j.scenario, options, j.seed)
         })
     };
     std::thread::scope(|scope| {

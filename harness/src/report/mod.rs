@@ -26,6 +26,8 @@ pub struct RunReport<'a> {
     /// The options a rerun of one scenario must repeat (`--decoder CMD`, `--transport pty`,
     /// `--expect FILE`…), shell-quoted; the scenario and its seed are added per scenario.
     pub rerun_args: Vec<String>,
+    /// The scenarios are the built-in suite (a rerun names the scenario, not its file).
+    pub builtin: bool,
 }
 
 impl RunReport<'_> {
@@ -70,14 +72,24 @@ impl RunReport<'_> {
 
     /// The command that reruns `o` alone with every option that matters.
     pub fn rerun(&self, o: &Outcome) -> String {
-        let mut words = vec![
-            "meterlab".to_string(),
-            "run".to_string(),
-            shell_quote(&o.path.display().to_string()),
-        ];
-        if self.seed_override.is_some() || o.seed != o.scenario_seed {
+        self.rerun_seed(
+            o,
+            (self.seed_override.is_some() || o.seed != o.scenario_seed).then_some(o.seed),
+        )
+    }
+
+    /// The command that reruns `o` alone with `seed` in place of its own.
+    pub fn rerun_seed(&self, o: &Outcome, seed: Option<u64>) -> String {
+        let mut words = vec!["meterlab".to_string(), "run".to_string()];
+        if self.builtin {
+            words.push("--filter".into());
+            words.push(shell_quote(&o.name));
+        } else {
+            words.push(shell_quote(&o.path.display().to_string()));
+        }
+        if let Some(seed) = seed {
             words.push("--seed".into());
-            words.push(o.seed.to_string());
+            words.push(seed.to_string());
         }
         words.extend(self.rerun_args.iter().cloned());
         words.join(" ")

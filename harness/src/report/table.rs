@@ -47,10 +47,16 @@ pub fn line(o: &Outcome, name_width: usize) -> String {
         GoldenStatus::Written => "  golden written",
         GoldenStatus::Skipped => "",
     };
-    let over = match o.transport {
+    let mut over = match o.transport {
         Transport::Memory => String::new(),
         t => format!("  over {t}"),
     };
+    if let Some(sweep) = &o.sweep {
+        let _ = write!(over, "  seeds {}/{} failed", sweep.failed, sweep.seeds);
+        if let Some(seed) = sweep.first_failing_seed {
+            let _ = write!(over, " (first {seed})");
+        }
+    }
     format!(
         "{status} {:<name_width$}  seed {:<6} {:>3}/{:<3} readings  {:>2} wrong  {:>3} errors{}{}{over}",
         o.name,
@@ -117,6 +123,13 @@ pub fn render(report: &RunReport<'_>) -> String {
                 o.seed,
             );
             let _ = writeln!(s, "    rerun: {}", report.rerun(o));
+            if let Some(seed) = o.sweep.as_ref().and_then(|w| w.first_failing_seed) {
+                let _ = writeln!(
+                    s,
+                    "    rerun the first failing seed: {}",
+                    report.rerun_seed(o, Some(seed))
+                );
+            }
             if let Some(d) = &o.description {
                 let _ = writeln!(s, "    {}", style(d).dim());
             }
@@ -169,7 +182,12 @@ pub fn render(report: &RunReport<'_>) -> String {
     };
     let _ = writeln!(
         s,
-        "\ndecoder under test: {under_test}{seed}; {:.2} s",
+        "\ndecoder under test: {under_test}{seed}{}; {:.2} s",
+        if report.builtin {
+            "; the built-in suite (`meterlab scenarios export DIR` writes it out)"
+        } else {
+            ""
+        },
         report.elapsed.as_secs_f64()
     );
     let mut counts = format!("{} passed, {} failed", report.passed(), report.failed());
