@@ -23,7 +23,9 @@ use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
 use crate::transport::{self, SerialDevices, Transport};
-use crate::verdict::{check, judge_with, reading_lines, DecoderError, MessageFate, Tally, Verdict};
+use crate::verdict::{
+    check, judge_with, wrong_readings_detail, DecoderError, MessageFate, Tally, Verdict,
+};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -485,29 +487,7 @@ fn judge_outcome(
     failures: &mut Vec<Failure>,
 ) -> (Vec<MessageFate>, Tally) {
     let (fates, tally) = judge_with(truth, messages, spec.expect.compare);
-    let wrong_diffs = || -> Option<String> {
-        let diffs: Vec<String> = messages
-            .iter()
-            .zip(&fates)
-            .filter_map(|(m, fate)| match (m, fate) {
-                (Message::Reading(r), MessageFate::Wrong { nearest }) => Some((r, *nearest)),
-                _ => None,
-            })
-            .take(5)
-            .map(|(r, nearest)| {
-                let head = format!("reading at {}:", r.time.as_deref().unwrap_or("(no time)"));
-                match nearest.and_then(|k| truth.get(k)) {
-                    Some(t) => format!(
-                        "{head} closest to telegram {}\n{}",
-                        nearest.unwrap_or(0),
-                        diff(&reading_lines(t), &reading_lines(r))
-                    ),
-                    None => format!("{head} nothing was sent\n{}", reading_lines(r).join("\n")),
-                }
-            })
-            .collect();
-        (!diffs.is_empty()).then(|| diffs.join("\n"))
-    };
+    let wrong_diffs = || wrong_readings_detail(truth, messages, &fates);
     for what in check(&spec.expect, &tally, reference) {
         let detail = if what.contains("wrong readings") {
             wrong_diffs()

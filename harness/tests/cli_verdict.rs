@@ -166,3 +166,55 @@ fn a_decoder_printing_junk_fails_naming_the_line() {
         );
     }
 }
+
+#[test]
+fn diffs_show_only_real_differences_with_a_summary() {
+    // A decoder that drops the gas reading and writes every whole number with three decimals
+    // (`999.000`): only the missing value is a difference, summarised in one line.
+    let dir = temp_dir("diff");
+    let script = dir.join("lossy.py");
+    std::fs::write(
+        &script,
+        r#"import decimal, json, re, subprocess, sys
+out = subprocess.run([sys.argv[1], "decode", "-"], stdin=sys.stdin, capture_output=True, text=True).stdout
+for line in out.splitlines():
+    m = json.loads(line, parse_float=decimal.Decimal)
+    if "values" in m:
+        m["values"] = [v for v in m["values"] if not v["id"].startswith("0-1:24.2.1")]
+        for v in m["values"]:
+            if isinstance(v["value"], (int, decimal.Decimal)) and not isinstance(v["value"], bool):
+                text = format(v["value"], "f")
+                v["value"] = "@@" + (text if "." in text else text + ".000") + "@@"
+    print(re.sub(r'"@@(.*?)@@"', r"\1", json.dumps(m)))
+"#,
+    )
+    .expect("write");
+    let cmd = format!(
+        "python3 {} '{}'",
+        script.display(),
+        env!("CARGO_BIN_EXE_meterlab")
+    );
+    let (out, text) = meterlab(&[
+        "run",
+        "scenarios/dsmr/dsmr-5.0-clean.yaml",
+        "--decoder",
+        &cmd,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let summary = text
+        .lines()
+        .find(|l| l.contains("wrong readings") && l.contains("missing"))
+        .unwrap_or_else(|| panic!("no summary line: {text}"));
+    assert!(
+        summary.trim().starts_with("missing 0-1:24.2.1*255 in ")
+            && summary.contains(" of ")
+            && !summary.contains(';'),
+        "one difference, summarised: {summary}\n{text}"
+    );
+    // The differing line of the first wrong reading, and no line that differs only in how a
+    // number is written.
+    assert_eq!(text.matches("-0-1:24.2.1*255 = ").count(), 1, "{text}");
+    assert!(!text.contains("+1-0:"), "{text}");
+    assert!(!text.contains("-1-0:"), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}
