@@ -665,6 +665,26 @@ pub fn sweep_seeds(seed: u64, n: u64) -> Vec<u64> {
         .collect()
 }
 
+#[cfg(test)]
+mod test {
+    #[test]
+    fn sweep_seeds_are_fixed_distinct_and_not_the_own_seed() {
+        let a = super::sweep_seeds(10, 8);
+        assert_eq!(a, super::sweep_seeds(10, 8));
+        assert_eq!(
+            &a[..3],
+            &super::sweep_seeds(10, 3)[..],
+            "N more keeps the first ones"
+        );
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 8);
+        assert!(!a.contains(&10));
+        assert_ne!(a, super::sweep_seeds(11, 8));
+    }
+}
+
 /// What `--seeds N` found for one scenario.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SeedSweep {
