@@ -59,6 +59,9 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// The most further seeds `--seeds` runs per scenario.
+const MAX_SEEDS: u64 = 10_000;
+
 fn run(args: RunArgs) -> Result<u8> {
     use meterlab_harness::expect::{self, Expectation, Expectations};
     use meterlab_harness::runner::Job;
@@ -84,6 +87,9 @@ fn run(args: RunArgs) -> Result<u8> {
             .transpose()?,
     };
     selection.validate()?;
+    if args.seeds.is_some_and(|n| n > MAX_SEEDS) {
+        bail!("--seeds takes at most {MAX_SEEDS} further seeds per scenario");
+    }
     let expectations = args.expect.as_deref().map(Expectations::load).transpose()?;
     // No path and no `scenarios/` here: the suite built into the binary.
     let builtin = args.paths.is_empty() && !std::path::Path::new("scenarios").exists();
