@@ -203,7 +203,7 @@ impl Expectations {
 /// The expectations file of a run: every scenario that failed, was a decoder error or is still
 /// an expected failure, as `fail` with its reason (the list's own, else the first failure); every
 /// skipped one as `skip`. YAML, with a header saying what it is.
-pub fn render(outcomes: &[Outcome]) -> String {
+pub fn render(outcomes: &[Outcome]) -> Result<String, serde_yaml::Error> {
     let mut entries = Vec::new();
     for o in outcomes {
         let listed = o
@@ -237,13 +237,13 @@ pub fn render(outcomes: &[Outcome]) -> String {
     let body = if entries.is_empty() {
         "[]\n".to_string()
     } else {
-        serde_yaml::to_string(&entries).unwrap_or_default()
+        serde_yaml::to_string(&entries)?
     };
-    format!(
+    Ok(format!(
         "# meterlab expectations (`meterlab run --expect FILE`): scenarios the decoder under test is\n\
          # known to fail (`fail`) or that are not run (`skip`), each with a reason. `scenario` is a\n\
          # name or a glob. A listed failure that starts passing fails the run: remove it then.\n{body}"
-    )
+    ))
 }
 
 #[cfg(test)]

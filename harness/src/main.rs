@@ -311,8 +311,8 @@ fn run(args: RunArgs) -> Result<u8> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.write_expect {
-        std::fs::write(path, expect::render(&outcomes))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let text = expect::render(&outcomes).context("cannot serialise the expectations")?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!(
             "wrote {} ({} scenario(s) listed)",
             path.display(),
