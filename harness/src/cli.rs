@@ -54,6 +54,8 @@ pub enum Command {
     /// Turn a user's capture into a scenario that replays it, and its golden file: a bug report
     /// as a regression test.
     Import(ImportArgs),
+    /// The built-in scenario suite (the scenarios and golden files in the binary).
+    Scenarios(ScenariosArgs),
 }
 
 /// `meterlab import`.
@@ -101,6 +103,29 @@ pub struct ImportArgs {
     /// Where the capture comes from (an issue URL), for the scenario's `source`.
     #[arg(long)]
     pub source: Option<String>,
+}
+
+/// `meterlab scenarios`.
+#[derive(Debug, clap::Args)]
+pub struct ScenariosArgs {
+    /// What to do with the built-in suite.
+    #[command(subcommand)]
+    pub command: ScenariosCommand,
+}
+
+/// `meterlab scenarios …`.
+#[derive(Debug, Subcommand)]
+pub enum ScenariosCommand {
+    /// Write the built-in suite out for editing: DIR/scenarios/… and DIR/golden/… (then run
+    /// `meterlab run` in DIR).
+    Export {
+        /// Where to write.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Overwrite files that exist with other content.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `meterlab loopback`.
@@ -210,12 +235,43 @@ pub struct SimArgs {
 /// `meterlab run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Scenario files or directories (searched for *.yaml).
-    #[arg(default_value = "scenarios")]
+    /// Scenario files or directories (searched for *.yaml). Default: `scenarios/` if there is
+    /// one here, else the suite built into meterlab.
     pub paths: Vec<PathBuf>,
-    /// Only scenarios whose name contains this text.
+    /// Only scenarios whose name matches (repeatable: any of them): a glob over the whole name
+    /// with `*` or `?`, else a substring.
     #[arg(long, value_name = "PATTERN")]
-    pub filter: Option<String>,
+    pub filter: Vec<String>,
+    /// Leave out scenarios whose name matches this pattern or that carry this tag (repeatable).
+    #[arg(long, value_name = "PATTERN|TAG")]
+    pub exclude: Vec<String>,
+    /// Only scenarios of these protocols: dsmr, dlms, iec, mbus (comma-separated or repeated).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub protocol: Vec<String>,
+    /// Only scenarios carrying this tag (repeatable: every one of them), e.g. encrypted,
+    /// line-fault, crypto, timing, bug-report (`--list` shows each scenario's tags).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Print the scenarios that would run, with their tags, and run nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Run partition K of N (e.g. 2/4) of the selected scenarios, for a CI matrix: the N
+    /// partitions together are the selection, each scenario in exactly one.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+    /// Also run every scenario under N further seeds derived from its own (other fault
+    /// positions, noise, timing); reports per scenario how many failed and the first failing
+    /// seed, to rerun with --seed. Golden files are compared for the scenario's own seed only.
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<u64>,
+    /// A YAML list of scenarios (names or globs) the decoder is known to fail (`fail: REASON`)
+    /// or that are not run (`skip: REASON`); a listed failure that passes fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// Write an expectations file from this run: every scenario that failed, as `fail` with
+    /// its first failure as the reason (adopt meterlab on day one, then shrink the list).
+    #[arg(long, value_name = "FILE")]
+    pub write_expect: Option<PathBuf>,
     /// Scenarios run in parallel (default: number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -263,9 +319,10 @@ pub struct RunArgs {
     /// Time limit for the decoder (or reader) under test, per scenario, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub decoder_timeout: u64,
-    /// Directory of golden files.
-    #[arg(long, value_name = "DIR", default_value = "golden")]
-    pub golden: PathBuf,
+    /// Directory of golden files (default: `golden`, or the built-in ones with the built-in
+    /// suite).
+    #[arg(long, value_name = "DIR")]
+    pub golden: Option<PathBuf>,
     /// Do not compare with golden files.
     #[arg(long, conflicts_with = "bless")]
     pub no_golden: bool,

@@ -154,7 +154,7 @@ pub fn read(path: &Path) -> Option<String> {
     Some(strip_header(&text).to_string())
 }
 
-fn strip_header(text: &str) -> &str {
+pub(crate) fn strip_header(text: &str) -> &str {
     if let Some(rest) = text.strip_prefix("---\n") {
         if let Some(end) = rest.find("\n---\n") {
             return &rest[end + 5..];

@@ -5,9 +5,11 @@
 
 #![warn(missing_docs)]
 
+pub mod builtin;
 pub mod capture;
 pub mod cli;
 pub mod exit_code;
+pub mod expect;
 pub mod external;
 pub mod golden;
 pub mod import;
@@ -20,6 +22,7 @@ pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod selection;
 pub mod session;
 pub mod sim;
 pub mod transport;

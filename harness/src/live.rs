@@ -17,19 +17,19 @@
 //! terminated. Its readings are judged against the driver's truth like an external decoder's
 //! (error kinds are not compared; no golden files).
 
-use std::io::Read;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use meterlab_decoder::{Keys, Message, Protocol, Reading};
 use meterlab_sim::transport::{self as sim_transport, ReaderSettings, SimOptions, Summary};
 use meterlab_sim::Seed;
 
+use crate::external::{self, collect, terminate, ExternalOutput};
 use crate::runner::{prepare, Failure, Prepared};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::transport::{MeterEnd, SerialDevices, Transport};
+use crate::verdict::DecoderError;
 
 /// Time between starting the reader and starting the meter where the port's opening cannot be
 /// seen.
@@ -65,8 +65,10 @@ pub struct LiveRun {
     pub truth: Vec<Reading>,
     /// What the reader printed.
     pub messages: Vec<Message>,
-    /// The reader's conduct: bad lines, crash, time-out, a port failure.
+    /// Bad lines, a port failure.
     pub failures: Vec<Failure>,
+    /// The reader program could not start, exited non-zero, crashed or ran out of time.
+    pub decoder_error: Option<DecoderError>,
 }
 
 /// Runs `scenario` with `seed` against the reader `command` (time limit `timeout` for the whole
@@ -231,15 +233,6 @@ pub fn run(
         if killed {
             terminate(&mut child);
         }
-        if timed_out && killed {
-            failures.push(Failure {
-                what: format!(
-                    "reader command `{command}` did not finish within {} s and was killed",
-                    timeout.as_secs()
-                ),
-                detail: None,
-            });
-        }
         drop(end);
         let out = stdout
             .recv_timeout(Duration::from_secs(2))
@@ -247,42 +240,33 @@ pub fn run(
         let err = stderr
             .recv_timeout(Duration::from_secs(1))
             .unwrap_or_default();
-        let mut messages = Vec::new();
-        let mut bad_lines = Vec::new();
-        for line in String::from_utf8_lossy(&out).lines() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Message>(line) {
-                Ok(m) => messages.push(m),
-                Err(e) => bad_lines.push(format!("{line} ({e})")),
-            }
-        }
-        if !bad_lines.is_empty() {
-            failures.push(Failure {
+        let (messages, bad_lines) = external::parse_output(&out);
+        failures.extend(external::bad_lines_failure("reader", &bad_lines));
+        // Terminated at the end of its grace period is how a reader that reads forever ends;
+        // running out of time, or ending by itself other than with status 0, is a decoder error.
+        let decoder_error = if timed_out && killed {
+            Some(DecoderError {
                 what: format!(
-                    "the reader printed {} lines that are not messages of the reading format",
-                    bad_lines.len()
+                    "reader command `{command}` did not finish within {} s and was killed",
+                    timeout.as_secs()
                 ),
-                detail: Some(
-                    bad_lines
-                        .iter()
-                        .take(5)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                ),
-            });
-        }
-        if !killed && status.is_some_and(|s| s.code().is_none()) {
-            let err = String::from_utf8_lossy(&err);
-            let tail: Vec<&str> = err.lines().rev().take(20).collect();
-            failures.push(Failure {
-                what: "the reader was killed by a signal (crashed?)".into(),
-                detail: Some(tail.into_iter().rev().collect::<Vec<_>>().join("\n")),
-            });
-        }
+                exit_status: None,
+                signal: None,
+                stderr_tail: external::stderr_tail(&err),
+            })
+        } else if killed {
+            None
+        } else {
+            status.and_then(|s| {
+                ExternalOutput {
+                    status: s.code(),
+                    signal: external::exit_signal(&s),
+                    stderr_tail: external::stderr_tail(&err),
+                    ..ExternalOutput::default()
+                }
+                .decoder_error("reader", command)
+            })
+        };
         Ok(LiveRun {
             transport,
             sender,
@@ -292,6 +276,7 @@ pub fn run(
             truth,
             messages,
             failures,
+            decoder_error,
         })
     })();
     result
@@ -360,44 +345,6 @@ fn spawn(command: &str, keys: &Keys, protocol: Protocol) -> std::io::Result<Chil
     let mut cmd = crate::external::command_under_test(command, keys, protocol);
     cmd.stdin(Stdio::null());
     // Its own process group, so that terminating it reaches what `sh` started.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    external::own_process_group(&mut cmd);
     cmd.spawn()
-}
-
-/// Reads a pipe to its end on a thread; the bytes arrive on the channel.
-fn collect(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        let _ = tx.send(buf);
-    });
-    rx
-}
-
-/// SIGTERM to the reader's process group, SIGKILL if it is still there after a moment.
-fn terminate(child: &mut Child) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::unistd::Pid;
-    let Ok(raw) = i32::try_from(child.id()) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        return;
-    };
-    let group = Pid::from_raw(raw);
-    let _ = killpg(group, Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < deadline {
-        if child.try_wait().ok().flatten().is_some() {
-            // The group's other members (if any) get the same chance.
-            std::thread::sleep(Duration::from_millis(20));
-            let _ = killpg(group, Signal::SIGKILL);
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = killpg(group, Signal::SIGKILL);
-    let _ = child.wait();
 }

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
 use meterlab_harness::capture::{read_capture, CaptureFormat};
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ProtocolArg, RunArgs,
+    ScenariosArgs, ScenariosCommand, SimArgs,
 };
 use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim(args),
         Command::Loopback(args) => loopback(args),
         Command::Import(args) => import(args),
+        Command::Scenarios(args) => scenarios(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -58,7 +60,14 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// The most further seeds `--seeds` runs per scenario.
+const MAX_SEEDS: u64 = 10_000;
+
 fn run(args: RunArgs) -> Result<u8> {
+    use meterlab_harness::expect::{self, Expectation, Expectations};
+    use meterlab_harness::runner::Job;
+    use meterlab_harness::selection::{self, Selection};
+
     let report_json = match &args.report {
         Some(v) if v.len() == 2 && v[0] == "json" => Some(std::path::PathBuf::from(&v[1])),
         Some(v) => bail!(
@@ -67,7 +76,38 @@ fn run(args: RunArgs) -> Result<u8> {
         ),
         None => None,
     };
-    let scenarios = match scenario::load_all(&args.paths, args.filter.as_deref()) {
+    let selection = Selection {
+        filters: args.filter.clone(),
+        exclude: args.exclude.clone(),
+        protocols: args.protocol.clone(),
+        tags: args.tag.clone(),
+        partition: args
+            .partition
+            .as_deref()
+            .map(selection::parse_partition)
+            .transpose()?,
+    };
+    selection.validate()?;
+    if args.seeds.is_some_and(|n| n > MAX_SEEDS) {
+        bail!("--seeds takes at most {MAX_SEEDS} further seeds per scenario");
+    }
+    let expectations = args.expect.as_deref().map(Expectations::load).transpose()?;
+    // No path and no `scenarios/` here: the suite built into the binary.
+    let builtin = args.paths.is_empty() && !std::path::Path::new("scenarios").exists();
+    let paths = if args.paths.is_empty() {
+        vec![std::path::PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
+    if builtin && args.bless {
+        bail!("--bless writes golden files: export the built-in suite first (`meterlab scenarios export DIR`) and run there");
+    }
+    let loaded = if builtin {
+        meterlab_harness::builtin::scenarios()
+    } else {
+        scenario::load_all(&paths, None)
+    };
+    let all = match loaded {
         Ok(s) => s,
         Err(errors) => {
             for e in &errors {
@@ -77,14 +117,51 @@ fn run(args: RunArgs) -> Result<u8> {
             return Ok(exit_code::BAD_INPUT);
         }
     };
+    if builtin {
+        tracing::info!(
+            "no scenarios/ directory here: running the {} scenarios built into meterlab (`meterlab scenarios export DIR` writes them out)",
+            all.len()
+        );
+    }
+    if let Some(e) = &expectations {
+        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        for pattern in e.unused(&names) {
+            eprintln!(
+                "{} {}: `{pattern}` matches no scenario (renamed or removed? remove it from the list)",
+                console::style("warning:").yellow().bold(),
+                e.path.display()
+            );
+        }
+    }
+    let total = all.len();
+    let scenarios = selection.apply(all);
+    if args.list {
+        let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        for s in &scenarios {
+            let tags: Vec<String> = selection::tags(s).into_iter().collect();
+            println!(
+                "{:<width$}  {:<40}  {}",
+                s.name,
+                tags.join(","),
+                s.path.display()
+            );
+        }
+        println!("{} of {total} scenarios selected", scenarios.len());
+        return Ok(exit_code::SUCCESS);
+    }
     if scenarios.is_empty() {
         bail!(
-            "no scenarios found in {}",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "no scenarios {} in {}",
+            if total == 0 { "found" } else { "selected" },
+            if builtin {
+                "the built-in suite".to_string()
+            } else {
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
         );
     }
     let timeout = Duration::from_secs(args.decoder_timeout);
@@ -104,10 +181,16 @@ fn run(args: RunArgs) -> Result<u8> {
         .clone()
         .or_else(|| args.reader.clone())
         .unwrap_or_else(|| "reference".into());
+    let golden_dir = match (&args.golden, args.no_golden) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => Some(std::path::PathBuf::from("golden")),
+    };
     let options = RunOptions {
         decoder,
         seed_override: args.seed,
-        golden_dir: (!args.no_golden).then(|| args.golden.clone()),
+        builtin_golden: builtin && args.golden.is_none() && golden_dir.is_some(),
+        golden_dir,
         bless: args.bless,
         transport: args.transport,
         devices: SerialDevices {
@@ -117,14 +200,41 @@ fn run(args: RunArgs) -> Result<u8> {
         line_timeout: Duration::from_secs(args.line_timeout),
         follow_baud: args.follow_baud,
     };
+    // Each scenario's own run, then its further seeds (`--seeds`); skipped ones do not run.
+    let mut list = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        if let Some(Expectation::Skip(reason)) =
+            expectations.as_ref().and_then(|e| e.lookup(&s.name))
+        {
+            skipped.push((i, reason.clone()));
+            continue;
+        }
+        list.push((
+            i,
+            true,
+            Job {
+                scenario: s,
+                seed: args.seed,
+            },
+        ));
+        for seed in runner::sweep_seeds(args.seed.unwrap_or(s.spec.seed), args.seeds.unwrap_or(0)) {
+            list.push((
+                i,
+                false,
+                Job {
+                    scenario: s,
+                    seed: Some(seed),
+                },
+            ));
+        }
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::with_draw_target(
-            Some(scenarios.len() as u64),
-            ProgressDrawTarget::stderr(),
-        );
+        let bar =
+            ProgressBar::with_draw_target(Some(list.len() as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -135,22 +245,53 @@ fn run(args: RunArgs) -> Result<u8> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let results = runner::run_all(&scenarios, &options, jobs, |done, _total, r| {
+    let job_list: Vec<Job<'_>> = list.iter().map(|(_, _, j)| *j).collect();
+    let results = runner::run_jobs(&job_list, &options, jobs, |done, _total, r| {
         bar.set_position(done as u64);
         if let Ok(o) = r {
             bar.set_message(o.name.clone());
         }
     });
     bar.finish_and_clear();
+    // Back to one outcome per scenario, in scenario order.
+    let mut own: Vec<Option<Result<runner::Outcome, scenario::ScenarioError>>> =
+        (0..scenarios.len()).map(|_| None).collect();
+    let mut sweeps: Vec<Vec<(u64, Result<runner::Outcome, scenario::ScenarioError>)>> =
+        (0..scenarios.len()).map(|_| Vec::new()).collect();
+    for ((i, primary, job), r) in list.iter().zip(results) {
+        if *primary {
+            if let Some(slot) = own.get_mut(*i) {
+                *slot = Some(r);
+            }
+        } else if let Some(v) = sweeps.get_mut(*i) {
+            v.push((job.seed.unwrap_or_default(), r));
+        }
+    }
+    for (i, reason) in skipped {
+        if let (Some(slot), Some(s)) = (own.get_mut(i), scenarios.get(i)) {
+            *slot = Some(runner::skipped(s, &reason));
+        }
+    }
     let mut outcomes = Vec::new();
     let mut bad = 0;
-    for r in results {
+    for (r, sweep) in own.into_iter().zip(sweeps) {
         match r {
-            Ok(o) => outcomes.push(o),
-            Err(e) => {
+            Some(Ok(mut o)) => {
+                if args.seeds.is_some() && o.verdict != meterlab_harness::verdict::Verdict::Skipped
+                {
+                    o.add_sweep(&sweep);
+                    o.settle();
+                }
+                if let Some(e) = &expectations {
+                    e.apply(&mut o);
+                }
+                outcomes.push(o);
+            }
+            Some(Err(e)) => {
                 eprintln!("{} {e}", console::style("error:").red().bold());
                 bad += 1;
             }
+            None => {}
         }
     }
     let report = RunReport {
@@ -158,6 +299,8 @@ fn run(args: RunArgs) -> Result<u8> {
         decoder: &decoder_name,
         seed_override: args.seed,
         elapsed: started.elapsed(),
+        rerun_args: rerun_args(&args),
+        builtin,
     };
     print!("{}", report::table::render(&report));
     if let Some(path) = report_json {
@@ -168,15 +311,71 @@ fn run(args: RunArgs) -> Result<u8> {
         std::fs::write(path, report::junit::render(&report))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some(path) = &args.write_expect {
+        let text = expect::render(&outcomes).context("cannot serialise the expectations")?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "wrote {} ({} scenario(s) listed)",
+            path.display(),
+            outcomes
+                .iter()
+                .filter(|o| !matches!(
+                    o.verdict,
+                    meterlab_harness::verdict::Verdict::Pass
+                        | meterlab_harness::verdict::Verdict::UnexpectedPass
+                ))
+                .count()
+        );
+    }
     if bad > 0 {
         eprintln!("{bad} scenario(s) could not be run");
         return Ok(exit_code::BAD_INPUT);
     }
-    Ok(if report.failed() == 0 {
+    Ok(if report.not_ok() == 0 {
         exit_code::SUCCESS
     } else {
         exit_code::FAILED
     })
+}
+
+/// The options of `args` a rerun of one scenario must repeat, shell-quoted.
+fn rerun_args(args: &RunArgs) -> Vec<String> {
+    use meterlab_harness::report::shell_quote;
+    let mut out = Vec::new();
+    let mut opt = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            out.push(name.to_string());
+            out.push(shell_quote(&v));
+        }
+    };
+    opt("--decoder", args.decoder.clone());
+    opt("--reader", args.reader.clone());
+    opt("--transport", args.transport.map(|t| t.to_string()));
+    opt("--meter-port", args.meter_port.clone());
+    opt("--reader-port", args.reader_port.clone());
+    opt(
+        "--decoder-timeout",
+        (args.decoder_timeout != 60).then(|| args.decoder_timeout.to_string()),
+    );
+    opt(
+        "--line-timeout",
+        (args.line_timeout != 300).then(|| args.line_timeout.to_string()),
+    );
+    opt(
+        "--golden",
+        args.golden.as_ref().map(|g| g.display().to_string()),
+    );
+    opt(
+        "--expect",
+        args.expect.as_ref().map(|e| e.display().to_string()),
+    );
+    if args.no_golden {
+        out.push("--no-golden".into());
+    }
+    if args.follow_baud {
+        out.push("--follow-baud".into());
+    }
+    out
 }
 
 fn parse_key(what: &str, hex: &Option<String>) -> Result<Option<Key>> {
@@ -297,6 +496,22 @@ fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> 
         }
     }
     Ok(input)
+}
+
+fn scenarios(args: ScenariosArgs) -> Result<u8> {
+    match args.command {
+        ScenariosCommand::Export { dir, force } => {
+            let written = meterlab_harness::builtin::export(&dir, force).with_context(|| {
+                format!("cannot export the built-in suite to {}", dir.display())
+            })?;
+            println!(
+                "wrote {} files under {} (scenarios/ and golden/); run `meterlab run` there",
+                written.len(),
+                dir.display()
+            );
+            Ok(exit_code::SUCCESS)
+        }
+    }
 }
 
 fn profiles() -> Result<u8> {

@@ -23,7 +23,9 @@ use crate::reader::Reader;
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
 use crate::transport::{self, SerialDevices, Transport};
-use crate::verdict::{check, judge_with, reading_lines, MessageFate, Tally};
+use crate::verdict::{
+    check, judge_with, wrong_readings_detail, DecoderError, MessageFate, Tally, Verdict,
+};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,6 +69,9 @@ pub struct RunOptions {
     pub line_timeout: Duration,
     /// A reader program on a pty has the baud rate it sets there (`--follow-baud`).
     pub follow_baud: bool,
+    /// Golden files come from the built-in suite (`crate::builtin`), not `golden_dir`
+    /// (which then only names them).
+    pub builtin_golden: bool,
 }
 
 /// The default [`RunOptions::line_timeout`].
@@ -83,6 +88,7 @@ impl Default for RunOptions {
             devices: SerialDevices::default(),
             line_timeout: LINE_TIMEOUT,
             follow_baud: false,
+            builtin_golden: false,
         }
     }
 }
@@ -132,6 +138,12 @@ pub struct Outcome {
     pub description: Option<String>,
     /// The seed used.
     pub seed: u64,
+    /// The scenario's own seed (`seed:`), which `--seed` and `--seeds` replace.
+    #[serde(skip)]
+    pub scenario_seed: u64,
+    /// Why the expectations file (`--expect`) lists it: `fail: reason` or `skip: reason`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expectation: Option<String>,
     /// Meter profile.
     pub profile: String,
     /// Meter's transmitter settings.
@@ -167,8 +179,17 @@ pub struct Outcome {
     pub fates: Vec<MessageFate>,
     /// Counts.
     pub tally: Tally,
-    /// Expectations (and goldens, and the external decoder's conduct) that failed.
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The decoder or reader under test failed as a program (the verdict is then
+    /// `decoder-error`, whatever it printed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoder_error: Option<DecoderError>,
+    /// Expectations (and goldens, and the external decoder's output) that failed.
     pub failures: Vec<Failure>,
+    /// What `--seeds N` found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SeedSweep>,
     /// Golden file comparison.
     pub golden: GoldenStatus,
     /// Which decoder ran: `reference` or the external command.
@@ -190,9 +211,21 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Outcome {
-    /// Whether every expectation held.
+    /// Whether the verdict lets the run succeed (pass, expected-fail, skipped).
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.verdict.ok()
+    }
+
+    /// The verdict from the decoder's conduct and the failures: `decoder-error` before
+    /// anything else, then `fail` if any expectation failed.
+    pub fn settle(&mut self) {
+        self.verdict = if self.decoder_error.is_some() {
+            Verdict::DecoderError
+        } else if self.failures.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
     }
 }
 
@@ -249,10 +282,19 @@ fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
     }
 }
 
-/// Runs one scenario.
+/// Runs one scenario (with `options.seed_override`, if any).
 pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome, ScenarioError> {
+    run_scenario_with_seed(scenario, options, options.seed_override)
+}
+
+/// Runs one scenario with `seed` in place of its own (golden files are then not compared).
+pub fn run_scenario_with_seed(
+    scenario: &Scenario,
+    options: &RunOptions,
+    seed: Option<u64>,
+) -> Result<Outcome, ScenarioError> {
     if let Some((command, timeout)) = options.reader_command(scenario) {
-        return run_live(scenario, options, &command, timeout);
+        return run_live(scenario, options, seed, &command, timeout);
     }
     let started = Instant::now();
     let spec = &scenario.spec;
@@ -260,7 +302,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         path: scenario.path.clone(),
         message,
     };
-    let seed_value = options.seed_override.unwrap_or(spec.seed);
+    let seed_replaced = seed.is_some();
+    let seed_value = seed.unwrap_or(spec.seed);
     let seed = Seed(seed_value);
     let Prepared {
         mut meter,
@@ -365,31 +408,19 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     let received_bytes = reader.received().len();
     let bytes = reader.decoder_input().to_vec();
 
+    let mut decoder_error = None;
     let (messages, decoder_name) = match &options.decoder {
         DecoderUnderTest::Reference => (reader.finish(), "reference".to_string()),
         DecoderUnderTest::Reader { command, .. } => (Vec::new(), command.clone()),
         DecoderUnderTest::External { command, timeout } => {
             match external::run(command, &bytes, &keys, meter.protocol(), *timeout) {
                 Ok(out) => {
-                    if !out.bad_lines.is_empty() {
-                        failures.push(Failure {
-                            what: format!("the decoder printed {} lines that are not messages of the reading format", out.bad_lines.len()),
-                            detail: Some(out.bad_lines.iter().take(5).cloned().collect::<Vec<_>>().join("\n")),
-                        });
-                    }
-                    if out.status.is_none() {
-                        failures.push(Failure {
-                            what: "the decoder was killed by a signal (crashed?)".into(),
-                            detail: Some(out.stderr_tail.clone()),
-                        });
-                    }
+                    failures.extend(external::bad_lines_failure("decoder", &out.bad_lines));
+                    decoder_error = out.decoder_error("decoder", command);
                     (out.messages, command.clone())
                 }
                 Err(e) => {
-                    failures.push(Failure {
-                        what: e.to_string(),
-                        detail: None,
-                    });
+                    decoder_error = Some(e.decoder_error());
                     (Vec::new(), command.clone())
                 }
             }
@@ -404,6 +435,8 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         path: scenario.path.clone(),
         description: spec.description.clone(),
         seed: seed_value,
+        scenario_seed: spec.seed,
+        expectation: None,
         profile: meter.profile().to_string(),
         sender,
         receiver,
@@ -419,18 +452,22 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
         messages,
         fates,
         tally,
+        verdict: Verdict::Pass,
+        decoder_error,
         failures,
+        sweep: None,
         golden: GoldenStatus::Skipped,
         decoder: decoder_name,
         transport,
         elapsed: Duration::ZERO,
     };
-    if reference && options.seed_override.is_none() {
+    if reference && !seed_replaced {
         if let Some(dir) = &options.golden_dir {
-            compare_golden(&mut outcome, dir, options.bless);
+            compare_golden(&mut outcome, dir, options.bless, options.builtin_golden);
         }
     }
     outcome.elapsed = started.elapsed();
+    outcome.settle();
     Ok(outcome)
 }
 
@@ -461,29 +498,7 @@ fn judge_outcome(
     for what in crate::verdict::missing_values(&spec.expect, messages) {
         failures.push(Failure { what, detail: None });
     }
-    let wrong_diffs = || -> Option<String> {
-        let diffs: Vec<String> = messages
-            .iter()
-            .zip(&fates)
-            .filter_map(|(m, fate)| match (m, fate) {
-                (Message::Reading(r), MessageFate::Wrong { nearest }) => Some((r, *nearest)),
-                _ => None,
-            })
-            .take(5)
-            .map(|(r, nearest)| {
-                let head = format!("reading at {}:", r.time.as_deref().unwrap_or("(no time)"));
-                match nearest.and_then(|k| truth.get(k)) {
-                    Some(t) => format!(
-                        "{head} closest to telegram {}\n{}",
-                        nearest.unwrap_or(0),
-                        diff(&reading_lines(t), &reading_lines(r))
-                    ),
-                    None => format!("{head} nothing was sent\n{}", reading_lines(r).join("\n")),
-                }
-            })
-            .collect();
-        (!diffs.is_empty()).then(|| diffs.join("\n"))
-    };
+    let wrong_diffs = || wrong_readings_detail(truth, messages, &fates);
     for what in check(&spec.expect, &tally, reference) {
         let detail = if what.contains("wrong readings") {
             wrong_diffs()
@@ -500,12 +515,13 @@ fn judge_outcome(
 fn run_live(
     scenario: &Scenario,
     options: &RunOptions,
+    seed: Option<u64>,
     command: &str,
     timeout: Duration,
 ) -> Result<Outcome, ScenarioError> {
     let started = Instant::now();
     let spec = &scenario.spec;
-    let seed = options.seed_override.unwrap_or(spec.seed);
+    let seed = seed.unwrap_or(spec.seed);
     let live = crate::live::run(
         scenario,
         seed,
@@ -518,11 +534,13 @@ fn run_live(
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let mut failures = live.failures;
     let (fates, tally) = judge_outcome(spec, &live.truth, &live.messages, false, &mut failures);
-    Ok(Outcome {
+    let mut outcome = Outcome {
         name: scenario.name.clone(),
         path: scenario.path.clone(),
         description: spec.description.clone(),
         seed,
+        scenario_seed: spec.seed,
+        expectation: None,
         profile: live.profile,
         sender: live.sender,
         receiver: live.receiver,
@@ -539,12 +557,17 @@ fn run_live(
         messages: live.messages,
         fates,
         tally,
+        verdict: Verdict::Pass,
+        decoder_error: live.decoder_error,
         failures,
+        sweep: None,
         golden: GoldenStatus::Skipped,
         decoder: command.to_string(),
         transport: live.transport,
         elapsed: started.elapsed(),
-    })
+    };
+    outcome.settle();
+    Ok(outcome)
 }
 
 /// Without a pty there is no live mode.
@@ -552,6 +575,7 @@ fn run_live(
 fn run_live(
     scenario: &Scenario,
     _options: &RunOptions,
+    _seed: Option<u64>,
     _command: &str,
     _timeout: Duration,
 ) -> Result<Outcome, ScenarioError> {
@@ -561,7 +585,7 @@ fn run_live(
     })
 }
 
-fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool) {
+fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool, builtin: bool) {
     let path = golden::path(dir, &outcome.name);
     let rendered = golden::render(outcome);
     if bless {
@@ -577,8 +601,22 @@ fn compare_golden(outcome: &mut Outcome, dir: &std::path::Path, bless: bool) {
         };
         return;
     }
-    outcome.golden = match golden::read(&path) {
-        None => GoldenStatus::Missing,
+    let stored = if builtin {
+        crate::builtin::golden(&outcome.name)
+    } else {
+        golden::read(&path)
+    };
+    outcome.golden = match stored {
+        None => {
+            outcome.failures.push(Failure {
+                what: format!(
+                    "no golden file {}: write it with --bless (and review it), or explore with --no-golden",
+                    path.display()
+                ),
+                detail: None,
+            });
+            GoldenStatus::Missing
+        }
         Some(stored) if golden::same(&stored, &rendered) => GoldenStatus::Match,
         Some(stored) => {
             let old: Vec<String> = stored.trim_end().lines().map(str::to_string).collect();
@@ -609,21 +647,175 @@ pub fn run_all(
     scenarios: &[Scenario],
     options: &RunOptions,
     jobs: usize,
+    progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
+) -> Vec<Result<Outcome, ScenarioError>> {
+    let list: Vec<Job<'_>> = scenarios
+        .iter()
+        .map(|scenario| Job {
+            scenario,
+            seed: options.seed_override,
+        })
+        .collect();
+    run_jobs(&list, options, jobs, progress)
+}
+
+/// One run of a scenario: the scenario, and the seed that replaces its own, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Job<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The seed in place of its own (`--seed`, or one of `--seeds N`).
+    pub seed: Option<u64>,
+}
+
+/// The `n` further seeds `--seeds n` runs a scenario with: derived from `seed` (its own, or
+/// `--seed`) alone, so the same in every run, on every machine.
+pub fn sweep_seeds(seed: u64, n: u64) -> Vec<u64> {
+    (1..=n)
+        .map(|k| Seed(seed).derive(&format!("sweep/{k}")).0)
+        .collect()
+}
+
+#[cfg(test)]
+mod test {
+    #[test]
+    fn sweep_seeds_are_fixed_distinct_and_not_the_own_seed() {
+        let a = super::sweep_seeds(10, 8);
+        assert_eq!(a, super::sweep_seeds(10, 8));
+        assert_eq!(
+            &a[..3],
+            &super::sweep_seeds(10, 3)[..],
+            "N more keeps the first ones"
+        );
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 8);
+        assert!(!a.contains(&10));
+        assert_ne!(a, super::sweep_seeds(11, 8));
+    }
+}
+
+/// What `--seeds N` found for one scenario.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SeedSweep {
+    /// Further seeds run.
+    pub seeds: usize,
+    /// How many of them failed (a failed expectation, a decoder error, or the scenario could
+    /// not run).
+    pub failed: usize,
+    /// The first failing seed in sweep order, to rerun with `--seed`.
+    pub first_failing_seed: Option<u64>,
+    /// Why it failed.
+    pub first_failure: Option<String>,
+}
+
+impl Outcome {
+    /// Adds what the further seeds of `--seeds` gave: a scenario failing under any of them
+    /// fails, saying how often and the first seed to rerun. Call [`Outcome::settle`] after.
+    pub fn add_sweep(&mut self, runs: &[(u64, Result<Outcome, ScenarioError>)]) {
+        let mut sweep = SeedSweep {
+            seeds: runs.len(),
+            ..SeedSweep::default()
+        };
+        for (seed, r) in runs {
+            let why = match r {
+                Ok(o) if o.decoder_error.is_none() && o.failures.is_empty() => continue,
+                Ok(o) => o
+                    .decoder_error
+                    .as_ref()
+                    .map(|e| e.what.clone())
+                    .or_else(|| o.failures.first().map(|f| f.what.clone()))
+                    .unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            sweep.failed += 1;
+            if sweep.first_failing_seed.is_none() {
+                sweep.first_failing_seed = Some(*seed);
+                sweep.first_failure = Some(why);
+            }
+        }
+        if let (Some(seed), Some(why)) = (sweep.first_failing_seed, &sweep.first_failure) {
+            self.failures.push(Failure {
+                what: format!(
+                    "fails under {} of {} further seeds (--seeds); the first is seed {seed} (rerun with --seed {seed}): {why}",
+                    sweep.failed, sweep.seeds
+                ),
+                detail: None,
+            });
+        }
+        self.sweep = Some(sweep);
+    }
+}
+
+/// An outcome for a scenario that is not run (`skip` in the expectations file): its meter and
+/// line as the scenario says, nothing sent.
+pub fn skipped(scenario: &Scenario, reason: &str) -> Result<Outcome, ScenarioError> {
+    let Prepared {
+        meter,
+        sender,
+        receiver,
+        ..
+    } = prepare(scenario, Seed(scenario.spec.seed))?;
+    Ok(Outcome {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        description: scenario.spec.description.clone(),
+        seed: scenario.spec.seed,
+        scenario_seed: scenario.spec.seed,
+        expectation: Some(format!("skip: {reason}")),
+        profile: meter.profile().to_string(),
+        sender,
+        receiver,
+        faults: scenario
+            .spec
+            .faults
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        fault_log: String::new(),
+        sent_messages: 0,
+        sent_bytes: 0,
+        received_bytes: 0,
+        rx_parity_errors: 0,
+        rx_framing_errors: 0,
+        rx_breaks: 0,
+        truth: Vec::new(),
+        messages: Vec::new(),
+        fates: Vec::new(),
+        tally: Tally::default(),
+        verdict: Verdict::Skipped,
+        decoder_error: None,
+        failures: Vec::new(),
+        sweep: None,
+        golden: GoldenStatus::Skipped,
+        decoder: String::new(),
+        transport: scenario.spec.transport,
+        elapsed: Duration::ZERO,
+    })
+}
+
+/// Runs `list` on `jobs` threads; `progress(done, total, &outcome)` is called as each one
+/// finishes. Results are in the order of `list`.
+pub fn run_jobs(
+    list: &[Job<'_>],
+    options: &RunOptions,
+    jobs: usize,
     mut progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
 ) -> Vec<Result<Outcome, ScenarioError>> {
-    let total = scenarios.len();
+    let total = list.len();
     // Scenarios in real time (a pty, a cable, a reader program) run one at a time on their own
     // thread, so that they neither share a cable nor disturb each other's timing; the others
     // run in parallel beside them.
     let (real, virtual_): (Vec<usize>, Vec<usize>) =
-        (0..total).partition(|&i| scenarios.get(i).is_some_and(|s| options.real_time(s)));
+        (0..total).partition(|&i| list.get(i).is_some_and(|j| options.real_time(j.scenario)));
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     let mut results: BTreeMap<usize, Result<Outcome, ScenarioError>> = BTreeMap::new();
     let run_one = |i: usize| {
-        scenarios.get(i).map(|s| {
-            let _span = tracing::info_span!("scenario", name = %s.name).entered();
-            run_scenario(s, options)
+        list.get(i).map(|j| {
+            let _span = tracing::info_span!("scenario", name = %j.scenario.name).entered();
+            run_scenario_with_seed(j.scenario, options, j.seed)
         })
     };
     std::thread::scope(|scope| {

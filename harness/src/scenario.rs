@@ -359,6 +359,10 @@ pub struct ScenarioSpec {
     /// What must come out.
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// Tags for `meterlab run --tag/--exclude`, beside those derived from the scenario
+    /// (`crate::selection::tags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl ScenarioSpec {
@@ -377,6 +381,7 @@ impl ScenarioSpec {
             transport: Transport::Memory,
             seed,
             expect: ExpectSpec::default(),
+            tags: Vec::new(),
         }
     }
 }

@@ -12,6 +12,78 @@ use meterlab_decoder::{Message, Reading, Value};
 
 use crate::scenario::{Compare, ExpectSpec};
 
+/// A scenario's verdict: what the table counts, JSON carries and JUnit maps to `failure`,
+/// `error` or `skipped`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every expectation held.
+    #[default]
+    Pass,
+    /// Some expectation (or the golden file) did not hold.
+    Fail,
+    /// The decoder or reader under test could not be started, exited non-zero, was killed or
+    /// ran out of time: its output proves nothing, so the scenario cannot pass.
+    DecoderError,
+    /// Failed (or decoder error), and the expectations file (`--expect`) says it fails.
+    ExpectedFail,
+    /// Passed although the expectations file says it fails: remove it from the list.
+    UnexpectedPass,
+    /// Not run: the expectations file says skip it.
+    Skipped,
+}
+
+impl Verdict {
+    /// Every verdict, in the order the table counts them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::DecoderError,
+        Verdict::ExpectedFail,
+        Verdict::UnexpectedPass,
+        Verdict::Skipped,
+    ];
+
+    /// Whether the run can still succeed with this verdict.
+    pub fn ok(self) -> bool {
+        matches!(
+            self,
+            Verdict::Pass | Verdict::ExpectedFail | Verdict::Skipped
+        )
+    }
+
+    /// The name used in reports (`decoder-error`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::DecoderError => "decoder-error",
+            Verdict::ExpectedFail => "expected-fail",
+            Verdict::UnexpectedPass => "unexpected-pass",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The decoder or reader under test failed as a program.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DecoderError {
+    /// One sentence: could not start, exited with status N, killed by signal N, timed out.
+    pub what: String,
+    /// Its exit status, if it exited.
+    pub exit_status: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// The last lines of its standard error.
+    pub stderr_tail: String,
+}
+
 /// What became of one decoded message.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -249,45 +321,183 @@ pub fn check(expect: &ExpectSpec, tally: &Tally, check_error_kinds: bool) -> Vec
     failures
 }
 
-/// A reading as lines for a diff: `id = value unit @ time`, sorted by id.
+/// A reading as lines for a diff: `id = value unit @ time`, sorted by id; numbers as written.
 pub fn reading_lines(r: &Reading) -> Vec<String> {
+    lines(r, false)
+}
+
+/// `reading_lines`, numbers as decimals: `0.000` and `0` are both `0`, `999.00` is `999`.
+fn lines(r: &Reading, normalize: bool) -> Vec<String> {
     let mut head = vec![
         format!("meter_id = {}", r.meter_id.as_deref().unwrap_or("(none)")),
         format!("time = {}", r.time.as_deref().unwrap_or("(none)")),
     ];
-    let mut values: Vec<String> = r
-        .values
-        .iter()
-        .map(|v| {
-            let value = match &v.value {
-                meterlab_decoder::Scalar::Number(d) => d.to_string(),
-                meterlab_decoder::Scalar::Text(t) => format!("{t:?}"),
-            };
-            let unit = v
-                .unit
-                .as_deref()
-                .map(|u| format!(" {u}"))
-                .unwrap_or_default();
-            let time = v
-                .time
-                .as_deref()
-                .map(|t| format!(" @ {t}"))
-                .unwrap_or_default();
-            let record = match (&v.quantity, &v.function) {
-                (Some(q), Some(f)) => format!(
-                    " [{q}, {f}, storage {}, tariff {}, subunit {}]",
-                    v.storage.unwrap_or(0),
-                    v.tariff.unwrap_or(0),
-                    v.subunit.unwrap_or(0)
-                ),
-                _ => String::new(),
-            };
-            format!("{} = {value}{unit}{time}{record}", v.id)
-        })
-        .collect();
+    let mut values: Vec<String> = r.values.iter().map(|v| value_line(v, normalize)).collect();
     values.sort();
     head.extend(values);
     head
+}
+
+fn value_line(v: &Value, normalize: bool) -> String {
+    let value = match &v.value {
+        meterlab_decoder::Scalar::Number(d) if normalize => d.normalized().to_string(),
+        meterlab_decoder::Scalar::Number(d) => d.to_string(),
+        meterlab_decoder::Scalar::Text(t) => format!("{t:?}"),
+    };
+    let unit = v
+        .unit
+        .as_deref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
+    let time = v
+        .time
+        .as_deref()
+        .map(|t| format!(" @ {t}"))
+        .unwrap_or_default();
+    let record = match (&v.quantity, &v.function) {
+        (Some(q), Some(f)) => format!(
+            " [{q}, {f}, storage {}, tariff {}, subunit {}]",
+            v.storage.unwrap_or(0),
+            v.tariff.unwrap_or(0),
+            v.subunit.unwrap_or(0)
+        ),
+        _ => String::new(),
+    };
+    format!("{} = {value}{unit}{time}{record}", v.id)
+}
+
+/// The key of a diff line: what stands before ` = `.
+fn key(line: &str) -> &str {
+    line.split_once(" = ").map_or(line, |(k, _)| k)
+}
+
+/// What differs between the telegram sent and a decoded reading, by key (`meter_id`, `time`, a
+/// value's id): `missing` (sent, not decoded), `extra` (decoded, not sent) or `differs`, and the
+/// lines that differ, `-` sent and `+` decoded. Numbers compare as decimals; equal lines are not
+/// shown.
+pub fn differences(
+    sent: &Reading,
+    decoded: &Reading,
+) -> (Vec<(&'static str, String)>, Vec<String>) {
+    let old = lines(sent, true);
+    let new = lines(decoded, true);
+    let mut only_old: Vec<&String> = Vec::new();
+    let mut pool: Vec<&String> = new.iter().collect();
+    for l in &old {
+        match pool.iter().position(|n| *n == l) {
+            Some(k) => {
+                pool.remove(k);
+            }
+            None => only_old.push(l),
+        }
+    }
+    let only_new = pool;
+    let mut kinds: Vec<(&'static str, String)> = Vec::new();
+    let mut keys: Vec<&str> = only_old.iter().chain(&only_new).map(|l| key(l)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for k in keys {
+        let in_old = old.iter().any(|l| key(l) == k);
+        let in_new = new.iter().any(|l| key(l) == k);
+        let kind = match (in_old, in_new) {
+            (true, false) => "missing",
+            (false, true) => "extra",
+            _ => "differs",
+        };
+        kinds.push((kind, k.to_string()));
+    }
+    let mut shown: Vec<String> = only_old.iter().map(|l| format!("-{l}")).collect();
+    shown.extend(only_new.iter().map(|l| format!("+{l}")));
+    // By key, what was sent (`-`) before what was decoded (`+`).
+    shown.sort_by(|a, b| {
+        key(&a[1..])
+            .cmp(key(&b[1..]))
+            .then(b.starts_with('-').cmp(&a.starts_with('-')))
+            .then(a.cmp(b))
+    });
+    (kinds, shown)
+}
+
+/// The detail of wrong readings: a one-line summary over all of them ("missing 0-1:24.2.1 in 5
+/// of 5 wrong readings"), then the differing lines of the first one against the telegram it is
+/// nearest to. `None` if there is no wrong reading.
+pub fn wrong_readings_detail(
+    truth: &[Reading],
+    messages: &[Message],
+    fates: &[MessageFate],
+) -> Option<String> {
+    let wrong: Vec<(&Reading, Option<usize>)> = messages
+        .iter()
+        .zip(fates)
+        .filter_map(|(m, fate)| match (m, fate) {
+            (Message::Reading(r), MessageFate::Wrong { nearest }) => Some((r, *nearest)),
+            _ => None,
+        })
+        .collect();
+    let total = wrong.len();
+    let (first, first_nearest) = *wrong.first()?;
+    let mut counts: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    let mut unsent = 0usize;
+    for (r, nearest) in &wrong {
+        match nearest.and_then(|k| truth.get(k)) {
+            Some(t) => {
+                for d in differences(t, r).0 {
+                    *counts.entry(d).or_default() += 1;
+                }
+            }
+            None => unsent += 1,
+        }
+    }
+    let mut ranked: Vec<((&'static str, String), usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut parts: Vec<String> = ranked
+        .iter()
+        .take(4)
+        .map(|((kind, k), n)| match *kind {
+            "differs" => format!("{k} differs in {n} of {total} wrong readings"),
+            kind => format!("{kind} {k} in {n} of {total} wrong readings"),
+        })
+        .collect();
+    if ranked.len() > 4 {
+        parts.push(format!("{} more differences", ranked.len() - 4));
+    }
+    if unsent > 0 {
+        parts.push(format!("{unsent} of {total} while no telegram was sent"));
+    }
+    if parts.is_empty() {
+        parts.push(format!(
+            "{total} wrong readings, each equal to a telegram sent earlier (repeated or out of order)"
+        ));
+    }
+    let mut out = parts.join("; ");
+    let head = format!(
+        "first wrong reading (time {})",
+        first.time.as_deref().unwrap_or("none")
+    );
+    match first_nearest.and_then(|k| truth.get(k).map(|t| (k, t))) {
+        Some((k, t)) => {
+            let (_, shown) = differences(t, first);
+            if shown.is_empty() {
+                out.push_str(&format!(
+                    "\n{head} equals telegram {k}, which came earlier than the reading before it"
+                ));
+            } else {
+                out.push_str(&format!(
+                    "\n{head} against telegram {k} (- sent, + decoded):\n{}",
+                    shown.join("\n")
+                ));
+            }
+        }
+        None => out.push_str(&format!(
+            "\n{head}, nothing was sent:\n{}",
+            lines(first, true)
+                .iter()
+                .map(|l| format!("+{l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )),
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -387,6 +597,45 @@ mod test {
         let mut twice = subset.clone();
         twice.values.push(twice.values[0].clone());
         assert!(!same(Compare::Printed, &sent, &twice));
+    }
+
+    #[test]
+    fn diffs_compare_numbers_as_decimals_and_summarise() {
+        let sent = meter_reading();
+        // Written with other trailing zeros, one value missing: only the missing one shows.
+        let mut decoded = Reading::new(Protocol::Dsmr);
+        decoded.meter_id = sent.meter_id.clone();
+        decoded.time = sent.time.clone();
+        decoded.values.push(Value::number(
+            "1-0:1.8.1*255",
+            meterlab_decoder::Decimal::new(15_000, -4),
+            Some("kWh"),
+        ));
+        let (kinds, shown) = differences(&sent, &decoded);
+        assert_eq!(kinds, vec![("missing", "1-0:2.8.1*255".to_string())]);
+        assert_eq!(shown, vec!["-1-0:2.8.1*255 = 7 kWh".to_string()]);
+        // Five wrong readings, each without that value: one line says so.
+        let truth: Vec<Reading> = (0..5).map(|_| sent.clone()).collect();
+        let messages: Vec<Message> = (0..5).map(|_| Message::Reading(decoded.clone())).collect();
+        let (fates, _) = judge(&truth, &messages);
+        let detail = wrong_readings_detail(&truth, &messages, &fates).expect("wrong readings");
+        let first = detail.lines().next().unwrap_or_default();
+        assert_eq!(first, "missing 1-0:2.8.1*255 in 5 of 5 wrong readings");
+        assert_eq!(
+            detail.matches("-1-0:2.8.1*255 = 7 kWh").count(),
+            1,
+            "{detail}"
+        );
+        assert!(
+            !detail.contains("1-0:1.8.1"),
+            "equal numbers are not shown: {detail}"
+        );
+        // A changed value: one `-` and one `+` line.
+        let mut changed = sent.clone();
+        changed.values[1].value = meterlab_decoder::Decimal::new(70, 0).into();
+        let (kinds, shown) = differences(&sent, &changed);
+        assert_eq!(kinds, vec![("differs", "1-0:2.8.1*255".to_string())]);
+        assert_eq!(shown.len(), 2, "{shown:?}");
     }
 
     #[test]

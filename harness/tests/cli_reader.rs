@@ -89,6 +89,15 @@ fn a_scenario_can_name_its_reader_program() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("2/2"), "{stdout}");
     assert!(stdout.contains("over pty"), "{stdout}");
+    // The reader program is what was under test, not the reference decoder.
+    assert!(
+        stdout.contains("decoder under test: '/") && stdout.contains("decode --max-seconds 2"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("decoder under test: reference"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -98,7 +107,7 @@ fn a_reader_that_never_sets_its_baud_gets_garbage_when_the_pty_follows_it() {
     let dir = scenario_dir(
         "dsmr-follow-baud",
         &format!(
-            "{DSMR}reader: {{ command: \"'{BIN}' decode --max-seconds 2 {{port}}\", follow_baud: true }}\nexpect: {{ readings: 0 }}\n"
+            "{DSMR}reader: {{ command: \"'{BIN}' decode --max-seconds 2 {{port}} || [ $? = 1 ]\", follow_baud: true }}\nexpect: {{ readings: 0 }}\n"
         ),
     );
     let (out, stdout) = run_named(dir);
@@ -116,6 +125,41 @@ fn a_made_up_reading_is_wrong() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("wrong readings"), "{stdout}");
     assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn a_reader_that_fails_as_a_program_is_a_decoder_error() {
+    // Exits with status 3 by itself, printing nothing: what a push meter's scenario expecting
+    // no readings would accept, were the exit status dropped.
+    let yaml = format!("{DSMR}expect: {{ readings: 0 }}\n");
+    let dir = scenario_dir("dsmr-reader-exits-3", &yaml);
+    let out = run(&dir, "echo 'no such port' >&2; exit 3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("exited with status 3"), "{stdout}");
+    assert!(stdout.contains("| no such port"), "{stdout}");
+    assert!(stdout.contains("1 decoder-error"), "{stdout}");
+    // One that runs past the time limit is killed: a decoder error too.
+    let dir = scenario_dir("dsmr-reader-hangs", &yaml);
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(&dir)
+        .args([
+            "--color",
+            "never",
+            "--decoder-timeout",
+            "1",
+            "--reader",
+            "sleep 30",
+        ])
+        .env_remove("METERLAB_PROTOCOL")
+        .output()
+        .expect("meterlab runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("did not finish within 1 s"), "{stdout}");
+    assert!(stdout.contains("1 decoder-error"), "{stdout}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::RunReport;
 use crate::runner::Outcome;
+use crate::verdict::Verdict;
 
 #[derive(Serialize)]
 struct Json<'a> {
@@ -21,6 +22,10 @@ struct Summary {
     total: usize,
     passed: usize,
     failed: usize,
+    decoder_error: usize,
+    expected_fail: usize,
+    unexpected_pass: usize,
+    skipped: usize,
     elapsed_ms: f64,
 }
 
@@ -35,6 +40,10 @@ pub fn render(report: &RunReport<'_>) -> serde_json::Result<String> {
             total: report.outcomes.len(),
             passed: report.passed(),
             failed: report.failed(),
+            decoder_error: report.count(Verdict::DecoderError),
+            expected_fail: report.count(Verdict::ExpectedFail),
+            unexpected_pass: report.count(Verdict::UnexpectedPass),
+            skipped: report.count(Verdict::Skipped),
             elapsed_ms: (report.elapsed.as_secs_f64() * 1e6).round() / 1e3,
         },
         scenarios: report.outcomes,

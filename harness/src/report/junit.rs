@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::RunReport;
+use crate::verdict::Verdict;
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -28,18 +29,21 @@ fn escape(s: &str) -> String {
 pub fn render(report: &RunReport<'_>) -> String {
     let mut x = String::new();
     let _ = writeln!(x, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    // `failure`: fail and unexpected-pass; `error`: decoder-error; `skipped`: skipped and
+    // expected-fail (a known failure is not this run's news).
+    let failures = report.count(Verdict::Fail) + report.count(Verdict::UnexpectedPass);
+    let errors = report.count(Verdict::DecoderError);
+    let skipped = report.count(Verdict::Skipped) + report.count(Verdict::ExpectedFail);
     let _ = writeln!(
         x,
-        r#"<testsuites name="meterlab" tests="{}" failures="{}" time="{:.3}">"#,
+        r#"<testsuites name="meterlab" tests="{}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{:.3}">"#,
         report.outcomes.len(),
-        report.failed(),
         report.elapsed.as_secs_f64()
     );
     let _ = writeln!(
         x,
-        r#"  <testsuite name="meterlab scenarios" tests="{}" failures="{}" errors="0" time="{:.3}">"#,
+        r#"  <testsuite name="meterlab scenarios" tests="{}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{:.3}">"#,
         report.outcomes.len(),
-        report.failed(),
         report.elapsed.as_secs_f64()
     );
     let _ = writeln!(x, "    <properties>");
@@ -69,20 +73,49 @@ pub fn render(report: &RunReport<'_>) -> String {
             o.elapsed.as_secs_f64()
         );
         x.push('\n');
-        if !o.passed() {
-            let summary = o.failures.first().map_or("failed", |f| f.what.as_str());
-            let _ = writeln!(
-                x,
-                r#"      <failure message="{}" type="meterlab">"#,
-                escape(summary)
-            );
-            for f in &o.failures {
-                let _ = writeln!(x, "{}", escape(&f.what));
-                if let Some(d) = &f.detail {
-                    let _ = writeln!(x, "{}", escape(d));
-                }
+        let mut body = String::new();
+        if let Some(e) = &o.decoder_error {
+            let _ = writeln!(body, "{}", escape(&e.what));
+            if !e.stderr_tail.is_empty() {
+                let _ = writeln!(body, "stderr:\n{}", escape(&e.stderr_tail));
             }
-            let _ = writeln!(x, "      </failure>");
+        }
+        for f in &o.failures {
+            let _ = writeln!(body, "{}", escape(&f.what));
+            if let Some(d) = &f.detail {
+                let _ = writeln!(body, "{}", escape(d));
+            }
+        }
+        let first = o
+            .decoder_error
+            .as_ref()
+            .map(|e| e.what.as_str())
+            .or_else(|| o.failures.first().map(|f| f.what.as_str()));
+        let rerun = escape(&report.rerun(o));
+        match o.verdict {
+            Verdict::Pass => {}
+            Verdict::Fail | Verdict::UnexpectedPass => {
+                let _ = writeln!(
+                    x,
+                    r#"      <failure message="{}" type="{}">"#,
+                    escape(first.unwrap_or("failed")),
+                    o.verdict
+                );
+                let _ = write!(x, "{body}rerun: {rerun}\n      </failure>\n");
+            }
+            Verdict::DecoderError => {
+                let _ = writeln!(
+                    x,
+                    r#"      <error message="{}" type="decoder-error">"#,
+                    escape(first.unwrap_or("decoder error"))
+                );
+                let _ = write!(x, "{body}rerun: {rerun}\n      </error>\n");
+            }
+            Verdict::ExpectedFail | Verdict::Skipped => {
+                // `fail: reason` / `skip: reason` from the expectations file.
+                let why = o.expectation.as_deref().unwrap_or("skipped");
+                let _ = writeln!(x, r#"      <skipped message="{}"/>"#, escape(why));
+            }
         }
         let _ = writeln!(
             x,

@@ -9,14 +9,30 @@ use super::RunReport;
 use crate::golden::GoldenStatus;
 use crate::runner::Outcome;
 use crate::transport::Transport;
+use crate::verdict::Verdict;
+
+/// The verdict's label in the table, six characters wide.
+fn label(v: Verdict) -> console::StyledObject<&'static str> {
+    match v {
+        Verdict::Pass => style(" PASS ").green().bold(),
+        Verdict::Fail => style(" FAIL ").red().bold(),
+        Verdict::DecoderError => style("ERROR ").red().bold(),
+        Verdict::ExpectedFail => style("XFAIL ").yellow(),
+        Verdict::UnexpectedPass => style("XPASS ").red().bold(),
+        Verdict::Skipped => style(" SKIP ").dim(),
+    }
+}
 
 /// One scenario's line.
 pub fn line(o: &Outcome, name_width: usize) -> String {
-    let status = if o.passed() {
-        style(" PASS ").green().bold()
-    } else {
-        style(" FAIL ").red().bold()
-    };
+    let status = label(o.verdict);
+    if o.verdict == Verdict::Skipped {
+        return format!(
+            "{status} {:<name_width$}  {}",
+            o.name,
+            o.expectation.as_deref().unwrap_or("skipped")
+        );
+    }
     let errors: u64 = o.tally.errors.values().sum();
     let kinds: Vec<String> = o
         .tally
@@ -27,7 +43,7 @@ pub fn line(o: &Outcome, name_width: usize) -> String {
     let golden = match o.golden {
         GoldenStatus::Match => "",
         GoldenStatus::Mismatch => "  golden differs",
-        GoldenStatus::Missing => "  no golden",
+        GoldenStatus::Missing => "  NO GOLDEN FILE",
         GoldenStatus::Written => "  golden written",
         GoldenStatus::Skipped => "",
     };
@@ -36,7 +52,13 @@ pub fn line(o: &Outcome, name_width: usize) -> String {
         t => format!("  over {t}"),
     };
     if o.tally.unjudged > 0 {
-        over.push_str(&format!("  {} from a replayed capture", o.tally.unjudged));
+        let _ = write!(over, "  {} from a replayed capture", o.tally.unjudged);
+    }
+    if let Some(sweep) = &o.sweep {
+        let _ = write!(over, "  seeds {}/{} failed", sweep.failed, sweep.seeds);
+        if let Some(seed) = sweep.first_failing_seed {
+            let _ = write!(over, " (first {seed})");
+        }
     }
     format!(
         "{status} {:<name_width$}  seed {:<6} {:>3}/{:<3} readings  {:>2} wrong  {:>3} errors{}{}{over}",
@@ -87,24 +109,35 @@ pub fn render(report: &RunReport<'_>) -> String {
     for o in report.outcomes {
         let _ = writeln!(s, "{}", line(o, width));
     }
-    let failed: Vec<&Outcome> = report.outcomes.iter().filter(|o| !o.passed()).collect();
+    let failed: Vec<&Outcome> = report
+        .outcomes
+        .iter()
+        .filter(|o| !matches!(o.verdict, Verdict::Pass | Verdict::Skipped))
+        .collect();
     if !failed.is_empty() {
         let _ = writeln!(s, "\n{}", style("Failures").red().bold());
         for o in failed {
             let _ = writeln!(
                 s,
-                "\n  {} ({}, seed {}; rerun: meterlab run {}{} )",
+                "\n  {} {} ({}, seed {})",
+                label(o.verdict),
                 style(&o.name).bold(),
                 o.path.display(),
                 o.seed,
-                o.path.display(),
-                match o.transport {
-                    Transport::Memory => String::new(),
-                    t => format!(" --transport {t}"),
-                }
             );
+            let _ = writeln!(s, "    rerun: {}", report.rerun(o));
+            if let Some(seed) = o.sweep.as_ref().and_then(|w| w.first_failing_seed) {
+                let _ = writeln!(
+                    s,
+                    "    rerun the first failing seed: {}",
+                    report.rerun_seed(o, Some(seed))
+                );
+            }
             if let Some(d) = &o.description {
                 let _ = writeln!(s, "    {}", style(d).dim());
+            }
+            if let Some(e) = &o.expectation {
+                let _ = writeln!(s, "    expected to fail: {e}");
             }
             let _ = writeln!(
                 s,
@@ -117,6 +150,17 @@ pub fn render(report: &RunReport<'_>) -> String {
                     o.faults.join("; ")
                 }
             );
+            if let Some(e) = &o.decoder_error {
+                let _ = writeln!(s, "    - decoder error: {}", e.what);
+                if e.stderr_tail.is_empty() {
+                    let _ = writeln!(s, "      (nothing on its standard error)");
+                } else {
+                    let _ = writeln!(s, "      its standard error ends:");
+                    for l in e.stderr_tail.lines() {
+                        let _ = writeln!(s, "      | {l}");
+                    }
+                }
+            }
             for f in &o.failures {
                 let _ = writeln!(s, "    - {}", f.what);
                 if let Some(d) = &f.detail {
@@ -129,12 +173,38 @@ pub fn render(report: &RunReport<'_>) -> String {
         .seed_override
         .map(|s| format!(", seed override {s}"))
         .unwrap_or_default();
+    let decoders = report.decoders();
+    let under_test = match decoders.as_slice() {
+        [] => report.decoder.to_string(),
+        [(one, _)] => (*one).to_string(),
+        many => many
+            .iter()
+            .map(|(d, n)| format!("{d} ({n} scenario{})", if *n == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let _ = writeln!(
         s,
-        "\ndecoder under test: {}{seed}; {:.2} s",
-        report.decoder,
+        "\ndecoder under test: {under_test}{seed}{}; {:.2} s",
+        if report.builtin {
+            "; the built-in suite (`meterlab scenarios export DIR` writes it out)"
+        } else {
+            ""
+        },
         report.elapsed.as_secs_f64()
     );
-    let _ = writeln!(s, "{} passed, {} failed", report.passed(), report.failed());
+    let mut counts = format!("{} passed, {} failed", report.passed(), report.failed());
+    for v in [
+        Verdict::DecoderError,
+        Verdict::ExpectedFail,
+        Verdict::UnexpectedPass,
+        Verdict::Skipped,
+    ] {
+        let n = report.count(v);
+        if n > 0 {
+            let _ = write!(counts, ", {n} {v}");
+        }
+    }
+    let _ = writeln!(s, "{counts}");
     s
 }
