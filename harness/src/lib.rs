@@ -9,6 +9,7 @@ pub mod capture;
 pub mod cli;
 pub mod exit_code;
 pub mod external;
+pub mod fault_check;
 pub mod golden;
 #[cfg(unix)]
 pub mod live;

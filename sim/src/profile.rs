@@ -307,6 +307,23 @@ impl MeterSpec {
         .find_map(|(option, set)| set.then_some(option))
     }
 
+    /// Checks the profile name and every option against the profile at load time, without
+    /// running anything: the same checks [`MeterSpec::build`] makes (it builds a meter and
+    /// drops it), so a scenario with an unknown profile, a key of the wrong length or an
+    /// option of another protocol is refused before it runs.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        self.build(Seed(0)).map(drop)
+    }
+
+    /// The YAML key of the option an error is about (`profile` for an unknown profile), so a
+    /// caller can point at it in the file.
+    pub fn error_key(error: &SpecError) -> &'static str {
+        match error {
+            SpecError::UnknownProfile { .. } => "profile",
+            SpecError::BadOption { option, .. } => option,
+        }
+    }
+
     /// Builds the meter; every random choice it makes comes from `seed`.
     pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
         if let Some(p) = mbus::profile(&self.profile) {
