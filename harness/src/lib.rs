@@ -14,6 +14,7 @@ pub mod golden;
 #[cfg(unix)]
 pub mod live;
 pub mod loopback;
+pub mod manual;
 pub mod reader;
 pub mod report;
 pub mod runner;
