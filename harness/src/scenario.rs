@@ -486,9 +486,18 @@ impl Scenario {
             ));
         }
         check_limits(&spec, text, &at)?;
-        spec.meter
-            .validate()
+        // Building the meter checks the profile and every option against it; the meter is
+        // built again, with the run's seed, when the scenario runs.
+        let meter = spec
+            .meter
+            .build(meterlab_sim::Seed(0))
             .map_err(|e| located(&["meter", MeterSpec::error_key(&e)], e.to_string()))?;
+        check_reader(
+            &spec,
+            meter.protocol(),
+            meter.next_push_ns().is_some(),
+            &located,
+        )?;
         Ok(Scenario {
             name,
             path: path.to_path_buf(),
@@ -507,8 +516,9 @@ impl Scenario {
 }
 
 /// The most pushes a scenario may ask for (`run.telegrams`, or `run.duration` over the meter's
-/// `interval`). The longest scenario of `scenarios/` sends 80.
-pub const MAX_TELEGRAMS: u64 = 10_000;
+/// push interval): an hour of a DSMR 5 meter's one push a second fits, and takes about 300 MB.
+/// The longest scenario of `scenarios/` sends 600 (ten minutes of DSMR 5).
+pub const MAX_TELEGRAMS: u64 = 4_000;
 
 /// The longest virtual time a scenario may run (`run.duration`) or wait (`reader.start`,
 /// reader time-outs): one hour. The longest scenario of `scenarios/` runs 20 minutes.
@@ -522,8 +532,8 @@ pub const MAX_READ_SIZE: usize = 1 << 20;
 pub const MAX_JUNK_BYTES: usize = 65_536;
 
 /// A `garbage` fault at a rate (`rate: P` or `every: N`) may add at most this many bytes per
-/// byte sent, on average (`len × P`, `len / N`): the stream grows at most ninefold.
-pub const MAX_GARBAGE_PER_BYTE: f64 = 8.0;
+/// byte sent, on average (`len × P`, `len / N`): the stream at most doubles.
+pub const MAX_GARBAGE_PER_BYTE: f64 = 1.0;
 
 /// The most steps of an M-Bus master script and the most slaves on an `mbus-bus`.
 pub const MAX_STEPS: usize = 1_000;
@@ -956,6 +966,34 @@ fn locate_item(text: &str, key: &str, index: usize) -> (usize, usize) {
     line_column(text, at)
 }
 
+/// The reader's dialogue fits the meter: a master script only for an M-Bus meter, an IEC
+/// 62056-21 dialogue only for a meter that answers requests. (An M-Bus meter without a script is
+/// refused when it runs with meterlab's reader: with `--reader` the program runs the dialogue.)
+fn check_reader(
+    spec: &ScenarioSpec,
+    protocol: meterlab_decoder::Protocol,
+    pushes: bool,
+    located: &dyn Fn(&[&str], String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    use meterlab_decoder::Protocol;
+    let profile = &spec.meter.profile;
+    if spec.reader.mbus.is_some() && protocol != Protocol::Mbus {
+        return Err(located(
+            &["reader", "mbus"],
+            format!(
+                "reader.mbus: only M-Bus meters take a master script, and {profile} is not one"
+            ),
+        ));
+    }
+    if spec.reader.iec.is_some() && pushes {
+        return Err(located(
+            &["reader", "iec"],
+            format!("reader.iec: {profile} pushes its data; there is no dialogue to run"),
+        ));
+    }
+    Ok(())
+}
+
 /// The limits on sizes (`MAX_*` above), each error pointed at its value.
 fn check_limits(
     spec: &ScenarioSpec,
@@ -984,14 +1022,20 @@ fn check_limits(
                 ),
             ));
         }
-        if let Ok(Some(interval)) = spec.meter.interval_ns() {
+        if let Some(interval) = spec.meter.push_interval_ns() {
             let pushes = ns / interval.max(1);
             if pushes > MAX_TELEGRAMS {
+                let keys: &[&str] = if spec.meter.interval.is_some() {
+                    &["meter", "interval"]
+                } else {
+                    &["run", "duration"]
+                };
                 return Err(located(
-                    &["meter", "interval"],
+                    keys,
                     format!(
-                        "meter.interval: a push every {interval} ns for run.duration {} makes {pushes} pushes, more than the limit of {MAX_TELEGRAMS}",
-                        secs(ns)
+                        "run.duration {} with a push every {} ms makes {pushes} pushes, more than the limit of {MAX_TELEGRAMS}",
+                        secs(ns),
+                        interval / 1_000_000
                     ),
                 ));
             }

@@ -77,6 +77,25 @@ fn option_of_another_protocol_is_located() {
 }
 
 #[test]
+fn a_dialogue_the_meter_does_not_speak_is_located() {
+    let err = load_error(
+        "mbus",
+        "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nreader:\n  mbus:\n    steps: [ { req_ud2: { address: 0 } } ]\n",
+    );
+    assert!(err.starts_with(":4:3: "), "{err}");
+    assert!(
+        err.contains("only M-Bus meters take a master script"),
+        "{err}"
+    );
+    let err = load_error(
+        "iec",
+        "meter: { profile: iec-mode-d }\nrun: { telegrams: 3 }\nreader: { iec: { address: \"1\" } }\n",
+    );
+    assert!(err.starts_with(":3:11: "), "{err}");
+    assert!(err.contains("iec-mode-d pushes its data"), "{err}");
+}
+
+#[test]
 fn missing_run_is_an_error() {
     let err = load_error("run", "meter: { profile: dsmr-5.0 }\nseed: 3\n");
     assert!(err.starts_with(":1:1: "), "{err}");
@@ -97,7 +116,7 @@ fn sizes_are_bounded() {
         (
             "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 1000000000 }\n",
             ":2:8: ",
-            "run.telegrams: 1000000000 is more than the limit of 10000",
+            "run.telegrams: 1000000000 is more than the limit of 4000",
         ),
         (
             "meter: { profile: dsmr-5.0 }\nrun:\n  duration: 48h\n",
@@ -107,7 +126,12 @@ fn sizes_are_bounded() {
         (
             "meter: { profile: dsmr-5.0, interval: 10ms }\nrun: { duration: 1h }\n",
             ":1:29: ",
-            "makes 360000 pushes, more than the limit of 10000",
+            "run.duration 3600 s with a push every 10 ms makes 360000 pushes, more than the limit of 4000",
+        ),
+        (
+            "meter:\n  profile: kaifa-han\n  interval: 500ms\nrun: { duration: 40min }\n",
+            ":3:3: ",
+            "run.duration 2400 s with a push every 500 ms makes 4800 pushes, more than the limit of 4000",
         ),
         (
             "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - noise: { ber: 1.0e-3 }\n  - junk: { len: 1000000 }\n",
@@ -115,9 +139,9 @@ fn sizes_are_bounded() {
             "1000000 bytes of junk, more than the limit of 65536",
         ),
         (
-            "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - garbage: { every: 2, len: 64 }\n",
+            "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - garbage: { every: 2, len: 4 }\n",
             ":4:3: ",
-            "adds 32 bytes of garbage per byte sent, more than the limit of 8",
+            "adds 2 bytes of garbage per byte sent, more than the limit of 1",
         ),
         (
             "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nreader: { read_size: 100000000 }\n",
