@@ -18,6 +18,8 @@ COPY xtask xtask
 # Scenarios and golden files: the suite the binary runs (and, where built in, embeds).
 COPY scenarios scenarios
 COPY golden golden
+# No debug info in the image's binary (the workspace's release profile keeps line tables).
+ENV CARGO_PROFILE_RELEASE_DEBUG=0
 RUN cargo build --release --locked -p meterlab-harness --bin meterlab \
     && strip target/release/meterlab
 

@@ -435,7 +435,7 @@ impl Scenario {
                 .and_then(|(_, rest)| rest.split_once('"'))
                 .map(|(kind, _)| kind)
             {
-                place = locate(text, &["expect", "errors", kind]);
+                place = locate_all(text, &["expect", "errors", kind]).unwrap_or(place);
             }
             if tab_near(text, place) {
                 message = format!("{TAB_MESSAGE} ({message})");
@@ -892,16 +892,32 @@ fn tab_near(text: &str, (line, _): (usize, usize)) -> bool {
 /// The first key must start a line (a top-level key); each further key is searched after the
 /// previous one.
 fn locate(text: &str, keys: &[&str]) -> (usize, usize) {
+    let (found, _) = find_path(text, keys);
+    found.map_or((1, 1), |at| line_column(text, at))
+}
+
+/// Where the last of `keys` is written, if every one of them is found.
+fn locate_all(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
+    match find_path(text, keys) {
+        (Some(at), depth) if depth == keys.len() => Some(line_column(text, at)),
+        _ => None,
+    }
+}
+
+/// The byte offset of the deepest of `keys` found, and how many were found.
+fn find_path(text: &str, keys: &[&str]) -> (Option<usize>, usize) {
     let mut from = 0;
     let mut found = None;
-    for (depth, key) in keys.iter().enumerate() {
+    let mut depth = 0;
+    for key in keys {
         let Some(at) = find_key(text, from, key, depth == 0) else {
             break;
         };
         found = Some(at);
         from = at + key.len();
+        depth += 1;
     }
-    found.map_or((1, 1), |at| line_column(text, at))
+    (found, depth)
 }
 
 /// The byte offset of the first `key:` at or after `from` that is a mapping key: at the start
