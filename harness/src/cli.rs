@@ -36,26 +36,38 @@ pub enum ColorChoice {
     Never,
 }
 
-/// The subcommands.
+/// The subcommands. Each one's `--help` ends with examples (`after_help`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios against the reference decoder (or a decoder under test) and report.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Decode a capture (hex text or raw bytes) and print one JSON line per message found.
+    #[command(after_help = DECODE_EXAMPLES)]
     Decode(DecodeArgs),
     /// List the built-in meter profiles.
+    #[command(after_help = PROFILES_EXAMPLES)]
     Profiles,
     /// Run a virtual meter in real time on a pty, a TCP port, a real serial port or standard
     /// output, for a reader you do not change (pyserial, Home Assistant, an ESP board).
+    #[command(after_help = SIM_EXAMPLES)]
     Sim(SimArgs),
     /// Check a serial path (a USB adapter with TX and RX bridged, two adapters on a null-modem
     /// cable, or a pty): send known patterns at each setting and report what came back.
+    #[command(after_help = LOOPBACK_EXAMPLES)]
     Loopback(LoopbackArgs),
     /// Turn a user's capture into a scenario that replays it, and its golden file: a bug report
     /// as a regression test.
     Import(ImportArgs),
     /// The built-in scenario suite (the scenarios and golden files in the binary).
     Scenarios(ScenariosArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print meterlab's man page (roff, from these definitions), or write one page per
+    /// subcommand into a directory.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
 
 /// `meterlab import`.
@@ -127,6 +139,61 @@ pub enum ScenariosCommand {
         force: bool,
     },
 }
+
+/// `meterlab completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `meterlab man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `meterlab.1` and `meterlab-SUBCOMMAND.1` into this directory instead of printing
+    /// `meterlab.1`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+const RUN_EXAMPLES: &str = "Examples:
+  meterlab run                                  every scenario of ./scenarios, reference decoder
+  meterlab run --filter dsmr-5.0 -j 2           the scenarios whose name contains dsmr-5.0
+  meterlab run scenarios/dsmr --seed 7 --no-golden
+  meterlab run --decoder 'python3 decoder.py' --junit junit.xml
+  meterlab run --reader 'python3 reader.py {port}' scenarios/dsmr
+  meterlab run --bless && git diff golden/      rewrite the golden files and review them";
+
+const DECODE_EXAMPLES: &str = "Examples:
+  meterlab decode capture.hex                   detect the protocol, one JSON line per message
+  meterlab decode --protocol dsmr - < p1.bin
+  METERLAB_KEY=$KEY meterlab decode --protocol dlms push.hex
+  meterlab decode --max-seconds 30 /dev/ttyUSB0";
+
+const PROFILES_EXAMPLES: &str = "Examples:
+  meterlab profiles
+  meterlab profiles | grep iec";
+
+const SIM_EXAMPLES: &str = "Examples:
+  meterlab sim dsmr-5.0 --pty /tmp/p1           a DSMR 5.0 meter behind the pty link /tmp/p1
+  meterlab sim kaifa-ma309-evn --tcp 127.0.0.1:5000 --truth truth.jsonl
+  meterlab sim dsmr-5.0 --stdout --hex --count 2 --fault 'noise: { ber: 1.0e-4 }'
+  meterlab sim --config meters.yaml
+  meterlab sim --list";
+
+const LOOPBACK_EXAMPLES: &str = "Examples:
+  meterlab loopback --tx /dev/ttyUSB0                     TX and RX bridged on one adapter
+  meterlab loopback --tx /dev/ttyUSB0 --rx /dev/ttyUSB1 --baud 2400,9600 --format 8E1";
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  meterlab completions bash > ~/.local/share/bash-completion/completions/meterlab
+  meterlab completions zsh > ~/.zfunc/_meterlab
+  meterlab completions fish > ~/.config/fish/completions/meterlab.fish";
+
+const MAN_EXAMPLES: &str = "Examples:
+  meterlab man | man -l -
+  meterlab man --out target/man                 meterlab.1 and one page per subcommand";
 
 /// `meterlab loopback`.
 #[derive(Debug, clap::Args)]

@@ -11,11 +11,13 @@ pub mod cli;
 pub mod exit_code;
 pub mod expect;
 pub mod external;
+pub mod fault_check;
 pub mod golden;
 pub mod import;
 #[cfg(unix)]
 pub mod live;
 pub mod loopback;
+pub mod manual;
 pub mod reader;
 pub mod redact;
 pub mod replay;

@@ -10,10 +10,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
 use meterlab_harness::capture::{read_capture, CaptureFormat};
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ProtocolArg, RunArgs,
-    ScenariosArgs, ScenariosCommand, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg,
+    RunArgs, ScenariosArgs, ScenariosCommand, SimArgs,
 };
 use meterlab_harness::exit_code;
+use meterlab_harness::manual;
 use meterlab_harness::report::{self, RunReport};
 use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
 use meterlab_harness::scenario;
@@ -21,7 +22,7 @@ use meterlab_harness::transport::SerialDevices;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.color);
     match cli.color {
         ColorChoice::Always => console::set_colors_enabled(true),
         ColorChoice::Never => console::set_colors_enabled(false),
@@ -35,6 +36,11 @@ fn main() -> ExitCode {
         Command::Loopback(args) => loopback(args),
         Command::Import(args) => import(args),
         Command::Scenarios(args) => scenarios(args),
+        Command::Completions(args) => {
+            manual::completions(args.shell, &mut std::io::stdout());
+            Ok(exit_code::SUCCESS)
+        }
+        Command::Man(args) => man(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -45,7 +51,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Log lines on stderr: ANSI colours only with `--color always`, or with `auto` when stderr is
+/// a terminal and `NO_COLOR` is unset; timestamps only with `-v` or more.
+fn init_logging(verbose: u8, color: ColorChoice) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -54,10 +62,44 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let ansi = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
+        }
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(ansi);
+    if verbose > 0 {
+        builder.init();
+    } else {
+        builder.without_time().init();
+    }
+}
+
+fn man(args: ManArgs) -> Result<u8> {
+    match args.out {
+        Some(dir) => {
+            let written = manual::write_man_pages(&dir)
+                .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
+            for path in written {
+                println!("{}", path.display());
+            }
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match manual::man_page(&mut out) {
+                // `meterlab man | head`: the reader has seen enough.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("cannot write the man page")?,
+            }
+        }
+    }
+    Ok(exit_code::SUCCESS)
 }
 
 /// The most further seeds `--seeds` runs per scenario.

@@ -356,6 +356,10 @@ pub fn run_scenario_with_seed(
     let mut failures = Vec::new();
     let result = if transport == Transport::Memory {
         let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
+        failures.extend(crate::fault_check::unapplied(
+            spec,
+            log.to_reader.fault_log(),
+        ));
         let chars = &log.reader_chars;
         LineResult {
             truth: log

@@ -313,7 +313,7 @@ pub fn check(expect: &ExpectSpec, tally: &Tally, check_error_kinds: bool) -> Vec
             }
         }
         for (kind, got) in &tally.errors {
-            if !expect.errors.contains_key(kind) {
+            if !expect.errors.allows(kind) {
                 failures.push(format!("unexpected `{kind}` errors: {got}"));
             }
         }

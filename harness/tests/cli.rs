@@ -107,7 +107,11 @@ fn malformed_scenario_exits_2_with_file_line_and_column() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.yaml:3:"), "{err}");
 
-    std::fs::write(dir.join("bad.yaml"), "meter: { profile: dsmr-9.9 }\n").expect("write");
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "meter: { profile: dsmr-9.9 }\nrun: { telegrams: 1 }\n",
+    )
+    .expect("write");
     let out = meterlab(&["run", dir.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

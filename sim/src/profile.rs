@@ -315,6 +315,33 @@ impl MeterSpec {
         .find_map(|(option, set)| set.then_some(option))
     }
 
+    /// The time between pushes: the `interval` option, else the profile's; `None` for a meter
+    /// that only answers requests, an unknown profile or a bad `interval` (which
+    /// [`MeterSpec::build`] reports).
+    pub fn push_interval_ns(&self) -> Option<u64> {
+        match self.interval_ns() {
+            Ok(Some(ns)) => return Some(ns),
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        let seconds = dsmr::profile(&self.profile)
+            .map(|p| p.interval_s)
+            .or_else(|| dlms::profile(&self.profile).map(|p| p.interval_s))
+            .or_else(|| {
+                iec::profile(&self.profile).and_then(|p| p.push.map(|push| push.interval_s))
+            })?;
+        Some(seconds.saturating_mul(1_000_000_000))
+    }
+
+    /// The YAML key of the option an error of [`MeterSpec::build`] is about (`profile` for an
+    /// unknown profile), so a caller can point at it in the file.
+    pub fn error_key(error: &SpecError) -> &'static str {
+        match error {
+            SpecError::UnknownProfile { .. } => "profile",
+            SpecError::BadOption { option, .. } => option,
+        }
+    }
+
     /// Builds the meter; every random choice it makes comes from `seed`.
     pub fn build(&self, seed: Seed) -> Result<Box<dyn Meter>, SpecError> {
         if self.capture.is_some() || self.repeat.is_some() {
@@ -379,5 +406,41 @@ impl MeterSpec {
                 .collect::<Vec<_>>()
                 .join(", "),
         })
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn push_interval_is_the_option_or_the_profiles() {
+        assert_eq!(
+            MeterSpec::new("dsmr-5.0").push_interval_ns(),
+            Some(1_000_000_000)
+        );
+        assert_eq!(
+            MeterSpec::new("dsmr-2.2").push_interval_ns(),
+            Some(10_000_000_000)
+        );
+        let mut fast = MeterSpec::new("dsmr-2.2");
+        fast.interval = Some("500ms".into());
+        assert_eq!(fast.push_interval_ns(), Some(500_000_000));
+        assert_eq!(MeterSpec::new("mbus-heat").push_interval_ns(), None);
+        assert_eq!(MeterSpec::new("iec-mode-c").push_interval_ns(), None);
+        assert!(MeterSpec::new("iec-mode-d").push_interval_ns().is_some());
+    }
+
+    #[test]
+    fn errors_name_the_key_to_point_at() {
+        let unknown = MeterSpec::new("dsmr-9.9").build(Seed(0)).err();
+        assert_eq!(unknown.as_ref().map(MeterSpec::error_key), Some("profile"));
+        let mut spec = MeterSpec::new("dsmr-5.0");
+        spec.primary_address = Some(5);
+        let bad = spec.build(Seed(0)).err();
+        assert_eq!(
+            bad.as_ref().map(MeterSpec::error_key),
+            Some("primary_address")
+        );
     }
 }

@@ -7,6 +7,8 @@
 //!   PyPI readers of `readers/requirements.txt`; `--check` compares their wrappers' JSON with
 //!   `meterlab decode` on every corpus telegram (`readers/check.py`), `--live` also runs
 //!   `readers/scenarios/` (virtual meters read by them over ptys and TCP, `meterlab run`)
+//! - `cargo xtask man`    — the man pages, generated from the clap definitions, into
+//!   `target/man/` (`meterlab man --out`)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,14 +23,25 @@ fn main() -> Result<()> {
         "bench" => cargo(&["bench", "--workspace"]),
         "suite" => suite(),
         "readers" => readers(std::env::args().skip(2).collect()),
+        "man" => cargo(&[
+            "run",
+            "--quiet",
+            "-p",
+            "meterlab-harness",
+            "--",
+            "man",
+            "--out",
+            "target/man",
+        ]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench|suite|readers>");
+            eprintln!("usage: cargo xtask <ci|bench|suite|readers|man>");
             eprintln!("  ci     format check, clippy -D warnings, the tests (what .ci/run does)");
             eprintln!("  bench  the benchmarks");
             eprintln!("  suite  the scenario suite with reports in reports/");
             eprintln!(
                 "  readers [--check] [--live] [-v]  PyPI readers venv; --check compares them"
             );
+            eprintln!("  man    the man pages into target/man/");
             bail!("unknown task {task:?}")
         }
     }
