@@ -499,8 +499,14 @@ impl Scenario {
         check_limits(&spec, text, &at)?;
         // Building the meter checks the profile and every option against it; the meter is
         // built again, with the run's seed, when the scenario runs.
-        let meter = spec
-            .meter
+        // A replayed capture is checked as its profile: the replay meter takes the profile's line
+        // settings and cadence (the capture itself is read when the scenario runs).
+        let mut checked = spec.meter.clone();
+        if checked.capture.is_some() {
+            checked.capture = None;
+            checked.repeat = None;
+        }
+        let meter = checked
             .build(meterlab_sim::Seed(0))
             .map_err(|e| located(&["meter", MeterSpec::error_key(&e)], e.to_string()))?;
         check_reader(
@@ -558,6 +564,7 @@ pub const ERROR_KINDS: &[&str] = &[
     "checksum",
     "crc_mismatch",
     "crc_missing",
+    "damaged_frame",
     "fcs_mismatch",
     "frame_length",
     "frame_start",
