@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
-use meterlab_harness::capture::{read_capture, CaptureFormat};
+use meterlab_harness::capture::{self, StreamReader};
 use meterlab_harness::cli::{
     Cli, ColorChoice, Command, DecodeArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
 };
@@ -179,10 +179,29 @@ fn run(args: RunArgs) -> Result<u8> {
 }
 
 fn parse_key(what: &str, hex: &Option<String>) -> Result<Option<Key>> {
-    hex.as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.parse::<Key>().with_context(|| format!("bad {what}")))
-        .transpose()
+    match hex.as_deref() {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => {
+            bail!("{what}: empty key (leave the option out to decode without a key)")
+        }
+        Some(s) => s
+            .parse::<Key>()
+            .map(Some)
+            .with_context(|| format!("bad {what}")),
+    }
+}
+
+/// The longest `--max-seconds` accepted: one year.
+const MAX_SECONDS: f64 = 366.0 * 86_400.0;
+
+/// Where `decode` reads from: a file or standard input, streamed.
+fn open_input(file: Option<&std::path::Path>) -> Result<Box<dyn Read + Send>> {
+    Ok(match file {
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        ),
+        _ => Box::new(std::io::stdin()),
+    })
 }
 
 fn decode(args: DecodeArgs) -> Result<u8> {
@@ -190,34 +209,104 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         encryption: parse_key("--key", &args.key)?,
         authentication: parse_key("--auth-key", &args.auth_key)?,
     };
-    let mut input = Vec::new();
-    if let Some(seconds) = args.max_seconds {
-        if !(seconds.is_finite() && seconds >= 0.0) {
-            bail!("--max-seconds must be a non-negative number");
+    let source: Box<dyn Read + Send> = match args.max_seconds {
+        Some(seconds) => {
+            if !(seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&seconds)) {
+                bail!("--max-seconds must be a number of seconds from 0 to {MAX_SECONDS} (one year), not {seconds}");
+            }
+            let input = read_for(args.file.as_deref(), Duration::from_secs_f64(seconds))?;
+            Box::new(std::io::Cursor::new(input))
         }
-        input = read_for(args.file.as_deref(), Duration::from_secs_f64(seconds))?;
-    } else {
-        match args.file.as_deref() {
-            None => std::io::stdin()
-                .read_to_end(&mut input)
-                .context("cannot read standard input")?,
-            Some(p) if p.as_os_str() == "-" => std::io::stdin()
-                .read_to_end(&mut input)
-                .context("cannot read standard input")?,
-            Some(p) => {
-                input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-                input.len()
+        None => open_input(args.file.as_deref())?,
+    };
+    let mut reader =
+        StreamReader::new(source, args.input_format).context("cannot read the capture")?;
+    let form = reader.form().to_string();
+    eprintln!("note: input read as {form}");
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // The protocol is detected from the first window of converted bytes.
+    let mut first = Vec::new();
+    let mut decoder: Option<Box<dyn meterlab_decoder::StreamDecoder + Send>> = None;
+    let mut messages = Vec::new();
+    let mut total = 0usize;
+    let mut failed = false;
+    let mut emit = |messages: &mut Vec<Message>, out: &mut std::io::BufWriter<_>| -> Result<()> {
+        for m in messages.drain(..) {
+            failed |= matches!(m, Message::Error { .. });
+            writeln!(out, "{}", m.to_json_line()).context("cannot write to standard output")?;
+        }
+        Ok(())
+    };
+    let start_decoder = |bytes: &[u8], out: &mut std::io::BufWriter<_>| -> Result<_> {
+        let protocol = choose_protocol(args.protocol, bytes, &keys);
+        tracing::info!(protocol = protocol.name(), "decoding");
+        if args.json {
+            let line = serde_json::json!({"capture": {
+                "form": form,
+                "input_format": format!("{:?}", args.input_format).to_lowercase(),
+                "protocol": protocol.name(),
+            }});
+            writeln!(out, "{line}").context("cannot write to standard output")?;
+        }
+        Ok(runner::reference_decoder(protocol, keys.clone()))
+    };
+    loop {
+        let chunk = match reader.next_chunk() {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                out.flush().ok();
+                return Err(e).context("cannot read the capture");
             }
         };
+        total += chunk.len();
+        match decoder.as_mut() {
+            Some(d) => d.feed(&chunk, &mut messages),
+            None => {
+                first.extend_from_slice(&chunk);
+                if first.len() >= capture::WINDOW {
+                    let mut d = start_decoder(&first, &mut out)?;
+                    d.feed(&std::mem::take(&mut first), &mut messages);
+                    decoder = Some(d);
+                }
+            }
+        }
+        emit(&mut messages, &mut out)?;
     }
-    let (bytes, format) = read_capture(&input);
-    tracing::info!(
-        bytes = bytes.len(),
-        hex = (format == CaptureFormat::Hex),
-        "capture read"
-    );
-    let protocol = match args.protocol {
-        ProtocolArg::Auto => match meterlab_decoder::auto::detect(&bytes, &keys) {
+    if reader.ignored_lines() > 0 {
+        eprintln!(
+            "note: {} line(s) without bytes left out (see -v for the form's rules)",
+            reader.ignored_lines()
+        );
+    }
+    if total == 0 {
+        out.flush().ok();
+        bail!("the capture holds no bytes (read as {form})");
+    }
+    let mut d = match decoder {
+        Some(d) => d,
+        None => {
+            let mut d = start_decoder(&first, &mut out)?;
+            d.feed(&first, &mut messages);
+            d
+        }
+    };
+    d.finish(&mut messages);
+    emit(&mut messages, &mut out)?;
+    tracing::info!(bytes = total, form = %form, "capture decoded");
+    out.flush().context("cannot write to standard output")?;
+    Ok(if failed {
+        exit_code::FAILED
+    } else {
+        exit_code::SUCCESS
+    })
+}
+
+/// The protocol `decode` uses: the one asked for, or the one detected from the first bytes.
+fn choose_protocol(arg: ProtocolArg, bytes: &[u8], keys: &Keys) -> Protocol {
+    match arg {
+        ProtocolArg::Auto => match meterlab_decoder::auto::detect(bytes, keys) {
             Some(p) => p,
             None => {
                 tracing::warn!("could not tell the protocol from the first bytes; trying DSMR (use --protocol)");
@@ -228,21 +317,7 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         ProtocolArg::Dlms => Protocol::Dlms,
         ProtocolArg::Iec => Protocol::Iec62056_21,
         ProtocolArg::Mbus => Protocol::Mbus,
-    };
-    tracing::info!(protocol = protocol.name(), "decoding");
-    let mut decoder = runner::reference_decoder(protocol, keys);
-    let messages = decoder.decode_all(&bytes);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for m in &messages {
-        writeln!(out, "{}", m.to_json_line()).context("cannot write to standard output")?;
     }
-    let failed = messages.iter().any(|m| matches!(m, Message::Error { .. }));
-    Ok(if failed {
-        exit_code::FAILED
-    } else {
-        exit_code::SUCCESS
-    })
 }
 
 /// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,
@@ -285,7 +360,9 @@ fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> 
             }
         }
     });
-    let deadline = Instant::now() + limit;
+    // `limit` is at most a year (checked by the caller); an instant that far cannot overflow.
+    let now = Instant::now();
+    let deadline = now.checked_add(limit).unwrap_or(now);
     let mut input = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
