@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use meterlab_decoder::{Key, Keys, Message, Protocol};
-use meterlab_harness::capture::{self, StreamReader};
+use meterlab_decoder::{Key, Keys, Protocol};
+use meterlab_harness::capture::StreamReader;
 use meterlab_harness::cli::{
     Cli, ColorChoice, Command, DecodeArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
 };
+use meterlab_harness::decode::{decode_stream, DecodeOptions};
 use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
 use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
@@ -221,103 +222,39 @@ fn decode(args: DecodeArgs) -> Result<u8> {
     };
     let mut reader =
         StreamReader::new(source, args.input_format).context("cannot read the capture")?;
-    let form = reader.form().to_string();
-    eprintln!("note: input read as {form}");
+    eprintln!("note: input read as {}", reader.form());
+    let options = DecodeOptions {
+        protocol: match args.protocol {
+            ProtocolArg::Auto => None,
+            ProtocolArg::Dsmr => Some(Protocol::Dsmr),
+            ProtocolArg::Dlms => Some(Protocol::Dlms),
+            ProtocolArg::Iec => Some(Protocol::Iec62056_21),
+            ProtocolArg::Mbus => Some(Protocol::Mbus),
+        },
+        keys,
+        header: args.json,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    // The protocol is detected from the first window of converted bytes.
-    let mut first = Vec::new();
-    let mut decoder: Option<Box<dyn meterlab_decoder::StreamDecoder + Send>> = None;
-    let mut messages = Vec::new();
-    let mut total = 0usize;
-    let mut failed = false;
-    let mut emit = |messages: &mut Vec<Message>, out: &mut std::io::BufWriter<_>| -> Result<()> {
-        for m in messages.drain(..) {
-            failed |= matches!(m, Message::Error { .. });
-            writeln!(out, "{}", m.to_json_line()).context("cannot write to standard output")?;
-        }
-        Ok(())
-    };
-    let start_decoder = |bytes: &[u8], out: &mut std::io::BufWriter<_>| -> Result<_> {
-        let protocol = choose_protocol(args.protocol, bytes, &keys);
-        tracing::info!(protocol = protocol.name(), "decoding");
-        if args.json {
-            let line = serde_json::json!({"capture": {
-                "form": form,
-                "input_format": format!("{:?}", args.input_format).to_lowercase(),
-                "protocol": protocol.name(),
-            }});
-            writeln!(out, "{line}").context("cannot write to standard output")?;
-        }
-        Ok(runner::reference_decoder(protocol, keys.clone()))
-    };
-    loop {
-        let chunk = match reader.next_chunk() {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(e) => {
-                out.flush().ok();
-                return Err(e).context("cannot read the capture");
-            }
-        };
-        total += chunk.len();
-        match decoder.as_mut() {
-            Some(d) => d.feed(&chunk, &mut messages),
-            None => {
-                first.extend_from_slice(&chunk);
-                if first.len() >= capture::WINDOW {
-                    let mut d = start_decoder(&first, &mut out)?;
-                    d.feed(&std::mem::take(&mut first), &mut messages);
-                    decoder = Some(d);
-                }
-            }
-        }
-        emit(&mut messages, &mut out)?;
-    }
+    let result = decode_stream(&mut reader, &options, &mut out);
+    out.flush().context("cannot write to standard output")?;
     if reader.ignored_lines() > 0 {
         eprintln!(
-            "note: {} line(s) without bytes left out (see -v for the form's rules)",
+            "note: {} line(s) without bytes left out",
             reader.ignored_lines()
         );
     }
-    if total == 0 {
-        out.flush().ok();
-        bail!("the capture holds no bytes (read as {form})");
-    }
-    let mut d = match decoder {
-        Some(d) => d,
-        None => {
-            let mut d = start_decoder(&first, &mut out)?;
-            d.feed(&first, &mut messages);
-            d
-        }
-    };
-    d.finish(&mut messages);
-    emit(&mut messages, &mut out)?;
-    tracing::info!(bytes = total, form = %form, "capture decoded");
-    out.flush().context("cannot write to standard output")?;
-    Ok(if failed {
+    let summary = result?;
+    tracing::info!(
+        bytes = summary.bytes,
+        messages = summary.messages,
+        "capture decoded"
+    );
+    Ok(if summary.errors > 0 {
         exit_code::FAILED
     } else {
         exit_code::SUCCESS
     })
-}
-
-/// The protocol `decode` uses: the one asked for, or the one detected from the first bytes.
-fn choose_protocol(arg: ProtocolArg, bytes: &[u8], keys: &Keys) -> Protocol {
-    match arg {
-        ProtocolArg::Auto => match meterlab_decoder::auto::detect(bytes, keys) {
-            Some(p) => p,
-            None => {
-                tracing::warn!("could not tell the protocol from the first bytes; trying DSMR (use --protocol)");
-                Protocol::Dsmr
-            }
-        },
-        ProtocolArg::Dsmr => Protocol::Dsmr,
-        ProtocolArg::Dlms => Protocol::Dlms,
-        ProtocolArg::Iec => Protocol::Iec62056_21,
-        ProtocolArg::Mbus => Protocol::Mbus,
-    }
 }
 
 /// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,

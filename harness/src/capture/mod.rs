@@ -337,7 +337,14 @@ pub fn detect(window: &[u8], format: InputFormat, complete: bool) -> Result<Form
     } else {
         match window.iter().rposition(|&b| b == b'\n') {
             Some(i) => &window[..=i],
-            None => window,
+            // One long line: up to its last separator, or an even number of characters.
+            None => match window
+                .iter()
+                .rposition(|&b| b.is_ascii_whitespace() || b == b',')
+            {
+                Some(i) => &window[..=i],
+                None => &window[..window.len() & !1],
+            },
         }
     };
     let text = as_text(text_window);
