@@ -169,3 +169,82 @@ fn an_error_after_the_window_names_its_line() {
         "{err}"
     );
 }
+
+/// Pieces of every form, mixed at random, and random bytes: any input gives bytes or an error,
+/// never a panic, in every `--input-format`.
+mod any_input {
+    use super::*;
+    use clap::ValueEnum;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "68 FA ",
+        "0x68,",
+        "\\xfa",
+        "b'",
+        "'",
+        "\"",
+        "\\",
+        "[",
+        "]",
+        "{",
+        "}",
+        "00000000  ",
+        "  |",
+        "|",
+        ">",
+        "<",
+        "*\n",
+        "\n",
+        "\r\n",
+        "[10:48:02]",
+        "[D][dlms_meter:123]: ",
+        "RX ",
+        "TX ",
+        "hhu->meter ",
+        "<<< ",
+        "2024-05-01 12:00:00.123 ",
+        "/ISK5\\2M550T-1012",
+        "1-0:1.8.1(",
+        ")",
+        "!6D8C",
+        "\x02",
+        "\x03",
+        "=",
+        "aGVsbG8=",
+        "0000010: ",
+        "\x1b[0;38m",
+        "é",
+        " ",
+    ];
+
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..400),
+            prop::collection::vec(prop::sample::select(PIECES), 0..80)
+                .prop_map(|p| p.concat().into_bytes()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_panics(input in input(), cut in 1usize..64) {
+            for format in InputFormat::value_variants() {
+                let whole = read(&input, *format);
+                if let Ok(c) = &whole {
+                    prop_assert!(c.segments.iter().all(|s| s.range.end <= c.bytes.len()));
+                    // Streaming gives the same bytes, whatever the pieces.
+                    let source = Pieces { data: &input, sizes: &[cut, 1], turn: 0 };
+                    let mut reader = StreamReader::new(source, *format).expect("detects as read did");
+                    let mut bytes = Vec::new();
+                    while let Some(chunk) = reader.next_chunk().expect("converts as read did") {
+                        bytes.extend(chunk);
+                    }
+                    prop_assert_eq!(&bytes, &c.bytes);
+                }
+            }
+        }
+    }
+}
