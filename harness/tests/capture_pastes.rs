@@ -123,6 +123,8 @@ fn one_push_in_every_dump_form() {
         ("evn-kaifa-ma309.hexdump-c", "hexdump -C"),
         ("evn-kaifa-ma309.hexdump", "hexdump (16-bit words)"),
         ("evn-kaifa-ma309.xxd", "xxd"),
+        ("evn-kaifa-ma309.xxd-i", "array of hex numbers"),
+        ("evn-kaifa-ma309.xxd-p", "hex"),
         ("evn-kaifa-ma309.od", "od -A x -t x1z"),
         ("evn-kaifa-ma309.pybytes", "Python bytes literal"),
         ("evn-kaifa-ma309.base64", "base64"),
@@ -350,4 +352,25 @@ fn decode_flags_are_checked() {
     let out = meterlab(&["decode", "--max-seconds", "0.2", "/dev/null"], None);
     assert_eq!(out.status.code(), Some(2), "an empty capture is an error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("the input is empty"));
+}
+
+/// amsreader's frame collection: a line of field labels above hex lines, some frames edited.
+#[test]
+fn hex_lines_below_a_label_line() {
+    let d = decode("amsreader-aidon-tn-3p.txt", &[]);
+    assert_eq!(d.form, "hex lines among other text");
+    assert!(
+        d.stderr.contains("1 line(s) without bytes left out"),
+        "{}",
+        d.stderr
+    );
+    assert_eq!(error_kinds(&d), ["truncated", "truncated", "truncated"]);
+    let readings: Vec<&Value> = d
+        .messages
+        .iter()
+        .filter(|m| m["protocol"] == "dlms")
+        .collect();
+    assert_eq!(readings.len(), 2);
+    assert_eq!(readings[0]["meter_id"], "7359992890497997");
+    assert_eq!(value(readings[1], "1-0:1.7.0*255"), 2390);
 }
