@@ -91,9 +91,10 @@ fn main() {
         let started = Instant::now();
         let noise = Noise {
             kind,
-            // Hex text is 3 characters a byte: a quarter of the size keeps the run short.
+            // Hex text is 3 characters a byte: a quarter of the size keeps the run short (in
+            // whole lines of 48 characters, so that the text ends with a whole byte).
             left: if matches!(kind, Kind::HexText) {
-                (mib << 20) / 4
+                (mib << 20) / 4 / 48 * 48
             } else {
                 mib << 20
             },

@@ -40,7 +40,7 @@ pub struct DecodeSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// The capture could not be read.
-    #[error("cannot read the capture: {0}")]
+    #[error("cannot read the capture")]
     Capture(#[from] CaptureError),
     /// The capture held no bytes (a dump with only its end offset, a log without data lines).
     #[error("the capture holds no bytes (read as {form})")]
@@ -49,7 +49,7 @@ pub enum DecodeError {
         form: String,
     },
     /// The output could not be written.
-    #[error("cannot write the output: {0}")]
+    #[error("cannot write the output")]
     Write(#[source] std::io::Error),
 }
 
@@ -95,7 +95,26 @@ pub fn decode_stream<R: Read>(
             options.keys.clone(),
         ))
     };
-    while let Some(chunk) = reader.next_chunk()? {
+    loop {
+        let chunk = match reader.next_chunk() {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                // What was decoded up to the bad input is still reported, then the error.
+                let mut d = match decoder {
+                    Some(d) => d,
+                    None if first.is_empty() => return Err(e.into()),
+                    None => {
+                        let mut d = start(&first, out, &mut summary)?;
+                        d.feed(&first, &mut messages);
+                        d
+                    }
+                };
+                d.finish(&mut messages);
+                write_messages(&mut messages, out, &mut summary)?;
+                return Err(e.into());
+            }
+        };
         summary.bytes += chunk.len() as u64;
         match decoder.as_mut() {
             Some(d) => d.feed(&chunk, &mut messages),

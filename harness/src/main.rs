@@ -215,8 +215,10 @@ fn decode(args: DecodeArgs) -> Result<u8> {
             if !(seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&seconds)) {
                 bail!("--max-seconds must be a number of seconds from 0 to {MAX_SECONDS} (one year), not {seconds}");
             }
-            let input = read_for(args.file.as_deref(), Duration::from_secs_f64(seconds))?;
-            Box::new(std::io::Cursor::new(input))
+            Box::new(read_for(
+                args.file.as_deref(),
+                Duration::from_secs_f64(seconds),
+            )?)
         }
         None => open_input(args.file.as_deref())?,
     };
@@ -258,8 +260,9 @@ fn decode(args: DecodeArgs) -> Result<u8> {
 }
 
 /// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,
-/// whichever comes first: a pty or a serial port never ends.
-fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> {
+/// whichever comes first: a pty or a serial port never ends. The bytes are streamed as they
+/// come (a bounded queue between the reading thread and the decoder).
+fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<DeadlineReader> {
     let tcp = file
         .and_then(|p| p.to_str())
         .and_then(|p| p.strip_prefix("socket://"));
@@ -277,7 +280,7 @@ fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> 
         ),
         _ => Box::new(std::io::stdin()),
     };
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::sync_channel(64);
     // The thread may stay blocked in read() when time is up; the process ends without it.
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -299,17 +302,44 @@ fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> 
     });
     // `limit` is at most a year (checked by the caller); an instant that far cannot overflow.
     let now = Instant::now();
-    let deadline = now.checked_add(limit).unwrap_or(now);
-    let mut input = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Ok(chunk)) => input.extend_from_slice(&chunk),
-            Ok(Err(e)) => return Err(e).context("cannot read the input"),
-            Err(_) => break,
+    Ok(DeadlineReader {
+        rx,
+        deadline: now.checked_add(limit).unwrap_or(now),
+        chunk: Vec::new(),
+        at: 0,
+    })
+}
+
+/// The bytes a reading thread passes on, until its source ends or the deadline passes.
+struct DeadlineReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    deadline: Instant,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for DeadlineReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.chunk.len() {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(0);
+            }
+            match self.rx.recv_timeout(left) {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // Time is up, or the source ended.
+                Err(_) => return Ok(0),
+            }
         }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
-    Ok(input)
 }
 
 fn profiles() -> Result<u8> {
