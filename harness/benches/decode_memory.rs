@@ -101,6 +101,7 @@ fn main() {
             state: 0x9E37_79B9_7F4A_7C15,
             column: 0,
         };
+        let input_mib = noise.left as f64 / f64::from(1 << 20);
         let mut reader = match StreamReader::new(noise, InputFormat::Auto) {
             Ok(r) => r,
             Err(e) => {
@@ -120,9 +121,9 @@ fn main() {
         let grown = after.zip(before).map(|(a, b)| a.saturating_sub(b));
         match summary {
             Ok(s) => println!(
-                "{kind:?} ({form}), protocol {}: {mib} MiB in {seconds:.1} s ({:.0} MiB/s), {} messages; peak RSS {} KiB (+{} KiB)",
+                "{kind:?} ({form}), protocol {}: {input_mib:.0} MiB in {seconds:.1} s ({:.0} MiB/s), {} messages; peak RSS {} KiB (+{} KiB)",
                 s.protocol.map_or("?", |p| p.name()),
-                mib as f64 / seconds,
+                input_mib / seconds,
                 s.messages,
                 after.map_or("?".into(), |a| a.to_string()),
                 grown.map_or("?".into(), |g| g.to_string()),

@@ -339,7 +339,7 @@ impl LogConverter {
         }
     }
 
-    fn line(&mut self, number: usize, raw: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
+    fn line(&mut self, raw: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
         let text = strip_ansi(&String::from_utf8_lossy(raw));
         let Some(p) = parse(&text) else {
             self.in_data = false;
@@ -373,7 +373,6 @@ impl LogConverter {
             self.last_ns = Some(ns);
             ns + self.day * DAY
         });
-        let _ = number;
         sink.start_segment(direction, at);
         sink.push(&p.bytes);
         self.in_data = true;
@@ -385,14 +384,14 @@ impl Converter for LogConverter {
     fn feed(&mut self, input: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
         let form = Form::Log(self.form.clone()).to_string();
         let mut lines = std::mem::take(&mut self.lines);
-        let result = lines.feed(input, &|| form.clone(), |n, l| self.line(n, l, sink));
+        let result = lines.feed(input, &|| form.clone(), |_, l| self.line(l, sink));
         self.lines = lines;
         result
     }
 
     fn finish(&mut self, sink: &mut Sink) -> Result<(), CaptureError> {
         let mut lines = std::mem::take(&mut self.lines);
-        let result = lines.finish(|n, l| self.line(n, l, sink));
+        let result = lines.finish(|_, l| self.line(l, sink));
         self.lines = lines;
         result
     }
