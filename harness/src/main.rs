@@ -242,7 +242,7 @@ fn decode(args: DecodeArgs) -> Result<u8> {
     out.flush().context("cannot write to standard output")?;
     if reader.ignored_lines() > 0 {
         eprintln!(
-            "note: {} line(s) without bytes left out",
+            "note: {} line(s) without bytes left out (-vv names them)",
             reader.ignored_lines()
         );
     }

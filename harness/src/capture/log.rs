@@ -339,11 +339,12 @@ impl LogConverter {
         }
     }
 
-    fn line(&mut self, raw: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
+    fn line(&mut self, number: usize, raw: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
         let text = strip_ansi(&String::from_utf8_lossy(raw));
         let Some(p) = parse(&text) else {
             self.in_data = false;
             if !text.trim().is_empty() {
+                tracing::debug!(line = number, "no bytes at the end: left out");
                 sink.ignored_lines += 1;
             }
             return Ok(());
@@ -354,6 +355,7 @@ impl LogConverter {
             return Ok(());
         }
         if sig != self.form.signature {
+            tracing::debug!(line = number, prefix = %sig, "another prefix than the data lines': left out");
             self.in_data = false;
             sink.ignored_lines += 1;
             return Ok(());
@@ -384,14 +386,14 @@ impl Converter for LogConverter {
     fn feed(&mut self, input: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
         let form = Form::Log(self.form.clone()).to_string();
         let mut lines = std::mem::take(&mut self.lines);
-        let result = lines.feed(input, &|| form.clone(), |_, l| self.line(l, sink));
+        let result = lines.feed(input, &|| form.clone(), |n, l| self.line(n, l, sink));
         self.lines = lines;
         result
     }
 
     fn finish(&mut self, sink: &mut Sink) -> Result<(), CaptureError> {
         let mut lines = std::mem::take(&mut self.lines);
-        let result = lines.finish(|_, l| self.line(l, sink));
+        let result = lines.finish(|n, l| self.line(n, l, sink));
         self.lines = lines;
         result
     }
