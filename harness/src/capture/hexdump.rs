@@ -32,6 +32,7 @@ fn split_offset<'a>(line: &'a str, form: &Form) -> Option<(usize, &'a str)> {
         Form::HexdumpWords => (&[7], false, 16),
         Form::Xxd => (&[8], true, 16),
         Form::Od { octal_offsets } => (&[6, 7, 8], false, if *octal_offsets { 8 } else { 16 }),
+        Form::OffsetHex => (&[4, 5, 6, 7, 8], false, 16),
         _ => return None,
     };
     let digits = line.bytes().take_while(u8::is_ascii_hexdigit).count();
@@ -42,6 +43,8 @@ fn split_offset<'a>(line: &'a str, form: &Form) -> Option<(usize, &'a str)> {
     let mut rest = &line[digits..];
     if colon {
         rest = rest.strip_prefix(':')?;
+    } else if *form == Form::OffsetHex {
+        rest = rest.strip_prefix(':').unwrap_or(rest);
     }
     if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
         return None;
@@ -71,6 +74,17 @@ fn parse_line(line: &str, form: &Form) -> Result<Line, String> {
         _ => rest,
     };
     let mut bytes = Vec::with_capacity(16);
+    if *form == Form::OffsetHex {
+        // The bytes are the two-digit tokens up to the text column; a text column that starts
+        // like a byte is cut off by the next line's offset (see the converter).
+        for token in area.split_whitespace() {
+            match u8::from_str_radix(token, 16) {
+                Ok(b) if token.len() == 2 => bytes.push(b),
+                _ => break,
+            }
+        }
+        return Ok(Line::Data(offset, bytes));
+    }
     for token in area.split_whitespace() {
         if !is_hex(token) {
             return Err(format!("`{token}` is not hex"));
@@ -106,16 +120,18 @@ pub fn detect(text: &str) -> Option<Form> {
         .collect();
     let first = lines.iter().find(|l| {
         let d = l.bytes().take_while(u8::is_ascii_hexdigit).count();
-        (6..=8).contains(&d) && l.len() > d + 1
+        (4..=8).contains(&d) && l.len() > d + 1
     })?;
     let digits = first.bytes().take_while(u8::is_ascii_hexdigit).count();
     let rest = &first[digits..];
-    let candidates: Vec<Form> = if rest.starts_with(": ") {
+    let candidates: Vec<Form> = if digits == 8 && rest.starts_with(": ") {
         vec![Form::Xxd]
     } else if digits == 8 && rest.starts_with("  ") {
         vec![Form::HexdumpCanonical]
     } else if digits == 7 && rest.split_whitespace().next().is_some_and(|t| t.len() == 4) {
         vec![Form::HexdumpWords]
+    } else if digits < 6 || rest.starts_with(':') {
+        vec![Form::OffsetHex]
     } else {
         // On a tie the later one wins: od -A x writes 6 digits, od's octal default 7.
         let mut both = vec![
@@ -146,10 +162,20 @@ fn fit(lines: &[&str], form: &Form) -> Option<usize> {
     let mut other = 0;
     let mut agree = 0;
     let mut repeat = false;
+    let mut first_zero = false;
     for line in lines {
         match parse_line(line, form).ok()? {
             Line::Data(offset, bytes) => {
-                if expected.is_some_and(|e| offset == e || (repeat && offset > e)) {
+                if bytes.is_empty() {
+                    return None;
+                }
+                let over = *form == Form::OffsetHex;
+                if data == 0 {
+                    first_zero = offset == 0;
+                }
+                if expected
+                    .is_some_and(|e| offset == e || (repeat && offset > e) || (over && offset < e))
+                {
                     agree += 1;
                 }
                 repeat = false;
@@ -168,7 +194,10 @@ fn fit(lines: &[&str], form: &Form) -> Option<usize> {
             Line::Other => other += 1,
         }
     }
-    (data >= 1 && other <= data).then_some(agree)
+    // Hex that merely starts with a 4-digit group must not pass for offsets: offsets must add
+    // up (or a single line start at 0).
+    let offsets_hold = *form != Form::OffsetHex || agree + 1 >= data && (data > 1 || first_zero);
+    (data >= 1 && other <= data && offsets_hold).then_some(agree)
 }
 
 /// The streaming converter for the dump forms.
@@ -213,7 +242,17 @@ impl HexdumpConverter {
             parse_line(&text, &self.form).map_err(|m| Self::error(&self.form, number, m))?;
         match parsed {
             Line::Data(offset, bytes) => {
-                let expected = *self.expected.get_or_insert(offset);
+                let mut expected = *self.expected.get_or_insert(offset);
+                if self.form == Form::OffsetHex && offset < expected {
+                    // The last line's text column began like bytes: the offset says how many
+                    // of its tokens were bytes.
+                    let extra = expected - offset;
+                    if extra < self.held.len() {
+                        self.held.truncate(self.held.len() - extra);
+                        self.last.clone_from(&self.held);
+                        expected = offset;
+                    }
+                }
                 if self.repeat {
                     self.fill(number, expected, offset, sink)?;
                 } else if offset != expected {
@@ -394,6 +433,27 @@ mod test {
         let words = "0000000 0100 0302\n0000004 0004\n0000005\n";
         let c = read(words.as_bytes(), InputFormat::Auto).expect("read");
         assert_eq!((c.form, c.bytes), (Form::HexdumpWords, vec![0, 1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn wireshark_style_offsets() {
+        let dump = "0000   00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f   ................\n\
+                    0010   aa aa aa aa aa aa aa aa aa aa aa aa aa aa aa aa   ................\n\
+                    0020   aa aa aa aa aa aa aa aa aa aa aa aa aa aa aa aa   ................\n\
+                    0030   2f 49 53 4b 35 5c 32 4d                           /ISK5\\2M\n";
+        let c = read(dump.as_bytes(), InputFormat::Auto).expect("read");
+        assert_eq!(
+            c.form.to_string(),
+            "hex dump with offsets (Wireshark style)"
+        );
+        assert_eq!(c.bytes, sample());
+        // A text column that starts like a byte is cut by the next offset.
+        let tricky = "0000: 41 42 43 44  ab cd\n0004: 45 46  EF\n";
+        let c = read(tricky.as_bytes(), InputFormat::Auto).expect("read");
+        assert_eq!(c.bytes, b"ABCDEF\xef");
+        // Hex that starts with a 4-digit group is still hex.
+        let c = read(b"68FA FA68 53FF\n0001 67DB 0853\n", InputFormat::Auto).expect("read");
+        assert_eq!(c.form, Form::Hex);
     }
 
     #[test]

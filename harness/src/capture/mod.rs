@@ -38,7 +38,8 @@ pub enum InputFormat {
     Hex,
     /// A C or Python array (`{0x68, …}`, `[104, 250, …]`).
     Array,
-    /// `hexdump -C` or plain `hexdump` (16-bit words).
+    /// `hexdump -C` or plain `hexdump` (16-bit words), or offsets, bytes and text as Wireshark
+    /// copies them.
     Hexdump,
     /// `xxd`.
     Xxd,
@@ -112,6 +113,9 @@ pub enum Form {
         /// The offsets are octal (od's default).
         octal_offsets: bool,
     },
+    /// Offsets, bytes and a text column as Wireshark and serial terminals copy them
+    /// (`0000   68 fa fa 68 …   h..h…`).
+    OffsetHex,
     /// Python bytes literals; `base64` when the literals hold base64 text.
     PyBytes {
         /// The literals' content is base64.
@@ -142,6 +146,7 @@ impl fmt::Display for Form {
             Form::Od {
                 octal_offsets: true,
             } => f.write_str("od -t x1 (octal offsets)"),
+            Form::OffsetHex => f.write_str("hex dump with offsets (Wireshark style)"),
             Form::PyBytes { base64: false } => f.write_str("Python bytes literal"),
             Form::PyBytes { base64: true } => f.write_str("Python bytes literal holding base64"),
             Form::Log(l) => l.fmt(f),
@@ -372,8 +377,12 @@ pub fn detect(window: &[u8], format: InputFormat, complete: bool) -> Result<Form
         InputFormat::Base64 => forced("base64", text.and_then(hex::detect_base64)),
         InputFormat::Hexdump => forced(
             "a hexdump",
-            text.and_then(hexdump::detect)
-                .filter(|f| matches!(f, Form::HexdumpCanonical | Form::HexdumpWords)),
+            text.and_then(hexdump::detect).filter(|f| {
+                matches!(
+                    f,
+                    Form::HexdumpCanonical | Form::HexdumpWords | Form::OffsetHex
+                )
+            }),
         ),
         InputFormat::Xxd => forced(
             "an xxd dump",
@@ -458,9 +467,11 @@ pub fn converter(form: &Form) -> Box<dyn Converter + Send> {
             decimal: *decimal,
         })),
         Form::Base64 => Box::new(hex::Base64Converter::default()),
-        Form::HexdumpCanonical | Form::HexdumpWords | Form::Xxd | Form::Od { .. } => {
-            Box::new(hexdump::HexdumpConverter::new(form.clone()))
-        }
+        Form::HexdumpCanonical
+        | Form::HexdumpWords
+        | Form::Xxd
+        | Form::Od { .. }
+        | Form::OffsetHex => Box::new(hexdump::HexdumpConverter::new(form.clone())),
         Form::PyBytes { base64 } => Box::new(pybytes::PyBytesConverter::new(*base64)),
         Form::Log(l) => Box::new(log::LogConverter::new(l.clone())),
         Form::Text(t) => Box::new(text::TextConverter::new(t.clone())),
