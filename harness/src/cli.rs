@@ -251,7 +251,7 @@ pub struct DecodeArgs {
     #[arg(long, value_enum, default_value_t = crate::capture::InputFormat::Auto)]
     pub input_format: crate::capture::InputFormat,
     /// Start the output with a JSON line describing the input
-    /// (`{"capture":{"form":…,"input_format":…,"protocol":…}}`) before the messages.
+    /// (`{"capture":{"form":…,"protocol":…}}`) before the messages.
     #[arg(long)]
     pub json: bool,
     /// The capture file (or, with --max-seconds, a serial port, a pty or a TCP gateway as
