@@ -478,11 +478,127 @@ pub fn converter(form: &Form) -> Box<dyn Converter + Send> {
     }
 }
 
+/// Whether a line is a Markdown code fence (```` ``` ````, `~~~`, with or without a language),
+/// and what follows the fence on its line when that is data (`` ```0-0:96.1.4(50217) ``).
+fn fence(line: &[u8]) -> Option<&[u8]> {
+    let t = line.trim_ascii_start();
+    let rest = t.strip_prefix(b"```").or_else(|| t.strip_prefix(b"~~~"))?;
+    let rest = rest.trim_ascii();
+    let language = rest.first().is_some_and(u8::is_ascii_alphabetic)
+        && rest
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(b));
+    Some(
+        if language || rest.iter().all(|&b| b == b'`' || b == b'~') {
+            &[]
+        } else {
+            rest
+        },
+    )
+}
+
+/// A line with its Markdown code fences removed (a fence line of its own, or a fence glued to
+/// the first or last line of a paste), or `None` when nothing is left of it.
+fn unfence(line: &[u8]) -> Option<&[u8]> {
+    let mut kept = match fence(line) {
+        Some([]) => return None,
+        Some(rest) => rest,
+        None => line,
+    };
+    let body = kept.strip_suffix(b"\r").unwrap_or(kept).trim_ascii_end();
+    if let Some(before) = body
+        .strip_suffix(b"```")
+        .or_else(|| body.strip_suffix(b"~~~"))
+    {
+        if before.trim_ascii().is_empty() {
+            return None;
+        }
+        kept = before;
+    }
+    Some(kept)
+}
+
+/// Drops the Markdown code fences a paste from GitHub or a forum carries, then converts.
+struct FenceConverter {
+    inner: Box<dyn Converter + Send>,
+    lines: Lines,
+}
+
+impl FenceConverter {
+    fn line(&mut self, line: &[u8], newline: bool, sink: &mut Sink) -> Result<(), CaptureError> {
+        let Some(kept) = unfence(line) else {
+            sink.ignored_lines += 1;
+            return Ok(());
+        };
+        self.inner.feed(kept, sink)?;
+        if newline {
+            self.inner.feed(b"\n", sink)?;
+        }
+        Ok(())
+    }
+}
+
+impl Converter for FenceConverter {
+    fn feed(&mut self, input: &[u8], sink: &mut Sink) -> Result<(), CaptureError> {
+        let mut lines = std::mem::take(&mut self.lines);
+        let result = lines.feed(input, &|| "text with code fences".into(), |_, l| {
+            self.line(l, true, sink)
+        });
+        self.lines = lines;
+        result
+    }
+
+    fn finish(&mut self, sink: &mut Sink) -> Result<(), CaptureError> {
+        let mut lines = std::mem::take(&mut self.lines);
+        let result = lines.finish(|_, l| self.line(l, false, sink));
+        self.lines = lines;
+        result?;
+        self.inner.finish(sink)
+    }
+}
+
+/// The form of an input and its converter: Markdown code fences around a paste are dropped
+/// first (not from raw bytes).
+fn prepare(
+    window: &[u8],
+    format: InputFormat,
+    complete: bool,
+) -> Result<(Form, Box<dyn Converter + Send>), CaptureError> {
+    let fenced = format != InputFormat::Raw
+        && as_text(window).is_some()
+        && window.split(|&b| b == b'\n').any(|l| fence(l).is_some());
+    if fenced {
+        let mut unfenced = Vec::with_capacity(window.len());
+        let lines: Vec<&[u8]> = window.split(|&b| b == b'\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(kept) = unfence(line) {
+                unfenced.extend_from_slice(kept);
+                if i + 1 < lines.len() {
+                    unfenced.push(b'\n');
+                }
+            }
+        }
+        let form = detect(&unfenced, format, complete)?;
+        if form != Form::Raw {
+            let inner = converter(&form);
+            return Ok((
+                form,
+                Box::new(FenceConverter {
+                    inner,
+                    lines: Lines::default(),
+                }),
+            ));
+        }
+    }
+    let form = detect(window, format, complete)?;
+    let converter = converter(&form);
+    Ok((form, converter))
+}
+
 /// Reads a whole capture held in memory.
 pub fn read(input: &[u8], format: InputFormat) -> Result<Capture, CaptureError> {
     let window = &input[..input.len().min(WINDOW)];
-    let form = detect(window, format, input.len() <= WINDOW)?;
-    let mut conv = converter(&form);
+    let (form, mut conv) = prepare(window, format, input.len() <= WINDOW)?;
     let mut sink = Sink::new(true);
     sink.start_segment(None, None);
     conv.feed(input, &mut sink)?;
@@ -528,8 +644,7 @@ impl<R: Read> StreamReader<R> {
                 Err(e) => return Err(e.into()),
             }
         };
-        let form = detect(&window, format, complete)?;
-        let converter = converter(&form);
+        let (form, converter) = prepare(&window, format, complete)?;
         Ok(StreamReader {
             source,
             form,
@@ -575,5 +690,33 @@ impl<R: Read> StreamReader<R> {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn markdown_fences_are_dropped() {
+        let telegram = b"/ISk5\\2MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n!ABCD\r\n";
+        let pasted = "```text\n/ISk5\\2MT382-1000\n\n1-3:0.2.8(50)\n!ABCD\n```\n";
+        let c = read(pasted.as_bytes(), InputFormat::Auto).expect("read");
+        assert!(matches!(c.form, Form::Text(_)), "{}", c.form);
+        assert_eq!(c.bytes, telegram);
+        assert_eq!(c.ignored_lines, 2);
+
+        // Fences glued to the first and the last line leave those lines.
+        let glued = "```/ISk5\\2MT382-1000\n\n1-3:0.2.8(50)\n!ABCD```\n";
+        let c = read(glued.as_bytes(), InputFormat::Auto).expect("read");
+        assert_eq!(c.bytes, telegram);
+
+        let hex = "Here is my capture:\n```\n68 FA FA 68\n53 FF\n```";
+        let c = read(hex.as_bytes(), InputFormat::Auto).expect("read");
+        assert_eq!(c.bytes, [0x68, 0xFA, 0xFA, 0x68, 0x53, 0xFF]);
+        let c = read(b"```\n68 FA\n```", InputFormat::Hex).expect("read");
+        assert_eq!(c.form, Form::Hex);
+        assert_eq!(c.bytes, [0x68, 0xFA]);
+        assert!(read(b"```\n```\n", InputFormat::Auto).is_err());
     }
 }
