@@ -178,6 +178,9 @@ mod any_input {
     use proptest::prelude::*;
 
     const PIECES: &[&str] = &[
+        "```",
+        "```text\n",
+        "0000   ",
         "68 FA ",
         "0x68,",
         "\\xfa",
