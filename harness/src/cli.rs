@@ -42,7 +42,8 @@ pub enum Command {
     /// Run scenarios against the reference decoder (or a decoder under test) and report.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
-    /// Decode a capture (hex text or raw bytes) and print one JSON line per message found.
+    /// Decode a capture (raw bytes, or as pasted: hex, arrays, hexdump, xxd, od, Python bytes,
+    /// log lines, DSMR/IEC text, base64) and print one JSON line per message found.
     #[command(after_help = DECODE_EXAMPLES)]
     Decode(DecodeArgs),
     /// List the built-in meter profiles.
@@ -417,9 +418,16 @@ pub struct DecodeArgs {
     )]
     pub auth_key: Option<String>,
     /// Stop reading after this many seconds and decode what came (for a pty or a pipe that
-    /// never ends).
+    /// never ends); at most one year.
     #[arg(long, value_name = "S")]
     pub max_seconds: Option<f64>,
+    /// The form of the input; `auto` detects it and says on stderr what it assumed.
+    #[arg(long, value_enum, default_value_t = crate::capture::InputFormat::Auto)]
+    pub input_format: crate::capture::InputFormat,
+    /// Start the output with a JSON line describing the input
+    /// (`{"capture":{"form":…,"protocol":…}}`) before the messages.
+    #[arg(long)]
+    pub json: bool,
     /// The capture file (or, with --max-seconds, a serial port, a pty or a TCP gateway as
     /// `socket://HOST:PORT`); `-` or nothing for standard input.
     #[arg(value_name = "FILE")]

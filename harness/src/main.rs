@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use meterlab_decoder::{Key, Keys, Message, Protocol};
-use meterlab_harness::capture::{read_capture, CaptureFormat};
+use meterlab_decoder::{Key, Keys, Protocol};
+use meterlab_harness::capture::StreamReader;
 use meterlab_harness::cli::{
     Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg,
     RunArgs, ScenariosArgs, ScenariosCommand, SimArgs,
 };
+use meterlab_harness::decode::{decode_stream, DecodeOptions};
 use meterlab_harness::exit_code;
 use meterlab_harness::manual;
 use meterlab_harness::report::{self, RunReport};
@@ -421,10 +422,29 @@ fn rerun_args(args: &RunArgs) -> Vec<String> {
 }
 
 fn parse_key(what: &str, hex: &Option<String>) -> Result<Option<Key>> {
-    hex.as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.parse::<Key>().with_context(|| format!("bad {what}")))
-        .transpose()
+    match hex.as_deref() {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => {
+            bail!("{what}: empty key (leave the option out to decode without a key)")
+        }
+        Some(s) => s
+            .parse::<Key>()
+            .map(Some)
+            .with_context(|| format!("bad {what}")),
+    }
+}
+
+/// The longest `--max-seconds` accepted: one year.
+const MAX_SECONDS: f64 = 366.0 * 86_400.0;
+
+/// Where `decode` reads from: a file or standard input, streamed.
+fn open_input(file: Option<&std::path::Path>) -> Result<Box<dyn Read + Send>> {
+    Ok(match file {
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        ),
+        _ => Box::new(std::io::stdin()),
+    })
 }
 
 fn decode(args: DecodeArgs) -> Result<u8> {
@@ -432,55 +452,49 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         encryption: parse_key("--key", &args.key)?,
         authentication: parse_key("--auth-key", &args.auth_key)?,
     };
-    let mut input = Vec::new();
-    if let Some(seconds) = args.max_seconds {
-        if !(seconds.is_finite() && seconds >= 0.0) {
-            bail!("--max-seconds must be a non-negative number");
+    let source: Box<dyn Read + Send> = match args.max_seconds {
+        Some(seconds) => {
+            if !(seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&seconds)) {
+                bail!("--max-seconds must be a number of seconds from 0 to {MAX_SECONDS} (one year), not {seconds}");
+            }
+            Box::new(read_for(
+                args.file.as_deref(),
+                Duration::from_secs_f64(seconds),
+            )?)
         }
-        input = read_for(args.file.as_deref(), Duration::from_secs_f64(seconds))?;
-    } else {
-        match args.file.as_deref() {
-            None => std::io::stdin()
-                .read_to_end(&mut input)
-                .context("cannot read standard input")?,
-            Some(p) if p.as_os_str() == "-" => std::io::stdin()
-                .read_to_end(&mut input)
-                .context("cannot read standard input")?,
-            Some(p) => {
-                input = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-                input.len()
-            }
-        };
-    }
-    let (bytes, format) = read_capture(&input);
-    tracing::info!(
-        bytes = bytes.len(),
-        hex = (format == CaptureFormat::Hex),
-        "capture read"
-    );
-    let protocol = match args.protocol {
-        ProtocolArg::Auto => match meterlab_decoder::auto::detect(&bytes, &keys) {
-            Some(p) => p,
-            None => {
-                tracing::warn!("could not tell the protocol from the first bytes; trying DSMR (use --protocol)");
-                Protocol::Dsmr
-            }
-        },
-        ProtocolArg::Dsmr => Protocol::Dsmr,
-        ProtocolArg::Dlms => Protocol::Dlms,
-        ProtocolArg::Iec => Protocol::Iec62056_21,
-        ProtocolArg::Mbus => Protocol::Mbus,
+        None => open_input(args.file.as_deref())?,
     };
-    tracing::info!(protocol = protocol.name(), "decoding");
-    let mut decoder = runner::reference_decoder(protocol, keys);
-    let messages = decoder.decode_all(&bytes);
+    let mut reader =
+        StreamReader::new(source, args.input_format).context("cannot read the capture")?;
+    eprintln!("note: input read as {}", reader.form());
+    let options = DecodeOptions {
+        protocol: match args.protocol {
+            ProtocolArg::Auto => None,
+            ProtocolArg::Dsmr => Some(Protocol::Dsmr),
+            ProtocolArg::Dlms => Some(Protocol::Dlms),
+            ProtocolArg::Iec => Some(Protocol::Iec62056_21),
+            ProtocolArg::Mbus => Some(Protocol::Mbus),
+        },
+        keys,
+        header: args.json,
+    };
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for m in &messages {
-        writeln!(out, "{}", m.to_json_line()).context("cannot write to standard output")?;
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = decode_stream(&mut reader, &options, &mut out);
+    out.flush().context("cannot write to standard output")?;
+    if reader.ignored_lines() > 0 {
+        eprintln!(
+            "note: {} line(s) without bytes left out (-vv names them)",
+            reader.ignored_lines()
+        );
     }
-    let failed = messages.iter().any(|m| matches!(m, Message::Error { .. }));
-    Ok(if failed {
+    let summary = result?;
+    tracing::info!(
+        bytes = summary.bytes,
+        messages = summary.messages,
+        "capture decoded"
+    );
+    Ok(if summary.errors > 0 {
         exit_code::FAILED
     } else {
         exit_code::SUCCESS
@@ -488,8 +502,9 @@ fn decode(args: DecodeArgs) -> Result<u8> {
 }
 
 /// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,
-/// whichever comes first: a pty or a serial port never ends.
-fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> {
+/// whichever comes first: a pty or a serial port never ends. The bytes are streamed as they
+/// come (a bounded queue between the reading thread and the decoder).
+fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<DeadlineReader> {
     let tcp = file
         .and_then(|p| p.to_str())
         .and_then(|p| p.strip_prefix("socket://"));
@@ -507,7 +522,7 @@ fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> 
         ),
         _ => Box::new(std::io::stdin()),
     };
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = std::sync::mpsc::sync_channel(64);
     // The thread may stay blocked in read() when time is up; the process ends without it.
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -527,17 +542,46 @@ fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<Vec<u8>> 
             }
         }
     });
-    let deadline = Instant::now() + limit;
-    let mut input = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Ok(chunk)) => input.extend_from_slice(&chunk),
-            Ok(Err(e)) => return Err(e).context("cannot read the input"),
-            Err(_) => break,
+    // `limit` is at most a year (checked by the caller); an instant that far cannot overflow.
+    let now = Instant::now();
+    Ok(DeadlineReader {
+        rx,
+        deadline: now.checked_add(limit).unwrap_or(now),
+        chunk: Vec::new(),
+        at: 0,
+    })
+}
+
+/// The bytes a reading thread passes on, until its source ends or the deadline passes.
+struct DeadlineReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    deadline: Instant,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for DeadlineReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.chunk.len() {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(0);
+            }
+            match self.rx.recv_timeout(left) {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // Time is up, or the source ended.
+                Err(_) => return Ok(0),
+            }
         }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
-    Ok(input)
 }
 
 fn scenarios(args: ScenariosArgs) -> Result<u8> {

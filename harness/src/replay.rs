@@ -37,16 +37,25 @@ pub fn read_recording(path: &Path) -> Result<Recording, std::io::Error> {
         ));
     }
     let input = std::fs::read(path)?;
-    // The coordinator switches this to `capture::read` (paste forms, timestamps, directions)
-    // once it is merged: spans with `at_ns`, only the meter's direction.
-    let (bytes, _form) = crate::capture::read_capture(&input);
-    Ok(Recording::untimed(bytes))
+    // Any paste form (`docs/captures.md`); a log's lines keep their times and directions, and
+    // only the meter's side is replayed.
+    let capture = crate::capture::read(&input, crate::capture::InputFormat::Auto)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    let pieces: Vec<_> = capture
+        .segments
+        .iter()
+        .map(|segment| {
+            let from_meter = segment.direction != Some(crate::capture::Direction::ToMeter);
+            (from_meter, segment.at_ns, segment.range.clone())
+        })
+        .collect();
+    Ok(recording_from_pieces(capture.bytes, pieces))
 }
 
 /// A recording from a capture read in pieces (a log's lines): `pieces` are (whether the meter
 /// sent it, when it was logged, its bytes in `bytes`); what the reader sent (a two-direction
-/// log's requests) is left out, so only the meter's bytes are replayed. The switch to
-/// `capture::read` maps each segment to one piece (direction `None` counts as the meter's).
+/// log's requests) is left out, so only the meter's bytes are replayed. [`read_recording`]
+/// maps each segment of `capture::read` to one piece (direction `None` counts as the meter's).
 pub fn recording_from_pieces(
     bytes: Vec<u8>,
     pieces: impl IntoIterator<Item = (bool, Option<u64>, std::ops::Range<usize>)>,

@@ -232,7 +232,7 @@ fn bad_captures_are_clear_errors() {
     let dir = temp_dir("bad");
     std::fs::write(
         dir.join("missing.yaml"),
-        "meter: { profile: dsmr-5.0, capture: nope.hex }\n",
+        "meter: { profile: dsmr-5.0, capture: nope.hex }\nrun: { telegrams: 1 }\n",
     )
     .expect("write");
     let s = Scenario::load(&dir.join("missing.yaml")).expect("parses");
@@ -241,12 +241,12 @@ fn bad_captures_are_clear_errors() {
     std::fs::write(dir.join("empty.hex"), "").expect("write");
     std::fs::write(
         dir.join("empty.yaml"),
-        "meter: { profile: dsmr-5.0, capture: empty.hex }\n",
+        "meter: { profile: dsmr-5.0, capture: empty.hex }\nrun: { telegrams: 1 }\n",
     )
     .expect("write");
     let s = Scenario::load(&dir.join("empty.yaml")).expect("parses");
     let err = runner::run_scenario(&s, &RunOptions::default()).expect_err("empty");
-    assert!(err.to_string().contains("no bytes"), "{err}");
+    assert!(err.to_string().contains("empty"), "{err}");
     // Binary noise replays (and decodes to errors), it does not panic.
     let noise: Vec<u8> = (0..2000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
