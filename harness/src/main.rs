@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Protocol};
 use meterlab_harness::capture::StreamReader;
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg,
-    RunArgs, ScenariosArgs, ScenariosCommand, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg, RunArgs,
+    ScenariosArgs, ScenariosCommand, SimArgs,
 };
 use meterlab_harness::decode::{decode_stream, DecodeOptions};
 use meterlab_harness::exit_code;
@@ -464,8 +464,18 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         }
         None => open_input(args.file.as_deref())?,
     };
-    let mut reader =
-        StreamReader::new(source, args.input_format).context("cannot read the capture")?;
+    let from_stdin = args.file.as_deref().is_none_or(|f| f.as_os_str() == "-");
+    let mut reader = match StreamReader::new(source, args.input_format) {
+        Ok(reader) => reader,
+        // A pipe that brought nothing (a reader that heard nothing, a decoder under test fed
+        // an empty line) has nothing to decode: no message, said on stderr. A named file that
+        // is empty is a mistake, and an error.
+        Err(meterlab_harness::capture::CaptureError::Empty("")) if from_stdin => {
+            eprintln!("note: standard input was empty: nothing to decode");
+            return Ok(exit_code::SUCCESS);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot read the capture")),
+    };
     eprintln!("note: input read as {}", reader.form());
     let options = DecodeOptions {
         protocol: match args.protocol {

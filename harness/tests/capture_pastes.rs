@@ -269,9 +269,18 @@ fn iec_exchange_as_hex() {
 /// What `decode` says about input that holds nothing, and `--input-format` forcing a form.
 #[test]
 fn empty_input_and_forced_forms() {
+    // Nothing on a pipe: nothing to decode, said on stderr (a decoder under test fed an empty
+    // line must not fail). An empty file named on the command line is a mistake.
     let out = meterlab(&["decode", "-"], Some(b""));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input was empty"));
+    let empty = std::env::temp_dir().join(format!("meterlab-empty-{}", std::process::id()));
+    std::fs::write(&empty, b"").expect("write");
+    let out = meterlab(&["decode", empty.to_str().expect("utf-8 path")], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the input is empty"));
+    let _ = std::fs::remove_file(&empty);
 
     let out = meterlab(&["decode", "-"], Some(b" \n\t\n"));
     assert_eq!(out.status.code(), Some(2));

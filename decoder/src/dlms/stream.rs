@@ -520,6 +520,16 @@ impl DlmsFramer {
                     format!("push longer than {MAX_PUSH_LEN} bytes ({len} so far): given up"),
                     Some(offset),
                 )),
+                Event::Overflow {
+                    offset,
+                    pieces,
+                    bytes,
+                } => out.push(ErrorKind::SkippedBytes.error(
+                    format!(
+                        "skipped {bytes} bytes in {pieces} further pieces of the push at offset {offset}, given up as too long"
+                    ),
+                    Some(offset),
+                )),
             }
         }
     }

@@ -122,6 +122,24 @@ pub enum Event {
         /// Its size when given up.
         len: usize,
     },
+    /// A push given up as too long went on: its further pieces were passed over, and this says
+    /// how many, so that no byte goes unreported (`skipped_bytes`).
+    Overflow {
+        /// Stream offset of the push's first piece.
+        offset: u64,
+        /// Pieces passed over after it was given up.
+        pieces: usize,
+        /// Their bytes.
+        bytes: usize,
+    },
+}
+
+/// The pieces of a push given up as too long that were passed over since.
+#[derive(Clone, Copy, Debug)]
+struct Overflow {
+    offset: u64,
+    pieces: usize,
+    bytes: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +163,8 @@ pub struct Assembler {
     pending: Option<Pending>,
     /// The current push was already reported: swallow its pieces up to its last.
     discarding: bool,
+    /// When the push being swallowed was given up as too long: what was swallowed of it.
+    overflow: Option<Overflow>,
 }
 
 impl Assembler {
@@ -155,6 +175,20 @@ impl Assembler {
             max_len,
             pending: None,
             discarding: false,
+            overflow: None,
+        }
+    }
+
+    /// Reports what was passed over of a push given up as too long, once it is over.
+    fn end_overflow(&mut self, out: &mut Vec<Event>) {
+        if let Some(o) = self.overflow.take() {
+            if o.pieces > 0 {
+                out.push(Event::Overflow {
+                    offset: o.offset,
+                    pieces: o.pieces,
+                    bytes: o.bytes,
+                });
+            }
         }
     }
 
@@ -178,6 +212,7 @@ impl Assembler {
                 });
             }
             self.discarding = false;
+            self.end_overflow(out);
             self.pending = Some(Pending {
                 offset: piece.offset,
                 next: piece.number.map(|n| n.wrapping_add(1)),
@@ -206,6 +241,13 @@ impl Assembler {
                 }
                 None if self.discarding => {
                     self.discarding = !piece.last;
+                    if let Some(o) = self.overflow.as_mut() {
+                        o.pieces += 1;
+                        o.bytes += piece.data.len();
+                    }
+                    if piece.last {
+                        self.end_overflow(out);
+                    }
                     return;
                 }
                 None => {
@@ -233,6 +275,11 @@ impl Assembler {
             out.push(Event::TooLong {
                 offset: p.offset,
                 len: p.data.len(),
+            });
+            self.overflow = (!piece.last).then_some(Overflow {
+                offset: p.offset,
+                pieces: 0,
+                bytes: 0,
             });
             self.pending = None;
             self.discarding = !piece.last;
@@ -263,6 +310,7 @@ impl Assembler {
                 ),
             });
         }
+        self.end_overflow(out);
         self.discarding = false;
     }
 
@@ -271,6 +319,7 @@ impl Assembler {
     /// swallows the push's remaining pieces unless `last` says the corrupted piece was its last.
     pub fn reject(&mut self, last: bool) -> Option<u64> {
         self.discarding = !last;
+        self.overflow = None;
         self.pending.take().map(|p| p.offset)
     }
 }
@@ -371,5 +420,33 @@ mod test {
         a.push(piece(20, true, false, None, b"abc"), &mut out);
         a.push(piece(30, false, false, None, b"de"), &mut out);
         assert_eq!(out, vec![Event::TooLong { offset: 20, len: 5 }]);
+        // The given-up push goes on: what is passed over is reported when it ends.
+        out.clear();
+        a.push(piece(40, false, false, None, b"fgh"), &mut out);
+        a.push(piece(50, false, true, None, b"ij"), &mut out);
+        assert_eq!(
+            out,
+            vec![Event::Overflow {
+                offset: 20,
+                pieces: 2,
+                bytes: 5
+            }]
+        );
+        // ... or when the stream ends in it.
+        out.clear();
+        a.push(piece(60, true, false, None, b"abcde"), &mut out);
+        a.push(piece(70, false, false, None, b"xyz"), &mut out);
+        a.interrupt("the stream ended", &mut out);
+        assert_eq!(
+            out,
+            vec![
+                Event::TooLong { offset: 60, len: 5 },
+                Event::Overflow {
+                    offset: 60,
+                    pieces: 1,
+                    bytes: 3
+                }
+            ]
+        );
     }
 }
