@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod diagnose;
 pub mod exit_code;
 pub mod external;
 pub mod golden;

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Message, Protocol};
 use meterlab_harness::capture::{read_capture, CaptureFormat};
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, LoopbackArgs, ProtocolArg, RunArgs, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, DiagnoseArgs, LoopbackArgs, ProtocolArg, RunArgs,
+    SimArgs,
 };
 use meterlab_harness::exit_code;
 use meterlab_harness::report::{self, RunReport};
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Profiles => profiles(),
         Command::Sim(args) => sim(args),
         Command::Loopback(args) => loopback(args),
+        Command::Diagnose(args) => diagnose(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -242,6 +244,70 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         exit_code::FAILED
     } else {
         exit_code::SUCCESS
+    })
+}
+
+/// `meterlab diagnose`: the capture read as `decode` reads it, the diagnosis on standard output.
+fn diagnose(args: DiagnoseArgs) -> Result<u8> {
+    use meterlab_harness::diagnose::{self, DiagnoseOptions};
+    let keys = Keys {
+        encryption: parse_key("--key", &args.key)?,
+        authentication: parse_key("--auth-key", &args.auth_key)?,
+    };
+    let reader = args
+        .reader
+        .as_deref()
+        .map(|s| {
+            s.parse::<meterlab_sim::line::UartConfig>()
+                .with_context(|| format!("bad --reader {s:?} (e.g. \"2400 8N1\")"))
+        })
+        .transpose()?;
+    let input = if args.file.as_os_str() == "-" {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut v)
+            .context("cannot read standard input")?;
+        v
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
+    };
+    let (bytes, format) = read_capture(&input);
+    eprintln!(
+        "capture read as {}: {} bytes",
+        if format == CaptureFormat::Hex {
+            "hex text"
+        } else {
+            "raw bytes"
+        },
+        bytes.len()
+    );
+    let protocol = match args.protocol {
+        ProtocolArg::Auto => None,
+        ProtocolArg::Dsmr => Some(Protocol::Dsmr),
+        ProtocolArg::Dlms => Some(Protocol::Dlms),
+        ProtocolArg::Iec => Some(Protocol::Iec62056_21),
+        ProtocolArg::Mbus => Some(Protocol::Mbus),
+    };
+    let options = DiagnoseOptions {
+        keys,
+        reader,
+        protocol,
+    };
+    let diagnosis = diagnose::diagnose(&bytes, &options);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        let json =
+            serde_json::to_string_pretty(&diagnosis).context("cannot serialise the diagnosis")?;
+        writeln!(out, "{json}").context("cannot write to standard output")?;
+    } else {
+        write!(out, "{}", diagnose::render_text(&diagnosis, 5))
+            .context("cannot write to standard output")?;
+    }
+    Ok(if diagnosis.fits {
+        exit_code::SUCCESS
+    } else {
+        exit_code::FAILED
     })
 }
 
