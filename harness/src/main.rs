@@ -297,8 +297,19 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
+        let mut value =
+            serde_json::to_value(&diagnosis).context("cannot serialise the diagnosis")?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert(
+                "input".into(),
+                serde_json::json!({
+                    "form": if format == CaptureFormat::Hex { "hex" } else { "raw" },
+                    "bytes": bytes.len(),
+                }),
+            );
+        }
         let json =
-            serde_json::to_string_pretty(&diagnosis).context("cannot serialise the diagnosis")?;
+            serde_json::to_string_pretty(&value).context("cannot serialise the diagnosis")?;
         writeln!(out, "{json}").context("cannot write to standard output")?;
     } else {
         write!(out, "{}", diagnose::render_text(&diagnosis, 5))

@@ -346,7 +346,7 @@ fn ciphered(bytes: &[u8]) -> Option<Ciphered> {
         };
         count += 1;
         if first.is_none() {
-            let title = &d[2..10];
+            let Some(title) = d.get(2..10) else { continue };
             let letters = &title[..3];
             let name = if letters.iter().all(u8::is_ascii_alphanumeric) {
                 format!(
@@ -710,6 +710,36 @@ pub fn diagnose(bytes: &[u8], options: &DiagnoseOptions) -> Diagnosis {
         ciphered,
         seen,
     }
+}
+
+/// Diagnoses a capture whose directions are known: `received` is what the reader got, `sent`
+/// what it sent (its requests, possibly empty). Requests of the reader found in `received` are
+/// then an echo for certain, never a log of both directions.
+pub fn diagnose_two_way(received: &[u8], sent: &[u8], options: &DiagnoseOptions) -> Diagnosis {
+    let mut d = diagnose(received, options);
+    let sent_requests = dialogue::requests(sent);
+    let echoed = dialogue::requests(received).iter().any(|r| {
+        sent_requests
+            .iter()
+            .any(|s| sent[s.start..s.end] == received[r.start..r.end])
+    });
+    for h in &mut d.hypotheses {
+        if h.cause == Cause::DirectionsMixed && echoed {
+            h.cause = Cause::Echo;
+            h.evidence
+                .notes
+                .push("the reader's own requests are in what it received".into());
+        }
+    }
+    if let Some(h) = d.hypotheses.first().filter(|_| d.fits) {
+        d.verdict = match (&h.protocol, &h.profile) {
+            (Some(p), Some(profile)) => {
+                format!("{} (like {profile}): {}", p.name(), h.cause.describe())
+            }
+            _ => h.cause.describe().to_string(),
+        };
+    }
+    d
 }
 
 /// The diagnosis for a person: the verdict, the hypotheses best first (at most `max`), the
