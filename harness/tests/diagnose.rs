@@ -388,6 +388,13 @@ fn known_directions_make_requests_an_echo() {
     assert_eq!(top(&d).cause, Cause::Echo, "{}", d.verdict);
 }
 
+/// The generated set, made once for the tests that use it.
+fn set() -> &'static [meterlab_harness::diagnose::benchset::Case] {
+    static SET: std::sync::OnceLock<Vec<meterlab_harness::diagnose::benchset::Case>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(generate)
+}
+
 fn set_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/diagnose-set")
 }
@@ -397,9 +404,9 @@ fn set_dir() -> std::path::PathBuf {
 fn the_benchmark_set_is_the_generators() {
     let manifest = std::fs::read_to_string(set_dir().join("manifest.json")).expect("manifest");
     let stored: Vec<Truth> = serde_json::from_str(&manifest).expect("valid manifest");
-    let cases = generate();
+    let cases = set();
     assert_eq!(stored.len(), cases.len());
-    for (t, c) in stored.iter().zip(&cases) {
+    for (t, c) in stored.iter().zip(cases) {
         assert_eq!(t, &c.truth);
         let bytes = std::fs::read(set_dir().join(&t.file)).expect("capture");
         assert_eq!(bytes, c.bytes, "{}", t.file);
@@ -412,7 +419,7 @@ fn the_benchmark_set_is_the_generators() {
 #[test]
 fn the_benchmark_set_meets_the_goals() {
     let (mut rec, mut unrec) = ((0, 0), (0, 0));
-    for c in generate() {
+    for c in set() {
         let options = DiagnoseOptions {
             keys: keys_for(&c.truth.profile),
             ..DiagnoseOptions::default()
