@@ -471,3 +471,20 @@ proptest! {
         prop_assert!(d.fits, "{}", d.verdict);
     }
 }
+
+#[test]
+fn an_inverted_dsmr_signal_is_reconstructed() {
+    let out = output("dsmr-5.0");
+    let bytes = read_with(&out, out.uart.inverted(), out.uart, vec![], Seed(11));
+    let d = diagnose(&bytes, &DiagnoseOptions::default());
+    let h = top(&d);
+    assert_eq!(h.cause, Cause::Inverted, "{}", d.verdict);
+    assert!(h.recoverable);
+    assert!(h.evidence.verified >= 2, "{:?}", h.evidence);
+    let corrected = h.corrected.as_ref().expect("reconstructed bytes");
+    assert!(
+        corrected.windows(6).any(|w| w == b"/ISK5\\"),
+        "the header is found again"
+    );
+    assert_eq!(h.readings.len(), h.evidence.verified);
+}

@@ -145,8 +145,13 @@ pub fn generate() -> Vec<Case> {
                 // byte has bit 7 set): nothing in the capture to diagnose.
                 continue;
             }
+            // A 7E1 meter read as 8N1 (bit 7 is the parity bit); an inverted 8N1 text meter
+            // (DSMR, bit 7 always 0) read at 8N1 (see `inversion`).
+            let plain_text = output.protocol == meterlab_decoder::Protocol::Dsmr
+                && !output.bytes().windows(2).any(|w| w == [0xDB, 0x08]);
             let recoverable =
-                m.cause == Cause::WrongFormat && m.wire.data_bits == 7 && m.reader.data_bits == 8;
+                (m.cause == Cause::WrongFormat && m.wire.data_bits == 7 && m.reader.data_bits == 8)
+                    || (m.cause == Cause::Inverted && plain_text && m.reader.format() == "8N1");
             let name = match m.cause {
                 Cause::WrongBaud => format!("read-at-{}", m.reader.baud),
                 Cause::WrongFormat => format!("read-as-{}", m.reader.format()),

@@ -40,6 +40,7 @@
 pub mod benchset;
 pub mod dialogue;
 pub mod evidence;
+pub mod inversion;
 pub mod misread;
 pub mod reference;
 pub mod seen;
@@ -548,6 +549,55 @@ pub fn diagnose(bytes: &[u8], options: &DiagnoseOptions) -> Diagnosis {
             ));
             h.score += 2.0 * parity;
             hypotheses.push(h);
+        }
+    }
+
+    // An inverted signal of 10-bit text characters: reconstructed (see `inversion`).
+    if inversion::looks_inverted(bytes) {
+        for parity in [false, true] {
+            let accept = |m: &[u8]| decode_best(m, options.protocol, keys).verified > 0;
+            let recovered = inversion::recover(bytes, parity, accept);
+            let o = decode_best(&recovered, options.protocol, keys);
+            if o.readings.is_empty() || o.score() <= as_is.score() {
+                continue;
+            }
+            let reader = options.reader.unwrap_or_else(|| {
+                likely_profile(&recovered, o.protocol)
+                    .map(|l| l.1)
+                    .unwrap_or(UartConfig {
+                        baud: 115_200,
+                        data_bits: 8,
+                        parity: meterlab_sim::line::Parity::None,
+                        stop_bits: meterlab_sim::line::StopBits::One,
+                        polarity: Polarity::Normal,
+                        clock_ppm: 0.0,
+                    })
+            });
+            let meter = UartConfig::new(reader.baud, if parity { "7E1" } else { "8N1" }).ok();
+            let mut h = from_outcome(
+                Cause::Inverted,
+                o,
+                Some(recovered.clone()),
+                &recovered,
+                options,
+                meter,
+            );
+            h.recommended = meter.map(|m| {
+                format!(
+                    "{} with an inverter (or the UART's RX inverted)",
+                    line_text(&m)
+                )
+            });
+            h.meter_line = meter.map(|m| format!("{} (inverted on the wire)", line_text(&m)));
+            h.reader_line = Some(match options.reader {
+                Some(r) => r.to_string(),
+                None => format!("{} 8N1", reader.baud),
+            });
+            h.evidence.notes.push(
+                "most bytes are odd: the receiver takes the meter's stop bit for a start bit and its start bit for data bit 0; bytes undone, message starts searched through an ideal receiver".into(),
+            );
+            hypotheses.push(h);
+            break;
         }
     }
 
