@@ -12,13 +12,15 @@
 //!   decoded with the reference decoder ([`evidence`]). As it is (nothing wrong, a capture that
 //!   starts mid-frame, bytes lost: messages that verify beside messages that fail), with bit 7
 //!   cleared (a 7E1 meter read as 8N1: the parity bit arrives as bit 7; the share of bytes whose
-//!   bit 7 is their even parity is reported), without the reader's own requests (an echoing
+//!   bit 7 is their even parity is reported), with an inverted signal undone ([`inversion`]:
+//!   10-bit text characters, a DSMR P1 port without inverter), without the reader's own requests (an echoing
 //!   optical head, or both directions in one log: [`dialogue`]), with the keys swapped (the
 //!   authentication key given as the encryption key). Integrity checks that verify after the
 //!   correction (DSMR CRC-16, M-Bus checksums, HDLC FCS, GCM tags, IEC BCCs) count most: 10
 //!   points each, an unverified reading 3, a failed message −1.
 //! - **Pattern matches** (the reader lost information: a wrong baud rate, a reader at 8E1 for
-//!   an 8N1 meter, 7E1 for an 8-bit binary protocol, an inverted signal). The line model is run
+//!   an 8N1 meter, 7E1 for an 8-bit binary protocol, an inverted signal that cannot be undone).
+//!   The line model is run
 //!   forward ([`misread`], [`reference`]): every catalogue profile's output goes through a
 //!   simulated line into a reader with each standard misconfiguration, and the capture's
 //!   fingerprint is compared with each result ([`seen::Fingerprint`]). The fingerprint is the
