@@ -131,19 +131,34 @@ fn message_start(target: &[u8], parity: bool) -> Vec<(Vec<u8>, usize)> {
 }
 
 /// Bytes a text protocol sends, most likely first (the search keeps the first prefixes when
-/// there are too many): printable ASCII, CR, LF, the IEC 62056-21 control characters (SOH, STX,
-/// ETX, ACK, NAK).
+/// there are too many): capital letters and digits (identification lines), small letters,
+/// other printable ASCII, CR, LF, the IEC 62056-21 control characters (SOH, STX, ETX, ACK, NAK).
 const TEXT: [u8; 102] = {
     let mut t = [0u8; 102];
-    let mut i = 0;
-    while i < 95 {
-        t[i] = 0x20 + i as u8;
-        i += 1;
+    let mut n = 0;
+    let mut pass = 0;
+    while pass < 3 {
+        let mut c = 0x20u8;
+        while c < 0x7F {
+            let class = if c.is_ascii_uppercase() || c.is_ascii_digit() {
+                0
+            } else if c.is_ascii_lowercase() {
+                1
+            } else {
+                2
+            };
+            if class == pass {
+                t[n] = c;
+                n += 1;
+            }
+            c += 1;
+        }
+        pass += 1;
     }
     let controls = [b'\r', b'\n', 0x01, 0x02, 0x03, 0x06, 0x15];
     let mut j = 0;
     while j < controls.len() {
-        t[95 + j] = controls[j];
+        t[n + j] = controls[j];
         j += 1;
     }
     t

@@ -560,7 +560,8 @@ pub fn diagnose(bytes: &[u8], options: &DiagnoseOptions) -> Diagnosis {
             let accept = |m: &[u8]| decode_best(m, options.protocol, keys).verified > 0;
             let recovered = inversion::recover(bytes, parity, accept);
             let o = decode_best(&recovered, options.protocol, keys);
-            if o.readings.is_empty() || o.score() <= as_is.score() {
+            // Only checks that verify show that the reconstruction is what the meter sent.
+            if o.verified == 0 || o.score() <= as_is.score() {
                 continue;
             }
             let reader = options.reader.unwrap_or_else(|| {
