@@ -264,3 +264,36 @@ fn noise_gives_no_reading() {
         );
     }
 }
+
+/// A DSMR telegram with its CRC is no IEC 62056-21 push, though it looks like one (`/XXX5
+/// ident`, data lines, `!`): the IEC decoder must not read it past its CRC (a reading taken that
+/// way is unprotected: a changed digit would get through).
+#[test]
+fn the_iec_decoder_leaves_dsmr_telegrams_with_a_crc_alone() {
+    let mut checked = 0;
+    for v in common::corpus() {
+        if v.bytes.first() != Some(&b'/') || !dsmr_protected(&v.bytes) {
+            continue;
+        }
+        let messages = decoder_for(Protocol::Iec62056_21, Keys::default()).decode_all(&v.bytes);
+        assert!(
+            messages.iter().all(|m| m.reading().is_none()),
+            "{}: {messages:?}",
+            v.name
+        );
+        // Taken for a push, it is named for what it is (one with an STX in its header is a
+        // block cut off instead).
+        if !v.bytes.contains(&0x02) {
+            assert!(
+                messages
+                    .iter()
+                    .filter_map(Message::error_report)
+                    .any(|e| e.message.contains("a DSMR telegram")),
+                "{}: {messages:?}",
+                v.name
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} DSMR telegrams checked");
+}

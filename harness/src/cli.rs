@@ -69,6 +69,40 @@ pub enum Command {
     /// subcommand into a directory.
     #[command(after_help = MAN_EXAMPLES)]
     Man(ManArgs),
+    /// Tell what is wrong with a capture that does not decode (baud, format, inverted signal,
+    /// mid-frame start, lost bytes, echo, keys) and the settings that fix it.
+    Diagnose(DiagnoseArgs),
+}
+
+/// `meterlab diagnose`.
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// The capture (hex text or raw bytes); `-` for standard input.
+    #[arg(value_name = "CAPTURE")]
+    pub file: PathBuf,
+    /// Encryption key, 32 hex digits (or set METERLAB_KEY; keys are never printed).
+    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// Authentication key, 32 hex digits (or set METERLAB_AUTH_KEY).
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "METERLAB_AUTH_KEY",
+        hide_env_values = true
+    )]
+    pub auth_key: Option<String>,
+    /// The reader's settings as used for the capture, e.g. "2400 8N1".
+    #[arg(long, value_name = "SETTINGS")]
+    pub reader: Option<String>,
+    /// The protocol, if known.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
+    pub protocol: ProtocolArg,
+    /// Print the diagnosis as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// How the capture is written (default: detected; `docs/captures.md`).
+    #[arg(long, value_enum, default_value_t = crate::capture::InputFormat::Auto)]
+    pub input_format: crate::capture::InputFormat,
 }
 
 /// `meterlab import`.

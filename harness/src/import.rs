@@ -94,10 +94,25 @@ pub struct Diagnosis {
     pub cause: Option<String>,
 }
 
-/// The protocol, profile and line settings of a capture. The protocol comes from
-/// [`auto::detect`], the settings from the options; `meterlab diagnose` replaces this function
-/// once it exists (the one place to switch).
+/// The protocol, profile and line settings of a capture, from `meterlab diagnose`
+/// ([`crate::diagnose`]): the profile its best hypothesis names (else the protocol from
+/// [`auto::detect`] and the closest profile), and its cause for the scenario's description.
+///
+/// The capture is what the reader received. Replayed at the settings it was read with, it
+/// reaches the scenario's reader byte for byte whatever went wrong on the user's line: so the
+/// meter's line is the reader's settings (`--reader`) unless `--baud`/`--format` say what the
+/// meter sends — then a different `--reader` becomes `line.receiver` and the line model
+/// reproduces the misconfiguration from those bytes.
 pub fn diagnose(bytes: &[u8], options: &ImportOptions) -> Result<Diagnosis, ImportError> {
+    let found = crate::diagnose::diagnose(
+        bytes,
+        &crate::diagnose::DiagnoseOptions {
+            keys: options.keys.clone(),
+            reader: options.reader,
+            protocol: None,
+        },
+    );
+    let best = found.best();
     let profile = match &options.profile {
         Some(p) => {
             let spec = MeterSpec::new(p.clone());
@@ -105,20 +120,23 @@ pub fn diagnose(bytes: &[u8], options: &ImportOptions) -> Result<Diagnosis, Impo
                 .map_err(|e| ImportError::Option(format!("--profile: {e}")))?;
             p.clone()
         }
-        None => {
-            let protocol =
-                auto::detect(bytes, &options.keys).ok_or_else(|| ImportError::NoProtocol {
-                    len: bytes.len(),
-                    head: hex::encode(&bytes[..bytes.len().min(16)]),
-                })?;
-            likely_profile(protocol, bytes).to_string()
-        }
+        None => match best.and_then(|h| h.profile.clone()) {
+            Some(p) => p,
+            None => {
+                let protocol =
+                    auto::detect(bytes, &options.keys).ok_or_else(|| ImportError::NoProtocol {
+                        len: bytes.len(),
+                        head: hex::encode(&bytes[..bytes.len().min(16)]),
+                    })?;
+                likely_profile(protocol, bytes).to_string()
+            }
+        },
     };
     let model = MeterSpec::new(profile.clone())
         .build(Seed(0))
         .map_err(|e| ImportError::Option(e.to_string()))?;
     let nominal = model.uart();
-    let meter_line = match (options.baud, &options.format) {
+    let explicit = match (options.baud, &options.format) {
         (None, None) => None,
         (baud, format) => {
             let format = format.clone().unwrap_or_else(|| nominal.format());
@@ -128,10 +146,27 @@ pub fn diagnose(bytes: &[u8], options: &ImportOptions) -> Result<Diagnosis, Impo
             )
         }
     };
-    let sender = meter_line.unwrap_or(nominal);
-    let reader_line = options.reader.filter(|r| *r != sender);
-    let cause =
-        reader_line.map(|r| format!("the reader reads at {r}, the meter sends at {sender}"));
+    let (meter_line, reader_line) = match explicit {
+        Some(sender) => (Some(sender), options.reader.filter(|r| *r != sender)),
+        None => (options.reader.filter(|r| *r != nominal), None),
+    };
+    let cause = best
+        .filter(|h| h.cause != crate::diagnose::Cause::None)
+        .map(|h| match &h.recommended {
+            Some(settings) => format!(
+                "diagnosed: {} (the reader should use {settings})",
+                h.cause.describe()
+            ),
+            None => format!("diagnosed: {}", h.cause.describe()),
+        })
+        .or_else(|| {
+            reader_line.map(|r| {
+                format!(
+                    "the reader reads at {r}, the meter sends at {}",
+                    meter_line.unwrap_or(nominal)
+                )
+            })
+        });
     Ok(Diagnosis {
         protocol: model.protocol(),
         profile,
@@ -388,7 +423,7 @@ impl ScenarioText<'_> {
                 ""
             }
         );
-        let _ = writeln!(t, "# tags: bug-report");
+        let _ = writeln!(t, "tags: [bug-report]");
         let _ = writeln!(t, "name: {}", self.name);
         let mut description = format!(
             "Replay of a user's {} capture ({} profile's line and cadence)",

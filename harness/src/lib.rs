@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod diagnose;
 pub mod exit_code;
 pub mod expect;
 pub mod external;

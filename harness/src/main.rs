@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Protocol};
 use meterlab_harness::capture::StreamReader;
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg, RunArgs,
-    ScenariosArgs, ScenariosCommand, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, DiagnoseArgs, ImportArgs, LoopbackArgs, ManArgs,
+    ProtocolArg, RunArgs, ScenariosArgs, ScenariosCommand, SimArgs,
 };
 use meterlab_harness::decode::{decode_stream, DecodeOptions};
 use meterlab_harness::exit_code;
@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             Ok(exit_code::SUCCESS)
         }
         Command::Man(args) => man(args),
+        Command::Diagnose(args) => diagnose(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -508,6 +509,97 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         exit_code::FAILED
     } else {
         exit_code::SUCCESS
+    })
+}
+
+/// `meterlab diagnose`: the capture read as `decode` reads it, the diagnosis on standard output.
+fn diagnose(args: DiagnoseArgs) -> Result<u8> {
+    use meterlab_harness::diagnose::{self, DiagnoseOptions};
+    let keys = Keys {
+        encryption: parse_key("--key", &args.key)?,
+        authentication: parse_key("--auth-key", &args.auth_key)?,
+    };
+    let reader = args
+        .reader
+        .as_deref()
+        .map(|s| {
+            s.parse::<meterlab_sim::line::UartConfig>()
+                .with_context(|| format!("bad --reader {s:?} (e.g. \"2400 8N1\")"))
+        })
+        .transpose()?;
+    let input = if args.file.as_os_str() == "-" {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut v)
+            .context("cannot read standard input")?;
+        v
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
+    };
+    let capture = meterlab_harness::capture::read(&input, args.input_format)
+        .context("cannot read the capture")?;
+    eprintln!(
+        "note: input read as {}: {} bytes",
+        capture.form,
+        capture.bytes.len()
+    );
+    // A log that tells the directions apart: the reader's own bytes are known to be requests.
+    let mut received = Vec::new();
+    let mut sent = Vec::new();
+    for segment in &capture.segments {
+        let bytes = capture.bytes.get(segment.range.clone()).unwrap_or_default();
+        match segment.direction {
+            Some(meterlab_harness::capture::Direction::ToMeter) => sent.extend_from_slice(bytes),
+            _ => received.extend_from_slice(bytes),
+        }
+    }
+    if capture.segments.is_empty() {
+        received = capture.bytes.clone();
+    }
+    let bytes = received;
+    let protocol = match args.protocol {
+        ProtocolArg::Auto => None,
+        ProtocolArg::Dsmr => Some(Protocol::Dsmr),
+        ProtocolArg::Dlms => Some(Protocol::Dlms),
+        ProtocolArg::Iec => Some(Protocol::Iec62056_21),
+        ProtocolArg::Mbus => Some(Protocol::Mbus),
+    };
+    let options = DiagnoseOptions {
+        keys,
+        reader,
+        protocol,
+    };
+    let diagnosis = if sent.is_empty() {
+        diagnose::diagnose(&bytes, &options)
+    } else {
+        diagnose::diagnose_two_way(&bytes, &sent, &options)
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        let mut value =
+            serde_json::to_value(&diagnosis).context("cannot serialise the diagnosis")?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert(
+                "input".into(),
+                serde_json::json!({
+                    "form": capture.form.to_string(),
+                    "bytes": bytes.len(),
+                    "sent_bytes": sent.len(),
+                }),
+            );
+        }
+        let json =
+            serde_json::to_string_pretty(&value).context("cannot serialise the diagnosis")?;
+        writeln!(out, "{json}").context("cannot write to standard output")?;
+    } else {
+        write!(out, "{}", diagnose::render_text(&diagnosis, 5))
+            .context("cannot write to standard output")?;
+    }
+    Ok(if diagnosis.fits {
+        exit_code::SUCCESS
+    } else {
+        exit_code::FAILED
     })
 }
 

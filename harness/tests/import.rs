@@ -154,7 +154,10 @@ fn import_writes_a_scenario_that_meterlab_run_reproduces() {
     assert!(o.status.success(), "{}", text(&o));
     let scenario = std::fs::read_to_string(dir.join("out/user-report.yaml")).expect("scenario");
     assert!(scenario.contains("profile: dsmr-4.2"), "{scenario}");
-    assert!(scenario.contains("receiver: \"115200 7E1\""), "{scenario}");
+    // The capture is what the reader received: replayed at the reader's settings it reaches
+    // the scenario's reader byte for byte.
+    assert!(scenario.contains("sender: \"115200 7E1\""), "{scenario}");
+    assert!(!scenario.contains("receiver:"), "{scenario}");
     assert!(
         scenario.contains("source: \"https://example.org/issues/1\""),
         "{scenario}"
@@ -170,8 +173,12 @@ fn import_writes_a_scenario_that_meterlab_run_reproduces() {
         golden.contains(&format!("sent: 3 messages, {} bytes", bytes.len())),
         "{golden}"
     );
-    // 7E1 reading 8N1 telegrams: the reader's error, kept as the regression.
-    assert!(golden.contains("115200 8N1 -> 115200 7E1"), "{golden}");
+    // Sent and read at the user's reader settings: the reader gets the capture unchanged.
+    assert!(golden.contains("115200 7E1 -> 115200 7E1"), "{golden}");
+    assert!(
+        golden.contains(&format!("received {} bytes", bytes.len())),
+        "{golden}"
+    );
     let run = meterlab(&dir, &["run", "out/user-report.yaml", "--golden", "golden"]);
     assert!(run.status.success(), "{}", text(&run));
 }

@@ -211,6 +211,24 @@ impl IecFramer {
                         pos += len;
                         self.state = State::Scan;
                     }
+                    End::DsmrCrc(len) => {
+                        self.identification = None;
+                        let crc: String = unit[..len]
+                            .iter()
+                            .skip_while(|&&b| b != b'!')
+                            .skip(1)
+                            .take_while(|b| b.is_ascii_hexdigit())
+                            .map(|&b| char::from(b))
+                            .collect();
+                        out.push(ErrorKind::Malformed.error(
+                            format!(
+                                "a DSMR telegram (its '!' is followed by the CRC {crc}), not an IEC 62056-21 push, whose '!' ends in CR LF: decode it as DSMR, where its CRC is checked"
+                            ),
+                            Some(offset),
+                        ));
+                        pos += len;
+                        self.state = State::Scan;
+                    }
                     End::Wait(searched) => {
                         self.state = State::Lines { push, searched };
                         return pos;
@@ -520,6 +538,9 @@ enum End {
     Complete(usize),
     /// Data lines and `!`, then ETX/EOT and its BCC, this long: an STX was lost.
     LostStart(usize),
+    /// Data lines and `!` followed by hex digits, this long with the line ending: a DSMR
+    /// telegram and its CRC (`!6D8C`), never an IEC 62056-21 push, whose `!` ends in CR LF.
+    DsmrCrc(usize),
     /// A new message starts at this position: this one was cut off.
     NewStart(usize),
     /// No end within [`MAX_MESSAGE_LEN`] bytes.
@@ -611,6 +632,27 @@ fn starts_block(rest: &[u8], eof: bool) -> Tri<()> {
 /// The end after the `!` at `bang`: an optional CR, an optional LF; then an ETX or EOT means
 /// the data lines were the inside of a data message whose STX was lost.
 fn after_bang(unit: &[u8], bang: usize, eof: bool) -> End {
+    let digits = unit[bang + 1..]
+        .iter()
+        .take(4)
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    if digits > 0 {
+        let end = bang + 1 + digits;
+        match unit.get(end) {
+            None if !eof => return End::Wait(bang),
+            None | Some(&(CR | LF)) => {
+                let mut q = end;
+                for expected in [CR, LF] {
+                    if unit.get(q) == Some(&expected) {
+                        q += 1;
+                    }
+                }
+                return End::DsmrCrc(q);
+            }
+            Some(_) => {}
+        }
+    }
     let mut q = bang + 1;
     for expected in [CR, LF] {
         match unit.get(q) {
