@@ -346,8 +346,14 @@ fn loopback(args: LoopbackArgs) -> Result<u8> {
     let Some(first) = settings.first().copied() else {
         bail!("no settings to try (--baud and --format)");
     };
-    if !(args.seconds.is_finite() && args.seconds >= 0.0) {
-        bail!("--seconds must be a non-negative number");
+    if !(args.seconds.is_finite()
+        && (0.0..=meterlab_harness::cli::MAX_LOOPBACK_SECONDS).contains(&args.seconds))
+    {
+        bail!(
+            "--seconds {}: give a number of seconds from 0 to {}",
+            args.seconds,
+            meterlab_harness::cli::MAX_LOOPBACK_SECONDS
+        );
     }
     let rx_path = args.rx.as_deref().filter(|rx| *rx != args.tx);
     let pty = loopback::is_pty(std::path::Path::new(&args.tx))

@@ -14,9 +14,11 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{SecondsFormat, Utc};
-use meterlab_decoder::{Message, Protocol, Reading};
+use meterlab_decoder::{Key, Message, Protocol, Reading};
+use meterlab_sim::clock::parse_duration;
 use meterlab_sim::line::Fault;
 use meterlab_sim::profile::catalogue;
+use meterlab_sim::profile::SpecError;
 use meterlab_sim::transport::{self, Port, ReaderSettings, SimOptions, StdoutPort, Summary};
 use meterlab_sim::{MeterSpec, Seed};
 
@@ -78,6 +80,41 @@ fn parse_faults(texts: &[String]) -> Result<Vec<Fault>> {
         .collect()
 }
 
+/// The shortest push interval `sim` takes. No meter pushes faster, and a shorter one only
+/// builds messages to drop them (the line is busy much longer than this with any telegram).
+pub const MIN_INTERVAL_NS: u64 = 10_000_000;
+
+/// Checks what the meter spec of a `sim` job says beyond the profile's own checks: an interval
+/// of at least [`MIN_INTERVAL_NS`], keys that are not empty and are keys. `name` says how the
+/// option is called where it came from (`--auth-key` on the command line, `auth_key` in a file).
+fn check_spec(spec: &MeterSpec, name: &dyn Fn(&str) -> String) -> Result<()> {
+    if let Some(text) = &spec.interval {
+        let ns = parse_duration(text).map_err(|e| anyhow!("{}: {e}", name("interval")))?;
+        if ns < MIN_INTERVAL_NS {
+            bail!(
+                "{} {text:?} is shorter than {} ms: no meter pushes that fast, and no line \
+                 carries a telegram that quickly",
+                name("interval"),
+                MIN_INTERVAL_NS / 1_000_000
+            );
+        }
+    }
+    for (what, key) in [("key", &spec.key), ("auth_key", &spec.auth_key)] {
+        match key.as_deref() {
+            Some(k) if k.trim().is_empty() => bail!(
+                "{} is empty: give 32 hex digits, or leave it out for no key",
+                name(what)
+            ),
+            Some(k) => {
+                k.parse::<Key>()
+                    .map_err(|e| anyhow!("{}: {e}", name(what)))?;
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 /// The meter's clock starts now unless the spec says otherwise, so its telegrams carry the
 /// real time.
 fn start_now(spec: &mut MeterSpec) {
@@ -92,23 +129,43 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         .profile
         .clone()
         .ok_or_else(|| anyhow!("name a profile (meterlab sim --list)"))?;
-    let info = catalogue().into_iter().find(|p| p.name == profile);
+    let info = catalogue()
+        .into_iter()
+        .find(|p| p.name == profile)
+        .ok_or_else(|| anyhow!("unknown profile {profile:?} (meterlab sim --list)"))?;
     let mut spec = MeterSpec::new(profile.clone());
-    spec.key = args.key.clone().filter(|k| !k.trim().is_empty());
-    spec.auth_key = args.auth_key.clone().filter(|k| !k.trim().is_empty());
+    spec.key = args.key.clone();
+    spec.auth_key = args.auth_key.clone();
     spec.interval = args.interval.clone();
+    check_spec(&spec, &|o| format!("--{}", o.replace('_', "-")))?;
     if let Some(address) = &args.address {
-        match info.as_ref().map(|i| i.protocol) {
-            Some(Protocol::Mbus) => {
+        if address.trim().is_empty() {
+            bail!("--address is empty");
+        }
+        match info.protocol {
+            Protocol::Mbus => {
                 spec.primary_address = Some(address.parse().with_context(|| {
                     format!("--address {address:?}: an M-Bus primary address is 0-250")
                 })?)
             }
-            Some(Protocol::Iec62056_21) => spec.address = Some(address.clone()),
+            Protocol::Iec62056_21 => spec.address = Some(address.clone()),
             _ => bail!("--address is for M-Bus and IEC 62056-21 profiles, not {profile}"),
         }
     }
     start_now(&mut spec);
+    // Every option checked now, named as on the command line, before any port is opened.
+    if let Err(e) = spec.build(Seed(args.seed).derive("meter")) {
+        return Err(match e {
+            SpecError::BadOption { option, reason } => {
+                let flag = match option {
+                    "primary_address" => "address",
+                    other => other,
+                };
+                anyhow!("--{}: {reason}", flag.replace('_', "-"))
+            }
+            other => anyhow!("{other}"),
+        });
+    }
     let port = match (&args.pty, &args.tcp, &args.serial) {
         (Some(link), _, _) => PortSpec::Pty(link.clone()),
         (_, Some(addr), _) => PortSpec::Tcp(addr.clone()),
@@ -126,6 +183,7 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
             faults: parse_faults(&args.fault)?,
             seed: Seed(args.seed),
             count: args.count,
+            drop_when_busy: true,
             ..SimOptions::default()
         },
         seed: Seed(args.seed),
@@ -183,6 +241,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
     let faults: Option<Vec<Fault>> = take(&mut m, "faults")?;
     let follow_baud: Option<bool> = take(&mut m, "follow_baud")?;
     let mut spec: MeterSpec = serde_yaml::from_value(serde_yaml::Value::Mapping(m))?;
+    check_spec(&spec, &|o| format!("`{o}`"))?;
     start_now(&mut spec);
     let ports = [
         pty.map(PortSpec::Pty),
@@ -211,6 +270,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
             faults: faults.unwrap_or_default(),
             seed,
             count,
+            drop_when_busy: true,
             ..SimOptions::default()
         },
         seed,
