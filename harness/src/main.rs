@@ -323,7 +323,13 @@ fn sim(args: SimArgs) -> Result<u8> {
         None => vec![meterlab_harness::sim::job_from_args(&args)?],
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // Each ends the meters cleanly: their pty links and lock files are removed.
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGQUIT,
+    ] {
         signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))
             .context("cannot install the signal handler")?;
     }
