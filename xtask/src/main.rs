@@ -245,22 +245,35 @@ fn fuzz(args: Vec<String>) -> Result<()> {
         "fuzz targets built in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    // The binaries `cargo fuzz build` made, run directly (`cargo fuzz run` would check the
+    // build again before every target).
+    let host = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .context("cannot run rustc -vV")?;
+    let host = String::from_utf8_lossy(&host.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .context("rustc -vV names no host")?;
+    let bin_dir = root.join("fuzz/target").join(host).join("release");
     let logs = root.join("fuzz/target/xtask-logs");
     std::fs::create_dir_all(&logs).context("cannot create fuzz/target/xtask-logs")?;
     let mut total = 0u64;
     let mut failed = Vec::new();
     for t in &targets {
         let corpus = root.join("fuzz/corpus").join(t);
-        std::fs::create_dir_all(&corpus)
-            .with_context(|| format!("cannot create {}", corpus.display()))?;
+        let artifacts = root.join("fuzz/artifacts").join(t);
+        for dir in [&corpus, &artifacts] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
         let log_path = logs.join(format!("{t}.log"));
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot write {}", log_path.display()))?;
-        let status = Command::new(&cargo)
-            .args(["fuzz", "run", "--sanitizer", "none", t])
+        let status = Command::new(bin_dir.join(t))
             .arg(&corpus)
             .arg(root.join("fuzz/seeds").join(t))
-            .arg("--")
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
             .arg(format!("-max_total_time={seconds}"))
             .arg("-timeout=10")
             .arg("-print_final_stats=1")
@@ -268,7 +281,7 @@ fn fuzz(args: Vec<String>) -> Result<()> {
             .stdout(log.try_clone().context("log file")?)
             .stderr(log)
             .status()
-            .with_context(|| format!("cannot run cargo fuzz run {t}"))?;
+            .with_context(|| format!("cannot run the fuzz target {t}"))?;
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         let runs = text
             .lines()
