@@ -21,3 +21,4 @@ pub mod session;
 pub mod sim;
 pub mod transport;
 pub mod verdict;
+pub mod yaml_location;

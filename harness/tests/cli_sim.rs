@@ -419,3 +419,34 @@ fn a_second_sim_never_takes_a_live_link_but_takes_a_stale_one() {
     assert!(std::fs::symlink_metadata(&link).is_err());
     assert!(!lock_of(&link).exists());
 }
+
+#[test]
+fn config_errors_name_the_file_line_and_column() {
+    let config = temp("bad-config.yaml");
+    let link = temp("config-dup");
+    let link = link.to_str().expect("utf-8");
+    for (text, wanted) in [
+        (
+            format!("meters:\n  - profile: dsmr-5.0\n    pty: {link}\n  - profile: nope\n    pty: {link}-2\n"),
+            ":4:14: meter 2: `profile`: unknown meter profile \"nope\"".to_string(),
+        ),
+        (
+            format!("meters:\n  - profile: dsmr-5.0\n    pty: {link}\n  - profile: dsmr-4.2\n    pty: {link}\n"),
+            format!(":5:10: meter 2: `pty` is the port of meter 1 too ({}:3:10)", config.display()),
+        ),
+    ] {
+        std::fs::write(&config, &text).expect("config written");
+        let out = Command::new(env!("CARGO_BIN_EXE_meterlab"))
+            .args(["sim", "--config", config.to_str().expect("utf-8")])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{}{wanted}", config.display())),
+            "{err}"
+        );
+        assert!(std::fs::symlink_metadata(link).is_err(), "no port was opened");
+    }
+    let _ = std::fs::remove_file(&config);
+}
