@@ -17,7 +17,7 @@ use chrono::{SecondsFormat, Utc};
 use meterlab_decoder::{Key, Message, Protocol, Reading};
 use meterlab_sim::clock::parse_duration;
 use meterlab_sim::line::uart::MAX_BAUD;
-use meterlab_sim::line::Fault;
+use meterlab_sim::line::{Fault, UartConfig};
 use meterlab_sim::profile::catalogue;
 use meterlab_sim::profile::SpecError;
 use meterlab_sim::transport::{self, Port, ReaderSettings, SimOptions, StdoutPort, Summary};
@@ -114,8 +114,8 @@ impl BadOption {
 
 /// Checks a `sim` job's meter spec: what the profile checks when it builds the meter (an
 /// unknown profile, an option it does not take, a bad value), and beyond that an interval of at
-/// least [`MIN_INTERVAL_NS`] and keys that are not empty.
-fn check_spec(spec: &MeterSpec, seed: Seed) -> Result<(), BadOption> {
+/// least [`MIN_INTERVAL_NS`] and keys that are not empty. Gives the meter's serial settings.
+fn check_spec(spec: &MeterSpec, seed: Seed) -> Result<UartConfig, BadOption> {
     if let Some(text) = &spec.interval {
         let ns = parse_duration(text).map_err(|e| BadOption::new("interval", e.to_string()))?;
         if ns < MIN_INTERVAL_NS {
@@ -145,7 +145,7 @@ fn check_spec(spec: &MeterSpec, seed: Seed) -> Result<(), BadOption> {
         }
     }
     match spec.build(seed.derive("meter")) {
-        Ok(_) => Ok(()),
+        Ok(meter) => Ok(meter.uart()),
         Err(SpecError::BadOption { option, reason }) => Err(BadOption { option, reason }),
         Err(e @ SpecError::UnknownProfile { .. }) => Err(BadOption::new("profile", e.to_string())),
     }
@@ -189,7 +189,19 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
     }
     start_now(&mut spec);
     // Every option checked now, named as on the command line, before any port is opened.
-    check_spec(&spec, Seed(args.seed)).map_err(|e| e.on_command_line())?;
+    let uart = check_spec(&spec, Seed(args.seed)).map_err(|e| e.on_command_line())?;
+    let reader = ReaderSettings {
+        baud: args.baud,
+        format: args.format.clone(),
+    };
+    if let Err(e) = reader.resolve(&uart) {
+        let flag = if args.format.is_some() {
+            "--format"
+        } else {
+            "--baud"
+        };
+        bail!("{flag}: {e}");
+    }
     let port = match (&args.pty, &args.tcp, &args.serial) {
         (Some(link), _, _) => PortSpec::Pty(link.clone()),
         (_, Some(addr), _) => PortSpec::Tcp(addr.clone()),
@@ -200,10 +212,7 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         spec,
         port,
         options: SimOptions {
-            reader: ReaderSettings {
-                baud: args.baud,
-                format: args.format.clone(),
-            },
+            reader,
             faults: parse_faults(&args.fault)?,
             seed: Seed(args.seed),
             count: args.count,
@@ -406,7 +415,19 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob, EntryError> {
         message: e.to_string(),
     })?;
     let seed = Seed(seed.unwrap_or(1));
-    check_spec(&spec, seed).map_err(|e| EntryError::at(e.option, e.reason))?;
+    let uart = check_spec(&spec, seed).map_err(|e| EntryError::at(e.option, e.reason))?;
+    let reader = ReaderSettings {
+        baud: reader_baud,
+        format: reader_format,
+    };
+    if let Err(e) = reader.resolve(&uart) {
+        let key = if reader.format.is_some() {
+            "reader_format"
+        } else {
+            "reader_baud"
+        };
+        return Err(EntryError::at(key, e));
+    }
     start_now(&mut spec);
     let ports = [
         pty.map(PortSpec::Pty),
@@ -431,10 +452,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob, EntryError> {
         spec,
         port,
         options: SimOptions {
-            reader: ReaderSettings {
-                baud: reader_baud,
-                format: reader_format,
-            },
+            reader,
             faults: faults.unwrap_or_default(),
             seed,
             count,
@@ -630,6 +648,13 @@ mod test {
         ));
         assert!(
             e.starts_with("m.yaml:6:10: meter 2: `tcp`: more than one port"),
+            "{e}"
+        );
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    pty: /tmp/b\n    reader_format: 9Q9\n",
+        ));
+        assert!(
+            e.starts_with("m.yaml:6:20: meter 2: `reader_format`:"),
             "{e}"
         );
         let e = config_err(&two("  - profile: dsmr-5.0\n"));

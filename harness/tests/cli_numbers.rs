@@ -59,6 +59,8 @@ fn sim_baud_seed_and_count() {
         "--baud",
         &["0", "12000001", "4294967295", "4294967296"],
     );
+    // Checked before the port opens, though a format is text, not a number.
+    refused_values(SIM, "--format", &["", "9Q9", "8N1 sideways", "8N99"]);
     refused_values(SIM, "--seed", BAD_INTEGERS);
     refused_values(&["sim", "dsmr-5.0", "--stdout"], "--count", BAD_INTEGERS);
     refused_values(&["sim", "dsmr-5.0", "--stdout"], "--count", &["0"]);
