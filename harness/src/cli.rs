@@ -4,7 +4,21 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use meterlab_sim::line::uart::MAX_BAUD;
+
 use crate::transport::Transport;
+
+/// The longest time limit a command line may set, in seconds (30 days): longer ones are
+/// mistakes, and would overflow the clock arithmetic.
+pub const MAX_TIMEOUT_S: u64 = 30 * 24 * 3600;
+
+/// The longest `meterlab loopback --seconds` per setting (a day).
+pub const MAX_LOOPBACK_SECONDS: f64 = 86_400.0;
+
+/// A baud rate: 1 to [`MAX_BAUD`].
+fn baud_parser() -> impl clap::builder::TypedValueParser<Value = u32> {
+    clap::value_parser!(u32).range(1..=i64::from(MAX_BAUD))
+}
 
 /// meterlab: a virtual smart-meter lab. Virtual meters emit what real meters emit, over a
 /// bit-level serial line with faults; scenarios check a decoder's output against the truth.
@@ -245,7 +259,8 @@ pub struct LoopbackArgs {
         long,
         value_name = "N,...",
         value_delimiter = ',',
-        default_value = "9600,115200"
+        default_value = "9600,115200",
+        value_parser = baud_parser()
     )]
     pub baud: Vec<u32>,
     /// Character formats to try, comma-separated.
@@ -256,7 +271,7 @@ pub struct LoopbackArgs {
         default_value = "8N1,8E1,7E1"
     )]
     pub format: Vec<String>,
-    /// Time per setting: the patterns are repeated while it lasts (at least once).
+    /// Time per setting: the patterns are repeated while it lasts (at least once); 0 to 86400.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     pub seconds: f64,
     /// Also write the results as JSON.
@@ -293,7 +308,7 @@ pub struct SimArgs {
     #[arg(long, requires = "stdout")]
     pub hex: bool,
     /// The reader's baud rate (default: the meter's); a mismatch gives what a real UART would.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = baud_parser())]
     pub baud: Option<u32>,
     /// The reader's character format, e.g. 8E1 or "8N1 inverted" (default: the meter's).
     #[arg(long, value_name = "FORMAT")]
@@ -317,14 +332,15 @@ pub struct SimArgs {
     /// M-Bus primary address, or the IEC 62056-21 device address for iec-* profiles.
     #[arg(long, value_name = "N")]
     pub address: Option<String>,
-    /// Push interval, e.g. 10s or 200ms (default: the profile's).
+    /// Push interval, e.g. 10s or 200ms (default: the profile's; at least 10ms). A push due while
+    /// the previous message is still on the line is dropped, with a warning.
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<String>,
     /// Seed of every random choice (household, faults).
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
-    /// Stop after N messages (pushes or replies) have been sent.
-    #[arg(long, value_name = "N")]
+    /// Stop after N messages (pushes or replies) have been sent (N >= 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Write one JSON line per message with readings: seq, sent_at, reading.
     #[arg(long, value_name = "FILE")]
@@ -374,8 +390,9 @@ pub struct RunArgs {
     /// its first failure as the reason (adopt meterlab on day one, then shrink the list).
     #[arg(long, value_name = "FILE")]
     pub write_expect: Option<PathBuf>,
-    /// Scenarios run in parallel (default: number of CPUs).
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Scenarios run in parallel (default: number of CPUs; 1 to 1024).
+    #[arg(long, short = 'j', value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub jobs: Option<usize>,
     /// Replace every scenario's seed (explores other random choices; golden files are then not
     /// compared).
@@ -415,11 +432,15 @@ pub struct RunArgs {
     /// rest of its settings stay the scenario's. Standard rates set the POSIX way only.
     #[arg(long)]
     pub follow_baud: bool,
-    /// Time limit of a scenario over a real line with meterlab's reader, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    /// Time limit of a scenario over a real line with meterlab's reader, in seconds (1 to
+    /// 2592000, 30 days).
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_S))]
     pub line_timeout: u64,
-    /// Time limit for the decoder (or reader) under test, per scenario, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    /// Time limit for the decoder (or reader) under test, per scenario, in seconds (1 to
+    /// 2592000, 30 days).
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_S))]
     pub decoder_timeout: u64,
     /// Directory of golden files (default: `golden`, or the built-in ones with the built-in
     /// suite).

@@ -31,3 +31,4 @@ pub mod session;
 pub mod sim;
 pub mod transport;
 pub mod verdict;
+pub mod yaml_location;

@@ -727,7 +727,13 @@ fn sim(args: SimArgs) -> Result<u8> {
         None => vec![meterlab_harness::sim::job_from_args(&args)?],
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // Each ends the meters cleanly: their pty links and lock files are removed.
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGQUIT,
+    ] {
         signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))
             .context("cannot install the signal handler")?;
     }
@@ -750,8 +756,14 @@ fn loopback(args: LoopbackArgs) -> Result<u8> {
     let Some(first) = settings.first().copied() else {
         bail!("no settings to try (--baud and --format)");
     };
-    if !(args.seconds.is_finite() && args.seconds >= 0.0) {
-        bail!("--seconds must be a non-negative number");
+    if !(args.seconds.is_finite()
+        && (0.0..=meterlab_harness::cli::MAX_LOOPBACK_SECONDS).contains(&args.seconds))
+    {
+        bail!(
+            "--seconds {}: give a number of seconds from 0 to {}",
+            args.seconds,
+            meterlab_harness::cli::MAX_LOOPBACK_SECONDS
+        );
     }
     let rx_path = args.rx.as_deref().filter(|rx| *rx != args.tx);
     let pty = loopback::is_pty(std::path::Path::new(&args.tx))

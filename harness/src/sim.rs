@@ -14,13 +14,17 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{SecondsFormat, Utc};
-use meterlab_decoder::{Message, Protocol, Reading};
-use meterlab_sim::line::Fault;
+use meterlab_decoder::{Key, Message, Protocol, Reading};
+use meterlab_sim::clock::parse_duration;
+use meterlab_sim::line::uart::MAX_BAUD;
+use meterlab_sim::line::{Fault, UartConfig};
 use meterlab_sim::profile::catalogue;
+use meterlab_sim::profile::SpecError;
 use meterlab_sim::transport::{self, Port, ReaderSettings, SimOptions, StdoutPort, Summary};
 use meterlab_sim::{MeterSpec, Seed};
 
 use crate::cli::SimArgs;
+use crate::yaml_location::{locate, locate_key, Location, Step};
 
 /// Where a meter's bytes go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +82,75 @@ fn parse_faults(texts: &[String]) -> Result<Vec<Fault>> {
         .collect()
 }
 
+/// The shortest push interval `sim` takes. No meter pushes faster, and a shorter one only
+/// builds messages to drop them (the line is busy much longer than this with any telegram).
+pub const MIN_INTERVAL_NS: u64 = 10_000_000;
+
+/// A meter option that cannot be used: the option (as a scenario or config file names it) and
+/// why.
+#[derive(Debug)]
+struct BadOption {
+    option: &'static str,
+    reason: String,
+}
+
+impl BadOption {
+    fn new(option: &'static str, reason: impl Into<String>) -> Self {
+        BadOption {
+            option,
+            reason: reason.into(),
+        }
+    }
+
+    /// As the command line names the option: `--auth-key: …`.
+    fn on_command_line(&self) -> anyhow::Error {
+        let flag = match self.option {
+            "primary_address" => "address",
+            other => other,
+        };
+        anyhow!("--{}: {}", flag.replace('_', "-"), self.reason)
+    }
+}
+
+/// Checks a `sim` job's meter spec: what the profile checks when it builds the meter (an
+/// unknown profile, an option it does not take, a bad value), and beyond that an interval of at
+/// least [`MIN_INTERVAL_NS`] and keys that are not empty. Gives the meter's serial settings.
+fn check_spec(spec: &MeterSpec, seed: Seed) -> Result<UartConfig, BadOption> {
+    if let Some(text) = &spec.interval {
+        let ns = parse_duration(text).map_err(|e| BadOption::new("interval", e.to_string()))?;
+        if ns < MIN_INTERVAL_NS {
+            return Err(BadOption::new(
+                "interval",
+                format!(
+                    "{text:?} is shorter than {} ms: no meter pushes that fast, and no line \
+                     carries a telegram that quickly",
+                    MIN_INTERVAL_NS / 1_000_000
+                ),
+            ));
+        }
+    }
+    for (what, key) in [("key", &spec.key), ("auth_key", &spec.auth_key)] {
+        match key.as_deref() {
+            Some(k) if k.trim().is_empty() => {
+                return Err(BadOption::new(
+                    what,
+                    "empty; give 32 hex digits, or leave it out for no key",
+                ))
+            }
+            Some(k) => {
+                k.parse::<Key>()
+                    .map_err(|e| BadOption::new(what, e.to_string()))?;
+            }
+            None => {}
+        }
+    }
+    match spec.build(seed.derive("meter")) {
+        Ok(meter) => Ok(meter.uart()),
+        Err(SpecError::BadOption { option, reason }) => Err(BadOption { option, reason }),
+        Err(e @ SpecError::UnknownProfile { .. }) => Err(BadOption::new("profile", e.to_string())),
+    }
+}
+
 /// The meter's clock starts now unless the spec says otherwise, so its telegrams carry the
 /// real time.
 fn start_now(spec: &mut MeterSpec) {
@@ -92,23 +165,43 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         .profile
         .clone()
         .ok_or_else(|| anyhow!("name a profile (meterlab sim --list)"))?;
-    let info = catalogue().into_iter().find(|p| p.name == profile);
+    let info = catalogue()
+        .into_iter()
+        .find(|p| p.name == profile)
+        .ok_or_else(|| anyhow!("unknown profile {profile:?} (meterlab sim --list)"))?;
     let mut spec = MeterSpec::new(profile.clone());
-    spec.key = args.key.clone().filter(|k| !k.trim().is_empty());
-    spec.auth_key = args.auth_key.clone().filter(|k| !k.trim().is_empty());
+    spec.key = args.key.clone();
+    spec.auth_key = args.auth_key.clone();
     spec.interval = args.interval.clone();
     if let Some(address) = &args.address {
-        match info.as_ref().map(|i| i.protocol) {
-            Some(Protocol::Mbus) => {
+        if address.trim().is_empty() {
+            bail!("--address is empty");
+        }
+        match info.protocol {
+            Protocol::Mbus => {
                 spec.primary_address = Some(address.parse().with_context(|| {
                     format!("--address {address:?}: an M-Bus primary address is 0-250")
                 })?)
             }
-            Some(Protocol::Iec62056_21) => spec.address = Some(address.clone()),
+            Protocol::Iec62056_21 => spec.address = Some(address.clone()),
             _ => bail!("--address is for M-Bus and IEC 62056-21 profiles, not {profile}"),
         }
     }
     start_now(&mut spec);
+    // Every option checked now, named as on the command line, before any port is opened.
+    let uart = check_spec(&spec, Seed(args.seed)).map_err(|e| e.on_command_line())?;
+    let reader = ReaderSettings {
+        baud: args.baud,
+        format: args.format.clone(),
+    };
+    if let Err(e) = reader.resolve(&uart) {
+        let flag = if args.format.is_some() {
+            "--format"
+        } else {
+            "--baud"
+        };
+        bail!("{flag}: {e}");
+    }
     let port = match (&args.pty, &args.tcp, &args.serial) {
         (Some(link), _, _) => PortSpec::Pty(link.clone()),
         (_, Some(addr), _) => PortSpec::Tcp(addr.clone()),
@@ -119,13 +212,11 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         spec,
         port,
         options: SimOptions {
-            reader: ReaderSettings {
-                baud: args.baud,
-                format: args.format.clone(),
-            },
+            reader,
             faults: parse_faults(&args.fault)?,
             seed: Seed(args.seed),
             count: args.count,
+            drop_when_busy: true,
             ..SimOptions::default()
         },
         seed: Seed(args.seed),
@@ -136,38 +227,165 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
 
 /// The `--config` file: `meters:`, each a meter spec (profile and options, as in a scenario)
 /// plus its port (`pty`, `tcp`, `serial` or `stdout`) and optionally `hex`, `reader_baud`,
-/// `reader_format`, `follow_baud`, `seed`, `count`, `truth`, `faults`.
+/// `reader_format`, `follow_baud`, `seed`, `count`, `truth`, `faults`. Every error names
+/// `file:line:column`.
 pub fn load_config(path: &Path) -> Result<Vec<SimJob>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_config(&text).with_context(|| format!("in {}", path.display()))
+    parse_config(path, &text)
 }
 
-/// [`load_config`] from text.
-pub fn parse_config(text: &str) -> Result<Vec<SimJob>> {
+/// An error at a place in the config file `path`.
+fn config_error(
+    path: &Path,
+    at: Option<Location>,
+    message: impl std::fmt::Display,
+) -> anyhow::Error {
+    match at {
+        Some(at) => anyhow!("{}:{at}: {message}", path.display()),
+        None => anyhow!("{}: {message}", path.display()),
+    }
+}
+
+/// What went wrong in one meter of the config, and at which of its keys (`None`: the entry).
+struct EntryError {
+    key: Option<String>,
+    message: String,
+}
+
+impl EntryError {
+    fn at(key: &str, message: impl std::fmt::Display) -> Self {
+        EntryError {
+            key: Some(key.to_string()),
+            message: format!("`{key}`: {message}"),
+        }
+    }
+}
+
+/// [`load_config`] from text; `path` names the file in errors.
+pub fn parse_config(path: &Path, text: &str) -> Result<Vec<SimJob>> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct File {
         meters: Vec<serde_yaml::Mapping>,
     }
-    let file: File = serde_yaml::from_str(text)?;
+    let file: File =
+        serde_yaml::from_str(text).map_err(|e| config_error(path, Location::of(&e), e))?;
     if file.meters.is_empty() {
-        bail!("no meters listed");
+        return Err(config_error(
+            path,
+            locate(text, &[Step::Key("meters")]),
+            "no meters listed",
+        ));
     }
-    file.meters
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| parse_entry(m).with_context(|| format!("meter {}", i + 1)))
-        .collect()
+    let mut jobs = Vec::new();
+    for (i, m) in file.meters.into_iter().enumerate() {
+        let entry = [Step::Key("meters"), Step::Index(i)];
+        match parse_entry(m) {
+            Ok(job) => jobs.push(job),
+            Err(e) => {
+                let at = e
+                    .key
+                    .as_deref()
+                    .and_then(|k| {
+                        locate(text, &[entry[0], entry[1], Step::Key(k)])
+                            .or_else(|| locate_key(text, &entry, k))
+                    })
+                    .or_else(|| locate(text, &entry));
+                return Err(config_error(
+                    path,
+                    at,
+                    format!("meter {}: {}", i + 1, e.message),
+                ));
+            }
+        }
+    }
+    for (j, b) in jobs.iter().enumerate() {
+        if let Some(i) = jobs
+            .iter()
+            .take(j)
+            .position(|a| same_port(&a.port, &b.port))
+        {
+            let key = port_key(&b.port);
+            let where_ =
+                |n: usize| locate(text, &[Step::Key("meters"), Step::Index(n), Step::Key(key)]);
+            return Err(config_error(
+                path,
+                where_(j),
+                format!(
+                    "meter {}: `{key}` is the port of meter {} too ({}): one meter per port",
+                    j + 1,
+                    i + 1,
+                    match where_(i) {
+                        Some(at) => format!("{}:{at}", path.display()),
+                        None => path.display().to_string(),
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(jobs)
 }
 
-fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
+/// The config key that gives a port.
+fn port_key(port: &PortSpec) -> &'static str {
+    match port {
+        PortSpec::Pty(_) => "pty",
+        PortSpec::Tcp(_) => "tcp",
+        PortSpec::Serial(_) => "serial",
+        PortSpec::Stdout { .. } => "stdout",
+    }
+}
+
+/// Whether two meters would share a port: the same pty link, serial device or standard output,
+/// or TCP addresses on the same port where the hosts are the same or one is "any".
+fn same_port(a: &PortSpec, b: &PortSpec) -> bool {
+    match (a, b) {
+        (PortSpec::Tcp(x), PortSpec::Tcp(y)) => {
+            match (
+                x.parse::<std::net::SocketAddr>(),
+                y.parse::<std::net::SocketAddr>(),
+            ) {
+                (Ok(x), Ok(y)) => {
+                    x.port() == y.port()
+                        && (x.ip() == y.ip() || x.ip().is_unspecified() || y.ip().is_unspecified())
+                }
+                _ => x == y,
+            }
+        }
+        (PortSpec::Stdout { .. }, PortSpec::Stdout { .. }) => true,
+        _ => a == b,
+    }
+}
+
+/// The key of a meter spec that a deserialization error is about: the unknown field it names,
+/// or the one key that does not deserialize on its own (with the profile).
+fn offending_key(m: &serde_yaml::Mapping, error: &serde_yaml::Error) -> Option<String> {
+    let text = error.to_string();
+    if let Some(rest) = text.split("unknown field `").nth(1) {
+        return rest.split('`').next().map(str::to_string);
+    }
+    let profile = serde_yaml::Value::from("profile");
+    m.iter().find_map(|(k, v)| {
+        let mut one = serde_yaml::Mapping::new();
+        if let Some(p) = m.get(&profile) {
+            one.insert(profile.clone(), p.clone());
+        }
+        one.insert(k.clone(), v.clone());
+        serde_yaml::from_value::<MeterSpec>(serde_yaml::Value::Mapping(one))
+            .is_err()
+            .then(|| k.as_str().map(str::to_string))
+            .flatten()
+    })
+}
+
+fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob, EntryError> {
     fn take<T: serde::de::DeserializeOwned>(
         m: &mut serde_yaml::Mapping,
         key: &str,
-    ) -> Result<Option<T>> {
+    ) -> Result<Option<T>, EntryError> {
         m.remove(key)
-            .map(|v| serde_yaml::from_value(v).with_context(|| format!("`{key}`")))
+            .map(|v| serde_yaml::from_value(v).map_err(|e| EntryError::at(key, e)))
             .transpose()
     }
     let pty: Option<PathBuf> = take(&mut m, "pty")?;
@@ -182,7 +400,34 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
     let truth: Option<PathBuf> = take(&mut m, "truth")?;
     let faults: Option<Vec<Fault>> = take(&mut m, "faults")?;
     let follow_baud: Option<bool> = take(&mut m, "follow_baud")?;
-    let mut spec: MeterSpec = serde_yaml::from_value(serde_yaml::Value::Mapping(m))?;
+    if reader_baud.is_some_and(|b| b == 0 || b > MAX_BAUD) {
+        return Err(EntryError::at(
+            "reader_baud",
+            format!("a baud rate is 1 to {MAX_BAUD}"),
+        ));
+    }
+    if count == Some(0) {
+        return Err(EntryError::at("count", "at least 1"));
+    }
+    let rest = serde_yaml::Value::Mapping(m.clone());
+    let mut spec: MeterSpec = serde_yaml::from_value(rest).map_err(|e| EntryError {
+        key: offending_key(&m, &e),
+        message: e.to_string(),
+    })?;
+    let seed = Seed(seed.unwrap_or(1));
+    let uart = check_spec(&spec, seed).map_err(|e| EntryError::at(e.option, e.reason))?;
+    let reader = ReaderSettings {
+        baud: reader_baud,
+        format: reader_format,
+    };
+    if let Err(e) = reader.resolve(&uart) {
+        let key = if reader.format.is_some() {
+            "reader_format"
+        } else {
+            "reader_baud"
+        };
+        return Err(EntryError::at(key, e));
+    }
     start_now(&mut spec);
     let ports = [
         pty.map(PortSpec::Pty),
@@ -193,24 +438,25 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob> {
         }),
     ];
     let mut ports = ports.into_iter().flatten();
-    let port = ports
-        .next()
-        .ok_or_else(|| anyhow!("no port: give one of `pty`, `tcp`, `serial`, `stdout: true`"))?;
-    if ports.next().is_some() {
-        bail!("more than one port; give one of `pty`, `tcp`, `serial`, `stdout`");
+    let port = ports.next().ok_or_else(|| EntryError {
+        key: None,
+        message: "no port: give one of `pty`, `tcp`, `serial`, `stdout: true`".into(),
+    })?;
+    if let Some(second) = ports.next() {
+        return Err(EntryError::at(
+            port_key(&second),
+            "more than one port; give one of `pty`, `tcp`, `serial`, `stdout`",
+        ));
     }
-    let seed = Seed(seed.unwrap_or(1));
     Ok(SimJob {
         spec,
         port,
         options: SimOptions {
-            reader: ReaderSettings {
-                baud: reader_baud,
-                format: reader_format,
-            },
+            reader,
             faults: faults.unwrap_or_default(),
             seed,
             count,
+            drop_when_busy: true,
             ..SimOptions::default()
         },
         seed,
@@ -335,7 +581,8 @@ mod test {
     #[test]
     fn config_lists_meters_with_ports() {
         let jobs = parse_config(
-            "meters:\n  - profile: dsmr-5.0\n    interval: 200ms\n    pty: /tmp/m1\n    truth: t.jsonl\n    faults:\n      - noise: { ber: 1.0e-4 }\n  - profile: mbus-bus\n    tcp: 127.0.0.1:5001\n    reader_baud: 9600\n    seed: 7\n",
+            Path::new("m.yaml"),
+            "meters:\n  - profile: dsmr-5.0\n    interval: 200ms\n    pty: /tmp/m1\n    truth: t.jsonl\n    faults:\n      - noise: { ber: 1.0e-4 }\n  - profile: mbus-heat\n    tcp: 127.0.0.1:5001\n    reader_baud: 9600\n    seed: 7\n",
         )
         .expect("parses");
         assert_eq!(jobs.len(), 2);
@@ -346,13 +593,118 @@ mod test {
         assert_eq!(jobs[1].port, PortSpec::Tcp("127.0.0.1:5001".into()));
         assert_eq!(jobs[1].options.reader.baud, Some(9600));
         assert_eq!(jobs[1].seed, Seed(7));
-        assert!(parse_config("meters:\n  - profile: dsmr-5.0\n").is_err());
+    }
+
+    /// The error `parse_config` gives for `text`, as the command line shows it.
+    fn config_err(text: &str) -> String {
+        match parse_config(Path::new("m.yaml"), text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn config_errors_name_file_line_and_column() {
+        let two =
+            |second: &str| format!("meters:\n  - profile: dsmr-5.0\n    pty: /tmp/a\n{second}");
+        let e = config_err(&two("  - profile: nope\n    pty: /tmp/b\n"));
         assert!(
-            parse_config("meters:\n  - profile: dsmr-5.0\n    pty: /a\n    tcp: b:1\n").is_err()
+            e.starts_with("m.yaml:4:14: meter 2: `profile`: unknown meter profile"),
+            "{e}"
+        );
+        let e = config_err(&two(
+            "  - profile: dsmr-smarty\n    key: 0011\n    pty: /tmp/b\n",
+        ));
+        assert!(
+            e.starts_with("m.yaml:5:10: meter 2: `key`: a key is 32 hex digits"),
+            "{e}"
+        );
+        assert!(!e.contains("0011"), "the key is not printed: {e}");
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    key: ''\n    pty: /tmp/b\n",
+        ));
+        assert!(e.starts_with("m.yaml:5:10: meter 2: `key`: empty"), "{e}");
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    interval: 1ns\n    pty: /tmp/b\n",
+        ));
+        assert!(e.starts_with("m.yaml:5:15: meter 2: `interval`:"), "{e}");
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    pty: /tmp/b\n    colour: red\n",
+        ));
+        assert!(
+            e.starts_with("m.yaml:6:13: meter 2: unknown field `colour`"),
+            "{e}"
+        );
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    pty: /tmp/b\n    gas_channel: [1]\n",
+        ));
+        assert!(e.starts_with("m.yaml:6:18: meter 2: "), "{e}");
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    pty: /tmp/b\n    count: 0\n",
+        ));
+        assert!(e.starts_with("m.yaml:6:12: meter 2: `count`"), "{e}");
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    pty: /tmp/b\n    tcp: b:1\n",
+        ));
+        assert!(
+            e.starts_with("m.yaml:6:10: meter 2: `tcp`: more than one port"),
+            "{e}"
+        );
+        let e = config_err(&two(
+            "  - profile: dsmr-5.0\n    pty: /tmp/b\n    reader_format: 9Q9\n",
+        ));
+        assert!(
+            e.starts_with("m.yaml:6:20: meter 2: `reader_format`:"),
+            "{e}"
+        );
+        let e = config_err(&two("  - profile: dsmr-5.0\n"));
+        assert!(e.starts_with("m.yaml:4:5: meter 2: no port"), "{e}");
+        let e = config_err("meters:\n  - profile: dsmr-5.0\n    pty: /tmp/a\n   bad: [\n");
+        assert!(e.starts_with("m.yaml:4:"), "{e}");
+        let e = config_err("meters: []\n");
+        assert!(e.starts_with("m.yaml:1:9: no meters listed"), "{e}");
+        let e = config_err("meters:\n  - profile: dsmr-5.0\n    pty: /tmp/a\n    faults:\n      - noise: { ber: 7 }\n");
+        assert!(
+            e.starts_with("m.yaml:5:7: meter 1: `faults`: invalid fault"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn two_meters_on_one_port_are_refused_with_both_places() {
+        let e = config_err(
+            "meters:\n  - profile: dsmr-5.0\n    pty: /tmp/p1\n  - profile: dsmr-4.2\n    pty: /tmp//p1\n",
         );
         assert!(
-            parse_config("meters:\n  - profile: dsmr-5.0\n    pty: /a\n    colour: red\n").is_err()
+            e.starts_with("m.yaml:5:10: meter 2: `pty` is the port of meter 1 too (m.yaml:3:10)"),
+            "{e}"
         );
+        let e = config_err(
+            "meters:\n  - profile: dsmr-5.0\n    tcp: 0.0.0.0:5001\n  - profile: dsmr-4.2\n    tcp: 127.0.0.1:5001\n",
+        );
+        assert!(
+            e.starts_with("m.yaml:5:10: meter 2: `tcp` is the port of meter 1 too"),
+            "{e}"
+        );
+        let e = config_err(
+            "meters:\n  - profile: mbus-heat\n    serial: /dev/ttyUSB0\n  - profile: dsmr-5.0\n    pty: /tmp/x\n  - profile: dsmr-4.2\n    serial: /dev/ttyUSB0\n",
+        );
+        assert!(
+            e.starts_with(
+                "m.yaml:7:13: meter 3: `serial` is the port of meter 1 too (m.yaml:3:13)"
+            ),
+            "{e}"
+        );
+        let e = config_err(
+            "meters:\n  - profile: dsmr-5.0\n    stdout: true\n  - profile: dsmr-4.2\n    stdout: true\n",
+        );
+        assert!(e.starts_with("m.yaml:5:13: meter 2: `stdout`"), "{e}");
+        // Different ports are fine.
+        parse_config(
+            Path::new("m.yaml"),
+            "meters:\n  - profile: dsmr-5.0\n    tcp: 127.0.0.1:5001\n  - profile: dsmr-4.2\n    tcp: 127.0.0.1:5002\n  - profile: dsmr-4.2\n    pty: /tmp/p2\n",
+        )
+        .expect("three ports");
     }
 
     #[test]

@@ -331,3 +331,122 @@ fn config_runs_several_meters_each_on_its_port() {
         let _ = std::fs::remove_file(f);
     }
 }
+
+fn signal(child: &Child, signal: Signal) {
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).expect("pid")),
+        signal,
+    )
+    .expect("signal sent");
+}
+
+fn lock_of(link: &Path) -> PathBuf {
+    let mut name = link.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut text);
+    }
+    text
+}
+
+#[test]
+fn sighup_and_sigquit_remove_the_link_like_sigterm() {
+    for (name, sig) in [("hup", Signal::SIGHUP), ("quit", Signal::SIGQUIT)] {
+        let link = temp(&format!("sig-{name}"));
+        let mut child = spawn(&["dsmr-5.0", "--pty", link.to_str().expect("utf-8")]);
+        wait_for("the pty link", Duration::from_secs(5), || {
+            std::fs::symlink_metadata(&link).is_ok()
+        });
+        signal(&child, sig);
+        let status = wait_exit(&mut child, Duration::from_secs(5));
+        assert!(status.success(), "{name}: {status:?}");
+        assert!(
+            std::fs::symlink_metadata(&link).is_err(),
+            "{name}: the link is removed"
+        );
+        assert!(!lock_of(&link).exists(), "{name}: the lock file is removed");
+    }
+}
+
+#[test]
+fn a_second_sim_never_takes_a_live_link_but_takes_a_stale_one() {
+    let link = temp("live");
+    let link_arg = link.to_str().expect("utf-8");
+    let mut first = spawn(&["dsmr-5.0", "--pty", link_arg]);
+    wait_for("the pty link", Duration::from_secs(5), || {
+        std::fs::symlink_metadata(&link).is_ok()
+    });
+    let target = std::fs::read_link(&link).expect("symlink");
+
+    // A second sim on the same link: refused, exit 2, the first one's link untouched.
+    let mut second = spawn(&["dsmr-5.0", "--pty", link_arg]);
+    let status = wait_exit(&mut second, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(2), "{status:?}");
+    let err = stderr_of(&mut second);
+    assert!(err.contains("running meterlab"), "{err}");
+    assert!(
+        err.contains(&first.id().to_string()),
+        "names the process: {err}"
+    );
+    assert_eq!(std::fs::read_link(&link).expect("still there"), target);
+
+    // The first one killed without a chance to clean up: its link is stale, and the next sim
+    // takes it over with a note.
+    signal(&first, Signal::SIGKILL);
+    let _ = wait_exit(&mut first, Duration::from_secs(5));
+    assert!(
+        std::fs::symlink_metadata(&link).is_ok(),
+        "SIGKILL leaves the link"
+    );
+    let mut third = spawn(&["dsmr-5.0", "--pty", link_arg]);
+    let third_pid = third.id().to_string();
+    // The lock names the new process once it holds it; the link follows.
+    wait_for("the new link", Duration::from_secs(5), || {
+        std::fs::read_to_string(lock_of(&link)).is_ok_and(|pid| pid.trim() == third_pid)
+            && std::fs::read_link(&link).is_ok()
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&third, Signal::SIGTERM);
+    let status = wait_exit(&mut third, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    let err = stderr_of(&mut third);
+    assert!(err.contains("taking it over"), "{err}");
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    assert!(!lock_of(&link).exists());
+}
+
+#[test]
+fn config_errors_name_the_file_line_and_column() {
+    let config = temp("bad-config.yaml");
+    let link = temp("config-dup");
+    let link = link.to_str().expect("utf-8");
+    for (text, wanted) in [
+        (
+            format!("meters:\n  - profile: dsmr-5.0\n    pty: {link}\n  - profile: nope\n    pty: {link}-2\n"),
+            ":4:14: meter 2: `profile`: unknown meter profile \"nope\"".to_string(),
+        ),
+        (
+            format!("meters:\n  - profile: dsmr-5.0\n    pty: {link}\n  - profile: dsmr-4.2\n    pty: {link}\n"),
+            format!(":5:10: meter 2: `pty` is the port of meter 1 too ({}:3:10)", config.display()),
+        ),
+    ] {
+        std::fs::write(&config, &text).expect("config written");
+        let out = Command::new(env!("CARGO_BIN_EXE_meterlab"))
+            .args(["sim", "--config", config.to_str().expect("utf-8")])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{}{wanted}", config.display())),
+            "{err}"
+        );
+        assert!(std::fs::symlink_metadata(link).is_err(), "no port was opened");
+    }
+    let _ = std::fs::remove_file(&config);
+}

@@ -136,6 +136,32 @@ fn a_stale_link_is_replaced_and_a_file_is_not() {
 }
 
 #[test]
+fn a_live_link_is_never_taken_over() {
+    let shared = link("live");
+    let first = PtyPort::create(&shared).expect("first port");
+    let lock = meterlab_sim::transport::pty::lock_path(&shared);
+    let pid = std::fs::read_to_string(&lock).expect("lock file");
+    assert_eq!(pid.trim(), std::process::id().to_string());
+    let err = PtyPort::create(&shared).expect_err("the link is live");
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    assert!(err.to_string().contains("running meterlab"), "{err}");
+    // The live port's link and lock are untouched.
+    assert_eq!(
+        std::fs::read_link(&shared).expect("link"),
+        first.slave_path()
+    );
+    assert!(lock.exists());
+    drop(first);
+    assert!(std::fs::symlink_metadata(&shared).is_err());
+    assert!(!lock.exists(), "the lock file goes with the port");
+    let again = PtyPort::create(&shared).expect("free again");
+    assert_eq!(
+        std::fs::read_link(&shared).expect("link"),
+        again.slave_path()
+    );
+}
+
+#[test]
 fn mbus_slave_answers_snd_nke_over_the_pty() {
     let link = link("mbus");
     let port = PtyPort::create(&link).expect("pty");

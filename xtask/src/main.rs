@@ -9,6 +9,9 @@
 //!   `readers/scenarios/` (virtual meters read by them over ptys and TCP, `meterlab run`)
 //! - `cargo xtask man`    — the man pages, generated from the clap definitions, into
 //!   `target/man/` (`meterlab man --out`)
+//! - `cargo xtask fuzz [--seconds N] [TARGET...]` — each fuzz target of `fuzz/` (cargo-fuzz,
+//!   libFuzzer, on stable Rust with `--sanitizer none`) for N seconds (default 60), seeded from
+//!   `fuzz/seeds/<target>`; prints the runs done (docs/fuzzing.md)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,8 +36,9 @@ fn main() -> Result<()> {
             "--out",
             "target/man",
         ]),
+        "fuzz" => fuzz(std::env::args().skip(2).collect()),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench|suite|readers|man>");
+            eprintln!("usage: cargo xtask <ci|bench|suite|readers|man|fuzz>");
             eprintln!("  ci     format check, clippy -D warnings, the tests (what .ci/run does)");
             eprintln!("  bench  the benchmarks");
             eprintln!("  suite  the scenario suite with reports in reports/");
@@ -42,6 +46,7 @@ fn main() -> Result<()> {
                 "  readers [--check] [--live] [-v]  PyPI readers venv; --check compares them"
             );
             eprintln!("  man    the man pages into target/man/");
+            eprintln!("  fuzz [--seconds N] [TARGET...]  the fuzz targets of fuzz/, N s each");
             bail!("unknown task {task:?}")
         }
     }
@@ -191,5 +196,146 @@ fn readers(args: Vec<String>) -> Result<()> {
         "readers: venv, build and check in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `cargo xtask fuzz [--seconds N] [TARGET...]`: builds the fuzz targets of `fuzz/` and runs each
+/// (or those named) for N seconds, its corpus in `fuzz/corpus/<target>` seeded from
+/// `fuzz/seeds/<target>`; a crash fails the task (the reproducer is in `fuzz/artifacts/`).
+///
+/// cargo-fuzz is not installed silently: if it is missing, the task says how. It runs on stable
+/// Rust because the targets are built with `--sanitizer none` (the default, AddressSanitizer,
+/// needs a nightly compiler; the code is `unsafe`-free, so libFuzzer's coverage and the Rust
+/// panics are what matters).
+fn fuzz(args: Vec<String>) -> Result<()> {
+    let mut seconds: u64 = 60;
+    let mut targets = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seconds" => {
+                let v = it.next().context("--seconds needs a number")?;
+                seconds =
+                    v.parse().ok().filter(|s| *s >= 1).with_context(|| {
+                        format!("--seconds {v:?}: a whole number of seconds, >= 1")
+                    })?;
+            }
+            other if other.starts_with('-') => {
+                bail!("unknown option {other:?} (fuzz [--seconds N] [TARGET...])")
+            }
+            other => targets.push(other.to_string()),
+        }
+    }
+    let root = root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let listed = Command::new(&cargo)
+        .args(["fuzz", "list"])
+        .current_dir(&root)
+        .output()
+        .context("cannot run cargo")?;
+    if !listed.status.success() {
+        bail!(
+            "cargo-fuzz is not installed (or does not work): install it with\n    cargo install cargo-fuzz --locked\n(about 30 s; it runs on stable Rust here, docs/fuzzing.md)\n{}",
+            String::from_utf8_lossy(&listed.stderr).trim()
+        );
+    }
+    let all: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if targets.is_empty() {
+        targets = all.clone();
+    }
+    if let Some(t) = targets.iter().find(|t| !all.contains(t)) {
+        bail!("no fuzz target {t:?}; there are: {}", all.join(", "));
+    }
+    let started = Instant::now();
+    run(Command::new(&cargo)
+        .args(["fuzz", "build", "--sanitizer", "none"])
+        .current_dir(&root))?;
+    eprintln!(
+        "fuzz targets built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    // The binaries `cargo fuzz build` made, run directly (`cargo fuzz run` would check the
+    // build again before every target).
+    let host = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .context("cannot run rustc -vV")?;
+    let host = String::from_utf8_lossy(&host.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .context("rustc -vV names no host")?;
+    let bin_dir = root.join("fuzz/target").join(host).join("release");
+    let logs = root.join("fuzz/target/xtask-logs");
+    std::fs::create_dir_all(&logs).context("cannot create fuzz/target/xtask-logs")?;
+    let mut total = 0u64;
+    let mut failed = Vec::new();
+    for t in &targets {
+        let corpus = root.join("fuzz/corpus").join(t);
+        let artifacts = root.join("fuzz/artifacts").join(t);
+        for dir in [&corpus, &artifacts] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let log_path = logs.join(format!("{t}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("cannot write {}", log_path.display()))?;
+        let status = Command::new(bin_dir.join(t))
+            .arg(&corpus)
+            .arg(root.join("fuzz/seeds").join(t))
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-timeout=10")
+            .arg("-print_final_stats=1")
+            .current_dir(&root)
+            .stdout(log.try_clone().context("log file")?)
+            .stderr(log)
+            .status()
+            .with_context(|| format!("cannot run the fuzz target {t}"))?;
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let runs = text
+            .lines()
+            .rev()
+            .find_map(|l| {
+                l.strip_prefix("stat::number_of_executed_units:")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        total += runs;
+        if status.success() {
+            println!("fuzz {t}: {runs} runs in {seconds} s, no crash");
+        } else {
+            println!(
+                "fuzz {t}: FAILED after {runs} runs ({status}); log {}",
+                log_path.display()
+            );
+            for line in text
+                .lines()
+                .rev()
+                .take(30)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                println!("    {line}");
+            }
+            failed.push(t.clone());
+        }
+    }
+    println!(
+        "fuzz: {} target(s), {total} runs in {:.0} s, {} failed",
+        targets.len(),
+        started.elapsed().as_secs_f64(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        bail!(
+            "fuzz targets failed: {} (reproducers in fuzz/artifacts/)",
+            failed.join(", ")
+        );
+    }
     Ok(())
 }

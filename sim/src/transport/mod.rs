@@ -137,6 +137,11 @@ pub struct SimOptions {
     /// No pushes at or after this time (ns since the start); the run ends once the line is
     /// quiet after it.
     pub until_ns: Option<u64>,
+    /// A push due while the line still carries the previous message is dropped (and counted,
+    /// [`Summary::dropped`]) instead of queued behind it: memory stays flat however short the
+    /// interval (`meterlab sim`). Off, pushes queue as in the in-memory session, so a scenario
+    /// gives the same outcome over a real line.
+    pub drop_when_busy: bool,
 }
 
 impl Default for SimOptions {
@@ -151,6 +156,7 @@ impl Default for SimOptions {
             seed: Seed(0),
             count: None,
             until_ns: None,
+            drop_when_busy: false,
         }
     }
 }
@@ -169,8 +175,11 @@ pub struct Sent<'a> {
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Pushes and replies the meter made.
+    /// Pushes and replies the meter made and put on the line.
     pub messages: u64,
+    /// Pushes the meter made while the line was still busy with an earlier message (its
+    /// interval shorter than a message's time on the line): not sent, so that nothing piles up.
+    pub dropped: u64,
     /// Emissions (one push may be several segments or frames), as the harness counts them.
     pub emissions: u64,
     /// Bytes in those emissions.
@@ -233,6 +242,29 @@ impl Driver<'_> {
             .count
             .is_some_and(|n| self.summary.messages >= n)
             || self.options.until_ns.is_some_and(|u| at >= u)
+    }
+
+    /// Whether the line is still busy at `at` with what was sent before (the meter to reader
+    /// direction): a push due then would have to wait behind it.
+    fn busy_at(&self, at: u64) -> bool {
+        self.line.free_at() > at
+    }
+
+    /// A push made while the line is busy: counted and dropped, never queued (a queue would
+    /// grow for as long as the interval is shorter than a message's time on the line). The
+    /// first drop is a warning; the count is in the summary.
+    fn drop_push(&mut self, at: u64, emissions: &[Emission]) {
+        let bytes: usize = emissions.iter().map(|e| e.bytes.len()).sum();
+        if self.summary.dropped == 0 {
+            tracing::warn!(
+                "a push is due while the line still carries the previous message ({} ms \
+                 more): the interval is shorter than a message's time on the line, so pushes \
+                 are dropped until it is free (counted in the summary)",
+                self.line.free_at().saturating_sub(at) / 1_000_000
+            );
+        }
+        tracing::debug!(at, bytes, "push dropped: the line is busy");
+        self.summary.dropped += 1;
     }
 
     fn send(&mut self, emissions: Vec<Emission>) {
@@ -488,14 +520,17 @@ pub fn run(
             }
         }
         let reader_done = port.reader_done();
-        while !reader_done
-            && meter
-                .next_push_ns()
-                .is_some_and(|t| t <= now && !d.pushes_over(t))
+        while let Some(t) = meter
+            .next_push_ns()
+            .filter(|&t| !reader_done && t <= now && !d.pushes_over(t))
         {
             let emissions = meter.push();
-            d.summary.messages += 1;
-            d.send(emissions);
+            if d.options.drop_when_busy && d.busy_at(t) {
+                d.drop_push(t, &emissions);
+            } else {
+                d.summary.messages += 1;
+                d.send(emissions);
+            }
             d.uart_change(meter, port, now);
         }
         if !frames_itself {
@@ -563,6 +598,13 @@ pub fn run(
     // Messages the faults removed, or sent before the reader started, were sent all the same.
     d.tell(d.decoded_to, observer);
     d.summary.fault_log = d.line.fault_log().to_string();
+    if d.summary.dropped > 0 {
+        tracing::warn!(
+            dropped = d.summary.dropped,
+            sent = d.summary.messages,
+            "pushes dropped because the line was busy (interval shorter than a message)"
+        );
+    }
     tracing::info!(
         messages = d.summary.messages,
         bytes = d.summary.bytes,
@@ -740,6 +782,63 @@ mod test {
         assert!(bytes.starts_with(b"/"));
         // Paced: more than one write per telegram.
         assert!(port.writes.len() > 2);
+    }
+
+    #[test]
+    fn pushes_faster_than_the_line_are_dropped_not_queued() {
+        // dsmr-5.0 at 115200 baud: a telegram takes tens of ms on the line, far longer than the
+        // 10 ms interval, so most pushes find the line busy.
+        let mut spec = MeterSpec::new("dsmr-5.0");
+        spec.interval = Some("10ms".into());
+        let until = 400_000_000;
+        let due = pushes_before(&spec, until);
+        let mut meter = spec.build(Seed(1)).expect("meter");
+        let mut port = MemoryPort::new();
+        let options = SimOptions {
+            until_ns: Some(until),
+            drop_when_busy: true,
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let mut readings = 0u64;
+        let started = Instant::now();
+        let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {
+            readings += 1
+        })
+        .expect("runs");
+        assert!(summary.dropped > 0, "{summary:?}");
+        assert!(summary.messages >= 2, "{summary:?}");
+        assert_eq!(summary.messages + summary.dropped, due, "{summary:?}");
+        // What was sent went out whole, and nothing waited behind it: the run ends once the
+        // last telegram sent is written, not after a backlog of the dropped ones.
+        let bytes = port.bytes();
+        assert_eq!(
+            bytes.iter().filter(|&&b| b == b'!').count() as u64,
+            summary.messages
+        );
+        assert_eq!(readings, summary.messages);
+        assert!(
+            started.elapsed() < Duration::from_millis(1_400),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn without_drop_when_busy_pushes_queue_behind_each_other() {
+        let mut spec = MeterSpec::new("dsmr-5.0");
+        spec.interval = Some("10ms".into());
+        let mut meter = spec.build(Seed(1)).expect("meter");
+        let mut port = MemoryPort::new();
+        let options = SimOptions {
+            count: Some(3),
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let summary = run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+        assert_eq!(summary.dropped, 0);
+        assert_eq!(summary.messages, 3);
+        assert_eq!(port.bytes().iter().filter(|&&b| b == b'!').count(), 3);
     }
 
     /// The times of `spec`'s pushes before `until`, as the meter itself schedules them.

@@ -6,14 +6,23 @@
 //! link. The port keeps the slave open itself, so a reader can close the port and open it again
 //! without the pty going away; bytes written meanwhile wait in the kernel's buffer and are
 //! dropped once it is full. Dropping the port removes the symlink.
+//!
+//! A link is never taken from a live meter: the port holds an exclusive `flock` on
+//! `LINK.lock` (the file also says the process id) for as long as it lives. Another port asking
+//! for the same link fails while that lock is held; a link whose lock is free was left by a
+//! process that died (SIGKILL, a crash) and is taken over, with a warning. The lock is on a file
+//! of its own, not on the pty, so a reader that locks the port it opens (pyserial's
+//! `exclusive=True`) is not disturbed.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, Flock, FlockArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::openpty;
 use nix::sys::termios::{
@@ -64,6 +73,83 @@ fn baud_number(rate: BaudRate) -> Option<u32> {
 /// EIO: on a pty master, "no slave side open" (the reader is gone).
 const EIO: i32 = 5;
 
+/// The lock file of a link: `LINK.lock`.
+pub fn lock_path(link: &Path) -> PathBuf {
+    let mut name = link.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// An exclusive `flock` on a link's lock file, held while a port serves the link; the file is
+/// removed when it is dropped (and the lock released just after).
+#[derive(Debug)]
+struct LinkLock {
+    /// Unlocked when dropped.
+    _file: Flock<File>,
+    path: PathBuf,
+}
+
+impl LinkLock {
+    /// Takes the lock of `link`, or fails with [`io::ErrorKind::AddrInUse`] if a live process
+    /// holds it.
+    fn acquire(link: &Path) -> io::Result<Self> {
+        let path = lock_path(link);
+        // The holder removes the file before it unlocks: a lock taken on a file that is no
+        // longer at `path` is worthless, so try again on the new one.
+        for _ in 0..5 {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            let locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(locked) => locked,
+                Err((mut file, Errno::EWOULDBLOCK)) => {
+                    let mut pid = String::new();
+                    let _ = file.read_to_string(&mut pid);
+                    let pid = pid.trim();
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!(
+                            "{} is served by a running meterlab (process {}, lock {}): stop it or \
+                             choose another link",
+                            link.display(),
+                            if pid.is_empty() { "?" } else { pid },
+                            path.display()
+                        ),
+                    ));
+                }
+                Err((_, e)) => return Err(to_io(e)),
+            };
+            let held = locked.metadata()?;
+            let now = std::fs::metadata(&path).ok();
+            if now.is_some_and(|m| m.dev() == held.dev() && m.ino() == held.ino()) {
+                let mut f: &File = &locked;
+                f.set_len(0)?;
+                writeln!(f, "{}", std::process::id())?;
+                return Ok(LinkLock {
+                    _file: locked,
+                    path,
+                });
+            }
+        }
+        Err(io::Error::other(format!(
+            "cannot lock {}: it keeps being replaced",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for LinkLock {
+    fn drop(&mut self) {
+        // Still locked here: the file is unlocked when `_file` is dropped, after this.
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::debug!(lock = %self.path.display(), "cannot remove the lock file: {e}");
+        }
+    }
+}
+
 /// A pty whose slave side is reachable through a symlink.
 #[derive(Debug)]
 pub struct PtyPort {
@@ -74,6 +160,8 @@ pub struct PtyPort {
     link: PathBuf,
     /// Follow the baud rate the reader sets on the pty; the rest of its settings are these.
     follow: Option<UartConfig>,
+    /// The link is ours while this is held (dropped after the link is removed).
+    _lock: LinkLock,
 }
 
 fn to_io(e: nix::Error) -> io::Error {
@@ -81,9 +169,12 @@ fn to_io(e: nix::Error) -> io::Error {
 }
 
 impl PtyPort {
-    /// Creates a raw-mode pty and the symlink `link` to its slave device. An existing symlink at
-    /// `link` (left over from a killed run) is replaced; any other file there is an error.
+    /// Creates a raw-mode pty and the symlink `link` to its slave device. A link served by a
+    /// live process (its lock `LINK.lock` held) is an error ([`io::ErrorKind::AddrInUse`]); an
+    /// existing symlink left over from a killed run is replaced, with a warning; any other file
+    /// there is an error.
     pub fn create(link: &Path) -> io::Result<Self> {
+        let lock = LinkLock::acquire(link)?;
         let pty = openpty(None, None).map_err(to_io)?;
         let mut termios = tcgetattr(&pty.slave).map_err(to_io)?;
         // Raw: no echo, no CR/LF translation, no XON/XOFF, no signal characters, 8 bits.
@@ -112,7 +203,14 @@ impl PtyPort {
         )
         .map_err(to_io)?;
         match std::fs::symlink_metadata(link) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(link)?,
+            Ok(m) if m.file_type().is_symlink() => {
+                tracing::warn!(
+                    "{} was left behind by a meterlab that is no longer running (its lock is \
+                     free): taking it over",
+                    link.display()
+                );
+                std::fs::remove_file(link)?
+            }
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
@@ -129,6 +227,7 @@ impl PtyPort {
             slave_path,
             link: link.to_path_buf(),
             follow: None,
+            _lock: lock,
         })
     }
 

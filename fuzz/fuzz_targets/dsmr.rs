@@ -1,0 +1,10 @@
+//! DSMR without keys: `meterlab_decoder::DsmrDecoder` on any byte stream (the invariants are
+//! `meterlab_fuzz::check_stream`'s).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use meterlab_decoder::{DsmrDecoder, Keys};
+
+fuzz_target!(|data: &[u8]| {
+    meterlab_fuzz::check_stream(data, &|| Box::new(DsmrDecoder::new(Keys::default())));
+});

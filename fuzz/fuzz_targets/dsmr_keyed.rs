@@ -1,0 +1,12 @@
+//! DSMR with keys: `meterlab_decoder::DsmrDecoder` holding the keys at the start of the input
+//! (`meterlab_fuzz::split_keys`), on the rest of it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use meterlab_decoder::DsmrDecoder;
+
+fuzz_target!(|data: &[u8]| {
+    if let Some((keys, stream)) = meterlab_fuzz::split_keys(data) {
+        meterlab_fuzz::check_stream(stream, &|| Box::new(DsmrDecoder::new(keys.clone())));
+    }
+});
