@@ -476,6 +476,10 @@ pub struct DecodeArgs {
     /// never ends); at most one year.
     #[arg(long, value_name = "S")]
     pub max_seconds: Option<f64>,
+    /// DSMR: decode telegrams whose CRC is wrong or missing anyway, with a warning and every
+    /// value flagged `unverified` (for telegrams anonymised by hand; never the default).
+    #[arg(long)]
+    pub ignore_crc: bool,
     /// The form of the input; `auto` detects it and says on stderr what it assumed.
     #[arg(long, value_enum, default_value_t = crate::capture::InputFormat::Auto)]
     pub input_format: crate::capture::InputFormat,

@@ -19,6 +19,9 @@ pub struct DecodeOptions {
     pub keys: Keys,
     /// Start the output with a JSON line describing the input (`--json`).
     pub header: bool,
+    /// DSMR telegrams whose CRC is wrong or missing are decoded anyway, every value flagged
+    /// `unverified` (`--ignore-crc`; for telegrams anonymised by hand in bug reports).
+    pub ignore_crc: bool,
 }
 
 /// What a decode went through.
@@ -90,9 +93,12 @@ pub fn decode_stream<R: Read>(
             }});
             writeln!(out, "{line}").map_err(DecodeError::Write)?;
         }
-        Ok(crate::runner::reference_decoder(
+        Ok(meterlab_decoder::auto::decoder_with(
             protocol,
             options.keys.clone(),
+            meterlab_decoder::auto::DecodeOptions {
+                ignore_crc: options.ignore_crc,
+            },
         ))
     };
     loop {

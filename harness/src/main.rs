@@ -488,6 +488,7 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         },
         keys,
         header: args.json,
+        ignore_crc: args.ignore_crc,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -383,3 +383,30 @@ fn hex_lines_below_a_label_line() {
     assert_eq!(readings[0]["meter_id"], "7359992890497997");
     assert_eq!(value(readings[1], "1-0:1.7.0*255"), 2390);
 }
+
+/// dsmr-reader #483: a telegram whose CRC no longer matches its text. Strict by default;
+/// `--ignore-crc` decodes it with a `crc_mismatch` warning and every value unverified.
+#[test]
+fn ignore_crc_decodes_a_pasted_telegram_whose_crc_fails() {
+    let paste = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/pastes/dsmr-reader-483-t210d.txt"),
+    )
+    .expect("paste");
+    let strict = meterlab(&["decode", "-"], Some(&paste));
+    assert_eq!(strict.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&strict.stdout);
+    assert!(stdout.contains("crc_mismatch"), "{stdout}");
+    assert!(!stdout.contains("\"values\""), "{stdout}");
+    let loose = meterlab(&["decode", "--ignore-crc", "-"], Some(&paste));
+    assert_eq!(loose.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&loose.stdout);
+    let reading: Value =
+        serde_json::from_str(stdout.lines().next().expect("a line")).expect("JSON");
+    assert!(reading["warnings"][0]
+        .as_str()
+        .is_some_and(|w| w.starts_with("crc_mismatch")));
+    let values = reading["values"].as_array().expect("values");
+    assert!(!values.is_empty());
+    assert!(values.iter().all(|v| v["unverified"] == true), "{stdout}");
+}

@@ -256,9 +256,18 @@ pub fn decode_telegram_with(
             }
         }
     }
-    let repr = match TelegramRepr::parse(&telegram) {
-        Ok(repr) => repr,
-        Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
+    let repr = if unverified {
+        // Already unverified: read what can be read, and say what was left out.
+        let (repr, bad) = TelegramRepr::parse_lenient(&telegram);
+        for e in bad {
+            warnings.push(format!("{e}; left out"));
+        }
+        repr
+    } else {
+        match TelegramRepr::parse(&telegram) {
+            Ok(repr) => repr,
+            Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
+        }
     };
     if stated.is_none() && !unverified {
         if let Some(why) = crc_required(&telegram, Some(&repr), rule) {

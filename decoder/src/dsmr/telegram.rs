@@ -235,7 +235,21 @@ impl TelegramRepr {
     /// Parses every line after the header. Empty lines are skipped; any other line must be an
     /// object line or a continuation `(…)` of the object before it.
     pub fn parse<T: AsRef<[u8]>>(telegram: &Telegram<T>) -> Result<TelegramRepr, ParseError> {
+        let (repr, bad) = Self::parse_lenient(telegram);
+        match bad.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(repr),
+        }
+    }
+
+    /// Parses every line it can: a line that is not an object line (or a continuation without
+    /// an object before it) is left out and returned with why. For analysing a telegram whose
+    /// CRC already failed (`--ignore-crc`); a telegram with a good CRC uses [`Self::parse`].
+    pub fn parse_lenient<T: AsRef<[u8]>>(
+        telegram: &Telegram<T>,
+    ) -> (TelegramRepr, Vec<ParseError>) {
         let mut lines: Vec<ObjectLine> = Vec::new();
+        let mut bad = Vec::new();
         for (number, line) in telegram.lines() {
             if line.is_empty() {
                 continue;
@@ -246,20 +260,24 @@ impl TelegramRepr {
                 reason,
             };
             if line.first() == Some(&b'(') {
-                let groups = object::parse_groups(line).map_err(|e| fail(e.into()))?;
-                match lines.last_mut() {
-                    Some(previous) => previous.groups.extend(groups),
-                    None => return Err(fail(ParseErrorReason::OrphanContinuation)),
+                match (object::parse_groups(line), lines.last_mut()) {
+                    (Ok(groups), Some(previous)) => previous.groups.extend(groups),
+                    (Ok(_), None) => bad.push(fail(ParseErrorReason::OrphanContinuation)),
+                    (Err(e), _) => bad.push(fail(e.into())),
                 }
             } else {
-                lines.push(ObjectLine::parse(line).map_err(|e| fail(e.into()))?);
+                match ObjectLine::parse(line) {
+                    Ok(object) => lines.push(object),
+                    Err(e) => bad.push(fail(e.into())),
+                }
             }
         }
-        Ok(TelegramRepr {
+        let repr = TelegramRepr {
             identification: latin1(telegram.identification()),
             lines,
             crc: telegram.stated_crc(),
-        })
+        };
+        (repr, bad)
     }
 }
 
