@@ -465,7 +465,7 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         }
         None => open_input(args.file.as_deref())?,
     };
-    let from_stdin = args.file.as_deref().is_none_or(|f| f.as_os_str() == "-");
+    let from_stdin = args.file.as_deref().map_or(true, |f| f.as_os_str() == "-");
     let mut reader = match StreamReader::new(source, args.input_format) {
         Ok(reader) => reader,
         // A pipe that brought nothing (a reader that heard nothing, a decoder under test fed
