@@ -90,6 +90,10 @@ pub struct Value {
     /// on request (`meterlab decode --ignore-crc`): it may be wrong. Never set by default.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unverified: bool,
+    /// DLMS: the COSEM attribute the value is, when a self-describing push names one other
+    /// than 2 (the value attribute of Data, Register and most classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<i8>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -110,6 +114,7 @@ impl Value {
             tariff: None,
             subunit: None,
             unverified: false,
+            attribute: None,
         }
     }
 
