@@ -77,9 +77,12 @@ fn outputs(dir: &Path, name: &str) -> Vec<(String, Vec<u8>)> {
     ] {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if path.extension().is_some_and(|e| e == "hex") {
-            let decoded = meterlab_harness::capture::read(&bytes, meterlab_harness::capture::InputFormat::Auto)
-                .expect("a capture")
-                .bytes;
+            let decoded = meterlab_harness::capture::read(
+                &bytes,
+                meterlab_harness::capture::InputFormat::Auto,
+            )
+            .expect("a capture")
+            .bytes;
             out.push((format!("{} (bytes)", path.display()), decoded));
         }
         out.push((path.display().to_string(), bytes));
@@ -442,4 +445,24 @@ fn smarty_frame_is_reencrypted() {
 #[test]
 fn gbt_push_is_reencrypted() {
     reencrypts("lg-e450-gbt", Some("4C475A6773709912"), true);
+}
+
+#[test]
+fn self_describing_push_is_imported_as_the_cyprus_profile() {
+    let hex = include_str!(
+        "../../scenarios/bug-reports/lg-e450-cyprus-self-describing-dlms-parser.capture.hex"
+    );
+    let bytes: Vec<u8> = hex
+        .split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).expect("hex"))
+        .collect();
+    assert_eq!(
+        meterlab_harness::import::likely_profile(Protocol::Dlms, &bytes),
+        "lg-e450-cyprus"
+    );
+    let aidon = captured(&MeterSpec::new("aidon-han"), 1);
+    assert_eq!(
+        meterlab_harness::import::likely_profile(Protocol::Dlms, &aidon),
+        "aidon-han"
+    );
 }
