@@ -174,3 +174,94 @@ fn test_kamstrup_typed_date_time() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Sagemcom XT211 (ČEZ Distribuce, Czechia), a plain push in the attribute-descriptor form:
+/// `{enum 1, array of {class, logical name, attribute (untagged), value}}`
+/// (esphome-libs/dlms_parser `tests/dumps/raw_sagecom_xt211.log`; values as in its
+/// `raw_sagecom_xt211_decoded.xml`).
+const XT211: &str = "0F 80 00 F1 D5 00 02 02 16 01 01 16 02 02 00 01 00 00 60 01 01 FF 02 09 0A 35 31 30 30 30 30 35 31 34 39 02 02 00 46 00 00 60 03 0A FF 03 16 01 02 02 00 47 00 00 11 00 00 FF 03 06 00 00 00 00 02 02 00 46 00 01 60 03 0A FF 03 16 01 02 02 00 46 00 02 60 03 0A FF 03 16 00 02 02 00 46 00 03 60 03 0A FF 03 16 00 02 02 00 46 00 04 60 03 0A FF 03 16 00 02 02 00 01 00 00 60 0E 00 FF 02 09 02 54 32 02 02 00 03 01 00 01 07 00 FF 02 06 00 00 07 A4 02 02 00 03 01 00 15 07 00 FF 02 06 00 00 00 C6 02 02 00 03 01 00 29 07 00 FF 02 06 00 00 06 A7 02 02 00 03 01 00 3D 07 00 FF 02 06 00 00 00 36 02 02 00 03 01 00 02 07 00 FF 02 06 00 00 00 00 02 02 00 03 01 00 16 07 00 FF 02 06 00 00 00 00 02 02 00 03 01 00 2A 07 00 FF 02 06 00 00 00 00 02 02 00 03 01 00 3E 07 00 FF 02 06 00 00 00 00 02 02 00 03 01 00 01 08 00 FF 02 06 00 4A FA 82 02 02 00 03 01 00 01 08 01 FF 02 06 00 0E 7A C5 02 02 00 03 01 00 01 08 02 FF 02 06 00 3C 7F BC 02 02 00 03 01 00 01 08 03 FF 02 06 00 00 00 00 02 02 00 03 01 00 01 08 04 FF 02 06 00 00 00 00 02 02 00 03 01 00 02 08 00 FF 02 06 00 00 00 34";
+
+/// The same form in EG.D's example push (esphome-libs/dlms_parser
+/// `tests/dumps/raw_egd_example.log`), with a push setup's logical name (class 40 attribute 1).
+const EGD: &str = "0F 00 00 00 01 00 02 02 16 01 01 1B 02 02 00 01 00 00 2A 00 00 FF 02 09 09 45 47 44 30 31 32 33 34 35 02 02 00 28 00 02 19 09 00 FF 01 09 06 00 02 19 09 00 FF 02 02 00 01 00 00 60 01 00 FF 02 09 0A 30 31 32 33 34 35 36 37 38 39 02 02 00 46 00 00 60 03 0A FF 03 16 01 02 02 00 47 00 00 11 00 00 FF 03 06 00 00 00 00 02 02 00 46 00 01 60 03 0A FF 03 16 01 02 02 00 46 00 02 60 03 0A FF 03 16 01 02 02 00 46 00 03 60 03 0A FF 03 16 00 02 02 00 46 00 04 60 03 0A FF 03 16 00 02 02 00 46 00 05 60 03 0A FF 03 16 00 02 02 00 46 00 06 60 03 0A FF 03 16 00 02 02 00 01 00 00 60 0E 00 FF 02 09 02 54 33 02 02 00 03 01 00 01 07 00 FF 02 06 00 00 00 03 02 02 00 03 01 00 15 07 00 FF 02 06 00 00 00 01 02 02 00 03 01 00 29 07 00 FF 02 06 00 00 00 01 02 02 00 03 01 00 3D 07 00 FF 02 06 00 00 00 01 02 02 00 03 01 00 02 07 00 FF 02 06 00 00 00 03 02 02 00 03 01 00 16 07 00 FF 02 06 00 00 00 01 02 02 00 03 01 00 2A 07 00 FF 02 06 00 00 00 01 02 02 00 03 01 00 3E 07 00 FF 02 06 00 00 00 01 02 02 00 03 01 00 01 08 00 FF 02 06 00 00 00 08 02 02 00 03 01 00 01 08 01 FF 02 06 00 00 00 00 02 02 00 03 01 00 01 08 02 FF 02 06 00 00 00 04 02 02 00 03 01 00 01 08 03 FF 02 06 00 00 00 04 02 02 00 03 01 00 01 08 04 FF 02 06 00 00 00 00 02 02 00 03 01 00 02 08 00 FF 02 06 00 00 00 04 02 02 00 01 00 00 60 0D 00 FF 02 09 00";
+
+/// An Energomera push whose push_object_list entries carry restriction and columns (six
+/// elements) and whose meter number is NUL-padded (esphome-libs/dlms_parser
+/// `tests/dumps/raw_energomera.log`).
+const ENERGOMERA: &str = "0F 40 00 00 4D 0C 07 E6 0B 03 FF 0F 26 19 FF FF 4C FF 02 07 01 07 02 06 12 00 28 09 06 00 00 19 09 00 FF 0F 02 12 00 00 02 02 16 00 00 01 00 02 06 12 00 01 09 06 00 00 60 05 86 FF 0F 02 12 00 00 02 02 16 00 00 01 00 02 06 12 00 01 09 06 00 00 2A 00 00 FF 0F 02 12 00 00 02 02 16 00 00 01 00 02 06 12 00 01 09 06 00 00 60 01 00 FF 0F 02 12 00 00 02 02 16 00 00 01 00 02 06 12 00 01 09 06 00 00 61 62 00 FF 0F 02 12 00 00 02 02 16 00 00 01 00 02 06 12 00 01 09 06 00 00 61 62 0A FF 0F 02 12 00 00 02 02 16 00 00 01 00 02 06 12 00 01 09 06 00 00 60 05 87 FF 0F 02 12 00 00 02 02 16 00 00 01 00 16 01 09 10 45 4D 52 30 32 32 32 31 37 33 36 30 38 37 31 30 09 20 30 31 32 34 31 35 31 37 33 36 30 38 37 31 30 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 06 00 00 00 10 06 00 00 FF FF 02 02 09 06 00 00 63 62 04 FF 12 00 03";
+
+#[test]
+fn test_xt211_attribute_descriptor_form() {
+    let r = reading(XT211);
+    assert_eq!(r.meter_id.as_deref(), Some("5100005149"));
+    assert_eq!(r.time, None);
+    assert_eq!(r.values.len(), 22);
+    for (id, v) in [
+        ("1-0:1.7.0*255", 1956),
+        ("1-0:21.7.0*255", 198),
+        ("1-0:41.7.0*255", 1703),
+        ("1-0:61.7.0*255", 54),
+        ("1-0:1.8.0*255", 4_913_794),
+        ("1-0:1.8.1*255", 948_933),
+        ("1-0:1.8.2*255", 3_964_860),
+        ("1-0:2.8.0*255", 52),
+    ] {
+        assert_eq!(number(&r, id), Decimal::from_int(v), "{id}");
+    }
+    // Disconnect controls (class 70) and the limiter (class 71): attribute 3.
+    for id in [
+        "0-0:96.3.10*255",
+        "0-1:96.3.10*255",
+        "0-4:96.3.10*255",
+        "0-0:17.0.0*255",
+    ] {
+        assert_eq!(r.value(id).and_then(|v| v.attribute), Some(3), "{id}");
+    }
+    assert_eq!(
+        r.value("0-0:96.14.0*255").map(|v| v.value.clone()),
+        Some(Scalar::Text("T2".into()))
+    );
+    assert!(
+        r.warnings[0].contains("untagged descriptors"),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn test_egd_attribute_descriptor_form() {
+    let r = reading(EGD);
+    assert_eq!(r.values.len(), 27);
+    // 0-0:96.1.0 comes before 0-0:42.0.0 in the meter-id rule.
+    assert_eq!(r.meter_id.as_deref(), Some("0123456789"));
+    let setup = r.value("0-2:25.9.0*255").expect("push setup");
+    assert_eq!(setup.attribute, Some(1));
+    assert_eq!(setup.value, Scalar::Text("0002190900FF".into()));
+    assert_eq!(number(&r, "1-0:1.8.0*255"), Decimal::from_int(8));
+    assert_eq!(
+        r.value("0-0:96.13.0*255").map(|v| v.value.clone()),
+        Some(Scalar::Text(String::new()))
+    );
+}
+
+#[test]
+fn test_energomera_restriction_and_columns() {
+    let r = reading(ENERGOMERA);
+    assert_eq!(r.time.as_deref(), Some("2022-11-03T15:38:25+03:00"));
+    let ids: Vec<&str> = r.values.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "0-0:96.5.134*255",
+            "0-0:42.0.0*255",
+            "0-0:96.1.0*255",
+            "0-0:97.98.0*255",
+            "0-0:97.98.10*255",
+            "0-0:96.5.135*255",
+        ]
+    );
+    assert_eq!(r.meter_id.as_deref(), Some("012415173608710"));
+    assert_eq!(number(&r, "0-0:97.98.10*255"), Decimal::from_int(65535));
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(r.warnings[0].contains("padded with NUL bytes"));
+}

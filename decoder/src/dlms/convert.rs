@@ -194,6 +194,11 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
                 .to_string(),
         );
     }
+    if let Some(lead) = notification.descriptor_form {
+        warnings.push(format!(
+            "body sent as {{enum {lead}, array of {{attribute descriptor, value}}}} with untagged descriptors (Sagemcom XT211 firmware), not COSEM data; read as a self-describing push"
+        ));
+    }
     let elements = match notification.body.elements() {
         Some(elements) => elements,
         None => std::slice::from_ref(&notification.body),

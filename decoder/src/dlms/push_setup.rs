@@ -4,7 +4,9 @@
 //!
 //! `push_object_list` is an array of capture-object definitions, each
 //! `structure { class_id: long-unsigned, logical_name: octet-string[6], attribute_index:
-//! integer, data_index: long-unsigned }`. A meter whose push setup lists itself (class 40,
+//! integer, data_index: long-unsigned }`, or in the later versions of the class that and two
+//! more elements, a restriction (structure) and columns (array), which select entries of a
+//! profile (an Energomera push, esphome-libs/dlms_parser `tests/dumps/raw_energomera.log`). A meter whose push setup lists itself (class 40,
 //! attribute 2) first sends that list as element 0 of the body, so element k of the body is the
 //! attribute that entry k names: the receiver needs no catalogue of the operator's list (seen
 //! on Landis+Gyr E450 meters in Cyprus, esphome-libs/dlms_parser
@@ -18,7 +20,7 @@
 
 use crate::obis::Obis;
 
-use super::axdr::Data;
+use super::axdr::{self, Data};
 
 /// Interface class ids of the Blue Book that a push list's reading needs to know.
 pub mod class {
@@ -53,11 +55,13 @@ pub struct CaptureObject {
 }
 
 impl CaptureObject {
-    /// Parses one `{class, logical name, attribute, data index}` structure.
+    /// Parses one `{class, logical name, attribute, data index[, restriction, columns]}`
+    /// structure.
     pub fn parse(data: &Data<'_>) -> Option<CaptureObject> {
         match data {
             Data::Structure(items) => match items.as_slice() {
-                [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index)] => {
+                [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index)]
+                | [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index), Data::Structure(_), Data::Array(_)] => {
                     Some(CaptureObject {
                         class_id: *class_id,
                         logical_name: ln.as_obis()?,
@@ -157,6 +161,50 @@ impl PushObjectList {
     }
 }
 
+/// A body in the attribute-descriptor form: `02 02 16 <e> 01 <n>` then n times `02 02 <class
+/// u16> <logical name 6 bytes> <attribute i8> <Data>` — each value preceded by its COSEM
+/// attribute descriptor *without* A-XDR tags, so the body is no COSEM Data (Sagemcom XT211
+/// meters of ČEZ and EG.D in Czechia: esphome-libs/dlms_parser `tests/dumps/raw_sagecom_xt211.log`,
+/// `raw_egd_example.log`). Read as a self-describing push: returns the body as a structure whose
+/// first element is the descriptors as a push_object_list (not naming itself) followed by the
+/// values, the offset after it, and the leading enum `e`.
+pub fn parse_descriptor_body(bytes: &[u8], at: usize) -> Option<(Data<'_>, usize, u8)> {
+    const HEAD: usize = 4;
+    let head = bytes.get(at..at + HEAD)?;
+    let [0x02, 0x02, 0x16, lead] = *head else {
+        return None;
+    };
+    if bytes.get(at + HEAD) != Some(&0x01) {
+        return None;
+    }
+    let (count, mut pos) = axdr::read_length(bytes, at + HEAD + 1).ok()?;
+    // Each entry takes at least 12 bytes: never allocate for more than can be there.
+    if count == 0 || count > bytes.len().saturating_sub(pos) / 12 {
+        return None;
+    }
+    let mut captures = Vec::with_capacity(count);
+    let mut elements = Vec::with_capacity(count + 1);
+    for _ in 0..count {
+        let entry = bytes.get(pos..pos + 11)?;
+        if entry[..2] != [0x02, 0x02] {
+            return None;
+        }
+        let class = u16::from_be_bytes([entry[2], entry[3]]);
+        let attribute = i8::from_le_bytes([entry[10]]);
+        captures.push(Data::Structure(vec![
+            Data::Unsigned16(class),
+            Data::OctetString(bytes.get(pos + 4..pos + 10)?),
+            Data::Integer8(attribute),
+            Data::Unsigned16(0),
+        ]));
+        let (value, next) = Data::parse_at(bytes, pos + 11).ok()?;
+        elements.push(value);
+        pos = next;
+    }
+    elements.insert(0, Data::Array(captures));
+    Some((Data::Structure(elements), pos, lead))
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -195,6 +243,52 @@ mod test {
         assert_eq!(reg.logical_name, Obis::new(1, 0, 1, 8, 0, 255));
         assert!(reg.is_scaled() && !reg.is_scaler_unit());
         assert_eq!(list.described_elements(), 2);
+    }
+
+    #[test]
+    fn test_restriction_and_columns() {
+        // Energomera: {40, 0-0:25.9.0, 2, 0, {enum 0, null}, array(0)}.
+        let bytes = elements("0206 12 0028 09 060000190900FF 0F 02 12 0000 0202 1600 00 0100");
+        let (entry, _) = Data::parse_at(&bytes, 0).expect("valid");
+        let co = CaptureObject::parse(&entry).expect("capture object");
+        assert!(co.is_push_object_list());
+        assert_eq!(co.logical_name, Obis::new(0, 0, 25, 9, 0, 255));
+        // Five elements, or a sixth that is no array: not a capture object.
+        let bytes = elements("0205 12 0028 09 060000190900FF 0F 02 12 0000 0202 1600 00");
+        let (entry, _) = Data::parse_at(&bytes, 0).expect("valid");
+        assert_eq!(CaptureObject::parse(&entry), None);
+    }
+
+    #[test]
+    fn test_descriptor_body() {
+        // {enum 1, array(2): {[1, 0-0:96.1.1, 2], "51"}, {[70, 0-0:96.3.10, 3], enum 1}}.
+        let bytes = elements(
+            "0202 1601 0102 0202 0001 0000600101FF 02 0902 3531 0202 0046 000060030AFF 03 1601",
+        );
+        let (body, end, lead) = parse_descriptor_body(&bytes, 0).expect("descriptor form");
+        assert_eq!((end, lead), (bytes.len(), 1));
+        let elements = body.elements().expect("structure");
+        assert_eq!(elements.len(), 3);
+        let list = PushObjectList::parse(elements).expect("list");
+        assert!(!list.describes_itself);
+        let control = list.entry_for(2).expect("entry");
+        assert_eq!((control.class_id, control.attribute), (70, 3));
+        assert_eq!(elements[2], Data::Enum(1));
+        // Cut short, a tagged element where a descriptor belongs, or a count that cannot
+        // fit: not this form.
+        assert_eq!(parse_descriptor_body(&bytes[..bytes.len() - 1], 0), None);
+        assert_eq!(
+            parse_descriptor_body(&elements_bytes("0202 1601 0101 0203 0001"), 0),
+            None
+        );
+        assert_eq!(
+            parse_descriptor_body(&elements_bytes("0202 1601 0182FFFF 0202"), 0),
+            None
+        );
+    }
+
+    fn elements_bytes(hex: &str) -> Vec<u8> {
+        unhex(hex)
     }
 
     #[test]
