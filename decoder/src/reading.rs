@@ -199,7 +199,7 @@ impl Reading {
         {
             return false;
         }
-        let key = |v: &&Value| (v.id.clone(), v.time.clone());
+        let key = |v: &&Value| (v.id.clone(), v.time.clone(), v.attribute);
         let mut a: Vec<&Value> = self.values.iter().collect();
         let mut b: Vec<&Value> = other.values.iter().collect();
         a.sort_by_key(key);
@@ -303,6 +303,21 @@ mod test {
             serde_json::from_str::<Message>(&line).expect("parses back"),
             err
         );
+    }
+
+    #[test]
+    fn same_data_tells_attributes_apart() {
+        let value = |attribute: Option<i8>| Value {
+            attribute,
+            ..Value::number("0-0:96.3.10*255", Decimal::from_int(1), None)
+        };
+        let mut a = Reading::new(Protocol::Dlms);
+        a.values = vec![value(None), value(Some(3))];
+        let mut b = a.clone();
+        b.values.reverse();
+        assert!(a.same_data(&b));
+        b.values = vec![value(None), value(None)];
+        assert!(!a.same_data(&b));
     }
 
     #[test]
