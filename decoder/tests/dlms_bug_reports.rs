@@ -265,3 +265,40 @@ fn test_energomera_restriction_and_columns() {
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
     assert!(r.warnings[0].contains("padded with NUL bytes"));
 }
+
+mod mutated {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every capture of this file with bytes flipped, inserted or removed: the decoder never
+    /// panics, and whatever it says is a reading with named values or a classified error.
+    fn captures() -> Vec<Vec<u8>> {
+        [CYPRUS_1, CYPRUS_2, KAMSTRUP_2017, XT211, EGD, ENERGOMERA]
+            .iter()
+            .map(|h| bytes(h))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_panics(which in 0usize..6, at in any::<prop::sample::Index>(), byte in any::<u8>(), op in 0u8..3) {
+            let mut b = captures().swap_remove(which);
+            let i = at.index(b.len());
+            match op {
+                0 => b[i] ^= byte | 1,
+                1 => b.insert(i, byte),
+                _ => {
+                    b.remove(i);
+                }
+            }
+            for m in DlmsDecoder::new(Keys::default()).decode_all(&b) {
+                match m {
+                    Message::Reading(r) => prop_assert!(r.values.iter().all(|v| !v.id.is_empty())),
+                    Message::Error { error } => prop_assert!(!error.kind.is_empty()),
+                }
+            }
+        }
+    }
+}
