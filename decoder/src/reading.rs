@@ -90,6 +90,10 @@ pub struct Value {
     /// on request (`meterlab decode --ignore-crc`): it may be wrong. Never set by default.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unverified: bool,
+    /// DLMS: the COSEM attribute the value is, when a self-describing push names one other
+    /// than 2 (the value attribute of Data, Register and most classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<i8>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -110,6 +114,7 @@ impl Value {
             tariff: None,
             subunit: None,
             unverified: false,
+            attribute: None,
         }
     }
 
@@ -194,7 +199,7 @@ impl Reading {
         {
             return false;
         }
-        let key = |v: &&Value| (v.id.clone(), v.time.clone());
+        let key = |v: &&Value| (v.id.clone(), v.time.clone(), v.attribute);
         let mut a: Vec<&Value> = self.values.iter().collect();
         let mut b: Vec<&Value> = other.values.iter().collect();
         a.sort_by_key(key);
@@ -298,6 +303,21 @@ mod test {
             serde_json::from_str::<Message>(&line).expect("parses back"),
             err
         );
+    }
+
+    #[test]
+    fn same_data_tells_attributes_apart() {
+        let value = |attribute: Option<i8>| Value {
+            attribute,
+            ..Value::number("0-0:96.3.10*255", Decimal::from_int(1), None)
+        };
+        let mut a = Reading::new(Protocol::Dlms);
+        a.values = vec![value(None), value(Some(3))];
+        let mut b = a.clone();
+        b.values.reverse();
+        assert!(a.same_data(&b));
+        b.values = vec![value(None), value(None)];
+        assert!(!a.same_data(&b));
     }
 
     #[test]

@@ -205,6 +205,10 @@ pub fn likely_profile(protocol: Protocol, bytes: &[u8]) -> &'static str {
                 (true, true) if has(b"LGZ") => "lg-e450-gbt",
                 (true, true) => "kamstrup-han",
                 (true, false) if has(b"KFM_") => "kaifa-han",
+                // A push setup (class 40) capture object: a self-describing push.
+                (true, false) if has(&[0x02, 0x04, 0x12, 0x00, 0x28, 0x09, 0x06]) => {
+                    "lg-e450-cyprus"
+                }
                 (true, false) => "aidon-han",
                 (false, _) => "kaifa-ma309-evn",
             }

@@ -363,7 +363,11 @@ fn value_line(v: &Value, normalize: bool) -> String {
         ),
         _ => String::new(),
     };
-    format!("{} = {value}{unit}{time}{record}", v.id)
+    let attribute = v
+        .attribute
+        .map(|a| format!(" (attribute {a})"))
+        .unwrap_or_default();
+    format!("{}{attribute} = {value}{unit}{time}{record}", v.id)
 }
 
 /// The key of a diff line: what stands before ` = `.

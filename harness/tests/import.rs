@@ -453,3 +453,23 @@ fn smarty_frame_is_reencrypted() {
 fn gbt_push_is_reencrypted() {
     reencrypts("lg-e450-gbt", Some("4C475A6773709912"), true);
 }
+
+#[test]
+fn self_describing_push_is_imported_as_the_cyprus_profile() {
+    let hex = include_str!(
+        "../../scenarios/bug-reports/lg-e450-cyprus-self-describing-dlms-parser.capture.hex"
+    );
+    let bytes: Vec<u8> = hex
+        .split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).expect("hex"))
+        .collect();
+    assert_eq!(
+        meterlab_harness::import::likely_profile(Protocol::Dlms, &bytes),
+        "lg-e450-cyprus"
+    );
+    let aidon = captured(&MeterSpec::new("aidon-han"), 1);
+    assert_eq!(
+        meterlab_harness::import::likely_profile(Protocol::Dlms, &aidon),
+        "aidon-han"
+    );
+}

@@ -18,6 +18,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             "kamstrup-han",
             "kaifa-han",
             "lg-e450-gbt",
+            "lg-e450-cyprus",
+            "lg-e450-described-hdlc",
         ]),
         0u32..20_000,
         any::<u64>(),
@@ -38,6 +40,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     | "kaifa-ma309-tinetz-1ph"
                     | "sagemcom-t210d-evn"
                     | "lg-e450-gbt"
+                    | "lg-e450-cyprus"
             ) {
                 meter.segment_gap = gap_ms.map(|ms| format!("{ms}ms"));
             }

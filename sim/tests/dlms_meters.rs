@@ -648,7 +648,32 @@ fn receive(profile: &str, frames: &[Vec<u8>]) -> Received {
             );
             Received { apdu }
         }
-        "lg-e450-gbt" => {
+        "lg-e450-described-hdlc" => {
+            // HDLC segmentation: every frame but the last has the S bit; LLC in the first.
+            let mut info_all = Vec::new();
+            for (k, f) in frames.iter().enumerate() {
+                let (seg, dest, src, control, info) = check_hdlc_frame(f);
+                let last = k + 1 == frames.len();
+                assert_eq!(seg, !last, "segmentation bit");
+                // UI; the poll/final bit only on the last segment.
+                assert_eq!(
+                    (dest.as_slice(), src.as_slice(), control),
+                    (
+                        &[0xCE, 0xFF][..],
+                        &[0x03][..],
+                        if last { 0x13 } else { 0x03 }
+                    )
+                );
+                assert!(info.len() <= 128);
+                info_all.extend(info);
+            }
+            assert!(frames.len() > 1, "{profile}: segmented");
+            assert_eq!(&info_all[..3], &[0xE6, 0xE7, 0x00], "LLC");
+            Received {
+                apdu: info_all[3..].to_vec(),
+            }
+        }
+        "lg-e450-gbt" | "lg-e450-cyprus" => {
             let mut apdu = Vec::new();
             for (k, f) in frames.iter().enumerate() {
                 let (seg, dest, src, control, info) = check_hdlc_frame(f);
@@ -903,8 +928,80 @@ fn sent(value: &Scalar) -> Scalar {
     }
 }
 
+/// A capture object `{class, logical name, attribute, data index 0}` as (class, id, attribute).
+fn capture_object(d: &D) -> (i128, String, i128) {
+    match d {
+        D::List(p) if p.len() == 4 => match (&p[0], &p[1], &p[2], &p[3]) {
+            (D::Int(class, 0x12), D::Octets(o, 0x09), D::Int(attr, 0x0F), D::Int(0, 0x12))
+                if o.len() == 6 =>
+            {
+                (*class, obis_text(o), *attr)
+            }
+            other => panic!("capture object {other:?}"),
+        },
+        other => panic!("capture object {other:?}"),
+    }
+}
+
+/// A self-describing push: the first element is the push_object_list, the push setup (class
+/// 40) first, one entry per element; the truth has every value the list names with its id,
+/// scaled by the register's scaler_unit where the list captures it (attribute 3, right after
+/// the value in these profiles), and the attribute where it is not 2.
+fn check_described(profile: &str, body: &D, truth: &Reading) {
+    let D::List(items) = body else {
+        panic!("{profile}: the body is a list")
+    };
+    let D::List(list) = &items[0] else {
+        panic!("{profile}: push_object_list first")
+    };
+    assert_eq!(list.len(), items.len(), "{profile}: one entry per element");
+    assert_eq!(
+        capture_object(&list[0]).0,
+        40,
+        "{profile}: the push setup itself"
+    );
+    let mut expected = Vec::new();
+    for k in 1..items.len() {
+        let (class, id, attr) = capture_object(&list[k]);
+        if class == 8 || (class == 3 && attr == 3) {
+            continue; // the clock; a scaler_unit, applied to its value
+        }
+        let su = list
+            .get(k + 1)
+            .map(capture_object)
+            .filter(|(c, i, a)| *c == 3 && *i == id && *a == 3)
+            .map(|_| match &items[k + 1] {
+                D::List(p) => match (&p[0], &p[1]) {
+                    (D::Int(s, 0x0F), D::Int(u, 0x16)) => (*s, *u),
+                    other => panic!("{profile}: scaler_unit {other:?}"),
+                },
+                other => panic!("{profile}: scaler_unit {other:?}"),
+            });
+        let value = match &items[k] {
+            D::Int(v, _) => Scalar::Number(match su {
+                Some((s, _)) => Decimal::new(*v, s as i32),
+                None => Decimal::from_int(*v),
+            }),
+            D::Octets(b, _) => Scalar::Text(String::from_utf8(b.clone()).expect("ascii")),
+            other => panic!("{profile}: value {other:?}"),
+        };
+        let unit = su.and_then(|(_, u)| unit_name(u)).map(str::to_string);
+        let attribute = (attr != 2).then(|| i8::try_from(attr).expect("attribute"));
+        expected.push((id, value, unit, attribute));
+    }
+    let got: Vec<(String, Scalar, Option<String>, Option<i8>)> = truth
+        .values
+        .iter()
+        .map(|v| (v.id.clone(), v.value.clone(), v.unit.clone(), v.attribute))
+        .collect();
+    assert_eq!(got, expected, "{profile}: truth = the described list");
+}
+
 /// The truth lists exactly the registers the push carries, with the values it carries.
 fn check_truth_matches_list(profile: &str, body: &D, truth: &Reading) {
+    if matches!(profile, "lg-e450-cyprus" | "lg-e450-described-hdlc") {
+        return check_described(profile, body, truth);
+    }
     let mut expected: Vec<(String, Scalar, Option<String>)> = Vec::new();
     let mut unnamed = Vec::new();
     for (obis, value, su) in entries(body) {
@@ -968,15 +1065,16 @@ fn check_truth_matches_list(profile: &str, body: &D, truth: &Reading) {
     }
 }
 
-const ENCRYPTED: [&str; 6] = [
+const ENCRYPTED: [&str; 7] = [
     "kaifa-ma309-evn",
     "kaifa-ma309-tinetz",
     "kaifa-ma309-tinetz-1ph",
     "sagemcom-t210d-evn",
     "kamstrup-han",
     "lg-e450-gbt",
+    "lg-e450-described-hdlc",
 ];
-const ALL: [&str; 8] = [
+const ALL: [&str; 10] = [
     "kaifa-ma309-evn",
     "kaifa-ma309-tinetz",
     "kaifa-ma309-tinetz-1ph",
@@ -985,6 +1083,8 @@ const ALL: [&str; 8] = [
     "kamstrup-han",
     "kaifa-han",
     "lg-e450-gbt",
+    "lg-e450-cyprus",
+    "lg-e450-described-hdlc",
 ];
 
 fn meter(spec: MeterSpec) -> Box<dyn Meter> {
@@ -1096,6 +1196,8 @@ fn pushes_follow_the_interval() {
         ("kamstrup-han", 10),
         ("kaifa-han", 10),
         ("lg-e450-gbt", 5),
+        ("lg-e450-cyprus", 15),
+        ("lg-e450-described-hdlc", 10),
     ] {
         let mut m = meter(MeterSpec::new(profile));
         for k in 0..4u64 {

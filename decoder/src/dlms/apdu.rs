@@ -181,6 +181,10 @@ pub struct DataNotification<'a> {
     pub date_time: Option<&'a [u8]>,
     /// The date-time was sent as a typed octet-string `09 0C …` (Kaifa firmware quirk).
     pub date_time_typed: bool,
+    /// The body came in the attribute-descriptor form (Sagemcom XT211, Czechia; see
+    /// [`super::push_setup::parse_descriptor_body`]), with this leading enum; `body` is then
+    /// its self-describing equivalent.
+    pub descriptor_form: Option<u8>,
     /// The notification body: one `Data`, in pushes a structure or an array.
     pub body: Data<'a>,
 }
@@ -231,15 +235,26 @@ impl<'a> DataNotification<'a> {
             },
             Some(&other) => return Err(Error::DateTimeLength(other)),
         };
-        let (body, end) = Data::parse_at(bytes, body_at).map_err(|e| match e {
-            axdr::Error::Incomplete { needed, got } => Error::Incomplete { needed, got },
-            e => Error::Body(e),
-        })?;
+        let (body, end, descriptor_form) = match Data::parse_at(bytes, body_at) {
+            Ok((body, end)) => (body, end, None),
+            Err(e) => match super::push_setup::parse_descriptor_body(bytes, body_at) {
+                Some((body, end, lead)) => (body, end, Some(lead)),
+                None => {
+                    return Err(match e {
+                        axdr::Error::Incomplete { needed, got } => {
+                            Error::Incomplete { needed, got }
+                        }
+                        e => Error::Body(e),
+                    })
+                }
+            },
+        };
         Ok((
             DataNotification {
                 long_invoke_id_and_priority,
                 date_time,
                 date_time_typed,
+                descriptor_form,
                 body,
             },
             end,

@@ -30,6 +30,7 @@ use super::apdu::{DataNotification, DateTime};
 use super::axdr::Data;
 use super::hex_upper;
 use super::layout::{self, Layout};
+use super::push_setup::{CaptureObject, PushObjectList, VALUE_ATTRIBUTE};
 
 /// The OBIS ids whose text is the meter id, in order of preference.
 const METER_ID_OBJECTS: [(u8, u8, u8, u8, u8); 3] =
@@ -109,6 +110,14 @@ fn value(
             ));
             Value::text(id, text)
         }
+        None if nul_padded(data).is_some() => {
+            let text = nul_padded(data).unwrap_or_default();
+            warnings.push(format!(
+                "{id}: octet-string text padded with NUL bytes ({}), a firmware quirk; shown without them",
+                text_of(data)
+            ));
+            Value::text(id, text)
+        }
         None => {
             if scaler_unit.is_some() {
                 warnings.push(format!(
@@ -119,6 +128,19 @@ fn value(
             Value::text(id, text_of(data))
         }
     }
+}
+
+/// The text of an octet-string that is printable ASCII padded at the end with NUL bytes
+/// (`RATE2\0\0\0`, the tariff name of a Landis+Gyr E450 in Cyprus, esphome-libs/dlms_parser
+/// `tests/dumps/hdlc_landis_gyr_e450_cyprus_2.log`): the text without the padding.
+fn nul_padded(data: &Data<'_>) -> Option<String> {
+    let Data::OctetString(bytes) = data else {
+        return None;
+    };
+    let end = bytes.iter().rposition(|&b| b != 0)? + 1;
+    let (text, padding) = bytes.split_at(end);
+    (!padding.is_empty() && text.iter().all(|b| (0x20..=0x7E).contains(b)))
+        .then(|| text.iter().map(|&b| char::from(b)).collect())
 }
 
 /// Whether an OBIS id names a physical quantity, which wants a scaler and a unit: not the
@@ -168,14 +190,23 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     let mut warnings = Vec::new();
     if notification.date_time_typed {
         warnings.push(
-            "data-notification date-time sent as a typed octet-string (09 0C …), a Kaifa firmware quirk"
+            "data-notification date-time sent as a typed octet-string (09 0C …), a firmware quirk of Kaifa MA304 and early Kamstrup meters"
                 .to_string(),
         );
+    }
+    if let Some(lead) = notification.descriptor_form {
+        warnings.push(format!(
+            "body sent as {{enum {lead}, array of {{attribute descriptor, value}}}} with untagged descriptors (Sagemcom XT211 firmware), not COSEM data; read as a self-describing push"
+        ));
     }
     let elements = match notification.body.elements() {
         Some(elements) => elements,
         None => std::slice::from_ref(&notification.body),
     };
+    if let Some(list) = PushObjectList::parse(elements) {
+        let ids = described_values(&list, elements, &mut reading, &mut warnings);
+        return finish(reading, notification, &ids, system_title, warnings);
+    }
     let layout = layout::identify(elements);
     // A list id sent first without a code names the list's description (`Kamstrup_V0001`).
     let list_id = elements.first().and_then(Data::as_string_bytes);
@@ -252,19 +283,174 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
         }
         i += 1;
     }
-    reading.meter_id = meter_id(&reading.values, &ids).or_else(|| system_title.map(hex_upper));
-    if !raw.is_empty() {
-        let shown: Vec<&str> = raw.iter().take(4).map(String::as_str).collect();
-        let more = if raw.len() > shown.len() { ", …" } else { "" };
-        warnings.push(format!(
-            "no scaler or unit in the telegram for {} value(s) ({}{more}) and no list description that gives them: raw values as sent",
-            raw.len(),
-            shown.join(", ")
-        ));
-    }
-    reading.time = time(notification, &clocks, &mut warnings);
+    no_scaler_warning(&raw, &mut warnings);
+    let ids = Ids { ids, clocks };
+    finish(reading, notification, &ids, system_title, warnings)
+}
+
+/// What the conversion of a list found besides the values: the OBIS id of each value (for the
+/// meter id) and the clock elements (for the time).
+struct Ids {
+    ids: Vec<Option<Obis>>,
+    clocks: Vec<Clock>,
+}
+
+/// The meter id and time of a reading whose values are converted.
+fn finish(
+    mut reading: Reading,
+    notification: &DataNotification<'_>,
+    ids: &Ids,
+    system_title: Option<&[u8]>,
+    mut warnings: Vec<String>,
+) -> Reading {
+    reading.meter_id = meter_id(&reading.values, &ids.ids).or_else(|| system_title.map(hex_upper));
+    reading.time = time(notification, &ids.clocks, &mut warnings);
     reading.warnings = warnings;
     reading
+}
+
+/// The one warning for numbers sent without scaler-unit that nothing scales.
+fn no_scaler_warning(raw: &[String], warnings: &mut Vec<String>) {
+    if raw.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = raw.iter().take(4).map(String::as_str).collect();
+    let more = if raw.len() > shown.len() { ", …" } else { "" };
+    warnings.push(format!(
+        "no scaler or unit in the telegram for {} value(s) ({}{more}) and no list description that gives them: raw values as sent",
+        raw.len(),
+        shown.join(", ")
+    ));
+}
+
+/// The values of a self-describing push ([`super::push_setup`]): element k is the attribute
+/// the list's entry names. A register's scaler_unit captured as its own element scales the
+/// value of the same object and is no value itself; an extended register's capture_time is
+/// the time of its value; the list itself is no value; any other attribute than 2 is a value
+/// with its `attribute`.
+fn described_values(
+    list: &PushObjectList,
+    elements: &[Data<'_>],
+    reading: &mut Reading,
+    warnings: &mut Vec<String>,
+) -> Ids {
+    if list.described_elements() != elements.len() {
+        warnings.push(format!(
+            "the push_object_list names {} element(s), the push has {}",
+            list.described_elements(),
+            elements.len()
+        ));
+    }
+    let described: Vec<(usize, &CaptureObject, &Data<'_>)> = elements
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| list.entry_for(i).map(|co| (i, co, d)))
+        .collect();
+    // First the attributes that qualify others: scaler_units and capture times.
+    let mut scales: Vec<(&CaptureObject, (i8, u8))> = Vec::new();
+    let mut captured_at: Vec<(&CaptureObject, String)> = Vec::new();
+    for &(i, co, data) in &described {
+        let id = co.logical_name.to_string();
+        if co.is_scaler_unit() {
+            match data.as_scaler_unit() {
+                Some(su) => scales.push((co, su)),
+                None => warnings.push(format!(
+                    "element #{i}: {id} attribute {} should be a scaler_unit, is a {}; ignored",
+                    co.attribute,
+                    data.type_name()
+                )),
+            }
+        } else if co.is_capture_time() {
+            match date_time_of(data).map(|dt| dt.to_rfc3339()) {
+                Some(Ok(t)) => captured_at.push((co, t)),
+                Some(Err(why)) => warnings.push(format!(
+                    "element #{i}: capture time of {id} gives no time: {why}"
+                )),
+                None => warnings.push(format!(
+                    "element #{i}: capture time of {id} is a {}, not a date-time",
+                    data.type_name()
+                )),
+            }
+        }
+    }
+    let scaled = |co: &CaptureObject| {
+        scales
+            .iter()
+            .find(|(s, _)| s.same_object(co))
+            .map(|(_, su)| *su)
+    };
+    for (s, _) in &scales {
+        if !described
+            .iter()
+            .any(|(_, co, _)| co.is_scaled() && co.same_object(s))
+        {
+            warnings.push(format!(
+                "{}: scaler_unit sent without the value it scales",
+                s.logical_name
+            ));
+        }
+    }
+    let mut ids = Ids {
+        ids: Vec::new(),
+        clocks: Vec::new(),
+    };
+    let mut raw = Vec::new();
+    for &(i, co, data) in &described {
+        let obis = co.logical_name;
+        let id = obis.to_string();
+        if co.is_push_object_list() || co.is_scaler_unit() || co.is_capture_time() {
+            continue;
+        }
+        if co.is_clock_time() || (co.attribute == VALUE_ATTRIBUTE && is_clock(obis)) {
+            if obis.b() == 0 {
+                ids.clocks.push(Clock {
+                    id,
+                    date_time: date_time_of(data),
+                    type_name: data.type_name(),
+                });
+            }
+            continue;
+        }
+        if co.data_index != 0 {
+            warnings.push(format!(
+                "element #{i}: {id} attribute {} data index {}: one entry of the attribute",
+                co.attribute, co.data_index
+            ));
+        }
+        let scaler_unit = if co.is_scaled() { scaled(co) } else { None };
+        if co.is_scaled()
+            && scaler_unit.is_none()
+            && data.as_integer().is_some()
+            && is_quantity(obis)
+        {
+            raw.push(id.clone());
+        }
+        let mut v = value(id, data, scaler_unit, warnings);
+        if co.attribute != VALUE_ATTRIBUTE {
+            v.attribute = Some(co.attribute);
+            ids.ids.push(None);
+        } else {
+            ids.ids.push(Some(obis));
+        }
+        v.time = captured_at
+            .iter()
+            .find(|(c, _)| c.same_object(co))
+            .map(|(_, t)| t.clone());
+        reading.values.push(v);
+    }
+    for (c, t) in &captured_at {
+        if !described
+            .iter()
+            .any(|(_, co, _)| co.is_scaled() && co.same_object(c))
+        {
+            warnings.push(format!(
+                "{}: capture time {t} sent without the value it belongs to",
+                c.logical_name
+            ));
+        }
+    }
+    no_scaler_warning(&raw, warnings);
+    ids
 }
 
 fn unnamed(index: usize, data: &Data<'_>, layout: Option<&Layout>) -> String {
@@ -392,5 +578,84 @@ mod test {
         let v = value("x".into(), &Data::Unsigned8(5), Some((3, 0x00)), &mut w);
         assert_eq!((v.value, v.unit), (number("5000"), None));
         assert_eq!(w.len(), 1, "unit 0 is unnamed: {w:?}");
+    }
+
+    /// A self-describing push (the push setup names itself first): a register's value and its
+    /// scaler_unit (attribute 3) as two elements, an extended register's value and capture
+    /// time (attribute 5), a disconnect control's control_state (class 70, attribute 3).
+    static DESCRIBED: &str = "0F00000001 00 0207 0107\
+        020412002809060000190900FF0F02120000\
+        020412000809060000010000FF0F02120000\
+        020412000309060100010800FF0F02120000\
+        020412000309060100010800FF0F03120000\
+        020412000409060100010600FF0F02120000\
+        020412000409060100010600FF0F05120000\
+        0204120046090600006003 0AFF0F03120000\
+        090C07EA060801122E04FF800080 060012D687 02020FFD161E 120BB8\
+        090C07EA0608011200 00FF800000 1601";
+
+    #[test]
+    fn test_self_describing_attributes() {
+        let bytes = unhex(DESCRIBED);
+        let dn = DataNotification::parse_exact(&bytes).expect("valid");
+        let r = to_reading(&dn, None);
+        assert_eq!(r.time.as_deref(), Some("2026-06-08T18:46:04"));
+        assert_eq!(r.values.len(), 3, "{:?}", r.values);
+        let energy = &r.values[0];
+        assert_eq!(energy.id, "1-0:1.8.0*255");
+        assert_eq!(energy.value, number("1234.567"));
+        assert_eq!(energy.unit.as_deref(), Some("Wh"));
+        assert_eq!(energy.attribute, None);
+        let demand = &r.values[1];
+        assert_eq!(demand.id, "1-0:1.6.0*255");
+        assert_eq!(demand.value, number("3000"));
+        assert_eq!(demand.time.as_deref(), Some("2026-06-08T18:00:00"));
+        let control = &r.values[2];
+        assert_eq!(control.id, "0-0:96.3.10*255");
+        assert_eq!(control.attribute, Some(3));
+        assert_eq!(control.value, number("1"));
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(r.warnings[0].contains("1-0:1.6.0*255"), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn test_self_describing_mismatches() {
+        // The list names one element more than is sent, a scaler_unit that is no structure,
+        // and a scaler_unit whose value is not in the list.
+        let bytes = unhex(
+            "0F00000001 00 0203 0104\
+             020412002809060000190900FF0F02120000\
+             020412000309060100010800FF0F03120000\
+             020412000309060100020800FF0F03120000\
+             020412000309060100030800FF0F02120000\
+             120000 02020F00161E",
+        );
+        let dn = DataNotification::parse_exact(&bytes).expect("valid");
+        let r = to_reading(&dn, Some(b"LGZ12345"));
+        assert!(r.values.is_empty(), "{:?}", r.values);
+        assert_eq!(r.meter_id.as_deref(), Some("4C475A3132333435"));
+        let w = r.warnings.join("\n");
+        assert!(w.contains("names 4 element(s), the push has 3"), "{w}");
+        assert!(
+            w.contains("should be a scaler_unit, is a long-unsigned"),
+            "{w}"
+        );
+        assert!(
+            w.contains("1-0:2.8.0*255: scaler_unit sent without the value"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn test_nul_padded_text() {
+        let mut w = Vec::new();
+        let v = value("x".into(), &Data::OctetString(b"RATE2\0\0\0"), None, &mut w);
+        assert_eq!(v.value, Scalar::Text("RATE2".into()));
+        assert_eq!(w.len(), 1, "{w:?}");
+        let v = value("x".into(), &Data::OctetString(&[0x01, 0x00]), None, &mut w);
+        assert_eq!(v.value, Scalar::Text("0100".into()));
+        let v = value("x".into(), &Data::OctetString(&[0, 0]), None, &mut w);
+        assert_eq!(v.value, Scalar::Text("0000".into()));
+        assert_eq!(w.len(), 1, "{w:?}");
     }
 }

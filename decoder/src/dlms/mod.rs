@@ -22,6 +22,7 @@ pub mod convert;
 pub mod gbt;
 pub mod hdlc;
 pub mod layout;
+pub mod push_setup;
 pub mod stream;
 pub mod transport;
 

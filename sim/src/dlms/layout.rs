@@ -195,6 +195,8 @@ pub enum IntType {
     I32,
     /// double-long-unsigned (`06`, u32).
     U32,
+    /// enum (`16`, u8): a state such as a disconnect control's control_state.
+    Enum,
 }
 
 impl IntType {
@@ -216,6 +218,10 @@ impl IntType {
             IntType::U32 => {
                 let x = v.clamp(0, i128::from(u32::MAX)) as u32;
                 (i128::from(x), Data::DoubleLongUnsigned(x))
+            }
+            IntType::Enum => {
+                let x = v.clamp(0, i128::from(u8::MAX)) as u8;
+                (i128::from(x), Data::Enum(x))
             }
         }
     }
@@ -281,6 +287,62 @@ pub enum Naming {
     /// No code is sent and it is no value of the reading (EVN's meter number, which becomes the
     /// reading's `meter_id`; a clock).
     Unnamed,
+    /// No code is sent with it; the push_object_list sent first in a
+    /// [`Container::SelfDescribing`] list names it.
+    Described(Capture),
+}
+
+/// A capture object of a push setup's push_object_list (Blue Book class 40, attribute 2):
+/// which attribute of which object an element is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capture {
+    /// Interface class id (1 Data, 3 Register, 8 Clock, 70 Disconnect control, …).
+    pub class: u16,
+    /// Logical name.
+    pub obis: Obis,
+    /// Attribute index (2 the value).
+    pub attribute: i8,
+}
+
+/// Class ids of the Blue Book the lists use.
+pub mod class {
+    /// Data.
+    pub const DATA: u16 = 1;
+    /// Register.
+    pub const REGISTER: u16 = 3;
+    /// Extended register.
+    pub const EXTENDED_REGISTER: u16 = 4;
+    /// Demand register.
+    pub const DEMAND_REGISTER: u16 = 5;
+    /// Clock.
+    pub const CLOCK: u16 = 8;
+    /// Push setup.
+    pub const PUSH_SETUP: u16 = 40;
+    /// Disconnect control.
+    pub const DISCONNECT_CONTROL: u16 = 70;
+}
+
+impl Capture {
+    /// The push_object_list entry `{class, logical name, attribute, data index 0}`.
+    pub fn to_data(self) -> Data {
+        Data::Structure(vec![
+            Data::LongUnsigned(self.class),
+            Data::obis(self.obis),
+            Data::Integer(self.attribute),
+            Data::LongUnsigned(0),
+        ])
+    }
+
+    /// The attribute holding this register's scaler_unit (3 for Register and Extended
+    /// register, 4 for Demand register).
+    pub fn scaler_unit(self) -> Capture {
+        let attribute = if self.class == class::DEMAND_REGISTER {
+            4
+        } else {
+            3
+        };
+        Capture { attribute, ..self }
+    }
 }
 
 /// One element of a push list.
@@ -302,6 +364,12 @@ pub enum Container {
     Array,
     /// `02 n`.
     Structure,
+    /// `02 n` whose first element is the push setup's push_object_list (this push setup's
+    /// logical name, attribute 2, first): every other element is [`Naming::Described`].
+    SelfDescribing {
+        /// The push setup's logical name (`0-b:25.9.0`).
+        push_setup: Obis,
+    },
 }
 
 /// A push list as a meter family sends it.
@@ -353,6 +421,15 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
     let mut values = Vec::new();
     let mut meter_number = None;
     let mut clock = None;
+    // The push_object_list of a self-describing list, the push setup itself first.
+    let mut captures: Vec<Capture> = Vec::new();
+    if let Container::SelfDescribing { push_setup } = layout.container {
+        captures.push(Capture {
+            class: class::PUSH_SETUP,
+            obis: push_setup,
+            attribute: 2,
+        });
+    }
     for item in layout.items {
         let (value, scaler_unit): (Data, Option<Data>) = match item.kind {
             ItemKind::Clock => {
@@ -374,11 +451,13 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
                     0
                 };
                 if let Some(obis) = value_id(item.naming) {
-                    values.push(Value::number(
+                    let mut v = Value::number(
                         obis.to_string(),
                         Decimal::new(raw, scaler),
                         truth_unit.and_then(dlms_unit_name),
-                    ));
+                    );
+                    v.attribute = attribute_of(item.naming);
+                    values.push(v);
                 }
                 (data, unit.map(|u| Data::scaler_unit(resolution, u)))
             }
@@ -394,7 +473,11 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
                     StringType::Visible => text.to_string(),
                 };
                 match value_id(item.naming) {
-                    Some(obis) => values.push(Value::text(obis.to_string(), shown)),
+                    Some(obis) => {
+                        let mut v = Value::text(obis.to_string(), shown);
+                        v.attribute = attribute_of(item.naming);
+                        values.push(v);
+                    }
                     None => meter_number = Some(shown),
                 }
                 let data = match string {
@@ -404,6 +487,16 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
                 (data, None)
             }
         };
+        if let Naming::Described(capture) = item.naming {
+            // Value and scaler_unit are two captured attributes, two elements.
+            captures.push(capture);
+            elements.push(value);
+            if let Some(su) = scaler_unit {
+                captures.push(capture.scaler_unit());
+                elements.push(su);
+            }
+            continue;
+        }
         let mut parts = Vec::with_capacity(3);
         if let Naming::Sent(obis) = item.naming {
             parts.push(Data::obis(obis));
@@ -419,6 +512,11 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
     let body = match layout.container {
         Container::Array => Data::Array(elements),
         Container::Structure => Data::Structure(elements),
+        Container::SelfDescribing { .. } => {
+            let list = Data::Array(captures.into_iter().map(Capture::to_data).collect());
+            elements.insert(0, list);
+            Data::Structure(elements)
+        }
     };
     PushList {
         body,
@@ -431,7 +529,16 @@ pub fn build(layout: &Layout, s: &Snapshot, id: &Identity, style: ClockStyle) ->
 fn value_id(naming: Naming) -> Option<Obis> {
     match naming {
         Naming::Sent(o) | Naming::Catalogue(o) => Some(o),
+        Naming::Described(c) => Some(c.obis),
         Naming::Unnamed => None,
+    }
+}
+
+/// The attribute a value names in the reading: only one other than 2 of a described element.
+fn attribute_of(naming: Naming) -> Option<i8> {
+    match naming {
+        Naming::Described(c) if c.attribute != 2 => Some(c.attribute),
+        _ => None,
     }
 }
 
@@ -896,6 +1003,183 @@ pub const E450: Layout = Layout {
     items: &E450_ITEMS,
 };
 
+/// A register described by the push_object_list: class 3, attribute 2, sent without
+/// scaler_unit (its truth is the raw integer).
+const fn described(obis: Obis, q: Quantity, int: IntType, res: i8) -> Item {
+    item(
+        Naming::Described(Capture {
+            class: class::REGISTER,
+            obis,
+            attribute: 2,
+        }),
+        false,
+        register(q, int, res, None),
+    )
+}
+
+/// A register described by the push_object_list whose scaler_unit (attribute 3) is captured
+/// too, as the element after its value.
+const fn described_su(obis: Obis, q: Quantity, int: IntType, res: i8, unit: u8) -> Item {
+    item(
+        Naming::Described(Capture {
+            class: class::REGISTER,
+            obis,
+            attribute: 2,
+        }),
+        false,
+        register(q, int, res, Some(unit)),
+    )
+}
+
+/// A Data object's (class 1) value.
+const fn described_data(obis: Obis, kind: ItemKind) -> Item {
+    item(
+        Naming::Described(Capture {
+            class: class::DATA,
+            obis,
+            attribute: 2,
+        }),
+        false,
+        kind,
+    )
+}
+
+const CLOCK_DESCRIBED: Item = item(
+    Naming::Described(Capture {
+        class: class::CLOCK,
+        obis: CLOCK,
+        attribute: 2,
+    }),
+    false,
+    ItemKind::Clock,
+);
+
+/// Disconnect control `0-0:96.3.10`, attribute 3 (control_state, enum): 1 = connected.
+const CONTROL_STATE: Item = item(
+    Naming::Described(Capture {
+        class: class::DISCONNECT_CONTROL,
+        obis: o(0, 0, 96, 3, 10),
+        attribute: 3,
+    }),
+    false,
+    register(Q::Constant(1), IntType::Enum, 0, None),
+);
+
+const CYPRUS_INSTANT_ITEMS: [Item; 20] = [
+    CLOCK_DESCRIBED,
+    described(o(1, 0, 21, 7, 0), Q::PhaseImportW(0), U32, 0),
+    described(o(1, 0, 41, 7, 0), Q::PhaseImportW(1), U32, 0),
+    described(o(1, 0, 61, 7, 0), Q::PhaseImportW(2), U32, 0),
+    described(o(1, 0, 22, 7, 0), Q::PhaseExportW(0), U32, 0),
+    described(o(1, 0, 42, 7, 0), Q::PhaseExportW(1), U32, 0),
+    described(o(1, 0, 62, 7, 0), Q::PhaseExportW(2), U32, 0),
+    described(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0),
+    described(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0),
+    described(o(1, 0, 3, 7, 0), Q::ReactiveImportVar, U32, 0),
+    described(o(1, 0, 4, 7, 0), Q::ReactiveExportVar, U32, 0),
+    described(o(1, 0, 13, 7, 0), Q::PowerFactor, U16, -3),
+    described(o(1, 0, 31, 7, 0), Q::Current(0), U16, -2),
+    described(o(1, 0, 51, 7, 0), Q::Current(1), U16, -2),
+    described(o(1, 0, 71, 7, 0), Q::Current(2), U16, -2),
+    described(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, 0),
+    described(o(1, 0, 52, 7, 0), Q::Voltage(1), U16, 0),
+    described(o(1, 0, 72, 7, 0), Q::Voltage(2), U16, 0),
+    described(o(1, 0, 14, 7, 0), Q::Constant(50), U16, 0),
+    described_data(o(0, 0, 96, 3, 0), register(Q::Constant(11), U32, 0, None)),
+];
+
+/// Landis+Gyr E450 (Cyprus), instantaneous push (push setup `0-8:25.9.0`): structure(21)
+/// whose first element is the push_object_list, then the clock and 19 values without
+/// scaler_unit: P± per phase, P±, Q±, power factor (‰), currents (0.01 A), voltages (V),
+/// frequency, `0-0:96.3.0` (esphome-libs/dlms_parser `hdlc_landis_gyr_e450_cyprus.log`).
+pub const CYPRUS_INSTANT: Layout = Layout {
+    name: "e450-cyprus-instant",
+    container: Container::SelfDescribing {
+        push_setup: Obis::new(0, 8, 25, 9, 0, 255),
+    },
+    items: &CYPRUS_INSTANT_ITEMS,
+};
+
+const CYPRUS_ENERGY_ITEMS: [Item; 12] = [
+    // The capture's logical device name; it does not follow from the meter number.
+    described_data(
+        LOGICAL_DEVICE_NAME,
+        ItemKind::Text {
+            source: TextSource::Fixed("LGZ1030790258946"),
+            string: StringType::Octet,
+        },
+    ),
+    described_data(
+        o(0, 0, 96, 1, 1),
+        ItemKind::Text {
+            source: TextSource::MeterId,
+            string: StringType::Octet,
+        },
+    ),
+    described_data(
+        o(0, 0, 96, 14, 0),
+        ItemKind::Text {
+            source: TextSource::Fixed("RATE2"),
+            string: StringType::Octet,
+        },
+    ),
+    described(lgz(1, 1), Q::ImportTariffWh(1), U32, 0),
+    described(lgz(1, 2), Q::ImportTariffWh(2), U32, 0),
+    described(lgz(2, 1), Q::ExportTariffWh(1), U32, 0),
+    described(lgz(2, 2), Q::ExportTariffWh(2), U32, 0),
+    described(lgz(1, 0), Q::ImportWh, U32, 0),
+    described(lgz(2, 0), Q::ExportWh, U32, 0),
+    described(lgz(3, 0), Q::ReactiveImportVarh, U32, 0),
+    described(lgz(4, 0), Q::ReactiveExportVarh, U32, 0),
+    CONTROL_STATE,
+];
+
+/// Landis+Gyr E450 (Cyprus), energy push (push setup `0-9:25.9.0`): structure(13): the
+/// push_object_list, logical device name, meter number `0-0:96.1.1`, tariff name, +A/−A per
+/// tariff and total, ±R, and the disconnect control's control_state (attribute 3)
+/// (esphome-libs/dlms_parser `hdlc_landis_gyr_e450_cyprus_2.log`).
+pub const CYPRUS_ENERGY: Layout = Layout {
+    name: "e450-cyprus-energy",
+    container: Container::SelfDescribing {
+        push_setup: Obis::new(0, 9, 25, 9, 0, 255),
+    },
+    items: &CYPRUS_ENERGY_ITEMS,
+};
+
+const DESCRIBED_SCALED_ITEMS: [Item; 14] = [
+    CLOCK_DESCRIBED,
+    described_data(
+        o(0, 0, 96, 1, 1),
+        ItemKind::Text {
+            source: TextSource::MeterId,
+            string: StringType::Octet,
+        },
+    ),
+    described_su(lgz(1, 0), Q::ImportWh, U32, 0, unit::WH),
+    described_su(lgz(2, 0), Q::ExportWh, U32, 0, unit::WH),
+    described_su(lgz(3, 0), Q::ReactiveImportVarh, U32, 0, unit::VARH),
+    described_su(lgz(4, 0), Q::ReactiveExportVarh, U32, 0, unit::VARH),
+    described_su(o(1, 0, 1, 7, 0), Q::ImportW, U32, 0, unit::W),
+    described_su(o(1, 0, 2, 7, 0), Q::ExportW, U32, 0, unit::W),
+    described_su(o(1, 0, 31, 7, 0), Q::Current(0), U16, -2, unit::A),
+    described_su(o(1, 0, 51, 7, 0), Q::Current(1), U16, -2, unit::A),
+    described_su(o(1, 0, 71, 7, 0), Q::Current(2), U16, -2, unit::A),
+    described_su(o(1, 0, 32, 7, 0), Q::Voltage(0), U16, -1, unit::V),
+    described_su(o(1, 0, 52, 7, 0), Q::Voltage(1), U16, -1, unit::V),
+    described_su(o(1, 0, 72, 7, 0), Q::Voltage(2), U16, -1, unit::V),
+];
+
+/// A self-describing push whose push setup captures each register's scaler_unit (attribute 3)
+/// as well as its value (attribute 2), as the Blue Book's push_object_list allows: structure(
+/// 27): the list, the clock, the meter number, then (value, scaler_unit) per register.
+pub const DESCRIBED_SCALED: Layout = Layout {
+    name: "described-scaled",
+    container: Container::SelfDescribing {
+        push_setup: Obis::new(0, 1, 25, 9, 0, 255),
+    },
+    items: &DESCRIBED_SCALED_ITEMS,
+};
+
 #[cfg(test)]
 mod test {
     use chrono::{TimeZone, Utc};
@@ -986,6 +1270,84 @@ mod test {
         assert_eq!(list.values[0].value, Scalar::Text("1KFM0200234804".into()));
     }
 
+    /// The body of the L+G E450 Cyprus instantaneous push (esphome-libs/dlms_parser
+    /// tests/dumps/hdlc_landis_gyr_e450_cyprus.log, the GBT blocks joined, after the
+    /// data-notification header).
+    const CYPRUS_BODY: &str = "02150115020412002809060008190900FF0F02120000020412000809060000010000FF0F02120000020412000309060100150700FF0F02120000020412000309060100290700FF0F021200000204120003090601003D0700FF0F02120000020412000309060100160700FF0F021200000204120003090601002A0700FF0F021200000204120003090601003E0700FF0F02120000020412000309060100010700FF0F02120000020412000309060100020700FF0F02120000020412000309060100030700FF0F02120000020412000309060100040700FF0F021200000204120003090601000D0700FF0F021200000204120003090601001F0700FF0F02120000020412000309060100330700FF0F02120000020412000309060100470700FF0F02120000020412000309060100200700FF0F02120000020412000309060100340700FF0F02120000020412000309060100480700FF0F021200000204120003090601000E0700FF0F02120000020412000109060000600300FF0F02120000090C07EA060801122E04FF80008006000000490600000022060000005006000000000600000000060000000006000000BB06000000000600000000060000026E12011E12008212004A1200591200EE1200EF1200EE120032060000000B";
+
+    #[test]
+    fn test_cyprus_self_describing_body() {
+        // 18:46:04 CEST.
+        let mut s = snapshot(
+            Utc.with_ymd_and_hms(2026, 6, 8, 16, 46, 4)
+                .single()
+                .expect("date"),
+        );
+        s.phase_import_w = [73, 34, 80];
+        s.import_w = 187;
+        s.reactive_export_var = 622;
+        s.power_factor_milli = 286;
+        s.current_ma = [1300, 740, 890];
+        s.voltage_dv = [2380, 2390, 2380];
+        let list = build(
+            &CYPRUS_INSTANT,
+            &s,
+            &Identity::default(),
+            ClockStyle::Unspecified { status: 0x80 },
+        );
+        assert_eq!(list.body.to_bytes(), hex(CYPRUS_BODY));
+        assert_eq!(list.clock.as_deref(), Some("2026-06-08T18:46:04"));
+        assert_eq!(list.values.len(), 19);
+        assert_eq!(list.values[0].id, "1-0:21.7.0*255");
+        assert_eq!(list.values[0].unit, None);
+        assert!(list.values.iter().all(|v| v.attribute.is_none()));
+    }
+
+    #[test]
+    fn test_described_scaler_unit_and_attribute() {
+        let mut s = snapshot(Utc::now());
+        s.import_wh = [1000, 234];
+        s.voltage_dv = [2301, 0, 0];
+        let id = Identity {
+            meter_id: "1538088".into(),
+            logical_device_name: String::new(),
+        };
+        let list = build(&DESCRIBED_SCALED, &s, &id, ClockStyle::Deviation);
+        let Data::Structure(elements) = &list.body else {
+            panic!("{:?}", list.body)
+        };
+        let Data::Array(captures) = &elements[0] else {
+            panic!("{:?}", elements[0])
+        };
+        assert_eq!(captures.len(), elements.len());
+        // Entry 3 is 1-0:1.8.0 attribute 2, entry 4 its scaler_unit, attribute 3.
+        assert_eq!(
+            captures[4],
+            Capture {
+                class: class::REGISTER,
+                obis: lgz(1, 0),
+                attribute: 3
+            }
+            .to_data()
+        );
+        assert_eq!(elements[3], Data::DoubleLongUnsigned(1234));
+        assert_eq!(elements[4], Data::scaler_unit(0, unit::WH));
+        let v = |id: &str| list.values.iter().find(|v| v.id == id).expect(id);
+        assert_eq!(v("1-0:1.8.0*255").unit.as_deref(), Some("Wh"));
+        assert_eq!(
+            v("1-0:32.7.0*255").value,
+            Scalar::Number(Decimal::new(2301, -1))
+        );
+        let energy = build(&CYPRUS_ENERGY, &s, &id, ClockStyle::Deviation);
+        let control = v_of(&energy.values, "0-0:96.3.10*255");
+        assert_eq!(control.attribute, Some(3));
+        assert_eq!(control.value, Scalar::Number(Decimal::from_int(1)));
+    }
+
+    fn v_of<'a>(values: &'a [Value], id: &str) -> &'a Value {
+        values.iter().find(|v| v.id == id).expect(id)
+    }
+
     #[test]
     fn test_rounding_and_clamping() {
         let mut s = snapshot(Utc::now());
@@ -1020,6 +1382,9 @@ mod test {
             (KAIFA_LIST2, 13),
             (KAIFA_LIST3, 18),
             (E450, 33),
+            (CYPRUS_INSTANT, 21),
+            (CYPRUS_ENERGY, 13),
+            (DESCRIBED_SCALED, 27),
         ] {
             match build(&layout, &s, &id, ClockStyle::Deviation).body {
                 Data::Structure(items) | Data::Array(items) => {

@@ -23,6 +23,17 @@
 //!   `kaifa_ma304h3e_norway_list2_hdlc_plain`.
 //! - `lg-e450-gbt`: L+G E450 (Austria), HDLC UI frames `7E A0 8B CE FF 03 13` each carrying one
 //!   General Block Transfer block, SC 0x30, every 5 s; vector `lg_e450_hdlc_gbt_encrypted_1`.
+//! - `lg-e450-cyprus`: L+G E450 (Cyprus), a self-describing push: plain General Block Transfer
+//!   in HDLC UI frames `7E A0 84 CE FF 03 13`, the body's first element the push setup's
+//!   push_object_list; the instantaneous list every 15 s and the energy list (with a disconnect
+//!   control's attribute 3) as the first push of each hour. The instantaneous body is the
+//!   capture's byte for byte (esphome-libs/dlms_parser `hdlc_landis_gyr_e450_cyprus.log`,
+//!   `…_cyprus_2.log`, from esphome/esphome PR #16942); the interval and the hourly energy push
+//!   are assumptions (the captures are a minute apart).
+//! - `lg-e450-described-hdlc`: the same self-describing form, with each register's scaler_unit
+//!   captured (attribute 3) after its value, encrypted (SC 0x30 with tag, the Green Book's test
+//!   keys), HDLC-segmented (`A8` frames, then `A0`), every 10 s. No capture of this form was
+//!   found; it exercises what the Blue Book's push_object_list allows.
 
 use super::apdu::ClockStyle;
 use super::ciphering::{SC_AUTH_ENC, SC_ENC, SC_ENC_SUITE_1};
@@ -174,7 +185,7 @@ const AT_MBUS_SAGEMCOM: Transport = Transport::Mbus(MbusTransport {
 });
 
 /// The built-in profiles.
-pub const PROFILES: [DlmsProfile; 8] = [
+pub const PROFILES: [DlmsProfile; 10] = [
     DlmsProfile {
         name: "kaifa-ma309-evn",
         description: "Netz NÖ/EVN Kaifa MA309: DLMS push in two M-Bus frames (68 FA FA 68, 68 14 14 68), AES-GCM SC 0x20, 282 bytes every 5 s",
@@ -366,6 +377,59 @@ pub const PROFILES: [DlmsProfile; 8] = [
             invocation_counter: 0x0017_7BCA,
         }),
         meter_id: "",
+        segment_gap_ms: 0,
+        single_phase: false,
+    },
+    DlmsProfile {
+        name: "lg-e450-cyprus",
+        description: "Landis+Gyr E450 (Cyprus): self-describing plain DLMS push (push_object_list first) in HDLC UI frames of one General Block Transfer block each, every 15 s, energy list on the hour",
+        baud: 2400,
+        format: "8N1",
+        interval_s: 15,
+        transport: Transport::Hdlc(HdlcTransport {
+            destination: HdlcAddress::two(0x67, 0x7F),
+            source: HdlcAddress::one(0x01),
+            control: CONTROL_UI,
+            max_info: 122,
+            block_transfer: true,
+        }),
+        lists: Lists::Hourly {
+            regular: &layout::CYPRUS_INSTANT,
+            hourly: &layout::CYPRUS_ENERGY,
+        },
+        clock: ClockStyle::Unspecified { status: 0x00 },
+        header_clock: HeaderClock::Present,
+        invoke_id: InvokeId::Counter(0x0008_B66E),
+        security: None,
+        meter_id: "1538088",
+        segment_gap_ms: 0,
+        single_phase: false,
+    },
+    DlmsProfile {
+        name: "lg-e450-described-hdlc",
+        description: "Self-describing DLMS push (push_object_list first, each register's scaler_unit as attribute 3) in segmented HDLC frames, AES-GCM SC 0x30 with tag, every 10 s",
+        baud: 2400,
+        format: "8N1",
+        interval_s: 10,
+        transport: Transport::Hdlc(HdlcTransport {
+            destination: HdlcAddress::two(0x67, 0x7F),
+            source: HdlcAddress::one(0x01),
+            control: CONTROL_UI,
+            max_info: 128,
+            block_transfer: false,
+        }),
+        lists: Lists::One(&layout::DESCRIBED_SCALED),
+        clock: ClockStyle::Unspecified { status: 0x00 },
+        header_clock: HeaderClock::Present,
+        invoke_id: InvokeId::InvocationCounter,
+        security: Some(Security {
+            security_control: SC_AUTH_ENC,
+            system_title: [0x4C, 0x47, 0x5A, 0x67, 0x00, 0x15, 0x38, 0x08],
+            key: "000102030405060708090A0B0C0D0E0F",
+            auth_key: Some("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"),
+            invocation_counter: 1,
+        }),
+        meter_id: "1538088",
         segment_gap_ms: 0,
         single_phase: false,
     },
