@@ -77,9 +77,12 @@ fn outputs(dir: &Path, name: &str) -> Vec<(String, Vec<u8>)> {
     ] {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if path.extension().is_some_and(|e| e == "hex") {
-            let decoded = meterlab_harness::capture::read(&bytes, meterlab_harness::capture::InputFormat::Auto)
-                .expect("a capture")
-                .bytes;
+            let decoded = meterlab_harness::capture::read(
+                &bytes,
+                meterlab_harness::capture::InputFormat::Auto,
+            )
+            .expect("a capture")
+            .bytes;
             out.push((format!("{} (bytes)", path.display()), decoded));
         }
         out.push((path.display().to_string(), bytes));
