@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meterlab_decoder::{Key, Keys, Protocol};
 use meterlab_harness::capture::StreamReader;
 use meterlab_harness::cli::{
-    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg, RunArgs,
-    ScenariosArgs, ScenariosCommand, SimArgs,
+    Cli, ColorChoice, Command, DecodeArgs, ImportArgs, LoopbackArgs, ManArgs, ProtocolArg,
+    RunArgs, ScenariosArgs, ScenariosCommand, SimArgs,
 };
 use meterlab_harness::decode::{decode_stream, DecodeOptions};
 use meterlab_harness::exit_code;
