@@ -206,9 +206,10 @@ def reading(frame_bytes):
             continue
         storage, tariff, subunit = rec.dib.parse_dife()
         v = {"id": f"#{n}", "value": value}
-        if quantity == "Manufacturer specific":
-            # The reading format names manufacturer data by the frame offset of its first byte:
-            # they run to the checksum and stop byte.
+        if rec.dib.function_type in (FunctionType.SPECIAL_FUNCTION,
+                                     FunctionType.MORE_RECORDS_FOLLOW):
+            # Manufacturer data after DIF 0F/1F: the reading format names them by the frame
+            # offset of their first byte; they run to the checksum and stop byte.
             v["id"] = f"manufacturer_data@{len(frame_bytes) - 2 - len(rec.dataField.parts)}"
         if unit:
             v["unit"] = unit
