@@ -68,6 +68,13 @@ def known_rule(label, diff, data):
     if label == "mbus":
         if field == "count" and ours > ref:
             return "lenient"
+        if field == "count" and ours < ref and len(data) > 6 and data[6] in (0x73, 0x77):
+            return "fixed-data"
+        if field == "position" and ours == "" and isinstance(ref, str) and ref:
+            return "data-after-1f"
+        if field in ("unit", "quantity") and refrec.get("quantity") in (
+                "Reactive energy", "Apparent energy", "Reactive power", "Apparent power"):
+            return "fb-electricity"
         if (field == "value" and ours == "" and refrec.get("quantity") == "Manufacturer specific"
                 and isinstance(ref, str)):
             return "data-after-1f"
@@ -180,6 +187,14 @@ def compare(name, ours, ref):
         pool.setdefault(v["id"], []).append(v)
     for v in ours.get("values", []):
         cands = pool.get(v["id"])
+        if not cands and v["id"].startswith("manufacturer_data@"):
+            # The position follows from the bytes kept: compare with the reference's manufacturer
+            # data wherever it starts, and report the position.
+            other = [k for k, rs in pool.items() if k.startswith("manufacturer_data@") and rs]
+            if other:
+                cands = pool[other[0]]
+                diffs.append((v["id"], "position", v.get("value"), cands[0].get("value"),
+                              cands[0]))
         if not cands:
             diffs.append((v["id"], "id", v.get("value"), None))
             continue

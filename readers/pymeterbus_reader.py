@@ -183,7 +183,7 @@ def reading(frame_bytes):
     bh = frame.body.bodyHeader
     ci = bh.ci_field.parts[0]
     if ci not in VARIABLE_CI:
-        return {"error": {"kind": "unknown_ci", "message": f"CI 0x{ci:02X}"}}
+        return {"error": {"kind": "unsupported_ci", "message": f"CI 0x{ci:02X}: not variable data"}}
     values = []
     meter_id = None
     if ci in (0x72, 0x76):
@@ -206,6 +206,11 @@ def reading(frame_bytes):
             continue
         storage, tariff, subunit = rec.dib.parse_dife()
         v = {"id": f"#{n}", "value": value}
+        if rec.dib.function_type in (FunctionType.SPECIAL_FUNCTION,
+                                     FunctionType.MORE_RECORDS_FOLLOW):
+            # Manufacturer data after DIF 0F/1F: the reading format names them by the frame
+            # offset of their first byte; they run to the checksum and stop byte.
+            v["id"] = f"manufacturer_data@{len(frame_bytes) - 2 - len(rec.dataField.parts)}"
         if unit:
             v["unit"] = unit
         v["quantity"] = quantity

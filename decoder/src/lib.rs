@@ -31,5 +31,5 @@ pub use iec::IecDecoder;
 pub use keys::{Key, Keys};
 pub use mbus::MbusDecoder;
 pub use obis::Obis;
-pub use reading::{ErrorReport, Message, Protocol, Reading, Scalar, Value};
+pub use reading::{Direction, ErrorReport, LinkReport, Message, Protocol, Reading, Scalar, Value};
 pub use stream::StreamDecoder;

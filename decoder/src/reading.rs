@@ -220,7 +220,37 @@ pub struct ErrorReport {
     pub offset: Option<u64>,
 }
 
-/// One result of decoding a stream: a reading, or a classified error.
+/// Which way a link message went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the master (reader, head-end) to the meter: a request or command.
+    ToMeter,
+    /// From the meter to the master: an acknowledgement.
+    FromMeter,
+}
+
+/// A link-layer message of a dialogue that carries no readings: a master's request or command,
+/// or a meter's acknowledgement (wired M-Bus `SND_NKE`, `REQ_UD2`, selects, `E5`…). Neither a
+/// reading nor an error; `docs/reading-format.md` lists the kinds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkReport {
+    /// What it is, snake_case (`snd_nke`, `req_ud2`, `select`, `ack`…).
+    pub kind: String,
+    /// Which way it went.
+    pub direction: Direction,
+    /// The address it names (M-Bus primary address; 253 = the selected slave), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<u8>,
+    /// What else it says, for a person (`FCB=1`, `secondary address 12345678…`, `9600 Bd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Byte offset in the stream where it started, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// One result of decoding a stream: a reading, a classified error, or a link message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Message {
@@ -228,6 +258,11 @@ pub enum Message {
     Error {
         /// What went wrong.
         error: ErrorReport,
+    },
+    /// A request or acknowledgement of a dialogue: no readings, no error.
+    Link {
+        /// What it was.
+        link: LinkReport,
     },
     /// A decoded telegram.
     Reading(Reading),
@@ -245,11 +280,30 @@ impl Message {
         }
     }
 
+    /// A link message (request or acknowledgement).
+    pub fn link(
+        kind: impl Into<String>,
+        direction: Direction,
+        address: Option<u8>,
+        detail: Option<String>,
+        offset: Option<u64>,
+    ) -> Self {
+        Message::Link {
+            link: LinkReport {
+                kind: kind.into(),
+                direction,
+                address,
+                detail,
+                offset,
+            },
+        }
+    }
+
     /// The reading, if this is one.
     pub fn reading(&self) -> Option<&Reading> {
         match self {
             Message::Reading(r) => Some(r),
-            Message::Error { .. } => None,
+            Message::Error { .. } | Message::Link { .. } => None,
         }
     }
 
@@ -257,7 +311,15 @@ impl Message {
     pub fn error_report(&self) -> Option<&ErrorReport> {
         match self {
             Message::Error { error } => Some(error),
-            Message::Reading(_) => None,
+            Message::Reading(_) | Message::Link { .. } => None,
+        }
+    }
+
+    /// The link message, if this is one.
+    pub fn link_report(&self) -> Option<&LinkReport> {
+        match self {
+            Message::Link { link } => Some(link),
+            Message::Reading(_) | Message::Error { .. } => None,
         }
     }
 
@@ -318,6 +380,33 @@ mod test {
         assert!(a.same_data(&b));
         b.values = vec![value(None), value(None)];
         assert!(!a.same_data(&b));
+    }
+
+    #[test]
+    fn link_messages_round_trip_and_are_neither_reading_nor_error() {
+        let m = Message::link(
+            "req_ud2",
+            Direction::ToMeter,
+            Some(5),
+            Some("FCB=1".into()),
+            Some(12),
+        );
+        let line = m.to_json_line();
+        assert_eq!(
+            line,
+            r#"{"link":{"kind":"req_ud2","direction":"to_meter","address":5,"detail":"FCB=1","offset":12}}"#
+        );
+        assert_eq!(serde_json::from_str::<Message>(&line).expect("parses"), m);
+        assert!(m.reading().is_none() && m.error_report().is_none());
+        assert_eq!(m.link_report().map(|l| l.kind.as_str()), Some("req_ud2"));
+        let ack: Message =
+            serde_json::from_str(r#"{"link":{"kind":"ack","direction":"from_meter"}}"#)
+                .expect("minimal link line");
+        assert_eq!(
+            ack,
+            Message::link("ack", Direction::FromMeter, None, None, None)
+        );
+        assert!(serde_json::from_str::<Message>(r#"{"link":{"kind":"ack"}}"#).is_err());
     }
 
     #[test]

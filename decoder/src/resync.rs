@@ -243,6 +243,11 @@ impl Skipped {
             .add(b);
     }
 
+    /// The current span, if any, to be reported by the caller; starts afresh.
+    pub fn take(&mut self) -> Option<SkippedSpan> {
+        self.span.take()
+    }
+
     /// Reports the current span, if any, and starts afresh.
     pub fn flush(&mut self, out: &mut Vec<Message>) {
         if let Some(span) = self.span.take() {

@@ -297,6 +297,7 @@ mod mutated {
                 match m {
                     Message::Reading(r) => prop_assert!(r.values.iter().all(|v| !v.id.is_empty())),
                     Message::Error { error } => prop_assert!(!error.kind.is_empty()),
+                    Message::Link { .. } => prop_assert!(false, "the DLMS decoder gives no link messages"),
                 }
             }
         }

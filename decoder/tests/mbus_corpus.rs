@@ -31,22 +31,9 @@ const KNOWN_MISMATCHES: &[(&str, &str)] = &[
          libmbus prints the zero date 1900-01-00T00:00:00",
     ),
     (
-        "libmbus/test--manual_frame2",
-        "CI 0x73 (fixed data structure, legacy) is not decoded: unknown_ci",
-    ),
-    (
         "pymeterbus/weptech",
         "FD 71 (RSSI) raw value 30 given as is, without unit; pyMeterBus says -70 dBm (coding \
          not in our notes)",
-    ),
-    (
-        "m-bus-parser/tst-electricity-meter",
-        "FB 02/03 (reactive energy), FB 14-17 (reactive power), FB 34-37 (apparent power) are not \
-         in libmbus's table nor our notes: quantity 'Reserved', no unit",
-    ),
-    (
-        "libmbus/test--sen_pollusonic_2",
-        "CI 0x73 (fixed data structure, legacy) is not decoded: unknown_ci",
     ),
     (
         "libmbus/test--sen_pollutherm",
@@ -112,8 +99,12 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * b.abs().max(1.0)
 }
 
+/// The record values: `#N`, and manufacturer data `manufacturer_data@P` last.
 fn records(r: &Reading) -> Vec<&Value> {
-    r.values.iter().filter(|v| v.id.starts_with('#')).collect()
+    r.values
+        .iter()
+        .filter(|v| v.id.starts_with('#') || v.id.starts_with("manufacturer_data@"))
+        .collect()
 }
 
 fn header_num(r: &Reading, id: &str) -> Option<i64> {
@@ -192,7 +183,8 @@ fn check_libmbus_record(got: &Value, want: &Yaml) -> Result<(), String> {
     let err = |what: &str| Err(format!("{}: {what}: got {got:?}, want {want:?}", got.id));
     if function == "Manufacturer specific" || function == "More records follow" {
         let wire: String = value.split_whitespace().collect();
-        if got.quantity.as_deref() != Some("Manufacturer specific")
+        if !got.id.starts_with("manufacturer_data@")
+            || got.quantity.as_deref() != Some("Manufacturer specific")
             || got.function.as_deref() != Some("instantaneous")
             || got.value != Scalar::Text(wire)
         {
@@ -247,8 +239,66 @@ fn check_libmbus_record(got: &Value, want: &Yaml) -> Result<(), String> {
     }
 }
 
+/// libmbus's unit names of the fixed data structure, as our normalized unit and power of ten.
+fn fixed_unit(libmbus: &str) -> Option<(&'static str, i32)> {
+    match libmbus {
+        "l" => Some(("m^3", -3)),
+        "m^3" => Some(("m^3", 0)),
+        "kWh" => Some(("Wh", 3)),
+        "Wh" => Some(("Wh", 0)),
+        "MWh" => Some(("Wh", 6)),
+        "GJ" => Some(("J", 9)),
+        _ => None,
+    }
+}
+
+/// A fixed data structure (CI 0x73/0x77) against libmbus's records: counter values in their
+/// units; libmbus names counter 2's unit code 0x3E "reserved but historic" and prints the
+/// raw counter, which in counter 1's unit is our value.
+fn check_libmbus_fixed(v: &Vector, r: &Reading) -> Result<(), String> {
+    let slave = &v.doc["expected"]["slave"];
+    if r.meter_id.as_deref() != slave["id"].as_str() {
+        return Err(format!("id {:?}, want {:?}", r.meter_id, slave["id"]));
+    }
+    let medium = match slave["medium"].as_str() {
+        Some("Water") => 7,
+        Some("Heat") => 4,
+        other => return Err(format!("medium {other:?} not in this check")),
+    };
+    if header_num(r, "header.medium") != Some(medium)
+        || header_num(r, "header.access_number").map(|n| n.to_string())
+            != Some(yaml_str(&slave["access_number"]))
+    {
+        return Err(format!("header of {r:?}"));
+    }
+    let want = v.doc["expected"]["records"].as_sequence().expect("records");
+    let got = records(r);
+    if got.len() != want.len() {
+        return Err(format!("{} counters, want {}", got.len(), want.len()));
+    }
+    let mut first_unit = None;
+    for (g, w) in got.iter().zip(want) {
+        let unit = yaml_str(&w["unit"]);
+        let (u, exp) = match fixed_unit(&unit) {
+            Some(x) => x,
+            None if unit.contains("historic") => first_unit.ok_or("historic counter 1")?,
+            None => return Err(format!("unit {unit} not in this check")),
+        };
+        first_unit.get_or_insert((u, exp));
+        let raw: f64 = yaml_str(&w["value"]).parse().expect("number");
+        let want = raw * 10f64.powi(exp);
+        if g.unit.as_deref() != Some(u) || !num(g).is_some_and(|n| close(n, want)) {
+            return Err(format!("{}: got {g:?}, want {want} {u}", g.id));
+        }
+    }
+    Ok(())
+}
+
 fn check_libmbus_valid(v: &Vector, messages: &[Message]) -> Result<(), String> {
     let r = the_reading(messages)?;
+    if v.doc["frame_facts"]["ci"].as_str() == Some("0x73") {
+        return check_libmbus_fixed(v, r);
+    }
     check_header(r, &v.doc["frame_facts"])?;
     let want = v.doc["expected"]["records"].as_sequence().expect("records");
     let got = records(r);
@@ -292,17 +342,25 @@ fn check_error(v: &Vector, messages: &[Message]) -> Result<(), String> {
 
 /// What this decoder does with libmbus's unsupported frames (documented choices).
 fn check_unsupported(v: &Vector, messages: &[Message]) -> Result<(), String> {
-    let kinds: Vec<&str> = messages
+    let kinds: Vec<String> = messages
         .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
+        .map(|m| match m {
+            Message::Reading(_) => "reading".to_string(),
+            Message::Error { error } => error.kind.clone(),
+            Message::Link { link } => format!("link {}", link.kind),
+        })
         .collect();
     let want: &[&str] = match v.name.rsplit("--").next().unwrap_or("") {
         // Checksum wrong (libmbus: "Invalid M-Bus frame length").
         "invalid_length" => &["length"],
-        // CI 0x73, fixed data structure.
-        "invalid_length2" => &["unknown_ci"],
-        // The master's requests (SND_UD application reset / set address): not messages.
-        "manual_frame1" | "manual_frame4" | "manual_frame5" | "manual_frame6" => &[],
+        // CI 0x73 with 15 data bytes: not the 16-byte fixed data structure (libmbus: "Invalid
+        // length for fixed data").
+        "invalid_length2" => &["length"],
+        // The master's commands: application reset (subcode 0x10), set address 8, and two
+        // data sends (enhanced identification, set secondary id).
+        "manual_frame1" => &["link application_reset"],
+        "manual_frame4" => &["link set_address"],
+        "manual_frame5" | "manual_frame6" => &["link data_send"],
         // A multi-telegram meter's second telegram: only manufacturer data after DIF 1F.
         "svm_f22_telegram2" => &["reading"],
         _ => &["?"],
@@ -326,12 +384,22 @@ fn check_pymeterbus(v: &Vector, messages: &[Message]) -> Result<(), String> {
     if v.name.contains("frametype-") {
         return if v.doc["category"].as_str() == Some("error") {
             check_error(v, messages)
-        } else if messages.is_empty() {
-            Ok(())
         } else {
-            Err(format!(
-                "E5/short/control frames are no messages: {messages:?}"
-            ))
+            // E5, the slave's short and control frames: one link message each.
+            let link = match messages {
+                [Message::Link { link }] => link,
+                other => return Err(format!("want one link message, got {other:?}")),
+            };
+            let want = if v.name.ends_with("ack_frame") {
+                "ack"
+            } else {
+                "response"
+            };
+            if link.kind == want && link.offset == Some(0) {
+                Ok(())
+            } else {
+                Err(format!("want a {want} link message, got {link:?}"))
+            }
         };
     }
     let r = the_reading(messages)?;
@@ -373,9 +441,15 @@ fn check_mbus_parser(v: &Vector, messages: &[Message]) -> Result<(), String> {
         .iter()
         .enumerate()
     {
-        let value = w["value"].as_f64().expect("value")
-            * 10f64.powi(w["decimal_scale_exponent"].as_i64().unwrap_or(0) as i32);
         let g = got[i];
+        // The 0x1F marker (more records follow) has no value: ours is the manufacturer data.
+        let Some(value) = w["value"].as_f64() else {
+            if g.id.starts_with("manufacturer_data@") {
+                continue;
+            }
+            return Err(format!("record {i}: got {g:?}, want the DIF 0x1F marker"));
+        };
+        let value = value * 10f64.powi(w["decimal_scale_exponent"].as_i64().unwrap_or(0) as i32);
         let (storage, tariff, device) = (
             w["storage_number"].as_u64(),
             w["tariff"].as_u64().map(|t| t as u32),
@@ -458,7 +532,8 @@ fn regression_ci78_no_header_pymeterbus_index_error() {
     let r = the_reading(&messages).expect("one reading");
     assert_eq!(r.meter_id, None);
     assert_eq!(r.values.len(), 1, "{r:?}");
-    assert_eq!(r.values[0].id, "#0");
+    // The manufacturer data start at byte 8 of the frame (68 05 05 68 08 00 78 0F | 00).
+    assert_eq!(r.values[0].id, "manufacturer_data@8");
     assert_eq!(
         r.values[0].quantity.as_deref(),
         Some("Manufacturer specific")
@@ -530,4 +605,39 @@ fn invalid_bcd_is_text_with_warning() {
     let r = the_reading(&m).expect("reading");
     assert_eq!(r.values[0].value, Scalar::Text("8234A876".into()));
     assert_eq!(r.warnings.len(), 1);
+}
+
+/// libmbus#90 (Sontex Supercal 531, "Unknown control information 0xb7"): a frame with a
+/// manufacturer-specific CI between the meter's regular telegrams. The error names the CI and
+/// what it is; the next frame decodes.
+#[test]
+fn regression_manufacturer_ci_b7_libmbus_90() {
+    // As printed in the issue (libmbus mbus_parse_hex of test-frames/SON-Sontex-Supercal531-multiframe.hex).
+    let hex = concat!(
+        "68 B9 B9 68 08 09 B7 01 01 04 40 83 03 C0 00 00 69 92 30 13 70 92 30 13 ",
+        "07 0C 1F 21 00 00 00 00 00 00 00 00 6C 05 00 00 04 94 F2 0C 00 00 00 00 ",
+        "00 00 00 00 00 00 01 00 00 00 00 00 00 00 0E 02 00 00 00 00 00 00 00 0E ",
+        "9E 03 00 00 6C 05 00 00 6C 05 00 00 62 05 00 00 5C 05 00 00 ED 04 00 00 ",
+        "6A 04 00 00 9E 03 00 00 7D 03 00 00 7D 03 00 00 7D 03 00 00 7C 03 00 00 ",
+        "7C 03 00 00 7C 03 00 00 7C 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ",
+        "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ",
+        "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 1F 36 16 ",
+    );
+    let digits: String = hex.split_whitespace().collect();
+    let mut frame = hex::decode(digits).expect("hex");
+    assert_eq!(frame.len(), 191);
+    let good = long_frame(0x08, 0x78, &[0x04, 0x13, 0x10, 0x27, 0, 0]);
+    frame.extend(&good);
+    let messages = decode(&frame);
+    let e = messages
+        .first()
+        .and_then(Message::error_report)
+        .expect("an error");
+    assert_eq!(e.kind, "unsupported_ci");
+    assert_eq!(e.message, "CI 0xB7: manufacturer specific");
+    assert_eq!(e.offset, Some(0));
+    assert!(
+        matches!(messages.as_slice(), [_, Message::Reading(_)]),
+        "{messages:?}"
+    );
 }

@@ -29,7 +29,7 @@ pub struct DecodeOptions {
 pub struct DecodeSummary {
     /// Bytes the capture stood for.
     pub bytes: u64,
-    /// Messages written (readings and errors).
+    /// Messages written (readings, errors and link messages).
     pub messages: u64,
     /// Of those, errors.
     pub errors: u64,

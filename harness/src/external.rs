@@ -355,3 +355,30 @@ pub fn run(
         stderr_tail: stderr_tail(&err),
     })
 }
+
+#[cfg(test)]
+mod link_lines {
+    use super::*;
+
+    /// A decoder under test may print the link messages of an M-Bus dialogue (`{"link":…}`,
+    /// docs/reading-format.md): they parse, and a malformed one is a bad line.
+    #[test]
+    fn link_lines_are_messages() {
+        let out = br#"{"link":{"kind":"snd_nke","direction":"to_meter","address":253,"offset":0}}
+{"link":{"kind":"ack","direction":"from_meter"}}
+{"error":{"kind":"checksum","message":"x"}}
+{"link":{"kind":"ack","direction":"sideways"}}
+"#;
+        let (messages, bad) = parse_output(out);
+        assert_eq!(messages.len(), 3);
+        assert_eq!(
+            messages[0]
+                .link_report()
+                .map(|l| (l.kind.as_str(), l.address)),
+            Some(("snd_nke", Some(253)))
+        );
+        assert!(messages[1].link_report().is_some());
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].number, 4);
+    }
+}

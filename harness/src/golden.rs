@@ -5,6 +5,7 @@
 //! reading in full) and nothing that changes from run to run (wall-clock times) or is secret (keys
 //! are never in a decoder's output, and the summary shows no scenario key).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,13 @@ pub fn render(o: &Outcome) -> String {
             o.tally.matched, o.tally.wrong, o.tally.lost, o.tally.sent, errors
         );
     }
+    if o.tally.links > 0 {
+        let _ = writeln!(
+            s,
+            "link messages: {} (requests and acknowledgements, neither readings nor errors)",
+            o.tally.links
+        );
+    }
     let _ = writeln!(s, "messages:");
     // Runs of readings that match consecutive telegrams collapse into one line.
     let mut run: Option<(usize, usize, usize)> = None; // (first message, first telegram, length)
@@ -96,8 +104,36 @@ pub fn render(o: &Outcome) -> String {
             }
         }
     };
+    // Runs of link messages collapse into one line counting each kind.
+    let mut links: Option<(usize, usize, BTreeMap<&str, usize>)> = None;
+    let flush_links =
+        |s: &mut String, links: &mut Option<(usize, usize, BTreeMap<&str, usize>)>| {
+            if let Some((first, n, kinds)) = links.take() {
+                let counts: Vec<String> = kinds.iter().map(|(k, c)| format!("{c} {k}")).collect();
+                let span = if n == 1 {
+                    format!("{first:>3}")
+                } else {
+                    format!("{first:>3}..{}", first + n - 1)
+                };
+                let _ = writeln!(s, "  {span} link ({})", counts.join(", "));
+            }
+        };
     for (i, (m, fate)) in o.messages.iter().zip(&o.fates).enumerate() {
+        let link = match m {
+            Message::Link { link } => Some(link),
+            Message::Reading(_) | Message::Error { .. } => None,
+        };
+        if let Some(link) = link {
+            flush(&mut s, &mut run);
+            let entry = links.get_or_insert_with(|| (i, 0, BTreeMap::new()));
+            entry.1 += 1;
+            *entry.2.entry(link.kind.as_str()).or_default() += 1;
+            continue;
+        }
+        flush_links(&mut s, &mut links);
         match (m, fate) {
+            // Counted above.
+            (Message::Link { .. }, _) => {}
             (Message::Reading(_), MessageFate::Matched { truth }) => match &mut run {
                 Some((m0, t0, n)) if *m0 + *n == i && *t0 + *n == *truth => *n += 1,
                 _ => {
@@ -131,6 +167,7 @@ pub fn render(o: &Outcome) -> String {
         }
     }
     flush(&mut s, &mut run);
+    flush_links(&mut s, &mut links);
     if let Some(r) = o.messages.iter().find_map(Message::reading) {
         let _ = writeln!(s, "first reading:");
         for line in reading_lines(r) {

@@ -586,7 +586,7 @@ pub const ERROR_KINDS: &[&str] = &[
     "too_many_dife",
     "too_many_vife",
     "truncated",
-    "unknown_ci",
+    "unsupported_ci",
     "unsupported",
     "wrong_key",
 ];

@@ -103,6 +103,9 @@ pub enum MessageFate {
     /// A reading from a replayed capture: there is no truth to compare it with; the golden file
     /// keeps it, `expect.values` checks it.
     Unjudged,
+    /// A link message (a request or acknowledgement of a dialogue): neither a reading nor an
+    /// error, so it matches nothing and counts as no failure.
+    Link,
 }
 
 /// Counts over one scenario's decoded messages.
@@ -122,6 +125,10 @@ pub struct Tally {
     /// [`judge_replayed`]).
     #[serde(skip_serializing_if = "is_zero")]
     pub unjudged: u64,
+    /// Link messages (requests and acknowledgements of a dialogue): neither readings nor
+    /// errors.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub links: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -142,6 +149,10 @@ pub fn judge_replayed(decoded: &[Message]) -> (Vec<MessageFate>, Tally) {
             Message::Reading(_) => {
                 tally.unjudged += 1;
                 MessageFate::Unjudged
+            }
+            Message::Link { .. } => {
+                tally.links += 1;
+                MessageFate::Link
             }
         })
         .collect();
@@ -254,6 +265,10 @@ pub fn judge_with(
             Message::Error { error } => {
                 *tally.errors.entry(error.kind.clone()).or_default() += 1;
                 fates.push(MessageFate::Error);
+            }
+            Message::Link { .. } => {
+                tally.links += 1;
+                fates.push(MessageFate::Link);
             }
             Message::Reading(r) => match (next..truth.len()).find(|&k| same(compare, &truth[k], r))
             {
@@ -542,6 +557,37 @@ mod test {
         let expect = ExpectSpec::default();
         let failures = check(&expect, &tally, true);
         assert_eq!(failures.len(), 3, "{failures:?}");
+    }
+
+    /// Link messages (an M-Bus master's requests, the slave's E5) are neither readings nor
+    /// errors: they match no telegram, count as no error and fail no expectation.
+    #[test]
+    fn link_messages_are_neither_readings_nor_errors() {
+        use meterlab_decoder::Direction;
+        let truth = vec![reading(1)];
+        let link = |k: &str, d| Message::link(k, d, Some(1), None, None);
+        let decoded = vec![
+            link("snd_nke", Direction::ToMeter),
+            link("ack", Direction::FromMeter),
+            link("req_ud2", Direction::ToMeter),
+            Message::Reading(reading(1)),
+        ];
+        let (fates, tally) = judge(&truth, &decoded);
+        assert_eq!(
+            fates[..3],
+            [MessageFate::Link, MessageFate::Link, MessageFate::Link]
+        );
+        assert_eq!(fates[3], MessageFate::Matched { truth: 0 });
+        assert_eq!(
+            (tally.matched, tally.wrong, tally.lost, tally.links),
+            (1, 0, 0, 3)
+        );
+        assert!(tally.errors.is_empty());
+        assert!(check(&ExpectSpec::default(), &tally, true).is_empty());
+        let (fates, tally) = judge_replayed(&decoded);
+        assert_eq!(fates[0], MessageFate::Link);
+        assert_eq!((tally.unjudged, tally.links), (1, 3));
+        assert!(tally.errors.is_empty());
     }
 
     fn meter_reading() -> Reading {

@@ -242,3 +242,40 @@ fn profiles_are_listed() {
         assert!(text.contains(p), "{p} missing from {text}");
     }
 }
+
+/// A two-direction M-Bus capture (libmbus#61): `meterlab decode` prints the master's requests
+/// and the E5s as link messages, names the FC after a select a collision, and reads both
+/// RSP_UDs; the collision is an error, so the exit status is 1.
+#[test]
+fn decode_prints_mbus_link_messages() {
+    let capture =
+        root().join("scenarios/bug-reports/libmbus-secondary-scan-collision-61.capture.hex");
+    let out = meterlab(&["decode", capture.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(r#"{"link":{"kind":"snd_nke","direction":"to_meter","address":253,"offset":0}}"#)
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with(r#"{"link":"#))
+            .count(),
+        25
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with(r#"{"protocol":"mbus""#))
+            .count(),
+        2
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("skipped_bytes") && l.contains("collision")),
+        "{text}"
+    );
+}

@@ -78,6 +78,7 @@ proptest! {
             match got {
                 Message::Reading(r) => prop_assert!(r.same_data(want), "decoded {:#?}\nsent {:#?}", r, want),
                 Message::Error { error } => prop_assert!(false, "error on a clean line: {:?}", error),
+                Message::Link { link } => prop_assert!(false, "a push meter sends no link message: {:?}", link),
             }
         }
     }

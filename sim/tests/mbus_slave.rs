@@ -392,7 +392,9 @@ fn check_reading(ci: u8, data: &[u8], reading: &Reading) -> (Vec<Rec>, Option<(u
     if let Some((_, bytes)) = &tail {
         let v = &values[recs.len()];
         let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-        assert_eq!(v.id, format!("#{}", recs.len()));
+        // Named by the frame offset of its first byte: `68 L L 68 C A CI`, then `data`.
+        let at = 7 + data.len() - bytes.len();
+        assert_eq!(v.id, format!("manufacturer_data@{at}"));
         assert_eq!(v.value, Scalar::Text(hex));
         assert_eq!(v.quantity.as_deref(), Some("Manufacturer specific"));
     }

@@ -1,12 +1,19 @@
 //! From an RSP_UD long frame to a [`Reading`] (EN 13757-3, clause 5 and 6: CI field, header,
 //! data records), following the reading format's section "Wired M-Bus".
 //!
-//! [`decode_frame`] takes one frame's bytes: E5, short and control frames and the master's
-//! long frames are no message (`None`); an RSP_UD with variable data (CI `72`, `76`, `78`,
-//! `7A`) is a reading; CI `70` is the error `application_error`; other CIs `unknown_ci`.
+//! [`decode_frame`] takes one frame's bytes: E5, short frames and the master's commands are
+//! link messages ([`super::link`]); an RSP_UD with variable data (CI `72`, `76`, `78`, `7A`)
+//! or the fixed data structure (CI `73`, `77`, [`super::fixed`]) is a reading; CI `70` is the
+//! error `application_error`; every other CI the error `unsupported_ci` naming it
+//! ([`super::ci::describe`]).
 
+use super::ci;
+use super::fixed::{self, CI_FIXED, CI_FIXED_MSB};
 use super::frame::{Frame, FrameKind};
-use super::header::{header_kind, manufacturer_code, HeaderRepr};
+use super::header::{
+    header_kind, manufacturer_code, HeaderKind, HeaderRepr, LONG_HEADER_LEN, SHORT_HEADER_LEN,
+};
+use super::link::{self, LinkRepr};
 use super::record::{parse_records, Error, ErrorKind, Field, Records};
 use crate::decimal::Decimal;
 use crate::reading::{Protocol, Reading, Value};
@@ -14,12 +21,15 @@ use crate::reading::{Protocol, Reading, Value};
 /// CI `70`: application error.
 pub const CI_APPLICATION_ERROR: u8 = 0x70;
 
+/// Offset in a long frame of the first byte after CI (`68 L L 68 C A CI`).
+pub const DATA_OFFSET: usize = 7;
+
 /// What one frame says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decoded {
-    /// Not a message: E5, a short or control frame, a frame from the master.
-    Nothing,
-    /// An RSP_UD with variable data.
+    /// A request or acknowledgement: E5, a short frame, a master's command.
+    Link(LinkRepr),
+    /// An RSP_UD with variable data or the fixed data structure.
     Reading(Reading),
     /// A frame that is wrong or says something went wrong.
     Error(Error),
@@ -82,16 +92,13 @@ pub fn decode_frame(bytes: &[u8]) -> Decoded {
 
 /// Decodes a frame whose structure and checksum are known to be right.
 pub fn decode_checked<T: AsRef<[u8]>>(frame: &Frame<T>) -> Decoded {
+    if let Some(l) = link::classify(frame) {
+        return Decoded::Link(l);
+    }
     let ci = frame.control_information().unwrap_or(0);
-    let from_slave = frame.control().unwrap_or(0x40) & 0x40 == 0;
-    // A control frame carries no data, except that CI 70 alone is an unspecified error.
-    let message = match frame.kind() {
-        FrameKind::Long => from_slave,
-        FrameKind::Control => from_slave && ci == CI_APPLICATION_ERROR,
-        FrameKind::SingleCharacter | FrameKind::Short => false,
-    };
-    if !message {
-        return Decoded::Nothing;
+    if link::from_master(frame) {
+        // A master's frame with a CI that is no command: data this decoder does not read.
+        return Decoded::Error(unsupported(ci, " (sent by the master)"));
     }
     match decode_data(ci, frame.data()) {
         Ok(r) => Decoded::Reading(r),
@@ -109,10 +116,7 @@ pub fn parse_variable(ci: u8, data: &[u8]) -> Result<(Option<HeaderRepr>, Record
                 format!("application error {code}: {}", application_error_text(code)),
             ));
         }
-        return Err(Error::new(
-            ErrorKind::UnknownCi,
-            format!("CI 0x{ci:02X} is not a variable data response (72, 76, 78, 7A)"),
-        ));
+        return Err(unsupported(ci, ""));
     };
     let msb_first = ci == 0x76;
     let (header, len) = HeaderRepr::parse(data, kind, msb_first)?;
@@ -120,9 +124,26 @@ pub fn parse_variable(ci: u8, data: &[u8]) -> Result<(Option<HeaderRepr>, Record
     Ok((header, records))
 }
 
-/// The reading of a variable data response.
+/// The `unsupported_ci` error of `ci`: `CI 0x8C: extended link layer (wireless)`.
+pub fn unsupported(ci: u8, context: &str) -> Error {
+    Error::new(
+        ErrorKind::UnsupportedCi,
+        format!("CI 0x{ci:02X}: {}{context}", ci::describe(ci)),
+    )
+}
+
+/// The reading of a slave's data: variable data, the fixed data structure; CI `70` is the
+/// error `application_error`, any other CI `unsupported_ci`.
 pub fn decode_data(ci: u8, data: &[u8]) -> Result<Reading, Error> {
+    if ci == CI_FIXED || ci == CI_FIXED_MSB {
+        return fixed::decode(ci, data);
+    }
     let (header, records) = parse_variable(ci, data)?;
+    let header_len = match header_kind(ci) {
+        Some(HeaderKind::Long) => LONG_HEADER_LEN,
+        Some(HeaderKind::Short) => SHORT_HEADER_LEN,
+        Some(HeaderKind::None) | None => 0,
+    };
     let mut r = Reading::new(Protocol::Mbus);
     if let Some(h) = header {
         r.meter_id = h.id.clone();
@@ -152,7 +173,12 @@ pub fn decode_data(ci: u8, data: &[u8]) -> Result<Reading, Error> {
             .push(Value::number("header.status", num(h.status), None));
     }
     for (n, rec) in records.records.iter().enumerate() {
-        let id = format!("#{n}");
+        let id = match records.manufacturer_at {
+            Some(at) if rec.dif & 0xEF == 0x0F => {
+                format!("manufacturer_data@{}", DATA_OFFSET + header_len + at)
+            }
+            _ => format!("#{n}"),
+        };
         let q = &rec.quantity;
         let value = match &rec.field {
             Field::Empty => Value::text(id, ""),

@@ -6,13 +6,19 @@
 //! - [`header`], [`dif`], [`vif`], [`record`]: the variable data structure (EN 13757-3,
 //!   clauses 5 and 6, annex A): header, manufacturer id, DIF/DIFE, VIF/VIFE tables (primary,
 //!   `FB`, `FD`), data field codings.
-//! - [`convert`]: one RSP_UD → one [`Reading`](crate::Reading).
+//! - [`ci`]: every CI value (EN 13757-7 table 2, EN 1434-3) by name and direction.
+//! - [`fixed`]: the fixed data structure (CI `73`/`77`).
+//! - [`link`]: the master's requests and commands and the slave's `E5` as link messages.
+//! - [`convert`]: one frame → one [`Message`](crate::Message): reading, error or link message.
 //! - [`stream`]: [`MbusDecoder`], the stream decoder over a capture of both directions.
 
+pub mod ci;
 pub mod convert;
 pub mod dif;
+pub mod fixed;
 pub mod frame;
 pub mod header;
+pub mod link;
 pub mod record;
 pub mod stream;
 pub mod vif;

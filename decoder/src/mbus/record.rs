@@ -32,8 +32,9 @@ pub enum ErrorKind {
     TooManyDife,
     /// `too_many_vife`: more than 10 VIFEs.
     TooManyVife,
-    /// `unknown_ci`: a CI this decoder does not decode.
-    UnknownCi,
+    /// `unsupported_ci`: a CI that carries no data this decoder reads (wireless layers, DLMS
+    /// transport, alarms, manufacturer specific…); the message names the CI and what it is.
+    UnsupportedCi,
     /// `application_error`: CI `70`.
     ApplicationError,
     /// `truncated`: the stream ended inside a frame.
@@ -51,7 +52,7 @@ impl ErrorKind {
             ErrorKind::PrematureEnd => "premature_end",
             ErrorKind::TooManyDife => "too_many_dife",
             ErrorKind::TooManyVife => "too_many_vife",
-            ErrorKind::UnknownCi => "unknown_ci",
+            ErrorKind::UnsupportedCi => "unsupported_ci",
             ErrorKind::ApplicationError => "application_error",
             ErrorKind::Truncated => "truncated",
         }
@@ -117,6 +118,9 @@ pub struct Records {
     pub records: Vec<Record>,
     /// Whether they end with DIF `1F` (more records follow in the next telegram).
     pub more_follow: bool,
+    /// Where the manufacturer data after DIF `0F`/`1F` starts (the byte after the DIF), as an
+    /// offset in the records' data; `None` without such a DIF.
+    pub manufacturer_at: Option<usize>,
 }
 
 fn premature(at: &str, offset: usize) -> Error {
@@ -144,6 +148,7 @@ pub fn parse_records(data: &[u8], msb_first: bool) -> Result<Records, Error> {
                     field: Field::Hex(hex(&data[i..])),
                 });
                 out.more_follow = dif == dif::MORE_RECORDS_FOLLOW;
+                out.manufacturer_at = Some(i);
                 return Ok(out);
             }
             // Other special functions (global readout request `7F`…) carry no record.
@@ -332,7 +337,7 @@ fn hex_msb_first(bytes: &[u8]) -> String {
 }
 
 /// A little-endian two's complement integer of up to 8 bytes.
-fn int_le(b: &[u8]) -> i64 {
+pub(crate) fn int_le(b: &[u8]) -> i64 {
     let mut buf = [0u8; 8];
     let n = b.len().min(8);
     buf[..n].copy_from_slice(&b[..n]);
@@ -343,7 +348,7 @@ fn int_le(b: &[u8]) -> i64 {
 }
 
 /// BCD (type A), least significant byte first; a leading `F` nibble is the minus sign.
-fn bcd(b: &[u8], negative: bool) -> Field {
+pub(crate) fn bcd(b: &[u8], negative: bool) -> Field {
     let digits: Vec<u8> = b.iter().rev().flat_map(|&x| [x >> 4, x & 0x0F]).collect();
     let (sign, body) = match digits.split_first() {
         Some((0xF, rest)) => (-1, rest),

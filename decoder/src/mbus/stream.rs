@@ -2,11 +2,13 @@
 //!
 //! A capture may hold both directions of a dialogue: the master's requests (short frames
 //! `10 C A CS 16`, control frames, SND_UD long frames such as secondary selects), the slaves'
-//! `E5` acknowledgements and their RSP_UD long frames. Requests and `E5` are passed over
-//! silently; each RSP_UD becomes one message (see [`super::convert`]).
+//! `E5` acknowledgements and their RSP_UD long frames. Requests and `E5` become link messages
+//! ([`super::link`]); each RSP_UD becomes one reading or error (see [`super::convert`]).
 //!
 //! Resynchronisation: a byte that starts no plausible frame is junk, reported as one
-//! `skipped_bytes` error per run. A long frame whose `68 L L 68` header is plausible but whose
+//! `skipped_bytes` error per run. A run that comes right after a master's request, where the
+//! slave's answer belongs, is named a collision (several slaves answering at once, their bits
+//! ANDed on the bus, or a garbled answer), as libmbus calls a bad byte after SND_NKE. A long frame whose `68 L L 68` header is plausible but whose
 //! stop byte is missing is reported as `stop_byte` and the scan resumes one byte after its
 //! start (a collision or a cut-off frame followed by the next one); one whose checksum is
 //! wrong is reported as `checksum` and consumed. A frame cut off by the end of the stream is
@@ -17,6 +19,7 @@ use super::convert::{decode_checked, Decoded};
 use super::frame::{
     self, Frame, LONG_FRAME_OVERHEAD, LONG_START, SHORT_START, SINGLE_CHARACTER, STOP,
 };
+use super::link::from_master;
 use super::record::ErrorKind;
 use crate::reading::Message;
 use crate::resync::{Framer, Resync, Skipped, SkippedSpan};
@@ -31,6 +34,8 @@ pub struct MbusFramer {
     skipped: Skipped,
     /// Stream offset up to which bytes belong to a frame already reported as an error.
     quiet_until: u64,
+    /// The last master's request not yet followed by anything: (its offset, its end).
+    request: Option<(u64, u64)>,
 }
 
 /// What the bytes at a position are.
@@ -98,6 +103,7 @@ impl Default for MbusFramer {
         MbusFramer {
             skipped: Skipped::new(describe_skipped),
             quiet_until: 0,
+            request: None,
         }
     }
 }
@@ -105,6 +111,15 @@ impl Default for MbusFramer {
 /// The report of a span of junk bytes.
 fn describe_skipped(span: &SkippedSpan) -> String {
     format!("{} bytes that belong to no M-Bus frame", span.count)
+}
+
+/// The report of junk where the answer to the request at `request` belongs.
+fn describe_collision(span: &SkippedSpan, request: u64) -> String {
+    format!(
+        "{} bytes that belong to no M-Bus frame where the answer to the request at offset \
+         {request} belongs: a collision (several slaves answering at once) or a garbled answer",
+        span.count
+    )
 }
 
 impl MbusFramer {
@@ -117,8 +132,26 @@ impl MbusFramer {
         self.skipped.add(at, b);
     }
 
+    /// Reports the skipped span, naming a collision when it starts right after a request.
+    fn flush(&mut self, out: &mut Vec<Message>) {
+        let request = self.request.take();
+        match (self.skipped.take(), request) {
+            (Some(span), Some((req, end))) if span.start == end => out.push(Message::error(
+                "skipped_bytes",
+                describe_collision(&span, req),
+                Some(span.start),
+            )),
+            (Some(span), _) => out.push(Message::error(
+                "skipped_bytes",
+                describe_skipped(&span),
+                Some(span.start),
+            )),
+            (None, _) => {}
+        }
+    }
+
     fn error(&mut self, kind: ErrorKind, message: String, at: u64, out: &mut Vec<Message>) {
-        self.skipped.flush(out);
+        self.flush(out);
         out.push(Message::error(kind.name(), message, Some(at)));
     }
 }
@@ -180,17 +213,32 @@ impl Framer for MbusFramer {
                     pos += n;
                 }
                 Candidate::Frame(n) => {
-                    let decoded = match Frame::new_checked(&rest[..n]) {
-                        Ok(f) => decode_checked(&f),
-                        Err(_) => Decoded::Nothing,
-                    };
-                    self.skipped.flush(out);
-                    match decoded {
-                        Decoded::Nothing => {}
-                        Decoded::Reading(r) => out.push(Message::Reading(r)),
-                        Decoded::Error(e) => {
-                            out.push(Message::error(e.kind.name(), e.message, Some(at)));
+                    self.flush(out);
+                    match Frame::new_checked(&rest[..n]) {
+                        Ok(f) => {
+                            if from_master(&f) {
+                                self.request = Some((at, at + n as u64));
+                            }
+                            match decode_checked(&f) {
+                                Decoded::Link(l) => out.push(Message::link(
+                                    l.kind,
+                                    l.direction,
+                                    l.address,
+                                    l.detail,
+                                    Some(at),
+                                )),
+                                Decoded::Reading(r) => out.push(Message::Reading(r)),
+                                Decoded::Error(e) => {
+                                    out.push(Message::error(e.kind.name(), e.message, Some(at)));
+                                }
+                            }
                         }
+                        // `candidate` checked the structure; never reached.
+                        Err(e) => out.push(Message::error(
+                            ErrorKind::FrameStart.name(),
+                            e.to_string(),
+                            Some(at),
+                        )),
                     }
                     self.quiet_until = self.quiet_until.max(at + n as u64);
                     pos += n;
@@ -201,6 +249,7 @@ impl Framer for MbusFramer {
     }
 
     fn finish(&mut self, out: &mut Vec<Message>) {
-        self.skipped.flush(out);
+        self.flush(out);
+        self.request = None;
     }
 }

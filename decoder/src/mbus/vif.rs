@@ -127,8 +127,13 @@ pub fn extension_fb(code: u8) -> Quantity {
     let v = code & 0x7F;
     match v {
         0x00..=0x01 => Quantity::new("Energy", Some("Wh"), n(v, 1) + 5),
+        // EN 13757-3:2013 (OMS RE01, jMBus): 10^n kVARh, 10^n kVAh.
+        0x02..=0x03 => Quantity::new("Reactive energy", Some("varh"), n(v, 1) + 3),
+        0x04..=0x05 => Quantity::new("Apparent energy", Some("VAh"), n(v, 1) + 3),
         0x08..=0x09 => Quantity::new("Energy", Some("J"), n(v, 1) + 8),
         0x10..=0x11 => Quantity::new("Volume", Some("m^3"), n(v, 1) + 2),
+        // 10^(nn-3) kVAR (OMS RP01, jMBus).
+        0x14..=0x17 => Quantity::new("Reactive power", Some("var"), n(v, 2)),
         0x18..=0x19 => Quantity::new("Mass", Some("kg"), n(v, 1) + 5),
         0x1A..=0x1B => Quantity::new("Relative humidity", Some("%"), n(v, 1) - 1),
         0x21 => Quantity::new("Volume", Some("feet^3"), -1),
@@ -138,6 +143,8 @@ pub fn extension_fb(code: u8) -> Quantity {
         0x26 => Quantity::new("Volume flow", Some("american gallon/h"), 0),
         0x28..=0x29 => Quantity::new("Power", Some("W"), n(v, 1) + 5),
         0x30..=0x31 => Quantity::new("Power", Some("J/h"), n(v, 1) + 8),
+        // 10^(nn-3) kVA (jMBus).
+        0x34..=0x37 => Quantity::new("Apparent power", Some("VA"), n(v, 2)),
         0x58..=0x5B => Quantity::new("Flow temperature", Some("°F"), n(v, 2) - 3),
         0x5C..=0x5F => Quantity::new("Return temperature", Some("°F"), n(v, 2) - 3),
         0x60..=0x63 => Quantity::new("Temperature difference", Some("°F"), n(v, 2) - 3),
@@ -216,5 +223,36 @@ pub fn extension_fd(code: u8) -> Quantity {
         },
         0x71 => Quantity::none("RSSI"),
         _ => Quantity::new("Reserved", None, 0),
+    }
+}
+
+#[cfg(test)]
+mod fb_electricity {
+    use super::*;
+
+    /// FB codes of electricity meters (EN 13757-3:2013, OMS RE01/RP01): reactive energy
+    /// 10^n kVARh, apparent energy 10^n kVAh, reactive and apparent power 10^(nn-3) kVAR/kVA.
+    #[test]
+    fn reactive_and_apparent_quantities() {
+        let q = extension_fb(0x82);
+        assert_eq!(
+            (q.name.as_str(), q.unit, q.exponent),
+            ("Reactive energy", Some("varh"), 3)
+        );
+        assert_eq!(extension_fb(0x03).exponent, 4);
+        assert_eq!(extension_fb(0x05).unit, Some("VAh"));
+        let q = extension_fb(0x14);
+        assert_eq!(
+            (q.name.as_str(), q.unit, q.exponent),
+            ("Reactive power", Some("var"), 0)
+        );
+        assert_eq!(extension_fb(0x97).exponent, 3);
+        let q = extension_fb(0x34);
+        assert_eq!(
+            (q.name.as_str(), q.unit, q.exponent),
+            ("Apparent power", Some("VA"), 0)
+        );
+        assert_eq!(extension_fb(0x37).exponent, 3);
+        assert_eq!(extension_fb(0x06).name, "Reserved");
     }
 }

@@ -293,7 +293,11 @@ pub fn cut_points(len: usize, picks: &[Index]) -> Vec<usize> {
 pub fn kinds(messages: &[Message]) -> Vec<&str> {
     messages
         .iter()
-        .map(|m| m.error_report().map_or("reading", |e| e.kind.as_str()))
+        .map(|m| match m {
+            Message::Reading(_) => "reading",
+            Message::Error { error } => error.kind.as_str(),
+            Message::Link { .. } => "link",
+        })
         .collect()
 }
 

@@ -20,6 +20,8 @@ pub const START_LONG: u8 = 0x68;
 pub const START_SHORT: u8 = 0x10;
 /// Stop byte of every framed message.
 pub const STOP: u8 = 0x16;
+/// Offset in a long frame of the first byte after CI: `68 L L 68 C A CI`.
+pub const LONG_DATA_OFFSET: usize = 7;
 /// The single-character acknowledgement.
 pub const ACK: u8 = 0xE5;
 /// Control field SND_NKE (link reset, master to slave), §5.5.

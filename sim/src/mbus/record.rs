@@ -681,11 +681,13 @@ impl ManufacturerDataRepr {
         out.extend_from_slice(&self.bytes);
     }
 
-    /// The reading's last record: quantity `Manufacturer specific`, the bytes as upper-case
-    /// hex (`""` when none follow the DIF), instantaneous, storage, tariff and subunit 0.
-    pub fn value(&self, index: usize) -> Value {
+    /// The reading's last record: id `manufacturer_data@P` where P is the frame offset of the
+    /// first byte after the DIF (`at`), quantity `Manufacturer specific`, the bytes as
+    /// upper-case hex (`""` when none follow the DIF), instantaneous, storage, tariff and
+    /// subunit 0.
+    pub fn value(&self, at: usize) -> Value {
         let hex: String = self.bytes.iter().map(|b| format!("{b:02X}")).collect();
-        Value::text(format!("#{index}"), hex).record(
+        Value::text(format!("manufacturer_data@{at}"), hex).record(
             "Manufacturer specific",
             Function::Instantaneous.name(),
             0,
@@ -972,6 +974,7 @@ mod test {
         m.emit(&mut out);
         assert_eq!(out, [0x0F, 0x00, 0x01, 0x75, 0x13]);
         assert_eq!(m.value(9).value, Scalar::Text("00017513".into()));
+        assert_eq!(m.value(40).id, "manufacturer_data@40");
         assert_eq!(
             m.value(9).quantity.as_deref(),
             Some("Manufacturer specific")

@@ -47,7 +47,7 @@ use meterlab_decoder::{Protocol, Reading};
 
 use super::frame::{
     LongFrameRepr, ACK, ADDRESS_ALL, ADDRESS_BROADCAST, ADDRESS_SELECTED, CONTROL_RSP_UD, FCB, FCV,
-    START_LONG, START_SHORT, STOP,
+    LONG_DATA_OFFSET, START_LONG, START_SHORT, STOP,
 };
 use super::header::{
     baud_of_ci, bcd_id, manufacturer_id, nibbles_match, HeaderRepr, SecondaryAddress, BAUD_RATES,
@@ -478,8 +478,11 @@ impl MbusSlave {
             reading.values.push(r.value(i));
         }
         if let Some(m) = &body.manufacturer {
+            // The manufacturer bytes start after the DIF.
+            reading
+                .values
+                .push(m.value(LONG_DATA_OFFSET + data.len() + 1));
             m.emit(&mut data);
-            reading.values.push(m.value(body.records.len()));
         }
         self.access_number = self.access_number.wrapping_add(1);
         let frame = LongFrameRepr {
