@@ -73,8 +73,10 @@ pub enum Command {
     Loopback(LoopbackArgs),
     /// Turn a user's capture into a scenario that replays it, and its golden file: a bug report
     /// as a regression test.
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// The built-in scenario suite (the scenarios and golden files in the binary).
+    #[command(after_help = SCENARIOS_EXAMPLES)]
     Scenarios(ScenariosArgs),
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -85,6 +87,7 @@ pub enum Command {
     Man(ManArgs),
     /// Tell what is wrong with a capture that does not decode (baud, format, inverted signal,
     /// mid-frame start, lost bytes, echo, keys) and the settings that fix it.
+    #[command(after_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
 }
 
@@ -219,6 +222,20 @@ const DECODE_EXAMPLES: &str = "Examples:
   meterlab decode --protocol dsmr - < p1.bin
   METERLAB_KEY=$KEY meterlab decode --protocol dlms push.hex
   meterlab decode --max-seconds 30 /dev/ttyUSB0";
+
+const DIAGNOSE_EXAMPLES: &str = "Examples:
+  meterlab diagnose report.txt                  what is wrong, and the settings that fix it
+  meterlab diagnose capture.hex --reader \"9600 8N1\"
+  meterlab diagnose push.hex --key $KEY --auth-key $AUTH_KEY --json";
+
+const IMPORT_EXAMPLES: &str = "Examples:
+  meterlab import report.txt --name evn-no-data --source https://github.com/org/repo/issues/1
+  meterlab import push.hex --redact --key $KEY   ids replaced, re-encrypted with a test key
+  meterlab import log.txt --reader \"2400 8E1\" -o scenarios/bug-reports/mine.yaml";
+
+const SCENARIOS_EXAMPLES: &str = "Examples:
+  meterlab scenarios export my-suite            the built-in scenarios and golden files
+  meterlab scenarios export my-suite --force";
 
 const PROFILES_EXAMPLES: &str = "Examples:
   meterlab profiles

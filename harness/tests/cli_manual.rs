@@ -75,15 +75,14 @@ fn man_page_from_the_clap_definitions() {
 
 #[test]
 fn every_subcommand_help_ends_with_examples() {
-    for sub in [
-        "run",
-        "decode",
-        "profiles",
-        "sim",
-        "loopback",
-        "completions",
-        "man",
-    ] {
+    // Every subcommand clap knows, so that a new one cannot be left without examples.
+    use clap::CommandFactory;
+    let subcommands: Vec<String> = meterlab_harness::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(subcommands.len() >= 10, "{subcommands:?}");
+    for sub in subcommands.iter().map(String::as_str) {
         let out = meterlab(&[sub, "--help"], b"");
         assert_eq!(out.status.code(), Some(0), "{sub}");
         let help = text(&out.stdout);
