@@ -592,6 +592,10 @@ pub fn run(
                 d.answer(meter, port, t, byte);
             }
         } else if !bytes.is_empty() {
+            // The reader may have set its port just before writing (open, tcsetattr, write
+            // within a millisecond): its characters go out at the settings it has now, so
+            // look at them before putting the bytes on the line.
+            d.reader_change(port, t)?;
             d.back.send(t, bytes);
         }
     }
