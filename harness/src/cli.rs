@@ -304,7 +304,7 @@ pub struct SimArgs {
     /// Write the meter's bytes to standard output (the default).
     #[arg(long)]
     pub stdout: bool,
-    /// With --stdout: hex text, one line per write, instead of raw bytes.
+    /// With --stdout: hex text, one line per message (all its frames), instead of raw bytes.
     #[arg(long, requires = "stdout")]
     pub hex: bool,
     /// The reader's baud rate (default: the meter's); a mismatch gives what a real UART would.
@@ -345,6 +345,16 @@ pub struct SimArgs {
     /// Write one JSON line per message with readings: seq, sent_at, reading.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+    /// Write one JSON object per event (message, dropped push, reader settings) and a closing
+    /// summary, for machines (keys never appear).
+    #[arg(long, value_name = "FILE")]
+    pub json_log: Option<PathBuf>,
+    /// The meter's clock at the start, RFC 3339 (`2025-01-15T09:00:00Z`; default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub start: Option<String>,
+    /// With --stdout: pace the bytes in real time (default: virtual time, the capture at once).
+    #[arg(long)]
+    pub real_time: bool,
     /// A fault on the line, as YAML, e.g. 'noise: { ber: 1.0e-4 }' (repeatable).
     #[arg(long, value_name = "YAML")]
     pub fault: Vec<String>,

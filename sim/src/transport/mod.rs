@@ -152,6 +152,9 @@ pub struct SimOptions {
     /// reader cannot write (the port is not read): a meter that waits for requests makes
     /// nothing, and the run ends when nothing more is due.
     pub virtual_time: bool,
+    /// The wall-clock time of the start, for event and truth times in virtual time (the
+    /// meter's own clock start, so that the times match the telegrams'); default: now.
+    pub clock_start: Option<DateTime<Utc>>,
 }
 
 impl Default for SimOptions {
@@ -168,6 +171,7 @@ impl Default for SimOptions {
             until_ns: None,
             drop_when_busy: false,
             virtual_time: false,
+            clock_start: None,
         }
     }
 }
@@ -660,7 +664,10 @@ pub fn run_logged(
     let mut d = Driver {
         options,
         events,
-        wall_start: Utc::now(),
+        wall_start: options
+            .clock_start
+            .filter(|_| options.virtual_time)
+            .unwrap_or_else(Utc::now),
         virtual_now: options.virtual_time.then_some(0),
         heard: Vec::new(),
         message_ends: VecDeque::new(),
