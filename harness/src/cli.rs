@@ -218,7 +218,9 @@ const DECODE_EXAMPLES: &str = "Examples:
   meterlab decode capture.hex                   detect the protocol, one JSON line per message
   meterlab decode --protocol dsmr - < p1.bin
   METERLAB_KEY=$KEY meterlab decode --protocol dlms push.hex
-  meterlab decode --max-seconds 30 /dev/ttyUSB0";
+  meterlab decode --max-seconds 30 /dev/ttyUSB0
+  meterlab decode /dev/ttyUSB0 --baud 2400 --format 8E1 --max-seconds 10
+  meterlab sim kaifa-ma309-evn --stdout --count 1 | meterlab decode --profile-keys kaifa-ma309-evn -";
 
 const PROFILES_EXAMPLES: &str = "Examples:
   meterlab profiles
@@ -228,6 +230,7 @@ const SIM_EXAMPLES: &str = "Examples:
   meterlab sim dsmr-5.0 --pty /tmp/p1           a DSMR 5.0 meter behind the pty link /tmp/p1
   meterlab sim kaifa-ma309-evn --tcp 127.0.0.1:5000 --truth truth.jsonl
   meterlab sim dsmr-5.0 --stdout --hex --count 2 --fault 'noise: { ber: 1.0e-4 }'
+  meterlab sim iec-mode-c --pty /tmp/optical --follow-baud -v   one log line per message
   meterlab sim --config meters.yaml
   meterlab sim --list";
 
@@ -497,6 +500,18 @@ pub struct DecodeArgs {
     /// (`{"capture":{"form":…,"protocol":…}}`) before the messages.
     #[arg(long)]
     pub json: bool,
+    /// Use the test keys of this built-in profile (`meterlab profiles`, column `keys`), e.g.
+    /// to decode what `meterlab sim PROFILE --stdout` sends; --key/--auth-key win. Keys are
+    /// never printed.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile_keys: Option<String>,
+    /// Reading a serial port or a pty: its baud rate (default: as the port is set).
+    #[arg(long, value_name = "N", value_parser = baud_parser())]
+    pub baud: Option<u32>,
+    /// Reading a serial port or a pty: its character format, e.g. 8E1 or 7E1 (default 8N1
+    /// with --baud).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
     /// The capture file (or, with --max-seconds, a serial port, a pty or a TCP gateway as
     /// `socket://HOST:PORT`); `-` or nothing for standard input.
     #[arg(value_name = "FILE")]

@@ -614,6 +614,66 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
     Ok(summary)
 }
 
+/// `meterlab profiles` and `sim --list`: one row per profile under a header, every column as
+/// wide as its longest entry; `keys` says what a reader needs (`key`, `key+auth`: the profile's
+/// test keys are in README.md, "Profiles"; `decode --profile-keys PROFILE` uses them).
+pub fn profiles_table() -> String {
+    let rows: Vec<[String; 6]> = catalogue()
+        .into_iter()
+        .map(|p| {
+            [
+                p.name.to_string(),
+                p.protocol.name().to_string(),
+                p.line.clone(),
+                p.cadence.clone(),
+                p.needs().to_string(),
+                p.description.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["profile", "protocol", "line", "cadence", "keys", "what"].map(String::from);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The test keys of a built-in profile (`decode --profile-keys`): an error for an unknown
+/// profile or one that sends in the clear.
+pub fn profile_keys(name: &str) -> Result<meterlab_decoder::Keys> {
+    let info = catalogue()
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| anyhow!("unknown profile {name:?} (meterlab profiles)"))?;
+    let key = |hex: Option<&str>| -> Result<Option<Key>> {
+        hex.map(|h| h.parse::<Key>().map_err(|e| anyhow!("{name}: {e}")))
+            .transpose()
+    };
+    if info.test_key.is_none() {
+        bail!("{name} sends its messages unencrypted: it has no test keys");
+    }
+    Ok(meterlab_decoder::Keys {
+        encryption: key(info.test_key)?,
+        authentication: key(info.test_auth_key)?,
+    })
+}
+
 /// At most this many values in a message's log line.
 const HEADLINE_VALUES: usize = 3;
 
