@@ -285,6 +285,11 @@ pub struct LoopbackArgs {
 /// `meterlab sim`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("port").args(["pty", "serial", "tcp", "stdout"])))]
+#[command(
+    override_usage = "meterlab sim <PROFILE> [--pty LINK | --tcp ADDR:PORT | --serial DEV | --stdout] [OPTIONS]
+       meterlab sim --list               (the profiles)
+       meterlab sim --config FILE        (several meters, each on its port)"
+)]
 pub struct SimArgs {
     /// The meter profile (`meterlab sim --list`).
     #[arg(value_name = "PROFILE", required_unless_present_any = ["list", "config"])]
