@@ -858,19 +858,19 @@ fn loopback(args: LoopbackArgs) -> Result<u8> {
         pty,
         quiet: None,
     };
-    let results = loopback::run(
+    let report = loopback::check(
         &mut tx,
         rx.as_mut()
             .map(|r| r as &mut dyn meterlab_sim::transport::Port),
         &options,
     )
     .context("the loopback failed")?;
-    print!("{}", loopback::render_table(&results, pty));
+    print!("{}", loopback::render_table(&report));
     if let Some(path) = &args.json {
-        let json = loopback::render_json(&results, pty).context("cannot serialise the results")?;
+        let json = loopback::render_json(&report).context("cannot serialise the results")?;
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(if results.iter().all(|r| r.clean()) {
+    Ok(if report.clean() {
         exit_code::SUCCESS
     } else {
         exit_code::FAILED
