@@ -335,11 +335,10 @@ impl Driver<'_> {
         self.summary.messages += 1;
         self.send(emissions);
         self.message_ends.push_back(self.line.free_at());
-        let request = if reply {
-            std::mem::take(&mut self.heard)
-        } else {
-            Vec::new()
-        };
+        // A message the meter makes after hearing the reader answers it, even when the meter
+        // schedules it as a push (an IEC 62056-21 data message after the option select).
+        let reply = reply || !self.heard.is_empty();
+        let request = std::mem::take(&mut self.heard);
         let at = self.wall(start);
         (self.events)(Event::Message {
             seq,
