@@ -869,9 +869,11 @@ pub const USES: [(&str, &[&str]); 3] = [
     ("IEC 62056-21 (300->9600 7E1)", &["300 7E1", "9600 7E1"]),
 ];
 
-/// How much of a round trip is not the character's own time on the line, p99 (µs).
-fn excess_p99(r: &SettingResult) -> Option<f64> {
-    r.rtt_p99_us.map(|rtt| (rtt - r.char_time_us).max(0.0))
+/// How much of a round trip is not the character's own time on the line, p99 (µs). A pty has
+/// no line: all of it.
+fn excess_p99(r: &SettingResult, pty: bool) -> Option<f64> {
+    let line = if pty { 0.0 } else { r.char_time_us };
+    r.rtt_p99_us.map(|rtt| (rtt - line).max(0.0))
 }
 
 fn judge_use(
@@ -914,7 +916,7 @@ fn judge_use(
     let mut warnings = Vec::new();
     let mut fail = Vec::new();
     for r in &found {
-        let Some(excess) = excess_p99(r) else {
+        let Some(excess) = excess_p99(r, pty) else {
             fail.push(format!(
                 "{}: no one-byte write came back in time",
                 r.setting
@@ -922,23 +924,28 @@ fn judge_use(
             continue;
         };
         let ms = excess / 1000.0;
+        let beyond = if pty {
+            "(a pty: no line time to subtract)"
+        } else {
+            "more than the character"
+        };
         if name.starts_with("M-Bus") && excess > MBUS_MARGIN_US {
             fail.push(format!(
-                "{}: round trips take up to {ms:.1} ms more than the character: over the 50 ms a \
-                 strict M-Bus master allows beyond 330 bit times, replies come late",
+                "{}: round trips take up to {ms:.1} ms {beyond}: over the 50 ms a strict M-Bus \
+                 master allows beyond 330 bit times, replies come late",
                 r.setting
             ));
         }
         if name.starts_with("IEC") {
             if excess > IEC_REACTION_US {
                 fail.push(format!(
-                    "{}: round trips take up to {ms:.1} ms more than the character: longer than \
+                    "{}: round trips take up to {ms:.1} ms {beyond}: longer than \
                      the 200 ms reaction time, the baud switch after the option select fails",
                     r.setting
                 ));
             } else if excess > IEC_FAST_REACTION_US {
                 warnings.push(format!(
-                    "{}: round trips take up to {ms:.1} ms more than the character: a meter with \
+                    "{}: round trips take up to {ms:.1} ms {beyond}: a meter with \
                      a 20 ms reaction time answers before a reader on this adapter has switched \
                      baud",
                     r.setting

@@ -677,8 +677,8 @@ pub fn profile_keys(name: &str) -> Result<meterlab_decoder::Keys> {
 /// At most this many values in a message's log line.
 const HEADLINE_VALUES: usize = 3;
 
-/// The headline of a reading: its meter, time and first values (`E0044007131650618
-/// 2025-01-15T10:00:00+01:00 1-0:1.8.1*255=123.456 kWh, …`).
+/// The headline of a reading: its meter, time and first measurements (`meter
+/// E0044007131650618 2025-01-15T10:00:00+01:00 1-0:1.8.1*255=123.456 kWh, …`).
 fn headline(reading: &Reading) -> String {
     let mut parts = Vec::new();
     if let Some(id) = &reading.meter_id {
@@ -687,9 +687,12 @@ fn headline(reading: &Reading) -> String {
     if let Some(time) = &reading.time {
         parts.push(time.clone());
     }
+    // The measurements first (values with a unit: energy, power), else whatever comes first.
+    let with_unit = reading.values.iter().filter(|v| v.unit.is_some()).count();
     let values: Vec<String> = reading
         .values
         .iter()
+        .filter(|v| with_unit == 0 || v.unit.is_some())
         .take(HEADLINE_VALUES)
         .map(|v| {
             let value = match &v.value {

@@ -706,3 +706,27 @@ fn decode_reads_a_pty_at_the_baud_and_format_it_is_given() {
     let out = meterlab(&["decode", "--baud", "2400", "-"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn readme_documents_the_test_keys_of_every_encrypted_profile() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("### Test keys")
+        .nth(1)
+        .expect("a Test keys section");
+    let mut encrypted = 0;
+    for p in meterlab_sim::profile::catalogue() {
+        let Some(key) = p.test_key else { continue };
+        encrypted += 1;
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", p.name)))
+            .unwrap_or_else(|| panic!("no row for {}", p.name));
+        assert!(row.contains(key), "{row}");
+        if let Some(auth) = p.test_auth_key {
+            assert!(row.contains(auth), "{row}");
+        }
+    }
+    assert!(encrypted >= 7);
+}

@@ -313,6 +313,7 @@ fn a_relay_that_drops_and_corrupts_fails_the_uses_it_carries() {
     assert!(mbus.reason.contains("lost"), "{mbus:?}");
     assert_eq!(report.uses[2].status, UseStatus::NotTested);
     let table = loopback::render_table(&report);
+    eprintln!("{table}");
     assert!(table.contains("0 of 2 settings clean"), "{table}");
     assert!(
         table.contains("highest clean baud rate: 8E1 none, 8N1 none"),
@@ -341,6 +342,7 @@ fn a_slow_relay_breaks_strict_mbus_timing_and_warns_for_iec() {
     assert_eq!(iec.status, UseStatus::Warn, "{iec:?}");
     assert!(iec.reason.contains("20 ms reaction time"), "{iec:?}");
     let table = loopback::render_table(&report);
+    eprintln!("{table}");
     assert!(table.contains("3 of 3 settings clean"), "{table}");
     assert!(
         table.contains("highest clean baud rate: 8E1 2400, 7E1 9600"),
