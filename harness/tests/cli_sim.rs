@@ -548,7 +548,7 @@ fn stdout_hex_is_one_stable_line_per_message() {
 
 #[test]
 fn a_capture_of_an_encrypted_profile_decodes_with_its_test_keys() {
-    let sim = Command::new(env!("CARGO_BIN_EXE_meterlab"))
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_meterlab"))
         .args(["sim", "kaifa-ma309-evn", "--stdout", "--count", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -556,9 +556,10 @@ fn a_capture_of_an_encrypted_profile_decodes_with_its_test_keys() {
         .expect("sim");
     let out = Command::new(env!("CARGO_BIN_EXE_meterlab"))
         .args(["decode", "--profile-keys", "kaifa-ma309-evn", "-"])
-        .stdin(sim.stdout.expect("pipe"))
+        .stdin(sim.stdout.take().expect("pipe"))
         .output()
         .expect("decode");
+    assert!(sim.wait().expect("sim exits").success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains(r#""meter_id":"181220000009""#), "{text}");
