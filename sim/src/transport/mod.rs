@@ -79,6 +79,13 @@ pub trait Port: Send {
     fn reader_uart(&mut self) -> Option<UartConfig> {
         None
     }
+    /// Whether [`Port::reader_uart`] is looked at again when the reader's bytes arrive, before
+    /// they go on the line: a reader that sets its port and writes at once (a pty that follows
+    /// the reader's settings) is heard at its new settings. A reader that reports its switches
+    /// in order with its writes (meterlab's own reader) keeps the order instead: `false`.
+    fn settings_with_bytes(&self) -> bool {
+        false
+    }
     /// Whether the reader has finished (a reader in the same process says so): the meter makes
     /// no more pushes, and the run ends once what it has sent is on the reader's side.
     fn reader_done(&self) -> bool {
@@ -780,7 +787,9 @@ pub fn run_logged(
             // The reader may have set its port just before writing (open, tcsetattr, write
             // within a millisecond): its characters go out at the settings it has now, so
             // look at them before putting the bytes on the line.
-            d.reader_change(port, t)?;
+            if port.settings_with_bytes() {
+                d.reader_change(port, t)?;
+            }
             d.back.send(t, bytes);
         }
     }

@@ -390,6 +390,11 @@ impl Port for PtyPort {
         }
     }
 
+    fn settings_with_bytes(&self) -> bool {
+        // A reader program sets its port (tcsetattr) before it writes.
+        self.follow.is_some()
+    }
+
     fn reader_uart(&mut self) -> Option<UartConfig> {
         let rest = self.follow?;
         let baud = self.baud()?;
