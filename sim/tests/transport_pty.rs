@@ -446,3 +446,31 @@ fn follow_baud_a_reader_that_writes_before_setting_anything_gets_what_a_uart_wou
     let summary = handle.join().expect("meter thread");
     assert_eq!(summary.messages, 0, "{summary:?}");
 }
+
+#[test]
+fn follow_baud_a_mode_d_reader_that_sets_its_rate_at_once_reads_the_push() {
+    use nix::sys::termios::{cfmakeraw, cfsetspeed, tcgetattr, tcsetattr, BaudRate, SetArg};
+    let mut spec = MeterSpec::new("iec-mode-d");
+    spec.interval = Some("300ms".into());
+    let (link, stop, handle) = following_meter("iec-d", spec);
+    // Mode D only pushes: the reader opens, sets 9600 and reads (the pty starts at 38400).
+    let mut reader = open_reader(&link);
+    let mut termios = tcgetattr(&reader).expect("termios");
+    cfmakeraw(&mut termios);
+    cfsetspeed(&mut termios, BaudRate::B9600).expect("speed");
+    tcsetattr(&reader, SetArg::TCSANOW, &termios).expect("tcsetattr");
+    let got = read_until(&mut reader, Duration::from_secs(4), |b| {
+        b.iter()
+            .position(|&c| c == b'/')
+            .is_some_and(|s| b[s..].windows(3).any(|w| w == b"!\r\n"))
+    });
+    let start = got.iter().position(|&c| c == b'/').expect("a start");
+    assert!(
+        got[start..].windows(2).filter(|w| w == b"\r\n").count() > 3,
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    stop.store(true, Ordering::Relaxed);
+    let summary = handle.join().expect("meter thread");
+    assert!(summary.messages >= 1, "{summary:?}");
+}
