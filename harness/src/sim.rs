@@ -599,6 +599,7 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
             "bytes_sent": summary.sent_bytes,
             "bytes_written": summary.bytes,
             "reader_bytes": summary.reader_bytes,
+            "readers": summary.readers,
             "reader_settings": summary.reader_settings,
             "rx_parity_errors": summary.rx_parity_errors,
             "rx_framing_errors": summary.rx_framing_errors,
@@ -860,6 +861,12 @@ pub fn summary_text(profile: &str, summary: &Summary, virtual_time: bool) -> Str
         summary.elapsed_ns as f64 / 1e9,
         if virtual_time { " of virtual time" } else { "" }
     ));
+    if let Some(n) = summary.readers {
+        text.push_str(&format!(
+            "; {n} reader{} connected",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
     text.push_str(&format!("; reader wrote {} bytes", summary.reader_bytes));
     if !summary.reader_settings.is_empty() {
         text.push_str(&format!(

@@ -209,6 +209,7 @@ fn tcp_reader_decodes_the_truth() {
         "4",
         "--truth",
         truth_log.to_str().expect("utf-8"),
+        "-v",
     ]);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut stream = loop {
@@ -227,6 +228,10 @@ fn tcp_reader_decodes_the_truth() {
     let status = wait_exit(&mut child, Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
     assert_decoded_is_truth(&decoded, &truth_log);
+    // The summary counts the readers that connected.
+    let err = stderr_of(&mut child);
+    assert!(err.contains("4 messages (4 readings)"), "{err}");
+    assert!(err.contains("; 1 reader connected;"), "{err}");
     let _ = std::fs::remove_file(&truth_log);
 }
 

@@ -93,6 +93,10 @@ pub trait Port: Send {
     }
     /// What the port is, for messages (`/tmp/p1 -> /dev/pts/4`, `127.0.0.1:5001`).
     fn describe(&self) -> String;
+    /// How many readers have connected so far, where the port can tell (a TCP server).
+    fn readers_seen(&self) -> Option<u64> {
+        None
+    }
     /// The last character of a message (a push or a reply, all its frames) has been written:
     /// a port that groups its output by message ([`StdoutPort`]'s hex lines) ends the group.
     fn end_of_message(&mut self) -> io::Result<()> {
@@ -225,6 +229,8 @@ pub struct Summary {
     pub reader_settings: Vec<String>,
     /// How long the run lasted, in (virtual or wall-clock) nanoseconds.
     pub elapsed_ns: u64,
+    /// Readers that connected, where the port can tell ([`Port::readers_seen`]).
+    pub readers: Option<u64>,
 }
 
 /// What the driver did, as it happens (for logs: `meterlab sim -v`, `--json-log`). Owned data;
@@ -797,6 +803,7 @@ pub fn run_logged(
     d.tell(d.decoded_to, observer);
     d.summary.fault_log = d.line.fault_log().to_string();
     d.summary.elapsed_ns = d.now();
+    d.summary.readers = port.readers_seen();
     if !d.closed {
         match port.end_of_message() {
             Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
