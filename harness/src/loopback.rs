@@ -217,6 +217,10 @@ pub struct SettingResult {
     pub rtt_p99_us: Option<f64>,
     /// Whether the adapter reports parity errors (formats with parity, two ports).
     pub parity_errors: ParityCheck,
+    /// The port refused the setting (a format or rate the adapter or its driver does not
+    /// support): why. Nothing was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
 }
 
 /// Whether the receiving side reports parity errors: bytes sent with the opposite parity are
@@ -258,7 +262,11 @@ impl ParityCheck {
 impl SettingResult {
     /// Nothing lost, changed or extra.
     pub fn clean(&self) -> bool {
-        self.lost == 0 && self.extra == 0 && self.changed == 0 && self.received == self.sent
+        self.unsupported.is_none()
+            && self.lost == 0
+            && self.extra == 0
+            && self.changed == 0
+            && self.received == self.sent
     }
 }
 
@@ -669,9 +677,32 @@ pub fn run(
     let round = patterns();
     let mut results = Vec::new();
     for config in &options.settings {
-        tx.set_uart(config)?;
-        if let Some(rx) = rx.as_deref_mut() {
-            rx.set_uart(config)?;
+        let set = tx.set_uart(config).and_then(|()| match rx.as_deref_mut() {
+            Some(rx) => rx.set_uart(config),
+            None => Ok(()),
+        });
+        if let Err(e) = set {
+            tracing::warn!(%config, "the port refused the setting: {e}");
+            results.push(SettingResult {
+                setting: config.to_string(),
+                sent: 0,
+                received: 0,
+                lost: 0,
+                extra: 0,
+                changed: 0,
+                differences: Vec::new(),
+                inverted: Inversion::NotDeterminable,
+                latency_us: None,
+                gap_p50_us: None,
+                gap_p99_us: None,
+                char_time_us: config.char_time_ns() / 1000.0,
+                patterns: Vec::new(),
+                rtt_p50_us: None,
+                rtt_p99_us: None,
+                parity_errors: ParityCheck::NotChecked,
+                unsupported: Some(e.to_string()),
+            });
+            continue;
         }
         let quiet = quiet_time(options, config);
         let chunk = chunk_len(options, config);
@@ -701,6 +732,7 @@ pub fn run(
             rtt_p50_us: None,
             rtt_p99_us: None,
             parity_errors: ParityCheck::NotChecked,
+            unsupported: None,
         };
         // A round of every pattern takes long on a slow line (8772 characters: 40 s at
         // 2400 8E1): there the round is the 256 byte values only.
@@ -904,6 +936,16 @@ fn judge_use(
             }
         }
     }
+    if let Some(r) = found.iter().find(|r| r.unsupported.is_some()) {
+        return verdict(
+            UseStatus::Fail,
+            format!(
+                "{}: not supported by the port ({})",
+                r.setting,
+                r.unsupported.as_deref().unwrap_or("")
+            ),
+        );
+    }
     if let Some(r) = found.iter().find(|r| !r.clean()) {
         return verdict(
             UseStatus::Fail,
@@ -1018,8 +1060,25 @@ pub fn check(
     let Some(first) = options.settings.first().copied() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "no settings"));
     };
-    let quiet = quiet_time(options, &first).max(Duration::from_millis(300));
-    let probe = probe(tx, rx.as_deref_mut(), &first, quiet)?;
+    // At the first setting the port accepts (a refused one is reported with the settings).
+    let mut tried = None;
+    for config in &options.settings {
+        let quiet = quiet_time(options, config).max(Duration::from_millis(300));
+        match probe(tx, rx.as_deref_mut(), config, quiet) {
+            Ok(p) => {
+                tried = Some(Ok(p));
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(%config, "cannot probe at this setting: {e}");
+                tried = Some(Err(e));
+            }
+        }
+    }
+    let probe = match tried {
+        Some(result) => result?,
+        None => probe(tx, rx.as_deref_mut(), &first, quiet_time(options, &first))?,
+    };
     let settings = if probe.came_back() {
         run(tx, rx, options)?
     } else {
@@ -1084,6 +1143,13 @@ pub fn render_table(report: &LoopbackReport) -> String {
         "first differences (pattern@offset:sent>recv)"
     );
     for r in results {
+        if let Some(why) = &r.unsupported {
+            out.push_str(&format!(
+                "{:<14} not supported by the port: {why}\n",
+                r.setting
+            ));
+            continue;
+        }
         let diffs = r
             .differences
             .iter()

@@ -349,3 +349,71 @@ fn a_slow_relay_breaks_strict_mbus_timing_and_warns_for_iec() {
         "{table}"
     );
 }
+
+/// A port whose driver refuses 7-bit formats (as some USB adapters do).
+struct NoSevenBits<P>(P);
+
+impl<P: Port> Port for NoSevenBits<P> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.write(bytes)
+    }
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> std::io::Result<usize> {
+        self.0.read(buf, timeout)
+    }
+    fn set_uart(&mut self, config: &UartConfig) -> std::io::Result<()> {
+        if config.data_bits == 7 {
+            return Err(std::io::Error::other("7 data bits are not supported"));
+        }
+        self.0.set_uart(config)
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
+
+#[test]
+fn a_format_the_port_refuses_is_reported_and_the_others_still_run() {
+    let mut master = PtyPort::create(&link("picky")).expect("pty");
+    let first: UartConfig = "9600 8E1".parse().expect("setting");
+    let port = loopback::open(&master.slave_path().display().to_string(), &first).expect("open");
+    let mut port = NoSevenBits(port);
+    let stop = AtomicBool::new(false);
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut buf = [0u8; 1024];
+            while !stop.load(Ordering::Relaxed) {
+                let n = master
+                    .read(&mut buf, Duration::from_millis(5))
+                    .expect("read");
+                if n > 0 {
+                    master.write(&buf[..n]).expect("echo");
+                }
+            }
+        });
+        let report = loopback::check(&mut port, None, &options(&["9600 7E1", "9600 8E1"]));
+        stop.store(true, Ordering::Relaxed);
+        report
+    })
+    .expect("runs");
+    // The first setting refused: the probe goes out at the next one.
+    assert_eq!(report.probe.setting, "9600 8E1");
+    assert_eq!(report.settings.len(), 2);
+    assert!(report.settings[1].clean(), "{:?}", report.settings[1]);
+    let refused = &report.settings[0];
+    assert!(!refused.clean());
+    assert_eq!(refused.sent, 0);
+    assert!(refused
+        .unsupported
+        .as_deref()
+        .is_some_and(|e| e.contains("7 data bits")));
+    let table = loopback::render_table(&report);
+    assert!(
+        table.contains("9600 7E1       not supported by the port: 7 data bits are not supported"),
+        "{table}"
+    );
+    assert!(
+        table.contains("highest clean baud rate: 7E1 none, 8E1 9600"),
+        "{table}"
+    );
+    assert!(table.contains("1 of 2 settings clean"), "{table}");
+}
