@@ -360,7 +360,8 @@ pub struct SimArgs {
     /// The meter's clock at the start, RFC 3339 (`2025-01-15T09:00:00Z`; default: now).
     #[arg(long, value_name = "RFC3339")]
     pub start: Option<String>,
-    /// With --stdout: pace the bytes in real time (default: virtual time, the capture at once).
+    /// With --stdout: pace the bytes in real time (default: virtual time, the capture at once;
+    /// real time anyway without --count on a terminal).
     #[arg(long)]
     pub real_time: bool,
     /// A fault on the line, as YAML, e.g. 'noise: { ber: 1.0e-4 }' (repeatable).

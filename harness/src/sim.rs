@@ -218,8 +218,14 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         (_, _, Some(dev)) => PortSpec::Serial(dev.clone()),
         _ => PortSpec::Stdout { hex: args.hex },
     };
-    // Nobody answers on standard output: a capture is made at once unless asked otherwise.
-    let virtual_time = matches!(port, PortSpec::Stdout { .. }) && !args.real_time;
+    // Nobody answers on standard output: a capture is made at once unless asked otherwise —
+    // except an endless one to a terminal, which would only flood it.
+    let endless_to_terminal = args.count.is_none() && {
+        use std::io::IsTerminal;
+        std::io::stdout().is_terminal()
+    };
+    let virtual_time =
+        matches!(port, PortSpec::Stdout { .. }) && !args.real_time && !endless_to_terminal;
     if matches!(port, PortSpec::Stdout { .. }) && info.cadence == "request/response" {
         tracing::warn!(
             "{profile} answers requests, and nobody sends any on standard output: it will send \
