@@ -221,7 +221,9 @@ const DECODE_EXAMPLES: &str = "Examples:
   meterlab decode capture.hex                   detect the protocol, one JSON line per message
   meterlab decode --protocol dsmr - < p1.bin
   METERLAB_KEY=$KEY meterlab decode --protocol dlms push.hex
-  meterlab decode --max-seconds 30 /dev/ttyUSB0";
+  meterlab decode --max-seconds 30 /dev/ttyUSB0
+  meterlab decode /dev/ttyUSB0 --baud 2400 --format 8E1 --max-seconds 10
+  meterlab sim kaifa-ma309-evn --stdout --count 1 | meterlab decode --profile-keys kaifa-ma309-evn -";
 
 const DIAGNOSE_EXAMPLES: &str = "Examples:
   meterlab diagnose report.txt                  what is wrong, and the settings that fix it
@@ -245,6 +247,7 @@ const SIM_EXAMPLES: &str = "Examples:
   meterlab sim dsmr-5.0 --pty /tmp/p1           a DSMR 5.0 meter behind the pty link /tmp/p1
   meterlab sim kaifa-ma309-evn --tcp 127.0.0.1:5000 --truth truth.jsonl
   meterlab sim dsmr-5.0 --stdout --hex --count 2 --fault 'noise: { ber: 1.0e-4 }'
+  meterlab sim iec-mode-c --pty /tmp/optical --follow-baud -v   one log line per message
   meterlab sim --config meters.yaml
   meterlab sim --list";
 
@@ -299,6 +302,11 @@ pub struct LoopbackArgs {
 /// `meterlab sim`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("port").args(["pty", "serial", "tcp", "stdout"])))]
+#[command(
+    override_usage = "meterlab sim <PROFILE> [--pty LINK | --tcp ADDR:PORT | --serial DEV | --stdout] [OPTIONS]
+       meterlab sim --list               (the profiles)
+       meterlab sim --config FILE        (several meters, each on its port)"
+)]
 pub struct SimArgs {
     /// The meter profile (`meterlab sim --list`).
     #[arg(value_name = "PROFILE", required_unless_present_any = ["list", "config"])]
@@ -321,7 +329,7 @@ pub struct SimArgs {
     /// Write the meter's bytes to standard output (the default).
     #[arg(long)]
     pub stdout: bool,
-    /// With --stdout: hex text, one line per write, instead of raw bytes.
+    /// With --stdout: hex text, one line per message (all its frames), instead of raw bytes.
     #[arg(long, requires = "stdout")]
     pub hex: bool,
     /// The reader's baud rate (default: the meter's); a mismatch gives what a real UART would.
@@ -362,6 +370,17 @@ pub struct SimArgs {
     /// Write one JSON line per message with readings: seq, sent_at, reading.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+    /// Write one JSON object per event (message, dropped push, reader settings) and a closing
+    /// summary, for machines (keys never appear).
+    #[arg(long, value_name = "FILE")]
+    pub json_log: Option<PathBuf>,
+    /// The meter's clock at the start, RFC 3339 (`2025-01-15T09:00:00Z`; default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub start: Option<String>,
+    /// With --stdout: pace the bytes in real time (default: virtual time, the capture at once;
+    /// real time anyway without --count on a terminal).
+    #[arg(long)]
+    pub real_time: bool,
     /// A fault on the line, as YAML, e.g. 'noise: { ber: 1.0e-4 }' (repeatable).
     #[arg(long, value_name = "YAML")]
     pub fault: Vec<String>,
@@ -504,6 +523,18 @@ pub struct DecodeArgs {
     /// (`{"capture":{"form":…,"protocol":…}}`) before the messages.
     #[arg(long)]
     pub json: bool,
+    /// Use the test keys of this built-in profile (`meterlab profiles`, column `keys`), e.g.
+    /// to decode what `meterlab sim PROFILE --stdout` sends; --key/--auth-key win. Keys are
+    /// never printed.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile_keys: Option<String>,
+    /// Reading a serial port or a pty: its baud rate (default: as the port is set).
+    #[arg(long, value_name = "N", value_parser = baud_parser())]
+    pub baud: Option<u32>,
+    /// Reading a serial port or a pty: its character format, e.g. 8E1 or 7E1 (default 8N1
+    /// with --baud).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
     /// The capture file (or, with --max-seconds, a serial port, a pty or a TCP gateway as
     /// `socket://HOST:PORT`); `-` or nothing for standard input.
     #[arg(value_name = "FILE")]

@@ -10,8 +10,15 @@
 //! latency of the first byte, and the gaps between received bytes against the character time.
 //!
 //! For 7-bit formats only the 7 data bits are compared (a real UART does not carry the 8th).
-//! A pty ignores baud rate and format: every setting "works" there, the line cannot be
-//! inverted, and the gaps only show how the kernel hands bytes over.
+//! A pty ignores baud rate and format: its settings say nothing about a line's, the line cannot
+//! be inverted, and the gaps only show how the kernel hands bytes over.
+//!
+//! [`check`] judges an adapter: first a [`Probe`] (does anything come back at all? if not, the
+//! likely causes), then every setting with, besides the counts, the round-trip latency of
+//! single-byte writes (p50/p99, against what strict M-Bus and IEC 62056-21 timing tolerate) and
+//! whether the adapter reports parity errors; then the highest clean baud rate per format and a
+//! [`UseVerdict`] per use (DSMR P1 at 115200 8N1, M-Bus at 2400 8E1, IEC 62056-21 at 300 and
+//! 9600 7E1).
 //!
 //! The ports are the transport layer's ([`meterlab_sim::transport::Port`]): [`open`] opens a
 //! device (a pty slave path works too) with [`meterlab_sim::transport::serial::SerialPort`].
@@ -203,12 +210,63 @@ pub struct SettingResult {
     pub char_time_us: f64,
     /// Every pattern sent, in order.
     pub patterns: Vec<PatternResult>,
+    /// Round-trip time of a one-byte write until it is read back, median, in microseconds
+    /// (the character's own time on the line included).
+    pub rtt_p50_us: Option<f64>,
+    /// Its 99th percentile.
+    pub rtt_p99_us: Option<f64>,
+    /// Whether the adapter reports parity errors (formats with parity, two ports).
+    pub parity_errors: ParityCheck,
+    /// The port refused the setting (a format or rate the adapter or its driver does not
+    /// support): why. Nothing was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
+}
+
+/// Whether the receiving side reports parity errors: bytes sent with the opposite parity are
+/// dropped or marked (reported), or arrive as good bytes (not reported: a reader cannot tell
+/// a corrupted byte from a good one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParityCheck {
+    /// Wrong-parity bytes were dropped or changed.
+    Reported,
+    /// Wrong-parity bytes arrived as good ones.
+    NotReported,
+    /// Not checked: no parity in the format, one port (TX and RX share their settings), or a
+    /// pty (no parity at all).
+    NotChecked,
+}
+
+impl ParityCheck {
+    /// The table's word for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ParityCheck::Reported => "reported",
+            ParityCheck::NotReported => "NOT reported",
+            ParityCheck::NotChecked => "-",
+        }
+    }
+
+    /// From what came back for `sent` bytes sent with the wrong parity.
+    pub fn judge(sent: &[u8], received: &[u8], mask: u8) -> Self {
+        let a = align("parity", sent, received, mask);
+        if a.lost + a.changed + a.extra == 0 {
+            ParityCheck::NotReported
+        } else {
+            ParityCheck::Reported
+        }
+    }
 }
 
 impl SettingResult {
     /// Nothing lost, changed or extra.
     pub fn clean(&self) -> bool {
-        self.lost == 0 && self.extra == 0 && self.changed == 0 && self.received == self.sent
+        self.unsupported.is_none()
+            && self.lost == 0
+            && self.extra == 0
+            && self.changed == 0
+            && self.received == self.sent
     }
 }
 
@@ -473,6 +531,141 @@ fn median(values: &mut [f64]) -> Option<f64> {
     values.get(values.len() / 2).copied()
 }
 
+/// The probe's bytes: short, every bit pattern of a character's edges.
+pub const PROBE: &[u8] = b"\x55meterlab\xAA\r\n";
+
+/// Does anything come back at all? Sent once before the settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// The setting it was sent at.
+    pub setting: String,
+    /// Bytes sent.
+    pub sent: usize,
+    /// Bytes that came back (any value).
+    pub received: usize,
+    /// Why nothing came back, most likely first (empty when something did).
+    pub likely_causes: Vec<String>,
+}
+
+impl Probe {
+    /// Something came back.
+    pub fn came_back(&self) -> bool {
+        self.received > 0
+    }
+}
+
+/// The likely causes of silence on the path.
+fn silence_causes(bridged: bool) -> Vec<String> {
+    let wiring = if bridged {
+        "TX is not bridged to RX: put a jumper between the adapter's TX and RX pins (or give \
+         the receiving adapter with --rx)"
+    } else {
+        "TX of --tx is not wired to RX of --rx: a null-modem connection crosses TX and RX and \
+         joins GND"
+    };
+    vec![
+        wiring.to_string(),
+        "the wrong port: check which device the adapter is (`dmesg`, /dev/serial/by-id/)"
+            .to_string(),
+        "flow control: meterlab uses none, but an adapter that waits for CTS (RTS/CTS wired or \
+         forced on) sends nothing until it is given; tie CTS to RTS or switch it off"
+            .to_string(),
+    ]
+}
+
+/// Sends [`PROBE`] at `config` and says whether anything came back.
+fn probe<'p>(
+    tx: &mut dyn Port,
+    mut rx: Option<&mut (dyn Port + 'p)>,
+    config: &UartConfig,
+    quiet: Duration,
+) -> io::Result<Probe> {
+    tx.set_uart(config)?;
+    if let Some(rx) = rx.as_deref_mut() {
+        rx.set_uart(config)?;
+    }
+    let bridged = rx.is_none();
+    let t = match rx {
+        Some(rx) => transfer_pair(tx, rx, PROBE, PROBE.len(), quiet)?,
+        None => transfer_bridged(tx, PROBE, PROBE.len(), quiet)?,
+    };
+    let received = t.received.len();
+    Ok(Probe {
+        setting: config.to_string(),
+        sent: PROBE.len(),
+        received,
+        likely_causes: if received == 0 {
+            silence_causes(bridged)
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// One-byte writes timed until they come back, per setting.
+pub const LATENCY_WRITES: usize = 20;
+
+/// Round-trip times (µs) of [`LATENCY_WRITES`] one-byte writes (fewer when some never return
+/// within `timeout`).
+fn round_trips(
+    tx: &mut dyn Port,
+    mut rx: Option<&mut dyn Port>,
+    timeout: Duration,
+) -> io::Result<Vec<f64>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    for _ in 0..LATENCY_WRITES {
+        let start = Instant::now();
+        tx.write(&[0x5A])?;
+        loop {
+            let left = timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            let n = match rx.as_deref_mut() {
+                Some(rx) => rx.read(&mut buf, left.min(Duration::from_millis(5)))?,
+                None => tx.read(&mut buf, left.min(Duration::from_millis(5)))?,
+            };
+            if n > 0 {
+                out.push(start.elapsed().as_secs_f64() * 1e6);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The same format with the opposite parity (`None` without parity).
+fn opposite_parity(config: &UartConfig) -> Option<UartConfig> {
+    use meterlab_sim::line::Parity;
+    let parity = match config.parity {
+        Parity::Even => Parity::Odd,
+        Parity::Odd => Parity::Even,
+        _ => return None,
+    };
+    Some(UartConfig { parity, ..*config })
+}
+
+/// Sends all 256 byte values with the opposite parity from `tx` and sees what `rx` makes of
+/// them.
+fn parity_check(
+    tx: &mut dyn Port,
+    rx: &mut dyn Port,
+    config: &UartConfig,
+    quiet: Duration,
+    chunk: usize,
+) -> io::Result<ParityCheck> {
+    let Some(wrong) = opposite_parity(config) else {
+        return Ok(ParityCheck::NotChecked);
+    };
+    tx.set_uart(&wrong)?;
+    let sent: Vec<u8> = (0..=255u8).collect();
+    let t = transfer_pair(tx, rx, &sent, chunk, quiet);
+    tx.set_uart(config)?;
+    let t = t?;
+    Ok(ParityCheck::judge(&sent, &t.received, config.data_mask()))
+}
+
 /// Runs every setting of `options` over the path: `tx` sends; `rx` receives (`None`: `tx` has
 /// TX and RX bridged and receives itself). Ports that frame characters themselves (real UARTs)
 /// are switched to each setting with [`Port::set_uart`].
@@ -484,9 +677,32 @@ pub fn run(
     let round = patterns();
     let mut results = Vec::new();
     for config in &options.settings {
-        tx.set_uart(config)?;
-        if let Some(rx) = rx.as_deref_mut() {
-            rx.set_uart(config)?;
+        let set = tx.set_uart(config).and_then(|()| match rx.as_deref_mut() {
+            Some(rx) => rx.set_uart(config),
+            None => Ok(()),
+        });
+        if let Err(e) = set {
+            tracing::warn!(%config, "the port refused the setting: {e}");
+            results.push(SettingResult {
+                setting: config.to_string(),
+                sent: 0,
+                received: 0,
+                lost: 0,
+                extra: 0,
+                changed: 0,
+                differences: Vec::new(),
+                inverted: Inversion::NotDeterminable,
+                latency_us: None,
+                gap_p50_us: None,
+                gap_p99_us: None,
+                char_time_us: config.char_time_ns() / 1000.0,
+                patterns: Vec::new(),
+                rtt_p50_us: None,
+                rtt_p99_us: None,
+                parity_errors: ParityCheck::NotChecked,
+                unsupported: Some(e.to_string()),
+            });
+            continue;
         }
         let quiet = quiet_time(options, config);
         let chunk = chunk_len(options, config);
@@ -513,6 +729,19 @@ pub fn run(
             gap_p99_us: None,
             char_time_us: config.char_time_ns() / 1000.0,
             patterns: Vec::new(),
+            rtt_p50_us: None,
+            rtt_p99_us: None,
+            parity_errors: ParityCheck::NotChecked,
+            unsupported: None,
+        };
+        // A round of every pattern takes long on a slow line (8772 characters: 40 s at
+        // 2400 8E1): there the round is the 256 byte values only.
+        let full_ns: f64 =
+            round.iter().map(|p| p.bytes.len() as f64).sum::<f64>() * config.char_time_ns();
+        let round: Vec<&Pattern> = if options.pty || full_ns <= 3e9 * options.seconds.max(1.0) {
+            round.iter().collect()
+        } else {
+            round.iter().filter(|p| p.name == "all-256").collect()
         };
         let mut gaps: Vec<u64> = Vec::new();
         let mut latencies = Vec::new();
@@ -520,7 +749,7 @@ pub fn run(
         let mut inverted_equal = 0usize;
         let mut inverted_total = 0usize;
         loop {
-            for p in &round {
+            for p in round.iter().copied() {
                 let t = match rx.as_deref_mut() {
                     Some(rx) => transfer_pair(tx, rx, &p.bytes, chunk, quiet)?,
                     None => transfer_bridged(tx, &p.bytes, chunk, quiet)?,
@@ -567,6 +796,25 @@ pub fn run(
                 break;
             }
         }
+        let timeout = Duration::from_millis(500).max(quiet);
+        let mut rtts = match rx.as_deref_mut() {
+            Some(rx) => {
+                drain(rx, Duration::from_millis(20))?;
+                round_trips(tx, Some(rx), timeout)?
+            }
+            None => {
+                drain(tx, Duration::from_millis(20))?;
+                round_trips(tx, None, timeout)?
+            }
+        };
+        rtts.sort_by(f64::total_cmp);
+        let rtts_ns: Vec<u64> = rtts.iter().map(|us| (us * 1000.0) as u64).collect();
+        result.rtt_p50_us = percentile(&rtts_ns, 0.50);
+        result.rtt_p99_us = percentile(&rtts_ns, 0.99);
+        if let (Some(rx), false) = (rx.as_deref_mut(), options.pty) {
+            drain(rx, Duration::from_millis(20))?;
+            result.parity_errors = parity_check(tx, rx, config, quiet, chunk)?;
+        }
         gaps.sort_unstable();
         result.gap_p50_us = percentile(&gaps, 0.50);
         result.gap_p99_us = percentile(&gaps, 0.99);
@@ -595,10 +843,290 @@ fn micros(v: Option<f64>) -> String {
     }
 }
 
-/// The table for people: one line per setting, then a note for a pty.
-pub fn render_table(results: &[SettingResult], pty: bool) -> String {
+/// How long after its request a strict M-Bus master waits beyond 330 bit times (EN 13757-2:
+/// a slave answers within 11 bit times and 330 bit times + 50 ms): adapter latency beyond
+/// this makes replies late.
+pub const MBUS_MARGIN_US: f64 = 50_000.0;
+/// The shortest reaction time of an IEC 62056-21 meter (20 ms; 200 ms is the usual minimum):
+/// a reader whose adapter holds its option select longer switches baud rate too late or too
+/// early.
+pub const IEC_FAST_REACTION_US: f64 = 20_000.0;
+/// The usual minimum IEC 62056-21 reaction time.
+pub const IEC_REACTION_US: f64 = 200_000.0;
+
+/// What a use of the adapter needs and whether it gets it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UseVerdict {
+    /// The use, e.g. `M-Bus (2400 8E1)`.
+    pub name: &'static str,
+    /// The outcome.
+    pub status: UseStatus,
+    /// Why, in a sentence or two.
+    pub reason: String,
+}
+
+/// The outcome for one use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UseStatus {
+    /// Every setting it needs is clean, and the timing is fine.
+    Ok,
+    /// Clean, but something may bite (latency near a limit, parity errors not reported).
+    Warn,
+    /// A setting it needs is not clean, or the latency breaks its timing.
+    Fail,
+    /// Its settings were not among those tried.
+    NotTested,
+    /// On a pty: bytes pass, the line settings are not checked.
+    Pty,
+}
+
+impl UseStatus {
+    /// The report's word for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            UseStatus::Ok => "OK",
+            UseStatus::Warn => "WARN",
+            UseStatus::Fail => "FAIL",
+            UseStatus::NotTested => "not tested",
+            UseStatus::Pty => "pty only",
+        }
+    }
+}
+
+/// The uses judged: a name and the settings it needs.
+pub const USES: [(&str, &[&str]); 3] = [
+    ("DSMR P1 (115200 8N1)", &["115200 8N1"]),
+    ("M-Bus (2400 8E1)", &["2400 8E1"]),
+    ("IEC 62056-21 (300->9600 7E1)", &["300 7E1", "9600 7E1"]),
+];
+
+/// How much of a round trip is not the character's own time on the line, p99 (µs). A pty has
+/// no line: all of it.
+fn excess_p99(r: &SettingResult, pty: bool) -> Option<f64> {
+    let line = if pty { 0.0 } else { r.char_time_us };
+    r.rtt_p99_us.map(|rtt| (rtt - line).max(0.0))
+}
+
+fn judge_use(
+    name: &'static str,
+    needs: &[&str],
+    probe: &Probe,
+    results: &[SettingResult],
+    pty: bool,
+) -> UseVerdict {
+    let verdict = |status, reason: String| UseVerdict {
+        name,
+        status,
+        reason,
+    };
+    if !probe.came_back() {
+        return verdict(UseStatus::Fail, "nothing came back at all".into());
+    }
+    let mut found = Vec::new();
+    for need in needs {
+        match results.iter().find(|r| r.setting == *need) {
+            Some(r) => found.push(r),
+            None => {
+                let (baud, format) = need.split_once(' ').unwrap_or((need, ""));
+                return verdict(
+                    UseStatus::NotTested,
+                    format!("{need} was not tried (add {baud} to --baud and {format} to --format)"),
+                );
+            }
+        }
+    }
+    if let Some(r) = found.iter().find(|r| r.unsupported.is_some()) {
+        return verdict(
+            UseStatus::Fail,
+            format!(
+                "{}: not supported by the port ({})",
+                r.setting,
+                r.unsupported.as_deref().unwrap_or("")
+            ),
+        );
+    }
+    if let Some(r) = found.iter().find(|r| !r.clean()) {
+        return verdict(
+            UseStatus::Fail,
+            format!(
+                "{}: {} of {} bytes lost, {} changed, {} extra",
+                r.setting, r.lost, r.sent, r.changed, r.extra
+            ),
+        );
+    }
+    let mut warnings = Vec::new();
+    let mut fail = Vec::new();
+    for r in &found {
+        let Some(excess) = excess_p99(r, pty) else {
+            fail.push(format!(
+                "{}: no one-byte write came back in time",
+                r.setting
+            ));
+            continue;
+        };
+        let ms = excess / 1000.0;
+        let beyond = if pty {
+            "(a pty: no line time to subtract)"
+        } else {
+            "more than the character"
+        };
+        if name.starts_with("M-Bus") && excess > MBUS_MARGIN_US {
+            fail.push(format!(
+                "{}: round trips take up to {ms:.1} ms {beyond}: over the 50 ms a strict M-Bus \
+                 master allows beyond 330 bit times, replies come late",
+                r.setting
+            ));
+        }
+        if name.starts_with("IEC") {
+            if excess > IEC_REACTION_US {
+                fail.push(format!(
+                    "{}: round trips take up to {ms:.1} ms {beyond}: longer than \
+                     the 200 ms reaction time, the baud switch after the option select fails",
+                    r.setting
+                ));
+            } else if excess > IEC_FAST_REACTION_US {
+                warnings.push(format!(
+                    "{}: round trips take up to {ms:.1} ms {beyond}: a meter with \
+                     a 20 ms reaction time answers before a reader on this adapter has switched \
+                     baud",
+                    r.setting
+                ));
+            }
+        }
+        if r.parity_errors == ParityCheck::NotReported {
+            warnings.push(format!(
+                "{}: parity errors are not reported: corrupted bytes reach the reader as good \
+                 ones (only checksums catch them)",
+                r.setting
+            ));
+        }
+    }
+    if !fail.is_empty() {
+        fail.extend(warnings);
+        return verdict(UseStatus::Fail, fail.join("; "));
+    }
+    if !warnings.is_empty() {
+        return verdict(UseStatus::Warn, warnings.join("; "));
+    }
+    if pty {
+        return verdict(
+            UseStatus::Pty,
+            "bytes pass and in time, but a pty ignores baud rate and format: the settings are \
+             not checked"
+                .into(),
+        );
+    }
+    let rtt = found
+        .iter()
+        .filter_map(|r| r.rtt_p99_us)
+        .fold(0.0f64, f64::max);
+    verdict(
+        UseStatus::Ok,
+        format!("clean, round trips within {}", micros(Some(rtt))),
+    )
+}
+
+/// Everything [`check`] found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoopbackReport {
+    /// The path is a pty.
+    pub pty: bool,
+    /// Whether anything came back at all.
+    pub probe: Probe,
+    /// Each setting (none when nothing came back).
+    pub settings: Vec<SettingResult>,
+    /// Per character format (`8N1`), the highest baud rate tried that was clean (`None`: none
+    /// was).
+    pub highest_clean: Vec<(String, Option<u32>)>,
+    /// A verdict per use.
+    pub uses: Vec<UseVerdict>,
+}
+
+impl LoopbackReport {
+    /// Something came back and every setting was clean.
+    pub fn clean(&self) -> bool {
+        self.probe.came_back() && self.settings.iter().all(SettingResult::clean)
+    }
+}
+
+/// Judges the path: the probe, then (if anything came back) every setting, the highest clean
+/// baud rate per format and a verdict per use.
+pub fn check(
+    tx: &mut dyn Port,
+    mut rx: Option<&mut dyn Port>,
+    options: &LoopbackOptions,
+) -> io::Result<LoopbackReport> {
+    let Some(first) = options.settings.first().copied() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "no settings"));
+    };
+    // At the first setting the port accepts (a refused one is reported with the settings).
+    let mut tried = None;
+    for config in &options.settings {
+        let quiet = quiet_time(options, config).max(Duration::from_millis(300));
+        match probe(tx, rx.as_deref_mut(), config, quiet) {
+            Ok(p) => {
+                tried = Some(Ok(p));
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(%config, "cannot probe at this setting: {e}");
+                tried = Some(Err(e));
+            }
+        }
+    }
+    let probe = match tried {
+        Some(result) => result?,
+        None => probe(tx, rx.as_deref_mut(), &first, quiet_time(options, &first))?,
+    };
+    let settings = if probe.came_back() {
+        run(tx, rx, options)?
+    } else {
+        tracing::warn!("nothing came back: no setting checked");
+        Vec::new()
+    };
+    let mut highest: Vec<(String, Option<u32>)> = Vec::new();
+    for (config, r) in options.settings.iter().zip(&settings) {
+        let format = r
+            .setting
+            .split_once(' ')
+            .map_or(r.setting.clone(), |(_, f)| f.to_string());
+        let clean = r.clean().then_some(config.baud);
+        match highest.iter_mut().find(|(f, _)| *f == format) {
+            Some((_, best)) => *best = (*best).max(clean),
+            None => highest.push((format, clean)),
+        }
+    }
+    let uses = USES
+        .iter()
+        .map(|(name, needs)| judge_use(name, needs, &probe, &settings, options.pty))
+        .collect();
+    Ok(LoopbackReport {
+        pty: options.pty,
+        probe,
+        settings,
+        highest_clean: highest,
+        uses,
+    })
+}
+
+/// The table for people: one line per setting, then the verdicts.
+pub fn render_table(report: &LoopbackReport) -> String {
+    let probe = &report.probe;
+    if !probe.came_back() {
+        let mut out = format!(
+            "nothing came back: {} probe bytes sent at {}, 0 received. Likely causes:\n",
+            probe.sent, probe.setting
+        );
+        for cause in &probe.likely_causes {
+            out.push_str(&format!("  - {cause}\n"));
+        }
+        out.push_str("no setting checked\n");
+        return out;
+    }
+    let results = &report.settings;
     let mut out = format!(
-        "{:<14} {:>7} {:>7} {:>6} {:>6} {:>7} {:>9} {:>9} {:>8} {:>8} {:>8}  {}\n",
+        "{:<14} {:>7} {:>7} {:>6} {:>6} {:>7} {:>9} {:>12} {:>9} {:>9} {:>8} {:>8} {:>8}  {}\n",
         "setting",
         "sent",
         "recv",
@@ -606,13 +1134,22 @@ pub fn render_table(results: &[SettingResult], pty: bool) -> String {
         "extra",
         "changed",
         "inverted",
-        "latency",
+        "parity errs",
+        "rtt p50",
+        "rtt p99",
         "gap p50",
         "gap p99",
         "char",
         "first differences (pattern@offset:sent>recv)"
     );
     for r in results {
+        if let Some(why) = &r.unsupported {
+            out.push_str(&format!(
+                "{:<14} not supported by the port: {why}\n",
+                r.setting
+            ));
+            continue;
+        }
         let diffs = r
             .differences
             .iter()
@@ -620,7 +1157,7 @@ pub fn render_table(results: &[SettingResult], pty: bool) -> String {
             .collect::<Vec<_>>()
             .join(" ");
         out.push_str(&format!(
-            "{:<14} {:>7} {:>7} {:>6} {:>6} {:>7} {:>9} {:>9} {:>8} {:>8} {:>8}  {}\n",
+            "{:<14} {:>7} {:>7} {:>6} {:>6} {:>7} {:>9} {:>12} {:>9} {:>9} {:>8} {:>8} {:>8}  {}\n",
             r.setting,
             r.sent,
             r.received,
@@ -628,18 +1165,40 @@ pub fn render_table(results: &[SettingResult], pty: bool) -> String {
             r.extra,
             r.changed,
             r.inverted.label(),
-            micros(r.latency_us),
+            r.parity_errors.label(),
+            micros(r.rtt_p50_us),
+            micros(r.rtt_p99_us),
             micros(r.gap_p50_us),
             micros(r.gap_p99_us),
             micros(Some(r.char_time_us)),
             if diffs.is_empty() { "-".into() } else { diffs }
         ));
     }
-    if pty {
+    let highest: Vec<String> = report
+        .highest_clean
+        .iter()
+        .map(|(format, baud)| match baud {
+            Some(b) => format!("{format} {b}"),
+            None => format!("{format} none"),
+        })
+        .collect();
+    out.push_str(&format!(
+        "highest clean baud rate: {}\n",
+        highest.join(", ")
+    ));
+    if report.pty {
         out.push_str(
-            "note: a pty ignores baud rate and format, so every setting works on it; \
-             inversion cannot be determined and the gaps are the kernel's, not a line's\n",
+            "note: a pty ignores baud rate and format, so its settings say nothing about a \
+             line's; inversion and parity cannot be determined and the gaps are the kernel's\n",
         );
+    }
+    for u in &report.uses {
+        out.push_str(&format!(
+            "{:<30} {:<10} {}\n",
+            u.name,
+            u.status.label(),
+            u.reason
+        ));
     }
     let bad = results.iter().filter(|r| !r.clean()).count();
     out.push_str(&format!(
@@ -650,17 +1209,9 @@ pub fn render_table(results: &[SettingResult], pty: bool) -> String {
     out
 }
 
-/// The JSON report: `{"pty": bool, "settings": [SettingResult…]}`.
-pub fn render_json(results: &[SettingResult], pty: bool) -> serde_json::Result<String> {
-    #[derive(Serialize)]
-    struct Report<'a> {
-        pty: bool,
-        settings: &'a [SettingResult],
-    }
-    serde_json::to_string_pretty(&Report {
-        pty,
-        settings: results,
-    })
+/// The JSON report: `{"pty", "probe", "settings": [SettingResult…], "highest_clean", "uses"}`.
+pub fn render_json(report: &LoopbackReport) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(report)
 }
 
 #[cfg(test)]
@@ -686,6 +1237,26 @@ mod test {
         let received: Vec<u8> = sent.iter().map(|b| b & 0x7F).collect();
         let a = align("all-256", &sent, &received, 0x7F);
         assert_eq!((a.lost, a.extra, a.changed), (0, 0, 0));
+    }
+
+    #[test]
+    fn parity_errors_are_reported_when_wrong_parity_bytes_do_not_arrive_intact() {
+        let sent: Vec<u8> = (0..=255u8).collect();
+        assert_eq!(
+            ParityCheck::judge(&sent, &sent, 0xFF),
+            ParityCheck::NotReported
+        );
+        // Dropped (IGNPAR) or marked (PARMRK: FF 00 before the byte).
+        assert_eq!(
+            ParityCheck::judge(&sent, &sent[..10], 0xFF),
+            ParityCheck::Reported
+        );
+        let mut marked = vec![0xFF, 0x00];
+        marked.extend_from_slice(&sent);
+        assert_eq!(
+            ParityCheck::judge(&sent, &marked, 0xFF),
+            ParityCheck::Reported
+        );
     }
 
     #[test]

@@ -449,21 +449,35 @@ fn open_input(file: Option<&std::path::Path>) -> Result<Box<dyn Read + Send>> {
 }
 
 fn decode(args: DecodeArgs) -> Result<u8> {
-    let keys = Keys {
-        encryption: parse_key("--key", &args.key)?,
-        authentication: parse_key("--auth-key", &args.auth_key)?,
+    let mut keys = match &args.profile_keys {
+        Some(profile) => meterlab_harness::sim::profile_keys(profile).context("--profile-keys")?,
+        None => Keys::default(),
     };
-    let source: Box<dyn Read + Send> = match args.max_seconds {
-        Some(seconds) => {
+    if let Some(key) = parse_key("--key", &args.key)? {
+        keys.encryption = Some(key);
+    }
+    if let Some(key) = parse_key("--auth-key", &args.auth_key)? {
+        keys.authentication = Some(key);
+    }
+    let port = port_settings(&args)?;
+    let source: Box<dyn Read + Send> = match (args.max_seconds, port) {
+        (Some(seconds), port) => {
             if !(seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&seconds)) {
                 bail!("--max-seconds must be a number of seconds from 0 to {MAX_SECONDS} (one year), not {seconds}");
             }
             Box::new(read_for(
                 args.file.as_deref(),
                 Duration::from_secs_f64(seconds),
+                port,
             )?)
         }
-        None => open_input(args.file.as_deref())?,
+        // A port never ends: read until interrupted (or a year).
+        (None, Some(port)) => Box::new(read_for(
+            args.file.as_deref(),
+            Duration::from_secs_f64(MAX_SECONDS),
+            Some(port),
+        )?),
+        (None, None) => open_input(args.file.as_deref())?,
     };
     let from_stdin = args.file.as_deref().map_or(true, |f| f.as_os_str() == "-");
     let mut reader = match StreamReader::new(source, args.input_format) {
@@ -604,23 +618,95 @@ fn diagnose(args: DiagnoseArgs) -> Result<u8> {
     })
 }
 
+/// `decode --baud/--format`: the settings of the serial port or pty read (`None`: as it is).
+fn port_settings(args: &DecodeArgs) -> Result<Option<meterlab_sim::line::UartConfig>> {
+    if args.baud.is_none() && args.format.is_none() {
+        return Ok(None);
+    }
+    let file = args.file.as_deref().filter(|f| f.as_os_str() != "-");
+    let Some(file) = file.filter(|f| !f.to_string_lossy().starts_with("socket://")) else {
+        bail!("--baud and --format are for a serial port or a pty (a file, a pipe or a TCP gateway has no baud rate)");
+    };
+    let baud = args.baud.unwrap_or(9600);
+    let format = args.format.as_deref().unwrap_or("8N1");
+    if args.baud.is_none() {
+        bail!("--format needs --baud (the port's baud rate)");
+    }
+    let config = meterlab_sim::line::UartConfig::new(baud, format)
+        .with_context(|| format!("--format {format:?}"))?;
+    tracing::info!(port = %file.display(), %config, "reading a port");
+    Ok(Some(config))
+}
+
+/// Opens a serial port or a pty at `config`: the POSIX way for standard rates (as pyserial
+/// does, so a `meterlab sim --follow-baud` on the pty sees the rate), else through the
+/// serialport crate.
+fn open_port(
+    path: &std::path::Path,
+    config: &meterlab_sim::line::UartConfig,
+) -> Result<Box<dyn Read + Send>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::libc::O_NOCTTY)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match meterlab_sim::transport::pty::set_terminal(&file, config) {
+            Ok(()) => return Ok(Box::new(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot set {} to {config}", path.display())))
+            }
+        }
+    }
+    let name = path.to_string_lossy();
+    let port = meterlab_sim::transport::serial::SerialPort::open(&name, config)
+        .with_context(|| format!("cannot open {name} at {config}"))?;
+    Ok(Box::new(PortReader(port)))
+}
+
+/// A serial port as a blocking byte source.
+struct PortReader(meterlab_sim::transport::serial::SerialPort);
+
+impl Read for PortReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use meterlab_sim::transport::Port;
+        loop {
+            let n = self.0.read(buf, Duration::from_millis(100))?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+}
+
 /// Reads `file` (standard input for `None` or `-`) until its end or until `limit` has passed,
-/// whichever comes first: a pty or a serial port never ends. The bytes are streamed as they
-/// come (a bounded queue between the reading thread and the decoder).
-fn read_for(file: Option<&std::path::Path>, limit: Duration) -> Result<DeadlineReader> {
+/// whichever comes first: a pty or a serial port never ends (`port`: set it to these settings
+/// first). The bytes are streamed as they come (a bounded queue between the reading thread and
+/// the decoder).
+fn read_for(
+    file: Option<&std::path::Path>,
+    limit: Duration,
+    port: Option<meterlab_sim::line::UartConfig>,
+) -> Result<DeadlineReader> {
     let tcp = file
         .and_then(|p| p.to_str())
         .and_then(|p| p.strip_prefix("socket://"));
-    let mut source: Box<dyn Read + Send> = match file {
+    let mut source: Box<dyn Read + Send> = match (file, port) {
+        (Some(p), Some(config)) => open_port(p, &config)?,
         // A serial-over-TCP gateway (ser2net, `meterlab sim --tcp`), as pyserial names it.
-        Some(_) if tcp.is_some() => {
+        (Some(_), None) if tcp.is_some() => {
             let addr = tcp.unwrap_or_default();
             Box::new(
                 std::net::TcpStream::connect(addr)
                     .with_context(|| format!("cannot connect to {addr}"))?,
             )
         }
-        Some(p) if p.as_os_str() != "-" => Box::new(
+        (Some(p), None) if p.as_os_str() != "-" => Box::new(
             std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         ),
         _ => Box::new(std::io::stdin()),
@@ -704,18 +790,7 @@ fn scenarios(args: ScenariosArgs) -> Result<u8> {
 }
 
 fn profiles() -> Result<u8> {
-    let list = meterlab_sim::profile::catalogue();
-    let width = list.iter().map(|p| p.name.len()).max().unwrap_or(8);
-    for p in list {
-        println!(
-            "{:<width$}  {:<6}  {:<11}  {:<18}  {}",
-            p.name,
-            p.protocol.name(),
-            p.line,
-            p.cadence,
-            p.description
-        );
-    }
+    print!("{}", meterlab_harness::sim::profiles_table());
     Ok(exit_code::SUCCESS)
 }
 
@@ -783,19 +858,19 @@ fn loopback(args: LoopbackArgs) -> Result<u8> {
         pty,
         quiet: None,
     };
-    let results = loopback::run(
+    let report = loopback::check(
         &mut tx,
         rx.as_mut()
             .map(|r| r as &mut dyn meterlab_sim::transport::Port),
         &options,
     )
     .context("the loopback failed")?;
-    print!("{}", loopback::render_table(&results, pty));
+    print!("{}", loopback::render_table(&report));
     if let Some(path) = &args.json {
-        let json = loopback::render_json(&results, pty).context("cannot serialise the results")?;
+        let json = loopback::render_json(&report).context("cannot serialise the results")?;
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(if results.iter().all(|r| r.clean()) {
+    Ok(if report.clean() {
         exit_code::SUCCESS
     } else {
         exit_code::FAILED

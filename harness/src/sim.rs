@@ -5,6 +5,11 @@
 //! command line or a `--config` file into [`SimJob`]s, runs each on its own thread, and writes
 //! each job's truth log: one JSON line per message that carries readings,
 //! `{"seq":0,"sent_at":"…","reading":{…}}` (docs/reading-format.md, "Truth log").
+//!
+//! What a meter does is logged as it happens: at `-v` one line per message (its time, number,
+//! size, the headline values of a push or the request a reply answers), and with `--json-log`
+//! one JSON object per event; at the end a summary in words ([`summary_text`]). Keys are never
+//! logged: events carry readings and request bytes only.
 
 use std::fs::File;
 use std::io::Write;
@@ -20,7 +25,9 @@ use meterlab_sim::line::uart::MAX_BAUD;
 use meterlab_sim::line::{Fault, UartConfig};
 use meterlab_sim::profile::catalogue;
 use meterlab_sim::profile::SpecError;
-use meterlab_sim::transport::{self, Port, ReaderSettings, SimOptions, StdoutPort, Summary};
+use meterlab_sim::transport::{
+    self, hex_line, Event, Port, ReaderSettings, SimOptions, StdoutPort, Summary,
+};
 use meterlab_sim::{MeterSpec, Seed};
 
 use crate::cli::SimArgs;
@@ -57,6 +64,8 @@ pub struct SimJob {
     pub truth: Option<PathBuf>,
     /// On a pty: the reader's baud rate is what it sets on the pty (`--follow-baud`).
     pub follow_baud: bool,
+    /// Where the JSON event log goes (`--json-log`).
+    pub json_log: Option<PathBuf>,
 }
 
 /// One line of the truth log.
@@ -173,6 +182,7 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
     spec.key = args.key.clone();
     spec.auth_key = args.auth_key.clone();
     spec.interval = args.interval.clone();
+    spec.start = args.start.clone();
     if let Some(address) = &args.address {
         if address.trim().is_empty() {
             bail!("--address is empty");
@@ -208,6 +218,25 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         (_, _, Some(dev)) => PortSpec::Serial(dev.clone()),
         _ => PortSpec::Stdout { hex: args.hex },
     };
+    // Nobody answers on standard output: a capture is made at once unless asked otherwise —
+    // except an endless one to a terminal, which would only flood it.
+    let endless_to_terminal = args.count.is_none() && {
+        use std::io::IsTerminal;
+        std::io::stdout().is_terminal()
+    };
+    let virtual_time =
+        matches!(port, PortSpec::Stdout { .. }) && !args.real_time && !endless_to_terminal;
+    if matches!(port, PortSpec::Stdout { .. }) && info.cadence == "request/response" {
+        tracing::warn!(
+            "{profile} answers requests, and nobody sends any on standard output: it will send \
+             nothing (use --pty, --tcp or --serial for a reader that asks)"
+        );
+    }
+    let clock_start = spec
+        .start
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
     Ok(SimJob {
         spec,
         port,
@@ -217,11 +246,14 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
             seed: Seed(args.seed),
             count: args.count,
             drop_when_busy: true,
+            virtual_time,
+            clock_start,
             ..SimOptions::default()
         },
         seed: Seed(args.seed),
         truth: args.truth.clone(),
         follow_baud: args.follow_baud,
+        json_log: args.json_log.clone(),
     })
 }
 
@@ -462,6 +494,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob, EntryError> {
         seed,
         truth,
         follow_baud: follow_baud.unwrap_or(false),
+        json_log: None,
     })
 }
 
@@ -523,19 +556,343 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
         uart,
         port.describe()
     ));
+    let mut json_log = match &job.json_log {
+        Some(path) => Some(std::io::BufWriter::new(
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => None,
+    };
     let mut write_failed = false;
-    let summary = transport::run(&mut *meter, &mut *port, &job.options, stop, &mut |sent| {
-        if let Some(file) = &mut truth {
-            let line = truth_line(sent.seq, sent.sent_at, sent.reading);
-            if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                if !write_failed {
-                    tracing::error!("cannot write the truth log: {e}");
-                    write_failed = true;
+    let mut log_failed = false;
+    let profile = job.spec.profile.clone();
+    let summary = transport::run_logged(
+        &mut *meter,
+        &mut *port,
+        &job.options,
+        stop,
+        &mut |sent| {
+            if let Some(file) = &mut truth {
+                let line = truth_line(sent.seq, sent.sent_at, sent.reading);
+                if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                    if !write_failed {
+                        tracing::error!("cannot write the truth log: {e}");
+                        write_failed = true;
+                    }
                 }
             }
-        }
-    })?;
+        },
+        &mut |event| {
+            if let Some(line) = event_line(&event) {
+                tracing::info!(target: "meterlab::sim", "{profile}: {line}");
+            }
+            if let Some(file) = &mut json_log {
+                if let Err(e) = writeln!(file, "{}", event_json(&event)) {
+                    if !log_failed {
+                        tracing::error!("cannot write the JSON log: {e}");
+                        log_failed = true;
+                    }
+                }
+            }
+        },
+    )?;
+    if let Some(file) = &mut json_log {
+        let line = serde_json::json!({
+            "event": "summary",
+            "profile": job.spec.profile,
+            "messages": summary.messages,
+            "dropped": summary.dropped,
+            "readings": summary.readings,
+            "bytes_sent": summary.sent_bytes,
+            "bytes_written": summary.bytes,
+            "reader_bytes": summary.reader_bytes,
+            "readers": summary.readers,
+            "reader_settings": summary.reader_settings,
+            "rx_parity_errors": summary.rx_parity_errors,
+            "rx_framing_errors": summary.rx_framing_errors,
+            "rx_breaks": summary.rx_breaks,
+            "faults": summary.fault_log,
+            "seconds": summary.elapsed_ns as f64 / 1e9,
+            "virtual_time": job.options.virtual_time,
+        });
+        writeln!(file, "{line}")
+            .and_then(|()| file.flush())
+            .context("cannot write the JSON log")?;
+    }
     Ok(summary)
+}
+
+/// `meterlab profiles` and `sim --list`: one row per profile under a header, every column as
+/// wide as its longest entry; `keys` says what a reader needs (`key`, `key+auth`: the profile's
+/// test keys are in README.md, "Profiles"; `decode --profile-keys PROFILE` uses them).
+pub fn profiles_table() -> String {
+    let rows: Vec<[String; 6]> = catalogue()
+        .into_iter()
+        .map(|p| {
+            [
+                p.name.to_string(),
+                p.protocol.name().to_string(),
+                p.line.clone(),
+                p.cadence.clone(),
+                p.needs().to_string(),
+                p.description.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["profile", "protocol", "line", "cadence", "keys", "what"].map(String::from);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The test keys of a built-in profile (`decode --profile-keys`): an error for an unknown
+/// profile or one that sends in the clear.
+pub fn profile_keys(name: &str) -> Result<meterlab_decoder::Keys> {
+    let info = catalogue()
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| anyhow!("unknown profile {name:?} (meterlab profiles)"))?;
+    let key = |hex: Option<&str>| -> Result<Option<Key>> {
+        hex.map(|h| h.parse::<Key>().map_err(|e| anyhow!("{name}: {e}")))
+            .transpose()
+    };
+    if info.test_key.is_none() {
+        bail!("{name} sends its messages unencrypted: it has no test keys");
+    }
+    Ok(meterlab_decoder::Keys {
+        encryption: key(info.test_key)?,
+        authentication: key(info.test_auth_key)?,
+    })
+}
+
+/// At most this many values in a message's log line.
+const HEADLINE_VALUES: usize = 3;
+
+/// The headline of a reading: its meter, time and first measurements (`meter
+/// E0044007131650618 2025-01-15T10:00:00+01:00 1-0:1.8.1*255=123.456 kWh, …`).
+fn headline(reading: &Reading) -> String {
+    let mut parts = Vec::new();
+    if let Some(id) = &reading.meter_id {
+        parts.push(format!("meter {id}"));
+    }
+    if let Some(time) = &reading.time {
+        parts.push(time.clone());
+    }
+    // The measurements first (values with a unit: energy, power), else whatever comes first.
+    let with_unit = reading.values.iter().filter(|v| v.unit.is_some()).count();
+    let values: Vec<String> = reading
+        .values
+        .iter()
+        .filter(|v| with_unit == 0 || v.unit.is_some())
+        .take(HEADLINE_VALUES)
+        .map(|v| {
+            let value = match &v.value {
+                meterlab_decoder::Scalar::Number(d) => d.to_string(),
+                meterlab_decoder::Scalar::Text(t) => format!("{t:?}"),
+            };
+            match &v.unit {
+                Some(unit) => format!("{}={value} {unit}", v.id),
+                None => format!("{}={value}", v.id),
+            }
+        })
+        .collect();
+    if !values.is_empty() {
+        let more = reading.values.len().saturating_sub(HEADLINE_VALUES);
+        let tail = if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        parts.push(format!("{}{tail}", values.join(", ")));
+    }
+    parts.join(" ")
+}
+
+/// Request bytes as a log shows them: text where they are printable ASCII (`/?!<CR><LF>`),
+/// else hex.
+fn request_text(bytes: &[u8]) -> String {
+    if is_password(bytes) {
+        return "<SOH>P… (a password command, not shown)".into();
+    }
+    let printable = bytes
+        .iter()
+        .all(|&b| b.is_ascii_graphic() || b == b' ' || b == b'\r' || b == b'\n' || b < 0x20);
+    let controls = bytes
+        .iter()
+        .filter(|&&b| b < 0x20 && b != b'\r' && b != b'\n')
+        .count();
+    if printable && controls * 4 <= bytes.len() && bytes.iter().any(u8::is_ascii_graphic) {
+        bytes
+            .iter()
+            .map(|&b| match b {
+                b'\r' => "<CR>".to_string(),
+                b'\n' => "<LF>".to_string(),
+                0x01 => "<SOH>".to_string(),
+                0x02 => "<STX>".to_string(),
+                0x03 => "<ETX>".to_string(),
+                0x06 => "<ACK>".to_string(),
+                0x15 => "<NAK>".to_string(),
+                b if b < 0x20 => format!("<{b:02X}>"),
+                b => char::from(b).to_string(),
+            })
+            .collect()
+    } else {
+        hex_line(bytes)
+    }
+}
+
+/// An IEC 62056-21 password command (`SOH P1 STX (…) ETX BCC`): its bytes are never logged.
+fn is_password(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w == [0x01, b'P'])
+}
+
+/// The `-v` line of an event (`None`: not one for that level).
+pub fn event_line(event: &Event) -> Option<String> {
+    match event {
+        Event::Message {
+            seq,
+            at,
+            reply,
+            bytes,
+            request,
+            readings,
+        } => {
+            let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+            let what = if *reply {
+                format!("reply, {bytes} bytes, to {}", request_text(request))
+            } else {
+                format!("push, {bytes} bytes")
+            };
+            let values: Vec<String> = readings.iter().map(headline).collect();
+            Some(if values.is_empty() {
+                format!("#{seq} {at} {what}")
+            } else {
+                format!("#{seq} {at} {what}: {}", values.join("; "))
+            })
+        }
+        Event::Dropped { at, bytes } => Some(format!(
+            "{} push of {bytes} bytes dropped: the line is busy",
+            at.to_rfc3339_opts(SecondsFormat::Millis, true)
+        )),
+        Event::ReaderSettings { at, config } => Some(format!(
+            "{} the reader's port is at {config}",
+            at.to_rfc3339_opts(SecondsFormat::Millis, true)
+        )),
+    }
+}
+
+/// One JSON object for an event (`--json-log`).
+pub fn event_json(event: &Event) -> serde_json::Value {
+    match event {
+        Event::Message {
+            seq,
+            at,
+            reply,
+            bytes,
+            request,
+            readings,
+        } => {
+            let readings: Vec<serde_json::Value> = readings
+                .iter()
+                .filter_map(|r| {
+                    serde_json::from_str(&Message::Reading(r.clone()).to_json_line()).ok()
+                })
+                .collect();
+            let mut o = serde_json::json!({
+                "event": "message",
+                "seq": seq,
+                "at": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "kind": if *reply { "reply" } else { "push" },
+                "bytes": bytes,
+                "readings": readings,
+            });
+            if *reply {
+                o["request"] = if is_password(request) {
+                    serde_json::Value::from("(a password command, not shown)")
+                } else {
+                    serde_json::Value::from(hex_line(request))
+                };
+            }
+            o
+        }
+        Event::Dropped { at, bytes } => serde_json::json!({
+            "event": "dropped",
+            "at": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "bytes": bytes,
+        }),
+        Event::ReaderSettings { at, config } => serde_json::json!({
+            "event": "reader_settings",
+            "at": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "settings": config,
+        }),
+    }
+}
+
+/// A run's summary in words, one line: what was sent, what the reader did, what faults did.
+pub fn summary_text(profile: &str, summary: &Summary, virtual_time: bool) -> String {
+    let mut text = format!(
+        "{profile}: {} message{} ({} reading{}), {} bytes written of {} sent",
+        summary.messages,
+        if summary.messages == 1 { "" } else { "s" },
+        summary.readings,
+        if summary.readings == 1 { "" } else { "s" },
+        summary.bytes,
+        summary.sent_bytes
+    );
+    if summary.dropped > 0 {
+        text.push_str(&format!(
+            ", {} push{} dropped (line busy)",
+            summary.dropped,
+            if summary.dropped == 1 { "" } else { "es" }
+        ));
+    }
+    text.push_str(&format!(
+        " in {:.1} s{}",
+        summary.elapsed_ns as f64 / 1e9,
+        if virtual_time { " of virtual time" } else { "" }
+    ));
+    if let Some(n) = summary.readers {
+        text.push_str(&format!(
+            "; {n} reader{} connected",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    text.push_str(&format!("; reader wrote {} bytes", summary.reader_bytes));
+    if !summary.reader_settings.is_empty() {
+        text.push_str(&format!(
+            ", its port at {}",
+            summary.reader_settings.join(" -> ")
+        ));
+    }
+    let errors = summary.rx_parity_errors + summary.rx_framing_errors + summary.rx_breaks;
+    if errors > 0 {
+        text.push_str(&format!(
+            "; the reader's UART saw {} parity error(s), {} framing error(s), {} break(s)",
+            summary.rx_parity_errors, summary.rx_framing_errors, summary.rx_breaks
+        ));
+    }
+    if summary.fault_log.is_empty() {
+        text.push_str("; faults: none");
+    } else {
+        text.push_str(&format!("; faults: {}", summary.fault_log));
+    }
+    text
 }
 
 /// Runs every job on its own thread until `stop` is set (SIGINT/SIGTERM) or each has reached its
@@ -552,14 +909,14 @@ pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
                 if result.is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
-                result
+                result.map(|s| summary_text(&job.spec.profile, &s, job.options.virtual_time))
             })
         })
         .collect();
     let mut first_error = None;
     for h in handles {
         match h.join() {
-            Ok(Ok(summary)) => tracing::info!(?summary, "meter done"),
+            Ok(Ok(summary)) => tracing::info!(target: "meterlab::sim", "{summary}"),
             Ok(Err(e)) => {
                 first_error.get_or_insert(e);
             }

@@ -282,6 +282,11 @@ impl<P: Port> Port for Reporting<P> {
     fn reader_done(&self) -> bool {
         self.done.load(Ordering::Relaxed)
     }
+    fn settings_with_bytes(&self) -> bool {
+        // Only a reader program on a pty that follows its settings; meterlab's own reader
+        // reports its switches in order with its writes.
+        self.reader.is_none() && self.inner.settings_with_bytes()
+    }
     fn frames_itself(&self) -> bool {
         self.inner.frames_itself()
     }

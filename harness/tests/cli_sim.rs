@@ -209,6 +209,7 @@ fn tcp_reader_decodes_the_truth() {
         "4",
         "--truth",
         truth_log.to_str().expect("utf-8"),
+        "-v",
     ]);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut stream = loop {
@@ -227,6 +228,10 @@ fn tcp_reader_decodes_the_truth() {
     let status = wait_exit(&mut child, Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
     assert_decoded_is_truth(&decoded, &truth_log);
+    // The summary counts the readers that connected.
+    let err = stderr_of(&mut child);
+    assert!(err.contains("4 messages (4 readings)"), "{err}");
+    assert!(err.contains("; 1 reader connected;"), "{err}");
     let _ = std::fs::remove_file(&truth_log);
 }
 
@@ -449,4 +454,285 @@ fn config_errors_name_the_file_line_and_column() {
         assert!(std::fs::symlink_metadata(link).is_err(), "no port was opened");
     }
     let _ = std::fs::remove_file(&config);
+}
+
+fn meterlab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_meterlab"))
+        .args(args)
+        .output()
+        .expect("meterlab runs")
+}
+
+#[test]
+fn sim_logs_one_line_per_message_a_readable_summary_and_a_json_log() {
+    let log = temp("events.jsonl");
+    let started = Instant::now();
+    let out = meterlab(&[
+        "sim",
+        "kaifa-ma309-evn",
+        "--stdout",
+        "--count",
+        "2",
+        "--start",
+        "2025-01-15T09:00:00Z",
+        "-v",
+        "--json-log",
+        log.to_str().expect("utf-8"),
+    ]);
+    let wall = started.elapsed();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // One line per message: number, time on the meter's clock, size, headline values.
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains(": #")).collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("#0 2025-01-15T09:00:00") && lines[0].contains("push, 282 bytes"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("1-0:1.8.0*255="), "{}", lines[0]);
+    assert!(lines[1].contains("#1 2025-01-15T09:00:05"), "{}", lines[1]);
+    // The summary in words, not a Rust struct.
+    assert!(
+        err.contains("2 messages (2 readings), 564 bytes written of 564 sent"),
+        "{err}"
+    );
+    assert!(err.contains("faults: none"), "{err}");
+    assert!(!err.contains("Summary {"), "{err}");
+    // The JSON log: one object per event, then the summary.
+    let text = std::fs::read_to_string(&log).expect("the JSON log");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(events.len(), 3, "{text}");
+    assert_eq!(events[0]["event"], "message");
+    assert_eq!(events[0]["kind"], "push");
+    assert_eq!(events[0]["bytes"], 282);
+    assert_eq!(events[1]["seq"], 1);
+    assert_eq!(
+        events[0]["readings"][0]["meter_id"], "181220000009",
+        "{text}"
+    );
+    assert_eq!(events[2]["event"], "summary");
+    assert_eq!(events[2]["virtual_time"], true);
+    // Virtual time: 5 s of the meter's time, made at once.
+    assert!(events[2]["seconds"].as_f64().expect("seconds") >= 5.0);
+    assert!(wall < Duration::from_secs(4), "{wall:?}");
+    // The profile's key is in neither.
+    let key = "36C66639E48A8CA4D6BC8B282A793BBB";
+    assert!(!err.to_uppercase().contains(key) && !text.to_uppercase().contains(key));
+    let _ = std::fs::remove_file(&log);
+}
+
+#[test]
+fn stdout_hex_is_one_stable_line_per_message() {
+    let args = [
+        "sim",
+        "kaifa-ma309-evn",
+        "--stdout",
+        "--hex",
+        "--count",
+        "3",
+        "--start",
+        "2025-01-15T09:00:00Z",
+    ];
+    let first = meterlab(&args);
+    assert!(first.status.success());
+    let text = String::from_utf8_lossy(&first.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    // Each push (its two M-Bus frames) on one line of 282 bytes.
+    assert_eq!(lines.len(), 3, "{text}");
+    for line in &lines {
+        assert!(line.starts_with("68 FA FA 68"), "{line}");
+        assert_eq!(line.split(' ').count(), 282);
+    }
+    let again = meterlab(&args);
+    assert_eq!(first.stdout, again.stdout, "the same capture every time");
+}
+
+#[test]
+fn a_capture_of_an_encrypted_profile_decodes_with_its_test_keys() {
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_meterlab"))
+        .args(["sim", "kaifa-ma309-evn", "--stdout", "--count", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim");
+    let out = Command::new(env!("CARGO_BIN_EXE_meterlab"))
+        .args(["decode", "--profile-keys", "kaifa-ma309-evn", "-"])
+        .stdin(sim.stdout.take().expect("pipe"))
+        .output()
+        .expect("decode");
+    assert!(sim.wait().expect("sim exits").success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(r#""meter_id":"181220000009""#), "{text}");
+    assert!(!text.contains("missing_key"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr).to_uppercase();
+    assert!(!err.contains("36C66639E48A8CA4D6BC8B282A793BBB"), "{err}");
+    // A profile in the clear has no keys to give.
+    let out = meterlab(&["decode", "--profile-keys", "dsmr-5.0", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unencrypted"));
+}
+
+#[test]
+fn profile_tables_fit_their_longest_entry_and_say_which_need_a_key() {
+    for args in [&["profiles"][..], &["sim", "--list"][..]] {
+        let out = meterlab(args);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("profile") && lines[0].contains("keys"));
+        // Every column starts at the same place on every line, iec62056-21 included.
+        let columns = |l: &str| -> Vec<usize> {
+            let b = l.as_bytes();
+            (1..b.len())
+                .filter(|&i| b[i] != b' ' && b[i - 1] == b' ' && i >= 2 && b[i - 2] == b' ')
+                .take(5)
+                .collect()
+        };
+        let header = columns(lines[0]);
+        assert_eq!(header.len(), 5, "{}", lines[0]);
+        for line in &lines[1..] {
+            assert_eq!(columns(line), header, "{line}");
+        }
+        let row = |name: &str| {
+            lines
+                .iter()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                .expect("a row")
+        };
+        assert!(row("kaifa-ma309-evn").contains(&"key"));
+        assert!(row("kamstrup-han").contains(&"key+auth"));
+        assert!(row("dsmr-smarty").contains(&"key+auth"));
+        assert!(row("dsmr-5.0").contains(&"none"));
+        assert!(row("iec-mode-c").contains(&"iec62056-21"));
+    }
+    // Without a profile the usage names the alternatives.
+    let out = meterlab(&["sim"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("meterlab sim --list") && err.contains("meterlab sim --config"),
+        "{err}"
+    );
+}
+
+#[test]
+fn follow_baud_a_reader_that_writes_at_once_is_answered_and_the_reply_logged() {
+    use nix::sys::termios::{cfmakeraw, cfsetspeed, tcgetattr, tcsetattr, BaudRate, SetArg};
+    use std::io::Write;
+    let link = temp("follow-iec");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meterlab"))
+        .args([
+            "sim",
+            "iec-mode-c",
+            "--pty",
+            link.to_str().expect("utf-8"),
+            "--follow-baud",
+            "--count",
+            "1",
+            "-v",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sim");
+    wait_for("the link", Duration::from_secs(5), || link.exists());
+    // As pyserial's Serial(port, 300, 7, 'E') then write(): open, set, write at once.
+    let mut reader = open_pty(&link);
+    let mut termios = tcgetattr(&reader).expect("termios");
+    cfmakeraw(&mut termios);
+    cfsetspeed(&mut termios, BaudRate::B300).expect("speed");
+    tcsetattr(&reader, SetArg::TCSANOW, &termios).expect("tcsetattr");
+    reader.write_all(b"/?!\r\n").expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !got.ends_with(b"\r\n") {
+        assert!(Instant::now() < deadline, "no answer: {got:?}");
+        let n = pty_read(&mut reader, &mut buf);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"/"), "{:?}", String::from_utf8_lossy(&got));
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(status.success());
+    let err = stderr_of(&mut child);
+    assert!(
+        err.contains("reply") && err.contains("to /?!<CR><LF>"),
+        "{err}"
+    );
+    assert!(err.contains("300 7E1"), "the reader's settings: {err}");
+}
+
+#[test]
+fn decode_reads_a_pty_at_the_baud_and_format_it_is_given() {
+    let link = temp("decode-baud");
+    let mut sim = spawn(&[
+        "dsmr-2.2",
+        "--pty",
+        link.to_str().expect("utf-8"),
+        "--follow-baud",
+        "--interval",
+        "300ms",
+    ]);
+    wait_for("the link", Duration::from_secs(5), || link.exists());
+    let read_at = |baud: &str| {
+        meterlab(&[
+            "decode",
+            link.to_str().expect("utf-8"),
+            "--baud",
+            baud,
+            "--format",
+            "7E1",
+            "--max-seconds",
+            "1.5",
+            "--protocol",
+            "dsmr",
+        ])
+    };
+    let right = read_at("9600");
+    let text = String::from_utf8_lossy(&right.stdout).to_string();
+    assert!(text.contains(r#""protocol":"dsmr""#), "{text}");
+    assert!(text.contains("1-0:1.8.1"), "{text}");
+    // At the wrong rate: what a real UART would give, no reading.
+    let wrong = read_at("115200");
+    assert!(
+        !String::from_utf8_lossy(&wrong.stdout).contains("1-0:1.8.1"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stdout)
+    );
+    signal(&sim, Signal::SIGTERM);
+    wait_exit(&mut sim, Duration::from_secs(5));
+    // --baud is for ports only.
+    let out = meterlab(&["decode", "--baud", "2400", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn readme_documents_the_test_keys_of_every_encrypted_profile() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("### Test keys")
+        .nth(1)
+        .expect("a Test keys section");
+    let mut encrypted = 0;
+    for p in meterlab_sim::profile::catalogue() {
+        let Some(key) = p.test_key else { continue };
+        encrypted += 1;
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", p.name)))
+            .unwrap_or_else(|| panic!("no row for {}", p.name));
+        assert!(row.contains(key), "{row}");
+        if let Some(auth) = p.test_auth_key {
+            assert!(row.contains(auth), "{row}");
+        }
+    }
+    assert!(encrypted >= 7);
 }

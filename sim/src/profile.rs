@@ -189,6 +189,22 @@ pub struct ProfileInfo {
     pub cadence: String,
     /// What it models.
     pub description: &'static str,
+    /// The test encryption key the meter uses when none is given (32 hex digits; published
+    /// test keys, never a customer's), for encrypted profiles.
+    pub test_key: Option<&'static str>,
+    /// The test authentication key, for profiles that authenticate.
+    pub test_auth_key: Option<&'static str>,
+}
+
+impl ProfileInfo {
+    /// What a reader needs to decode the meter's messages: `None`, `"key"` or `"key+auth"`.
+    pub fn needs(&self) -> &'static str {
+        match (self.test_key, self.test_auth_key) {
+            (None, _) => "none",
+            (Some(_), None) => "key",
+            (Some(_), Some(_)) => "key+auth",
+        }
+    }
 }
 
 /// Every built-in profile.
@@ -199,6 +215,8 @@ pub fn catalogue() -> Vec<ProfileInfo> {
         line: format!("{} {}", p.baud, p.format),
         cadence: format!("push every {} s", p.interval_s),
         description: p.description,
+        test_key: (p.flavor == dsmr::Flavor::Smarty).then_some(dsmr::SMARTY_DEFAULT_KEY),
+        test_auth_key: (p.flavor == dsmr::Flavor::Smarty).then_some(dsmr::SMARTY_AUTH_KEY),
     });
     let dlms = dlms::PROFILES.iter().map(|p| ProfileInfo {
         name: p.name,
@@ -206,6 +224,8 @@ pub fn catalogue() -> Vec<ProfileInfo> {
         line: format!("{} {}", p.baud, p.format),
         cadence: format!("push every {} s", p.interval_s),
         description: p.description,
+        test_key: p.security.map(|s| s.key),
+        test_auth_key: p.security.and_then(|s| s.auth_key),
     });
     let iec = iec::PROFILES.iter().map(|p| {
         let (baud, format) = p.line();
@@ -218,6 +238,8 @@ pub fn catalogue() -> Vec<ProfileInfo> {
                 None => "request/response".into(),
             },
             description: p.description,
+            test_key: None,
+            test_auth_key: None,
         }
     });
     let mbus = mbus::PROFILES
@@ -230,6 +252,8 @@ pub fn catalogue() -> Vec<ProfileInfo> {
             line: format!("{} {}", mbus::profile::DEFAULT_BAUD, mbus::profile::FORMAT),
             cadence: "request/response".into(),
             description,
+            test_key: None,
+            test_auth_key: None,
         });
     dsmr.chain(dlms).chain(iec).chain(mbus).collect()
 }

@@ -318,3 +318,159 @@ fn a_pty_can_follow_the_baud_rate_the_reader_sets() {
     assert!(got.len() < 200, "{} bytes", got.len());
     assert!(!got.windows(4).any(|w| w == b"1-0:"));
 }
+
+/// Opens the link as a reader program does and, without any pause, sets `baud` (raw, the rest
+/// of the settings as they are) and writes `request`: the first bytes of a reader that writes
+/// within a millisecond of opening its port (pyserial's `Serial(port, 300, 7, 'E')` then
+/// `write`).
+fn open_set_and_write(link: &Path, baud: nix::sys::termios::BaudRate, request: &[u8]) -> File {
+    use nix::sys::termios::{cfmakeraw, cfsetspeed, tcgetattr, tcsetattr, SetArg};
+    let opened = Instant::now();
+    let mut reader = open_reader(link);
+    let mut termios = tcgetattr(&reader).expect("termios");
+    cfmakeraw(&mut termios);
+    cfsetspeed(&mut termios, baud).expect("speed");
+    tcsetattr(&reader, SetArg::TCSANOW, &termios).expect("tcsetattr");
+    reader.write_all(request).expect("write");
+    assert!(
+        opened.elapsed() < Duration::from_millis(5),
+        "the request follows the open at once ({:?})",
+        opened.elapsed()
+    );
+    reader
+}
+
+/// A meter on a pty that follows the reader's baud rate.
+fn following_meter(name: &str, spec: MeterSpec) -> (PathBuf, Arc<AtomicBool>, JoinHandle<Summary>) {
+    let link = link(name);
+    let mut port = PtyPort::create(&link).expect("pty");
+    let uart = spec.build(Seed(5)).expect("meter").uart();
+    port.follow_reader_baud(uart);
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = spawn_meter(spec, port, SimOptions::default(), Arc::clone(&stop));
+    // The driver is running before the reader opens.
+    std::thread::sleep(Duration::from_millis(50));
+    (link, stop, handle)
+}
+
+#[test]
+fn follow_baud_a_reader_that_writes_at_once_is_answered_in_every_iec_mode() {
+    use nix::sys::termios::BaudRate;
+    for profile in [
+        "iec-mode-a",
+        "iec-mode-b",
+        "iec-mode-c",
+        "iec-mode-c-programming",
+        "iec-mode-e",
+    ] {
+        let (link, stop, handle) = following_meter(profile, MeterSpec::new(profile));
+        let mut reader = open_set_and_write(&link, BaudRate::B300, b"/?!\r\n");
+        let id = read_until(&mut reader, Duration::from_secs(4), |b| {
+            b.ends_with(b"\r\n")
+        });
+        assert!(
+            id.starts_with(b"/") && id.len() > 6,
+            "{profile}: {:?}",
+            String::from_utf8_lossy(&id)
+        );
+        stop.store(true, Ordering::Relaxed);
+        let summary = handle.join().expect("meter thread");
+        assert_eq!(summary.rx_framing_errors, 0, "{profile}: {summary:?}");
+        assert!(summary.messages >= 1, "{profile}: {summary:?}");
+    }
+}
+
+#[test]
+fn follow_baud_a_mode_c_reader_that_writes_at_once_reads_the_data_after_the_switch() {
+    use nix::sys::termios::{cfsetspeed, tcgetattr, tcsetattr, BaudRate, SetArg};
+    let (link, stop, handle) = following_meter("iec-c-full", MeterSpec::new("iec-mode-c"));
+    let mut reader = open_set_and_write(&link, BaudRate::B300, b"/?!\r\n");
+    let id = read_until(&mut reader, Duration::from_secs(4), |b| {
+        b.ends_with(b"\r\n")
+    });
+    // The baud character of the identification: `5` is 9600.
+    assert_eq!(id.get(4), Some(&b'5'), "{:?}", String::from_utf8_lossy(&id));
+    reader.write_all(b"\x06050\r\n").expect("option select");
+    // The ACK's six characters at 300 baud take 200 ms; then the reader switches as the
+    // meter does.
+    std::thread::sleep(Duration::from_millis(230));
+    let mut termios = tcgetattr(&reader).expect("termios");
+    cfsetspeed(&mut termios, BaudRate::B9600).expect("speed");
+    tcsetattr(&reader, SetArg::TCSANOW, &termios).expect("tcsetattr");
+    let data = read_until(&mut reader, Duration::from_secs(4), |b| {
+        b.iter()
+            .position(|&c| c == 0x03)
+            .is_some_and(|e| b.len() > e + 1)
+    });
+    assert_eq!(data.first(), Some(&0x02), "STX");
+    assert!(data.windows(2).any(|w| w == b"\r\n"));
+    stop.store(true, Ordering::Relaxed);
+    let summary = handle.join().expect("meter thread");
+    assert_eq!(summary.rx_framing_errors, 0, "{summary:?}");
+    assert_eq!(summary.rx_parity_errors, 0, "{summary:?}");
+}
+
+#[test]
+fn follow_baud_an_mbus_master_that_writes_at_once_is_answered() {
+    use nix::sys::termios::BaudRate;
+    let (link, stop, handle) = following_meter("mbus-follow", MeterSpec::new("mbus-heat"));
+    // SND_NKE to primary address 0, then REQ_UD2.
+    let mut reader = open_set_and_write(&link, BaudRate::B2400, &[0x10, 0x40, 0x00, 0x40, 0x16]);
+    let ack = read_until(&mut reader, Duration::from_secs(3), |b| !b.is_empty());
+    assert_eq!(ack, [0xE5]);
+    reader
+        .write_all(&[0x10, 0x5B, 0x00, 0x5B, 0x16])
+        .expect("REQ_UD2");
+    let rsp = read_until(&mut reader, Duration::from_secs(4), |b| {
+        b.len() > 4 && b.len() >= usize::from(b[1]) + 6
+    });
+    assert_eq!(rsp[0], 0x68, "a long frame");
+    assert_eq!(rsp.last(), Some(&0x16));
+    stop.store(true, Ordering::Relaxed);
+    let summary = handle.join().expect("meter thread");
+    assert_eq!(summary.messages, 2, "{summary:?}");
+}
+
+#[test]
+fn follow_baud_a_reader_that_writes_before_setting_anything_gets_what_a_uart_would() {
+    // The pty starts at 38400: a request written at that rate reaches a 300-baud meter as
+    // garbage (framing errors), and the meter does not answer.
+    let (link, stop, handle) = following_meter("iec-unset", MeterSpec::new("iec-mode-c"));
+    let mut reader = open_reader(&link);
+    reader.write_all(b"/?!\r\n").expect("write");
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+    let ready = poll(&mut fds, PollTimeout::from(0u16)).expect("poll");
+    assert_eq!(ready, 0, "no answer to a request at the wrong rate");
+    stop.store(true, Ordering::Relaxed);
+    let summary = handle.join().expect("meter thread");
+    assert_eq!(summary.messages, 0, "{summary:?}");
+}
+
+#[test]
+fn follow_baud_a_mode_d_reader_that_sets_its_rate_at_once_reads_the_push() {
+    use nix::sys::termios::{cfmakeraw, cfsetspeed, tcgetattr, tcsetattr, BaudRate, SetArg};
+    let mut spec = MeterSpec::new("iec-mode-d");
+    spec.interval = Some("300ms".into());
+    let (link, stop, handle) = following_meter("iec-d", spec);
+    // Mode D only pushes: the reader opens, sets 9600 and reads (the pty starts at 38400).
+    let mut reader = open_reader(&link);
+    let mut termios = tcgetattr(&reader).expect("termios");
+    cfmakeraw(&mut termios);
+    cfsetspeed(&mut termios, BaudRate::B9600).expect("speed");
+    tcsetattr(&reader, SetArg::TCSANOW, &termios).expect("tcsetattr");
+    let got = read_until(&mut reader, Duration::from_secs(4), |b| {
+        b.iter()
+            .position(|&c| c == b'/')
+            .is_some_and(|s| b[s..].windows(3).any(|w| w == b"!\r\n"))
+    });
+    let start = got.iter().position(|&c| c == b'/').expect("a start");
+    assert!(
+        got[start..].windows(2).filter(|w| w == b"\r\n").count() > 3,
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    stop.store(true, Ordering::Relaxed);
+    let summary = handle.join().expect("meter thread");
+    assert!(summary.messages >= 1, "{summary:?}");
+}

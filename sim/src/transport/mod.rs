@@ -79,6 +79,13 @@ pub trait Port: Send {
     fn reader_uart(&mut self) -> Option<UartConfig> {
         None
     }
+    /// Whether [`Port::reader_uart`] is looked at again when the reader's bytes arrive, before
+    /// they go on the line: a reader that sets its port and writes at once (a pty that follows
+    /// the reader's settings) is heard at its new settings. A reader that reports its switches
+    /// in order with its writes (meterlab's own reader) keeps the order instead: `false`.
+    fn settings_with_bytes(&self) -> bool {
+        false
+    }
     /// Whether the reader has finished (a reader in the same process says so): the meter makes
     /// no more pushes, and the run ends once what it has sent is on the reader's side.
     fn reader_done(&self) -> bool {
@@ -86,6 +93,15 @@ pub trait Port: Send {
     }
     /// What the port is, for messages (`/tmp/p1 -> /dev/pts/4`, `127.0.0.1:5001`).
     fn describe(&self) -> String;
+    /// How many readers have connected so far, where the port can tell (a TCP server).
+    fn readers_seen(&self) -> Option<u64> {
+        None
+    }
+    /// The last character of a message (a push or a reply, all its frames) has been written:
+    /// a port that groups its output by message ([`StdoutPort`]'s hex lines) ends the group.
+    fn end_of_message(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The reader's serial settings relative to the meter's: each field given replaces the meter's.
@@ -142,6 +158,14 @@ pub struct SimOptions {
     /// interval (`meterlab sim`). Off, pushes queue as in the in-memory session, so a scenario
     /// gives the same outcome over a real line.
     pub drop_when_busy: bool,
+    /// Run in virtual time: no sleeping, the clock jumps to the next thing due (`meterlab sim
+    /// --stdout`, where nobody answers and a capture is wanted at once). Only for ports whose
+    /// reader cannot write (the port is not read): a meter that waits for requests makes
+    /// nothing, and the run ends when nothing more is due.
+    pub virtual_time: bool,
+    /// The wall-clock time of the start, for event and truth times in virtual time (the
+    /// meter's own clock start, so that the times match the telegrams'); default: now.
+    pub clock_start: Option<DateTime<Utc>>,
 }
 
 impl Default for SimOptions {
@@ -157,6 +181,8 @@ impl Default for SimOptions {
             count: None,
             until_ns: None,
             drop_when_busy: false,
+            virtual_time: false,
+            clock_start: None,
         }
     }
 }
@@ -196,7 +222,55 @@ pub struct Summary {
     pub rx_breaks: u64,
     /// What the faults on the meter-to-reader line did ([`crate::line::FaultLog`]'s text).
     pub fault_log: String,
+    /// Bytes the reader wrote (requests), as the port delivered them.
+    pub reader_bytes: u64,
+    /// Each serial setting the port reported for the reader, in order (a reader that sets its
+    /// port on a pty with `--follow-baud`; the first is the port's own before a reader came).
+    pub reader_settings: Vec<String>,
+    /// How long the run lasted, in (virtual or wall-clock) nanoseconds.
+    pub elapsed_ns: u64,
+    /// Readers that connected, where the port can tell ([`Port::readers_seen`]).
+    pub readers: Option<u64>,
 }
+
+/// What the driver did, as it happens (for logs: `meterlab sim -v`, `--json-log`). Owned data;
+/// never a key.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The meter made a push or a reply and put it on the line.
+    Message {
+        /// 0-based number of the message in this run.
+        seq: u64,
+        /// When its first byte goes on the line (wall clock, or the virtual clock's time).
+        at: DateTime<Utc>,
+        /// A reply to a request (`false`: a push).
+        reply: bool,
+        /// Bytes the meter sent (before faults).
+        bytes: usize,
+        /// For a reply: the bytes the meter heard since its previous message (the request it
+        /// answers, at most [`REQUEST_LOG_MAX`] bytes).
+        request: Vec<u8>,
+        /// What the message encodes (the simulator's truth; empty for acknowledgements).
+        readings: Vec<Reading>,
+    },
+    /// A push was due while the line was busy, and dropped.
+    Dropped {
+        /// When it was due.
+        at: DateTime<Utc>,
+        /// Its bytes.
+        bytes: usize,
+    },
+    /// The port reported new serial settings of the reader.
+    ReaderSettings {
+        /// When they were seen.
+        at: DateTime<Utc>,
+        /// The settings (`300 7E1`).
+        config: String,
+    },
+}
+
+/// The most request bytes an [`Event::Message`] carries.
+pub const REQUEST_LOG_MAX: usize = 256;
 
 /// A run failed: bad settings or faults, or the port failed (not: the reader went away).
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +286,16 @@ pub enum TransportError {
 /// The meter side of the run: the lines, what is queued on them, and the counts.
 struct Driver<'a> {
     options: &'a SimOptions,
+    /// Where events go.
+    events: &'a mut dyn FnMut(Event),
+    /// The wall clock at virtual time 0.
+    wall_start: DateTime<Utc>,
+    /// In virtual time: the clock (ns since the start).
+    virtual_now: Option<u64>,
+    /// What the meter heard since its last message.
+    heard: Vec<u8>,
+    /// When each message on the line ends (ns), oldest first.
+    message_ends: VecDeque<u64>,
     /// Meter to reader.
     line: Channel,
     /// Reader to meter (unused when the port frames characters itself).
@@ -234,7 +318,49 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     fn now(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        match self.virtual_now {
+            Some(t) => t,
+            None => u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The wall-clock time of `ns` since the start.
+    fn wall(&self, ns: u64) -> DateTime<Utc> {
+        self.wall_start + chrono::Duration::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
+    }
+
+    /// Waits until `deadline` (ns since the start): sleeps, or in virtual time moves the clock.
+    fn sleep_until(&mut self, deadline: u64) {
+        match &mut self.virtual_now {
+            Some(t) => *t = (*t).max(deadline),
+            None => sleep_until(self.start, deadline),
+        }
+    }
+
+    /// Puts a message the meter made on the line and tells the event log.
+    fn message(&mut self, at: u64, emissions: Vec<Emission>, reply: bool) {
+        let bytes: usize = emissions.iter().map(|e| e.bytes.len()).sum();
+        let readings: Vec<Reading> = emissions.iter().flat_map(|e| e.truth.clone()).collect();
+        let start = emissions.first().map_or(at, |e| {
+            e.at_ns.max(self.line.free_at()).max(self.decoded_to)
+        });
+        let seq = self.summary.messages;
+        self.summary.messages += 1;
+        self.send(emissions);
+        self.message_ends.push_back(self.line.free_at());
+        // A message the meter makes after hearing the reader answers it, even when the meter
+        // schedules it as a push (an IEC 62056-21 data message after the option select).
+        let reply = reply || !self.heard.is_empty();
+        let request = std::mem::take(&mut self.heard);
+        let at = self.wall(start);
+        (self.events)(Event::Message {
+            seq,
+            at,
+            reply,
+            bytes,
+            request,
+            readings,
+        });
     }
 
     fn pushes_over(&self, at: u64) -> bool {
@@ -265,6 +391,8 @@ impl Driver<'_> {
         }
         tracing::debug!(at, bytes, "push dropped: the line is busy");
         self.summary.dropped += 1;
+        let when = self.wall(at);
+        (self.events)(Event::Dropped { at: when, bytes });
     }
 
     fn send(&mut self, emissions: Vec<Emission>) {
@@ -326,6 +454,12 @@ impl Driver<'_> {
         }
         self.reader_known = Some(config);
         tracing::debug!(%config, "the reader switched its serial settings");
+        self.summary.reader_settings.push(config.to_string());
+        let at = self.wall(now);
+        (self.events)(Event::ReaderSettings {
+            at,
+            config: config.to_string(),
+        });
         if port.frames_itself() {
             // The reader's own UART has switched; the meter's port keeps the meter's settings.
             return Ok(());
@@ -385,9 +519,35 @@ impl Driver<'_> {
         Ok(())
     }
 
+    /// Tells the port about the messages whose characters have all been written by `now`.
+    fn end_messages(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
+        while let Some(&end) = self.message_ends.front() {
+            let written = now >= end
+                && self.decoded_to >= end
+                && !matches!(self.due.front(), Some(c) if c.time_ns <= end);
+            if !written {
+                break;
+            }
+            self.message_ends.pop_front();
+            match port.end_of_message() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.closed = true;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Reports the readings of the messages that have started by `by` (ns) to the observer.
     fn tell(&mut self, by: u64, observer: &mut dyn FnMut(Sent<'_>)) {
-        let sent_at = Utc::now();
+        let sent_at = if self.virtual_now.is_some() {
+            self.wall(by)
+        } else {
+            Utc::now()
+        };
         while self.truth.front().is_some_and(|(start, _)| *start <= by) {
             if let Some((_, readings)) = self.truth.pop_front() {
                 for reading in &readings {
@@ -420,11 +580,13 @@ impl Driver<'_> {
         {
             return;
         }
+        if self.heard.len() < REQUEST_LOG_MAX {
+            self.heard.push(byte);
+        }
         let replies = meter.receive(at, &[byte]);
         if !replies.is_empty() {
-            self.summary.messages += 1;
+            self.message(at, replies, true);
         }
-        self.send(replies);
         self.uart_change(meter, port, at);
     }
 
@@ -468,7 +630,22 @@ pub fn run(
     stop: &AtomicBool,
     observer: &mut dyn FnMut(Sent<'_>),
 ) -> Result<Summary, TransportError> {
-    precise_timers();
+    run_logged(meter, port, options, stop, observer, &mut |_| {})
+}
+
+/// [`run`], telling `events` what happens: each message made (with the request it answers),
+/// each push dropped, each change of the reader's settings.
+pub fn run_logged(
+    meter: &mut dyn Meter,
+    port: &mut dyn Port,
+    options: &SimOptions,
+    stop: &AtomicBool,
+    observer: &mut dyn FnMut(Sent<'_>),
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary, TransportError> {
+    if !options.virtual_time {
+        precise_timers();
+    }
     let meter_uart = options.sender.unwrap_or_else(|| meter.uart());
     let reader_known = port.reader_uart();
     let frames_itself = port.frames_itself();
@@ -498,6 +675,14 @@ pub fn run(
     )?;
     let mut d = Driver {
         options,
+        events,
+        wall_start: options
+            .clock_start
+            .filter(|_| options.virtual_time)
+            .unwrap_or_else(Utc::now),
+        virtual_now: options.virtual_time.then_some(0),
+        heard: Vec::new(),
+        message_ends: VecDeque::new(),
         line,
         back,
         start: Instant::now(),
@@ -510,6 +695,9 @@ pub fn run(
         summary: Summary::default(),
     };
     let mut buf = [0u8; 512];
+    if let Some(config) = d.reader_known {
+        d.summary.reader_settings.push(config.to_string());
+    }
     while !stop.load(Ordering::Relaxed) {
         let now = d.now();
         d.reader_change(port, now)?;
@@ -528,8 +716,7 @@ pub fn run(
             if d.options.drop_when_busy && d.busy_at(t) {
                 d.drop_push(t, &emissions);
             } else {
-                d.summary.messages += 1;
-                d.send(emissions);
+                d.message(t, emissions, false);
             }
             d.uart_change(meter, port, now);
         }
@@ -543,6 +730,7 @@ pub fn run(
         }
         d.decode(horizon);
         d.flush(port, now, observer)?;
+        d.end_messages(port, now)?;
         if d.closed {
             break;
         }
@@ -553,6 +741,15 @@ pub fn run(
             || d.options.until_ns.is_some_and(|u| now >= u)
             || reader_done;
         if done && next_push.is_none() && d.quiet(now) {
+            break;
+        }
+        // In virtual time nobody writes: once nothing more is due, nothing ever will be.
+        if d.virtual_now.is_some()
+            && next_push.is_none()
+            && d.port_change.is_none()
+            && d.options.until_ns.is_none()
+            && d.quiet(now)
+        {
             break;
         }
 
@@ -578,8 +775,8 @@ pub fn run(
             wake = wake.min(t.max(now));
         }
         let wait = Duration::from_nanos(wake.saturating_sub(d.now()));
-        if wait < POLL_MIN {
-            sleep_until(d.start, wake);
+        if wait < POLL_MIN || d.virtual_now.is_some() {
+            d.sleep_until(wake);
             continue;
         }
         // Whole milliseconds on the port (its timeouts are in ms), the rest slept precisely.
@@ -592,12 +789,27 @@ pub fn run(
                 d.answer(meter, port, t, byte);
             }
         } else if !bytes.is_empty() {
+            d.summary.reader_bytes += bytes.len() as u64;
+            // The reader may have set its port just before writing (open, tcsetattr, write
+            // within a millisecond): its characters go out at the settings it has now, so
+            // look at them before putting the bytes on the line.
+            if port.settings_with_bytes() {
+                d.reader_change(port, t)?;
+            }
             d.back.send(t, bytes);
         }
     }
     // Messages the faults removed, or sent before the reader started, were sent all the same.
     d.tell(d.decoded_to, observer);
     d.summary.fault_log = d.line.fault_log().to_string();
+    d.summary.elapsed_ns = d.now();
+    d.summary.readers = port.readers_seen();
+    if !d.closed {
+        match port.end_of_message() {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
+        }
+    }
     if d.summary.dropped > 0 {
         tracing::warn!(
             dropped = d.summary.dropped,
@@ -618,30 +830,52 @@ pub fn run(
 #[derive(Debug)]
 pub struct StdoutPort {
     hex: bool,
+    /// Hex: the bytes of the message being written (one line per message).
+    line: Vec<u8>,
 }
 
 impl StdoutPort {
-    /// Raw bytes (`hex = false`) or hex text.
+    /// Raw bytes (`hex = false`) or hex text, one line per message.
     pub fn new(hex: bool) -> Self {
-        StdoutPort { hex }
+        StdoutPort {
+            hex,
+            line: Vec::new(),
+        }
     }
+}
+
+/// `bytes` as hex text: `2F 49 53 6B`.
+pub fn hex_line(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(&format!("{b:02X}"));
+    }
+    text
 }
 
 impl Port for StdoutPort {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut out = io::stdout().lock();
         if self.hex {
-            let mut text = String::with_capacity(bytes.len() * 3);
-            for (i, b) in bytes.iter().enumerate() {
-                if i > 0 {
-                    text.push(' ');
-                }
-                text.push_str(&format!("{b:02X}"));
-            }
-            writeln!(out, "{text}")?;
-        } else {
-            out.write_all(bytes)?;
+            // Written when the message ends: the grouping is the message's, not the timer's.
+            self.line.extend_from_slice(bytes);
+            return Ok(());
         }
+        let mut out = io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()
+    }
+
+    fn end_of_message(&mut self) -> io::Result<()> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        let text = hex_line(&self.line);
+        self.line.clear();
+        let mut out = io::stdout().lock();
+        writeln!(out, "{text}")?;
         out.flush()
     }
 
@@ -667,6 +901,8 @@ pub struct MemoryPort {
     pub writes: Vec<(Duration, Vec<u8>)>,
     /// Bytes the reader will write, each at its time since the port was made.
     pub script: VecDeque<(Duration, Vec<u8>)>,
+    /// How many bytes had been written at the end of each message.
+    pub message_ends: Vec<usize>,
     created: Option<Instant>,
 }
 
@@ -721,6 +957,14 @@ impl Port for MemoryPort {
 
     fn describe(&self) -> String {
         "memory".into()
+    }
+
+    fn end_of_message(&mut self) -> io::Result<()> {
+        let written = self.writes.iter().map(|(_, b)| b.len()).sum();
+        if self.message_ends.last() != Some(&written) {
+            self.message_ends.push(written);
+        }
+        Ok(())
     }
 }
 
@@ -959,6 +1203,106 @@ mod test {
             "answer at {first_write:?}, expected after {earliest} ms"
         );
         assert!(port.bytes().starts_with(b"/"), "the identification");
+    }
+
+    #[test]
+    fn virtual_time_makes_a_capture_at_once_with_message_boundaries() {
+        // Two EVN pushes 5 s apart, each two M-Bus frames at 2400 baud: over 6 s in real time.
+        let mut meter = MeterSpec::new("kaifa-ma309-evn")
+            .build(Seed(1))
+            .expect("meter");
+        let mut port = MemoryPort::new();
+        let options = SimOptions {
+            count: Some(2),
+            virtual_time: true,
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let started = Instant::now();
+        let mut events = Vec::new();
+        let summary = run_logged(
+            &mut *meter,
+            &mut port,
+            &options,
+            &stop,
+            &mut |_| {},
+            &mut |e| events.push(e),
+        )
+        .expect("runs");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(summary.elapsed_ns > 5_000_000_000, "{summary:?}");
+        assert_eq!(summary.messages, 2);
+        assert_eq!(summary.bytes, summary.sent_bytes);
+        // One group per push (both of its frames), at the push's last byte.
+        assert_eq!(port.message_ends.len(), 2, "{:?}", port.message_ends);
+        assert_eq!(port.message_ends[1] as u64, summary.bytes);
+        assert_eq!(port.message_ends[0] * 2, port.message_ends[1]);
+        let seqs: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message {
+                    seq,
+                    reply,
+                    bytes,
+                    readings,
+                    ..
+                } => {
+                    assert!(!reply);
+                    assert_eq!(*bytes as u64 * 2, summary.sent_bytes);
+                    assert_eq!(readings.len(), 1);
+                    Some(*seq)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(seqs, [0, 1]);
+        // Stable: a second run gives the same bytes.
+        let again = {
+            let mut meter = MeterSpec::new("kaifa-ma309-evn")
+                .build(Seed(1))
+                .expect("meter");
+            let mut port = MemoryPort::new();
+            run(&mut *meter, &mut port, &options, &stop, &mut |_| {}).expect("runs");
+            port.bytes()
+        };
+        assert_eq!(again, port.bytes());
+    }
+
+    #[test]
+    fn a_reply_event_carries_the_request_it_answers() {
+        let mut meter = MeterSpec::new("mbus-heat").build(Seed(1)).expect("meter");
+        let mut port = MemoryPort::new();
+        port.script
+            .push_back((Duration::from_millis(5), vec![0x10, 0x40, 0x00, 0x40, 0x16]));
+        let options = SimOptions {
+            count: Some(1),
+            ..SimOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let mut events = Vec::new();
+        run_logged(
+            &mut *meter,
+            &mut port,
+            &options,
+            &stop,
+            &mut |_| {},
+            &mut |e| events.push(e),
+        )
+        .expect("runs");
+        match events.as_slice() {
+            [Event::Message {
+                seq: 0,
+                reply: true,
+                bytes: 1,
+                request,
+                ..
+            }] => assert_eq!(request, &[0x10, 0x40, 0x00, 0x40, 0x16]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

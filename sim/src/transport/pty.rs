@@ -70,6 +70,71 @@ fn baud_number(rate: BaudRate) -> Option<u32> {
     })
 }
 
+/// The termios constant of a standard baud rate (`None` for other rates).
+fn baud_rate(baud: u32) -> Option<BaudRate> {
+    use BaudRate::*;
+    [
+        B50, B75, B110, B134, B150, B200, B300, B600, B1200, B1800, B2400, B4800, B9600, B19200,
+        B38400, B57600, B115200, B230400, B460800, B500000, B576000, B921600, B1000000, B1152000,
+        B1500000, B2000000, B2500000, B3000000, B3500000, B4000000,
+    ]
+    .into_iter()
+    .find(|&r| baud_number(r) == Some(baud))
+}
+
+/// Sets a terminal (a serial port or a pty, as a reader opens it) to `config` the POSIX way,
+/// as pyserial does for standard rates: raw, the baud rate with `cfsetspeed`, data bits,
+/// parity and stop bits, no flow control, the receiver on. A rate that is not one of the
+/// standard ones is [`io::ErrorKind::Unsupported`] (open it with the `serialport` crate).
+pub fn set_terminal(fd: &impl AsFd, config: &UartConfig) -> io::Result<()> {
+    use nix::sys::termios::{cfsetspeed, ControlFlags, InputFlags};
+    let rate = baud_rate(config.baud).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{} is not a standard baud rate", config.baud),
+        )
+    })?;
+    let mut termios = tcgetattr(fd).map_err(to_io)?;
+    cfmakeraw(&mut termios);
+    cfsetspeed(&mut termios, rate).map_err(to_io)?;
+    let mut c = termios.control_flags;
+    c.remove(
+        ControlFlags::CSIZE
+            | ControlFlags::PARENB
+            | ControlFlags::PARODD
+            | ControlFlags::CSTOPB
+            | ControlFlags::CRTSCTS,
+    );
+    c.insert(ControlFlags::CREAD | ControlFlags::CLOCAL);
+    c.insert(match config.data_bits {
+        5 => ControlFlags::CS5,
+        6 => ControlFlags::CS6,
+        7 => ControlFlags::CS7,
+        _ => ControlFlags::CS8,
+    });
+    match config.parity {
+        crate::line::Parity::None => {}
+        crate::line::Parity::Even => c.insert(ControlFlags::PARENB),
+        crate::line::Parity::Odd => c.insert(ControlFlags::PARENB | ControlFlags::PARODD),
+        crate::line::Parity::Mark | crate::line::Parity::Space => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "mark/space parity is not available on a serial port",
+            ))
+        }
+    }
+    if config.stop_bits != crate::line::StopBits::One {
+        c.insert(ControlFlags::CSTOPB);
+    }
+    termios.control_flags = c;
+    termios
+        .input_flags
+        .remove(InputFlags::IXON | InputFlags::IXOFF | InputFlags::IXANY);
+    termios.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+    termios.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+    tcsetattr(fd, SetArg::TCSANOW, &termios).map_err(to_io)
+}
+
 /// EIO: on a pty master, "no slave side open" (the reader is gone).
 const EIO: i32 = 5;
 
@@ -323,6 +388,11 @@ impl Port for PtyPort {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn settings_with_bytes(&self) -> bool {
+        // A reader program sets its port (tcsetattr) before it writes.
+        self.follow.is_some()
     }
 
     fn reader_uart(&mut self) -> Option<UartConfig> {

@@ -19,6 +19,8 @@ pub struct TcpPort {
     listener: TcpListener,
     client: Option<(TcpStream, SocketAddr)>,
     local: SocketAddr,
+    /// Clients accepted so far.
+    accepted: u64,
 }
 
 impl TcpPort {
@@ -32,6 +34,7 @@ impl TcpPort {
             listener,
             client: None,
             local,
+            accepted: 0,
         })
     }
 
@@ -52,6 +55,7 @@ impl TcpPort {
                 stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
                 tracing::info!(%peer, "reader connected");
                 self.client = Some((stream, peer));
+                self.accepted += 1;
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
@@ -68,6 +72,10 @@ impl TcpPort {
 }
 
 impl Port for TcpPort {
+    fn readers_seen(&self) -> Option<u64> {
+        Some(self.accepted)
+    }
+
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.accept()?;
         if let Some((stream, _)) = &mut self.client {
