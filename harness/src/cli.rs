@@ -91,16 +91,14 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
 }
 
-/// `meterlab diagnose`.
-#[derive(Debug, clap::Args)]
-pub struct DiagnoseArgs {
-    /// The capture (hex text or raw bytes); `-` for standard input.
-    #[arg(value_name = "CAPTURE")]
-    pub file: PathBuf,
-    /// Encryption key, 32 hex digits (or set METERLAB_KEY; keys are never printed).
+/// The keys of encrypted messages, from the command line or the environment. Keys are never
+/// printed, logged or written into a scenario.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct KeyArgs {
+    /// Encryption key, 32 hex digits (or set METERLAB_KEY; never printed).
     #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
     pub key: Option<String>,
-    /// Authentication key, 32 hex digits (or set METERLAB_AUTH_KEY).
+    /// Authentication key, 32 hex digits (or set METERLAB_AUTH_KEY; never printed).
     #[arg(
         long,
         value_name = "HEX",
@@ -108,6 +106,57 @@ pub struct DiagnoseArgs {
         hide_env_values = true
     )]
     pub auth_key: Option<String>,
+}
+
+/// A key on the command line that is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyArgError {
+    /// `--key ''`.
+    #[error("{0}: empty key (leave the option out to go without a key)")]
+    Empty(&'static str),
+    /// Not 32 hex digits.
+    #[error("bad {option}: {source}")]
+    Bad {
+        /// `--key` or `--auth-key`.
+        option: &'static str,
+        /// Why.
+        source: meterlab_decoder::keys::KeyError,
+    },
+}
+
+impl KeyArgs {
+    /// The keys, checked: an empty key is an error, not "no key".
+    pub fn keys(&self) -> Result<meterlab_decoder::Keys, KeyArgError> {
+        Ok(meterlab_decoder::Keys {
+            encryption: parse_key("--key", self.key.as_deref())?,
+            authentication: parse_key("--auth-key", self.auth_key.as_deref())?,
+        })
+    }
+}
+
+fn parse_key(
+    option: &'static str,
+    hex: Option<&str>,
+) -> Result<Option<meterlab_decoder::Key>, KeyArgError> {
+    match hex {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Err(KeyArgError::Empty(option)),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|source| KeyArgError::Bad { option, source }),
+    }
+}
+
+/// `meterlab diagnose`.
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// The capture (hex text or raw bytes); `-` for standard input.
+    #[arg(value_name = "CAPTURE")]
+    pub file: PathBuf,
+    /// `--key`, `--auth-key`.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The reader's settings as used for the capture, e.g. "2400 8N1".
     #[arg(long, value_name = "SETTINGS")]
     pub reader: Option<String>,
@@ -141,17 +190,9 @@ pub struct ImportArgs {
     /// (checksums recomputed; an encrypted capture is re-encrypted with a test key).
     #[arg(long)]
     pub redact: bool,
-    /// The user's encryption key, to decrypt for --redact (or METERLAB_KEY; never written).
-    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
-    pub key: Option<String>,
-    /// The user's authentication key (or METERLAB_AUTH_KEY; never written).
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "METERLAB_AUTH_KEY",
-        hide_env_values = true
-    )]
-    pub auth_key: Option<String>,
+    /// `--key`, `--auth-key`.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The meter's baud rate, if known (default: the profile's).
     #[arg(long)]
     pub baud: Option<u32>,
@@ -343,17 +384,9 @@ pub struct SimArgs {
     /// baud switch, gets garbage. A pty keeps no parity or data bits: those stay --format's.
     #[arg(long, requires = "pty", conflicts_with = "baud")]
     pub follow_baud: bool,
-    /// Encryption key, 32 hex digits (or METERLAB_KEY; never printed).
-    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
-    pub key: Option<String>,
-    /// Authentication key, 32 hex digits (or METERLAB_AUTH_KEY; never printed).
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "METERLAB_AUTH_KEY",
-        hide_env_values = true
-    )]
-    pub auth_key: Option<String>,
+    /// `--key`, `--auth-key`.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// M-Bus primary address, or the IEC 62056-21 device address for iec-* profiles.
     #[arg(long, value_name = "N")]
     pub address: Option<String>,
@@ -497,17 +530,9 @@ pub struct DecodeArgs {
     /// run --decoder` does).
     #[arg(long, value_enum, default_value_t = ProtocolArg::Auto, env = "METERLAB_PROTOCOL")]
     pub protocol: ProtocolArg,
-    /// Encryption key, 32 hex digits (or set METERLAB_KEY; keys are never printed).
-    #[arg(long, value_name = "HEX", env = "METERLAB_KEY", hide_env_values = true)]
-    pub key: Option<String>,
-    /// Authentication key, 32 hex digits (or set METERLAB_AUTH_KEY).
-    #[arg(
-        long,
-        value_name = "HEX",
-        env = "METERLAB_AUTH_KEY",
-        hide_env_values = true
-    )]
-    pub auth_key: Option<String>,
+    /// `--key`, `--auth-key`.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Stop reading after this many seconds and decode what came (for a pty or a pipe that
     /// never ends); at most one year.
     #[arg(long, value_name = "S")]

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use meterlab_decoder::{auto, Key, Keys, Protocol};
+use meterlab_decoder::{auto, Keys, Protocol};
 use meterlab_sim::line::UartConfig;
 use meterlab_sim::replay::{frames, ReplayMeter};
 use meterlab_sim::{MeterSpec, Seed};
@@ -474,13 +474,4 @@ impl ScenarioText<'_> {
         }
         t
     }
-}
-
-/// A key given on the command line.
-pub fn parse_key(what: &str, hex: Option<&str>) -> Result<Option<Key>, ImportError> {
-    hex.map(|h| {
-        h.parse::<Key>()
-            .map_err(|e| ImportError::Option(format!("{what}: {e}")))
-    })
-    .transpose()
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use meterlab_decoder::{Key, Keys, Protocol};
+use meterlab_decoder::{Keys, Protocol};
 use meterlab_harness::capture::StreamReader;
 use meterlab_harness::cli::{
     Cli, ColorChoice, Command, DecodeArgs, DiagnoseArgs, ImportArgs, LoopbackArgs, ManArgs,
@@ -422,19 +422,6 @@ fn rerun_args(args: &RunArgs) -> Vec<String> {
     out
 }
 
-fn parse_key(what: &str, hex: &Option<String>) -> Result<Option<Key>> {
-    match hex.as_deref() {
-        None => Ok(None),
-        Some(s) if s.trim().is_empty() => {
-            bail!("{what}: empty key (leave the option out to decode without a key)")
-        }
-        Some(s) => s
-            .parse::<Key>()
-            .map(Some)
-            .with_context(|| format!("bad {what}")),
-    }
-}
-
 /// The longest `--max-seconds` accepted: one year.
 const MAX_SECONDS: f64 = 366.0 * 86_400.0;
 
@@ -453,10 +440,11 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         Some(profile) => meterlab_harness::sim::profile_keys(profile).context("--profile-keys")?,
         None => Keys::default(),
     };
-    if let Some(key) = parse_key("--key", &args.key)? {
+    let given = args.keys.keys()?;
+    if let Some(key) = given.encryption {
         keys.encryption = Some(key);
     }
-    if let Some(key) = parse_key("--auth-key", &args.auth_key)? {
+    if let Some(key) = given.authentication {
         keys.authentication = Some(key);
     }
     let port = port_settings(&args)?;
@@ -531,8 +519,7 @@ fn decode(args: DecodeArgs) -> Result<u8> {
 fn diagnose(args: DiagnoseArgs) -> Result<u8> {
     use meterlab_harness::diagnose::{self, DiagnoseOptions};
     let keys = Keys {
-        encryption: parse_key("--key", &args.key)?,
-        authentication: parse_key("--auth-key", &args.auth_key)?,
+        ..args.keys.keys()?
     };
     let reader = args
         .reader
@@ -878,7 +865,7 @@ fn loopback(args: LoopbackArgs) -> Result<u8> {
 }
 
 fn import(args: ImportArgs) -> Result<u8> {
-    use meterlab_harness::import::{self, ImportError, ImportOptions};
+    use meterlab_harness::import::{self, ImportOptions};
     let reader = args
         .reader
         .as_deref()
@@ -894,13 +881,7 @@ fn import(args: ImportArgs) -> Result<u8> {
             return Ok(exit_code::BAD_INPUT);
         }
     };
-    let keys = (|| -> Result<Keys, ImportError> {
-        Ok(Keys {
-            encryption: import::parse_key("--key", args.key.as_deref())?,
-            authentication: import::parse_key("--auth-key", args.auth_key.as_deref())?,
-        })
-    })();
-    let keys = match keys {
+    let keys = match args.keys.keys() {
         Ok(k) => k,
         Err(e) => {
             eprintln!("{} {e}", console::style("error:").red().bold());

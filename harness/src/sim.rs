@@ -179,8 +179,8 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         .find(|p| p.name == profile)
         .ok_or_else(|| anyhow!("unknown profile {profile:?} (meterlab sim --list)"))?;
     let mut spec = MeterSpec::new(profile.clone());
-    spec.key = args.key.clone();
-    spec.auth_key = args.auth_key.clone();
+    spec.key = args.keys.key.clone();
+    spec.auth_key = args.keys.auth_key.clone();
     spec.interval = args.interval.clone();
     spec.start = args.start.clone();
     if let Some(address) = &args.address {
