@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod auto;
+pub mod crc;
 pub mod decimal;
 pub mod dlms;
 pub mod dsmr;

@@ -17,6 +17,7 @@ pub mod meter;
 pub mod profile;
 pub mod replay;
 pub mod seed;
+pub mod spec;
 pub mod transport;
 
 pub use meter::{Emission, Meter};

@@ -36,23 +36,6 @@ use super::push_setup::{CaptureObject, PushObjectList, VALUE_ATTRIBUTE};
 const METER_ID_OBJECTS: [(u8, u8, u8, u8, u8); 3] =
     [(0, 0, 96, 1, 0), (0, 0, 96, 1, 1), (0, 0, 42, 0, 0)];
 
-/// If an element with its own OBIS id starts at `index`, how many elements of the list it uses:
-/// 1 for an `{OBIS, value[, x]}` structure, 2 or 3 for the flat `OBIS, value[, scaler-unit]`.
-pub fn keyed_group(elements: &[Data<'_>], index: usize) -> Option<usize> {
-    let element = elements.get(index)?;
-    if let Data::Structure(items) = element {
-        if (2..=3).contains(&items.len()) && items[0].as_obis().is_some() {
-            return Some(1);
-        }
-    }
-    element.as_obis()?;
-    elements.get(index + 1)?;
-    let with_unit = elements
-        .get(index + 2)
-        .is_some_and(|d| d.as_scaler_unit().is_some());
-    Some(if with_unit { 3 } else { 2 })
-}
-
 /// A clock object: `0-b:1.0.0` (any B, any F).
 pub fn is_clock(obis: Obis) -> bool {
     obis.a() == 0 && obis.c() == 1 && obis.d() == 0 && obis.e() == 0
@@ -216,7 +199,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     let mut clocks: Vec<Clock> = Vec::new();
     let mut i = 0;
     while i < elements.len() {
-        if let Some(used) = keyed_group(elements, i) {
+        if let Some(used) = layout::keyed_group(elements, i) {
             let (obis, data, extra) = match &elements[i] {
                 Data::Structure(items) if used == 1 => {
                     (items[0].as_obis(), &items[1], items.get(2))

@@ -8,8 +8,8 @@
 //! ciphertext stays as captured. The APDU keeps its length, so it goes back into the same
 //! frames, whose HDLC HCS/FCS or M-Bus checksum is recomputed where it was right.
 
+use meterlab_decoder::crc::crc16_x25;
 use meterlab_decoder::dlms::ciphering::GeneralGloCiphering;
-use meterlab_decoder::dsmr::crc::crc16_x25;
 use meterlab_decoder::{Keys, Protocol};
 use meterlab_sim::dlms::ciphering::GloCipheringRepr;
 use meterlab_sim::replay::frames;

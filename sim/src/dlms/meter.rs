@@ -16,8 +16,8 @@ use crate::clock::{parse_duration, WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// W·ms per Wh.
 const WMS_PER_WH: u128 = 3_600_000;

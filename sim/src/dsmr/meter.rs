@@ -11,8 +11,8 @@ use crate::dlms::ciphering::{GloCipheringRepr, SC_AUTH_ENC};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// A value captured at a moment: an M-Bus reading, a quarter-hour peak.
 #[derive(Clone, Copy, Debug)]

@@ -12,20 +12,7 @@ pub const CRC_ARC: Crc<u16> = Crc::<u16>::new(&CRC_16_ARC);
 /// CRC-16/X-25 (the variant some non-conforming meters, e.g. Holley DTSD545, send).
 pub const CRC_X25: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
 
-/// How a telegram ends.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CrcStyle {
-    /// `!` then CR LF: DSMR 2.2 and 3.0.
-    None,
-    /// CRC-16/ARC as four upper-case hex digits (DSMR 4 and 5).
-    #[default]
-    Arc,
-    /// CRC-16/ARC without leading zeros (`!B9F`, NWA warmtelink).
-    Unpadded,
-    /// CRC-16/X-25 as four hex digits (Holley).
-    X25,
-}
+pub use crate::spec::CrcStyle;
 
 /// One object line: `A-B:C.D.E(g1)(g2)…`, optionally followed by a DSMR 2.2 continuation line
 /// `(g)` that carries the value of an M-Bus reading.

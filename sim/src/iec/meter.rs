@@ -32,8 +32,8 @@ use crate::clock::{WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::{Seed, SimRng};
+use crate::spec::{MeterSpec, SpecError};
 
 /// Reaction time of a meter whose manufacturer flag has an upper-case third letter, ms.
 pub const DEFAULT_REACTION_MS: u64 = 300;
