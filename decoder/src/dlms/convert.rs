@@ -13,7 +13,7 @@
 //!   system title in hex; else none. (A meter number the layout names without OBIS is given
 //!   `0-0:96.1.0`, so the first rule covers it.)
 //! - `time`: the data-notification's date-time, else the list's `0-0:1.0.0` (with OBIS or named
-//!   by the layout), as RFC 3339 ([`super::apdu::DateTime::to_rfc3339`]).
+//!   by the layout), as RFC 3339 ([`super::apdu::DateTimeRepr::to_rfc3339`]).
 //!
 //! Choices where the contract is silent: a boolean is the number 0 or 1; a bit-string is its
 //! bits as `0`/`1` text; date-time, date and time values that are not the clock, and nested
@@ -26,7 +26,7 @@ use crate::obis::Obis;
 use crate::reading::{Protocol, Reading, Scalar, Value};
 use crate::units::dlms_unit_name;
 
-use super::apdu::{DataNotification, DateTime};
+use super::apdu::{DataNotification, DateTimeRepr};
 use super::axdr::Data;
 use super::hex_upper;
 use super::layout::{self, Layout};
@@ -51,9 +51,9 @@ pub fn octet_string_text(bytes: &[u8]) -> String {
 }
 
 /// The date-time an element carries: a 12-byte octet-string or a date-time.
-fn date_time_of(data: &Data<'_>) -> Option<DateTime> {
+fn date_time_of(data: &Data<'_>) -> Option<DateTimeRepr> {
     match data {
-        Data::OctetString(b) | Data::DateTime(b) => DateTime::from_bytes(b),
+        Data::OctetString(b) | Data::DateTime(b) => DateTimeRepr::from_bytes(b),
         _ => None,
     }
 }
@@ -162,7 +162,7 @@ fn text_of(data: &Data<'_>) -> String {
 /// A clock element of the list: where it is, and its date-time.
 struct Clock {
     id: String,
-    date_time: Option<DateTime>,
+    date_time: Option<DateTimeRepr>,
     type_name: &'static str,
 }
 

@@ -633,7 +633,7 @@ impl DlmsFramer {
                 }
             }
             gbt::GENERAL_BLOCK_TRANSFER if !in_gbt => {
-                let (block, used) = gbt::Block::parse(rest).map_err(|e| match e {
+                let (block, used) = gbt::BlockRepr::parse(rest).map_err(|e| match e {
                     gbt::Error::Incomplete { .. } => (ErrorKind::Length, e.to_string()),
                     _ => (ErrorKind::Malformed, e.to_string()),
                 })?;

@@ -11,7 +11,7 @@
 use meterlab_decoder::crc::crc16_x25;
 use meterlab_decoder::dlms::ciphering::GeneralGloCiphering;
 use meterlab_decoder::{Keys, Protocol};
-use meterlab_sim::dlms::ciphering::GloCipheringRepr;
+use meterlab_sim::dlms::ciphering::GeneralGloCipheringRepr;
 use meterlab_sim::replay::frames;
 
 use super::{mbus, replace_all, Faker, Redacted};
@@ -286,7 +286,7 @@ fn redact_ciphered(
         return;
     };
     let auth = test.authentication.as_ref().or(Some(key));
-    let repr = GloCipheringRepr {
+    let repr = GeneralGloCipheringRepr {
         system_title: fake,
         security_control: sc,
         invocation_counter: ic,

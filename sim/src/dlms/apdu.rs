@@ -15,7 +15,7 @@ use crate::clock::LocalTime;
 /// The data-notification tag.
 pub const TAG_DATA_NOTIFICATION: u8 = 0x0F;
 /// Deviation "not specified".
-pub const DEVIATION_UNSPECIFIED: i16 = i16::MIN;
+pub const DEVIATION_NOT_SPECIFIED: i16 = i16::MIN;
 /// Clock status bit: daylight saving active.
 pub const STATUS_DST: u8 = 0x80;
 
@@ -40,7 +40,7 @@ pub struct DateTimeRepr {
     /// Hundredths of a second (`FF` = not specified).
     pub hundredths: u8,
     /// Minutes from local time to UTC (−60 for CET, −120 for CEST), or
-    /// [`DEVIATION_UNSPECIFIED`].
+    /// [`DEVIATION_NOT_SPECIFIED`].
     pub deviation: i16,
     /// Clock status (`80` = daylight saving active, `FF` = not specified).
     pub clock_status: u8,
@@ -86,7 +86,7 @@ impl DateTimeRepr {
                 if t.summer { -120 } else { -60 },
                 if t.summer { STATUS_DST } else { 0 },
             ),
-            ClockStyle::Unspecified { status } => (0xFF, DEVIATION_UNSPECIFIED, status),
+            ClockStyle::Unspecified { status } => (0xFF, DEVIATION_NOT_SPECIFIED, status),
         };
         DateTimeRepr {
             year: u16::try_from(d.year()).unwrap_or(0xFFFF),

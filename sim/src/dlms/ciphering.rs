@@ -28,7 +28,7 @@ pub const SC_ENC_SUITE_1: u8 = 0x21;
 
 /// A general-glo-ciphering APDU before encryption.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GloCipheringRepr {
+pub struct GeneralGloCipheringRepr {
     /// The meter's system title (3-letter manufacturer flag id + 5 bytes).
     pub system_title: [u8; 8],
     /// Security control byte (0x20, 0x21, 0x30...).
@@ -48,7 +48,7 @@ pub enum CipheringError {
     Encrypt,
 }
 
-impl GloCipheringRepr {
+impl GeneralGloCipheringRepr {
     /// Whether the security control asks for an authentication tag.
     pub fn authenticated(&self) -> bool {
         self.security_control & 0x10 != 0
@@ -125,7 +125,7 @@ mod test {
     /// AK D0D1…DF, system title 4D4D4D0000BC614E, IC 01234567, SC 30.
     #[test]
     fn green_book_vector() {
-        let repr = GloCipheringRepr {
+        let repr = GeneralGloCipheringRepr {
             system_title: [0x4D, 0x4D, 0x4D, 0x00, 0x00, 0xBC, 0x61, 0x4E],
             security_control: SC_AUTH_ENC,
             invocation_counter: 0x0123_4567,
@@ -155,7 +155,7 @@ mod test {
 
     #[test]
     fn needs_auth_key_for_sc30() {
-        let repr = GloCipheringRepr {
+        let repr = GeneralGloCipheringRepr {
             system_title: [0; 8],
             security_control: SC_AUTH_ENC,
             invocation_counter: 1,
@@ -163,7 +163,7 @@ mod test {
         assert!(repr
             .emit(b"x", &key("000102030405060708090A0B0C0D0E0F"), None)
             .is_err());
-        let repr = GloCipheringRepr {
+        let repr = GeneralGloCipheringRepr {
             security_control: SC_ENC,
             ..repr
         };

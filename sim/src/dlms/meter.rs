@@ -9,7 +9,7 @@
 use meterlab_decoder::{Key, Keys, Protocol, Reading, Scalar, Value};
 
 use super::apdu::{DataNotificationRepr, DateTimeField, DateTimeRepr};
-use super::ciphering::{CipheringError, GloCipheringRepr};
+use super::ciphering::{CipheringError, GeneralGloCipheringRepr};
 use super::layout::{self, Identity, Layout, Snapshot};
 use super::profile::{DlmsProfile, HeaderClock, Lists};
 use crate::clock::{parse_duration, WallClock, NS_PER_MS, NS_PER_S};
@@ -26,7 +26,7 @@ const WMS_PER_WH: u128 = 3_600_000;
 #[derive(Clone, Debug)]
 pub struct Ciphering<'a> {
     /// The APDU header: system title, security control, invocation counter.
-    pub header: GloCipheringRepr,
+    pub header: GeneralGloCipheringRepr,
     /// Encryption key.
     pub key: &'a Key,
     /// Authentication key (security control 0x30).
@@ -587,7 +587,7 @@ impl Meter for DlmsMeter {
             identity: &self.identity,
             long_invoke_id_and_priority: self.profile.invoke_id.at(self.composed, ic),
             ciphering: self.secret.as_ref().map(|s| Ciphering {
-                header: GloCipheringRepr {
+                header: GeneralGloCipheringRepr {
                     system_title: s.system_title,
                     security_control: s.security_control,
                     invocation_counter: ic,

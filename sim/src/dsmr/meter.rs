@@ -7,7 +7,7 @@ use super::profile::{
 };
 use super::telegram::{CrcStyle, ObjectLine, TelegramRepr};
 use crate::clock::{LocalTime, WallClock, NS_PER_S};
-use crate::dlms::ciphering::{GloCipheringRepr, SC_AUTH_ENC};
+use crate::dlms::ciphering::{GeneralGloCipheringRepr, SC_AUTH_ENC};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
@@ -696,7 +696,7 @@ impl Meter for DsmrMeter {
         let (telegram, truth) = self.telegram(now);
         let mut bytes = telegram.emit();
         if let Some(key) = &self.key {
-            let apdu = GloCipheringRepr {
+            let apdu = GeneralGloCipheringRepr {
                 system_title: SMARTY_SYSTEM_TITLE,
                 security_control: SC_AUTH_ENC,
                 invocation_counter: self.frame_counter,
