@@ -23,6 +23,7 @@ pub mod resync;
 pub mod stream;
 #[cfg(test)]
 mod test_hex;
+pub mod text;
 pub mod units;
 
 pub use decimal::Decimal;

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod crc;
 pub mod dlms;
 pub mod dsmr;
 pub mod household;

@@ -5,11 +5,11 @@
 //! this information follow) and an 11-bit length counting every byte between the flags.
 //! Addresses are 1, 2 or 4 bytes of 7 bits each, the last byte's low bit set. HCS covers format
 //! through control, FCS format through the end of the information; both are CRC-16/X.25
-//! (`crc::CRC_16_IBM_SDLC`), sent low byte first. A frame without information has no HCS.
+//! ([`crate::crc::CRC_X25`]), sent low byte first. A frame without information has no HCS.
 //! HAN meters send no byte stuffing: a `7E` may appear inside, readers frame by the length.
 //! [`HdlcFrameRepr`] is the emit half of the decoder's frame of the same name.
 
-use crc::{Crc, CRC_16_IBM_SDLC};
+use crate::crc::CRC_X25;
 
 /// The flag that opens and closes a frame.
 pub const FLAG: u8 = 0x7E;
@@ -22,8 +22,6 @@ pub const CONTROL_UI: u8 = 0x13;
 pub const CONTROL_I: u8 = 0x10;
 /// The poll/final bit of the control field; a meter clears it in all but the last segment.
 pub const CONTROL_PF: u8 = 0x10;
-/// CRC-16/X.25 as HDLC uses it for HCS and FCS.
-pub const CRC_HDLC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
 /// The largest value of the 11-bit length field.
 pub const MAX_FRAME_LEN: usize = 0x7FF;
 
@@ -115,11 +113,11 @@ impl HdlcFrameRepr<'_> {
         out.extend_from_slice(self.source.as_bytes());
         out.push(self.control);
         if !self.info.is_empty() {
-            let hcs = CRC_HDLC.checksum(&out[1..]);
+            let hcs = CRC_X25.checksum(&out[1..]);
             out.extend_from_slice(&hcs.to_le_bytes());
             out.extend_from_slice(self.info);
         }
-        let fcs = CRC_HDLC.checksum(&out[1..]);
+        let fcs = CRC_X25.checksum(&out[1..]);
         out.extend_from_slice(&fcs.to_le_bytes());
         out.push(FLAG);
         out
@@ -235,7 +233,7 @@ mod test {
         assert_eq!(&bytes[..3], &[0x7E, 0xA0, 0x07]);
         assert_eq!(
             u16::from_le_bytes([bytes[6], bytes[7]]),
-            CRC_HDLC.checksum(&bytes[1..6])
+            CRC_X25.checksum(&bytes[1..6])
         );
     }
 }

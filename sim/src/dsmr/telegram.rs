@@ -4,13 +4,11 @@
 //! The CRC is CRC-16/ARC over every byte from `/` through `!`, four upper-case hex digits; DSMR 2.2
 //! and 3.0 send none. [`TelegramRepr`] is the emit half of the decoder's type of the same name.
 
-use crc::{Crc, CRC_16_ARC, CRC_16_IBM_SDLC};
 use meterlab_decoder::Obis;
 
-/// CRC-16/ARC (DSMR 4 and 5).
-pub const CRC_ARC: Crc<u16> = Crc::<u16>::new(&CRC_16_ARC);
-/// CRC-16/X-25 (the variant some non-conforming meters, e.g. Holley DTSD545, send).
-pub const CRC_X25: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
+/// CRC-16/ARC (DSMR 4 and 5) and CRC-16/X-25 (the variant some non-conforming meters, e.g.
+/// Holley DTSD545, send).
+pub use crate::crc::{CRC_ARC, CRC_X25};
 
 pub use crate::spec::CrcStyle;
 
