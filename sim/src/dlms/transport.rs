@@ -69,13 +69,15 @@ impl Transport {
                         data.extend_from_slice(&[m.stsap, m.dtsap]);
                         data.extend_from_slice(&apdu[k * chunk..end]);
                         let last = k + 1 == n;
+                        let mut frame = Vec::new();
                         LongFrameRepr {
                             control: m.control,
                             address: m.address,
                             ci: (k as u8 & 0x0F) | if last { CI_FINAL } else { 0 },
                             data: &data,
                         }
-                        .emit()
+                        .emit(&mut frame);
+                        frame
                     })
                     .collect()
             }

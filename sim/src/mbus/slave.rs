@@ -491,7 +491,9 @@ impl MbusSlave {
             ci: self.ci,
             data: &data,
         };
-        (frame.emit(), reading)
+        let mut bytes = Vec::with_capacity(frame.buffer_len());
+        frame.emit(&mut bytes);
+        (bytes, reading)
     }
 
     fn request_ud2(&mut self, out: &mut Vec<Emission>, now_ns: u64, control: u8) {
