@@ -47,16 +47,15 @@ impl BlockRepr<'_> {
         FIXED_HEADER_LEN + axdr::length_len(self.data.len()) + self.data.len()
     }
 
-    /// The block.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buffer_len());
+    /// Appends the block to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.reserve(self.buffer_len());
         out.push(TAG_GENERAL_BLOCK_TRANSFER);
         out.push(self.block_control());
         out.extend_from_slice(&self.block_number.to_be_bytes());
         out.extend_from_slice(&self.block_number_ack.to_be_bytes());
-        axdr::push_length(&mut out, self.data.len());
+        axdr::push_length(out, self.data.len());
         out.extend_from_slice(self.data);
-        out
     }
 }
 
@@ -108,7 +107,8 @@ mod test {
             block_number_ack: 0,
             data: &data,
         };
-        let bytes = block.emit();
+        let mut bytes = Vec::new();
+        block.emit(&mut bytes);
         assert_eq!(&bytes[..7], &[0xE0, 0xC0, 0x00, 0x03, 0x00, 0x00, 0x1F]);
         assert_eq!(bytes.len(), block.buffer_len());
     }

@@ -94,7 +94,8 @@ impl Transport {
                         if k == 0 {
                             info.extend_from_slice(&LLC);
                         }
-                        info.extend_from_slice(&block.emit());
+                        block.emit(&mut info);
+                        let mut frame = Vec::new();
                         HdlcFrameRepr {
                             segmented: false,
                             destination: h.destination,
@@ -102,7 +103,8 @@ impl Transport {
                             control: h.control,
                             info: &info,
                         }
-                        .emit()
+                        .emit(&mut frame);
+                        frame
                     })
                     .collect()
             }
@@ -112,7 +114,11 @@ impl Transport {
                 info.extend_from_slice(apdu);
                 hdlc::segment(h.destination, h.source, h.control, &info, h.max_info)
                     .iter()
-                    .map(HdlcFrameRepr::emit)
+                    .map(|frame| {
+                        let mut bytes = Vec::with_capacity(frame.buffer_len());
+                        frame.emit(&mut bytes);
+                        bytes
+                    })
                     .collect()
             }
         }

@@ -694,7 +694,8 @@ impl Meter for DsmrMeter {
         let now = self.next_ns;
         self.advance(now);
         let (telegram, truth) = self.telegram(now);
-        let mut bytes = telegram.emit();
+        let mut bytes = Vec::with_capacity(telegram.buffer_len());
+        telegram.emit(&mut bytes);
         if let Some(key) = &self.key {
             let apdu = GeneralGloCipheringRepr {
                 system_title: SMARTY_SYSTEM_TITLE,

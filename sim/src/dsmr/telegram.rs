@@ -59,9 +59,10 @@ pub struct TelegramRepr {
 }
 
 impl TelegramRepr {
-    /// The telegram bytes, from `/` through the final CR LF.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buffer_len());
+    /// Appends the telegram bytes, from `/` through the final CR LF, to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(self.buffer_len());
         out.push(b'/');
         out.extend_from_slice(self.identification.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -86,20 +87,15 @@ impl TelegramRepr {
             }
         }
         out.push(b'!');
-        match self.crc {
-            CrcStyle::None => {}
-            CrcStyle::Arc => {
-                out.extend_from_slice(format!("{:04X}", CRC_ARC.checksum(&out)).as_bytes())
-            }
-            CrcStyle::Unpadded => {
-                out.extend_from_slice(format!("{:X}", CRC_ARC.checksum(&out)).as_bytes())
-            }
-            CrcStyle::X25 => {
-                out.extend_from_slice(format!("{:04X}", CRC_X25.checksum(&out)).as_bytes())
-            }
-        }
+        let covered = &out[start..];
+        let crc = match self.crc {
+            CrcStyle::None => String::new(),
+            CrcStyle::Arc => format!("{:04X}", CRC_ARC.checksum(covered)),
+            CrcStyle::Unpadded => format!("{:X}", CRC_ARC.checksum(covered)),
+            CrcStyle::X25 => format!("{:04X}", CRC_X25.checksum(covered)),
+        };
+        out.extend_from_slice(crc.as_bytes());
         out.extend_from_slice(b"\r\n");
-        out
     }
 
     /// The length of [`emit`](Self::emit)'s output (an upper bound for [`CrcStyle::Unpadded`]).
@@ -152,7 +148,8 @@ mod test {
             lines: vec![ObjectLine::new(Obis::reduced(1, 3, 0, 2, 8), "50")],
             crc: CrcStyle::Arc,
         };
-        let bytes = t.emit();
+        let mut bytes = Vec::new();
+        t.emit(&mut bytes);
         assert!(bytes.starts_with(MINIMAL));
         assert_eq!(
             &bytes[MINIMAL.len()..],
@@ -180,7 +177,8 @@ mod test {
             }],
             crc: CrcStyle::None,
         };
-        let bytes = t.emit();
+        let mut bytes = Vec::new();
+        t.emit(&mut bytes);
         assert_eq!(
             bytes,
             b"/ISk5MT382-1004\r\n0-1:24.3.0(161107190000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n!\r\n"
@@ -202,7 +200,8 @@ mod test {
                 Obis::reduced(0, 0, 96, 13, 0),
                 format!("{i:04}"),
             )];
-            let bytes = t.emit();
+            let mut bytes = Vec::new();
+            t.emit(&mut bytes);
             let bang = bytes.iter().rposition(|&b| b == b'!').expect("has !");
             let crc = CRC_ARC.checksum(&bytes[..=bang]);
             if crc < 0x1000 {
