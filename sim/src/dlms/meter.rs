@@ -99,7 +99,8 @@ pub fn compose(profile: &DlmsProfile, input: &PushInput<'_>) -> Result<Push, Cip
         date_time,
         body: list.body,
     };
-    let plaintext = notification.emit();
+    let mut plaintext = Vec::with_capacity(notification.buffer_len());
+    notification.emit(&mut plaintext);
     let apdu = match &input.ciphering {
         Some(c) => c.header.emit(&plaintext, c.key, c.auth_key)?,
         None => plaintext.clone(),
