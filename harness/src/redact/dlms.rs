@@ -291,7 +291,7 @@ fn redact_ciphered(
         security_control: sc,
         invocation_counter: ic,
     };
-    match repr.emit(&plain, key, auth) {
+    match repr.encrypt(&plain, key, auth) {
         Ok(new) if new.len() == len => {
             apdu[..len].copy_from_slice(&new);
             out.reencrypted += 1;

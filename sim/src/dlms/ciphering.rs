@@ -60,8 +60,9 @@ impl GeneralGloCipheringRepr {
         2 + 8 + super::axdr::length_len(len) + len
     }
 
-    /// Encrypts `plaintext` and emits the whole APDU.
-    pub fn emit(
+    /// Encrypts `plaintext` and returns the whole APDU (named `encrypt`, not `emit`: it needs
+    /// the keys and can fail, where every `emit` appends to a buffer).
+    pub fn encrypt(
         &self,
         plaintext: &[u8],
         key: &Key,
@@ -134,7 +135,7 @@ mod test {
             0xC0, 0x01, 0x00, 0x00, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0xFF, 0x02, 0x00,
         ];
         let out = repr
-            .emit(
+            .encrypt(
                 &pt,
                 &key("000102030405060708090A0B0C0D0E0F"),
                 Some(&key("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")),
@@ -161,14 +162,14 @@ mod test {
             invocation_counter: 1,
         };
         assert!(repr
-            .emit(b"x", &key("000102030405060708090A0B0C0D0E0F"), None)
+            .encrypt(b"x", &key("000102030405060708090A0B0C0D0E0F"), None)
             .is_err());
         let repr = GeneralGloCipheringRepr {
             security_control: SC_ENC,
             ..repr
         };
         let out = repr
-            .emit(b"abc", &key("000102030405060708090A0B0C0D0E0F"), None)
+            .encrypt(b"abc", &key("000102030405060708090A0B0C0D0E0F"), None)
             .expect("no tag needed");
         assert_eq!(out.len(), 2 + 8 + 1 + 5 + 3);
     }

@@ -102,7 +102,7 @@ pub fn compose(profile: &DlmsProfile, input: &PushInput<'_>) -> Result<Push, Cip
     let mut plaintext = Vec::with_capacity(notification.buffer_len());
     notification.emit(&mut plaintext);
     let apdu = match &input.ciphering {
-        Some(c) => c.header.emit(&plaintext, c.key, c.auth_key)?,
+        Some(c) => c.header.encrypt(&plaintext, c.key, c.auth_key)?,
         None => plaintext.clone(),
     };
     let frames = profile.transport.frames(&apdu);

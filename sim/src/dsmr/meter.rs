@@ -703,7 +703,7 @@ impl Meter for DsmrMeter {
                 invocation_counter: self.frame_counter,
             };
             self.frame_counter = self.frame_counter.wrapping_add(1);
-            match apdu.emit(&bytes, key, Some(&self.auth_key)) {
+            match apdu.encrypt(&bytes, key, Some(&self.auth_key)) {
                 Ok(frame) => bytes = frame,
                 Err(e) => tracing::error!("cannot encrypt the Smarty frame: {e}"),
             }
