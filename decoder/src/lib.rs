@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod auto;
+pub mod crc;
 pub mod decimal;
 pub mod dlms;
 pub mod dsmr;
@@ -22,6 +23,7 @@ pub mod resync;
 pub mod stream;
 #[cfg(test)]
 mod test_hex;
+pub mod text;
 pub mod units;
 
 pub use decimal::Decimal;

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use meterlab_decoder::iec::{
     bcc, convert, AckOptionSelect, Command, DataBlock, DataMessage, DataSet, Identification,
-    ProtocolMode, Push, Reply, Request,
+    ProtocolMode, Push, Reply, RequestRepr,
 };
 use meterlab_decoder::{Decimal, IecDecoder, Message, Reading, Scalar, StreamDecoder};
 use serde_yaml::Value as Yaml;
@@ -506,7 +506,7 @@ fn dialogue_messages_parse_and_emit() {
             let bcc_ok = m.bcc.map_or(true, |(_, _, ok)| ok);
             match bytes.first() {
                 Some(b'/') if bytes.starts_with(b"/?") && bytes.len() == 5 => {
-                    let request = Request::parse(bytes).expect("request");
+                    let request = RequestRepr::parse(bytes).expect("request");
                     assert_eq!(emit(&|o| request.emit(o)), bytes);
                 }
                 Some(b'/') if !bytes.contains(&b'!') => {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::{Failure, Outcome};
+use crate::outcome::{Failure, Outcome};
 use crate::selection::name_matches;
 use crate::verdict::Verdict;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use meterlab_decoder::{Keys, Message, Protocol};
 
-use crate::runner::Failure;
+use crate::outcome::Failure;
 use crate::verdict::DecoderError;
 
 /// The decoder under test failed as a program (not as a decoder).

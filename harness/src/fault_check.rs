@@ -8,7 +8,7 @@
 
 use meterlab_sim::line::{FaultCounts, FaultLog};
 
-use crate::runner::Failure;
+use crate::outcome::Failure;
 use crate::scenario::ScenarioSpec;
 
 /// One failure per fault of `spec` that did nothing in the run whose fault layers logged `log`

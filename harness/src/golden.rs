@@ -11,27 +11,12 @@ use std::path::{Path, PathBuf};
 
 use meterlab_decoder::Message;
 
-use crate::runner::Outcome;
+pub use crate::outcome::GoldenStatus;
+use crate::outcome::Outcome;
 use crate::verdict::{reading_lines, MessageFate};
 
 /// The `source:` line insta writes for snapshots asserted by the scenario test.
 pub const SNAPSHOT_SOURCE: &str = "harness/tests/scenarios.rs";
-
-/// How the outcome compares with its golden file.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
-pub enum GoldenStatus {
-    /// Same as the golden file.
-    Match,
-    /// Different; the diff is in the failure detail.
-    Mismatch,
-    /// No golden file yet.
-    Missing,
-    /// Written (`--bless`).
-    Written,
-    /// Not compared (external decoder, or the seed was overridden).
-    Skipped,
-}
 
 /// The golden summary of an outcome.
 pub fn render(o: &Outcome) -> String {

@@ -20,6 +20,8 @@ pub mod import;
 pub mod live;
 pub mod loopback;
 pub mod manual;
+pub mod outcome;
+pub mod prepare;
 pub mod reader;
 pub mod redact;
 pub mod replay;

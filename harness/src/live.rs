@@ -26,7 +26,8 @@ use meterlab_sim::transport::{self as sim_transport, ReaderSettings, SimOptions,
 use meterlab_sim::Seed;
 
 use crate::external::{self, collect, terminate, ExternalOutput};
-use crate::runner::{prepare, Failure, Prepared};
+use crate::outcome::Failure;
+use crate::prepare::{prepare, Prepared};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::transport::{MeterEnd, SerialDevices, Transport};
 use crate::verdict::DecoderError;

@@ -10,22 +10,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use meterlab_decoder::{Key, Keys, Message, Protocol, Reading, StreamDecoder};
-use meterlab_sim::line::UartConfig;
-use meterlab_sim::{Meter, Seed};
+use meterlab_decoder::{Keys, Message, Protocol, Reading, StreamDecoder};
+use meterlab_sim::Seed;
 
 use crate::external;
 use crate::golden::{self, GoldenStatus};
+pub use crate::outcome::{Failure, Outcome, SeedSweep};
+use crate::prepare::{prepare, Prepared};
 use crate::reader::iec::IecReader;
 use crate::reader::mbus::MbusMaster;
 use crate::reader::passive::PassiveReader;
 use crate::reader::Reader;
-use crate::scenario::{KeyChoice, Scenario, ScenarioError};
+use crate::scenario::{Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
 use crate::transport::{self, SerialDevices, Transport};
-use crate::verdict::{
-    check, judge_with, wrong_readings_detail, DecoderError, MessageFate, Tally, Verdict,
-};
+use crate::verdict::{check, judge_with, wrong_readings_detail, MessageFate, Tally, Verdict};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -117,169 +116,9 @@ impl RunOptions {
     }
 }
 
-/// Something that went wrong, for the report.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Failure {
-    /// One sentence.
-    pub what: String,
-    /// Details: a diff, an output excerpt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// The result of one scenario.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Outcome {
-    /// Scenario name.
-    pub name: String,
-    /// Its file.
-    pub path: PathBuf,
-    /// Its description.
-    pub description: Option<String>,
-    /// The seed used.
-    pub seed: u64,
-    /// The scenario's own seed (`seed:`), which `--seed` and `--seeds` replace.
-    #[serde(skip)]
-    pub scenario_seed: u64,
-    /// Why the expectations file (`--expect`) lists it: `fail: reason` or `skip: reason`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expectation: Option<String>,
-    /// Meter profile.
-    pub profile: String,
-    /// Meter's transmitter settings.
-    #[serde(serialize_with = "display")]
-    pub sender: UartConfig,
-    /// Reader's receiver settings.
-    #[serde(serialize_with = "display")]
-    pub receiver: UartConfig,
-    /// Faults, described.
-    pub faults: Vec<String>,
-    /// What the faults did.
-    pub fault_log: String,
-    /// Messages the meter sent (pushes and segments).
-    pub sent_messages: usize,
-    /// Bytes the meter sent.
-    pub sent_bytes: usize,
-    /// Bytes the reader's `read()` calls returned.
-    pub received_bytes: usize,
-    /// Characters received with a parity error.
-    pub rx_parity_errors: usize,
-    /// Characters received with a framing error.
-    pub rx_framing_errors: usize,
-    /// Breaks received.
-    pub rx_breaks: usize,
-    /// What the meter encoded, telegram by telegram.
-    #[serde(skip)]
-    pub truth: Vec<Reading>,
-    /// What the decoder said.
-    #[serde(skip)]
-    pub messages: Vec<Message>,
-    /// What became of each decoded message.
-    #[serde(skip)]
-    pub fates: Vec<MessageFate>,
-    /// Counts.
-    pub tally: Tally,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The decoder or reader under test failed as a program (the verdict is then
-    /// `decoder-error`, whatever it printed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decoder_error: Option<DecoderError>,
-    /// Expectations (and goldens, and the external decoder's output) that failed.
-    pub failures: Vec<Failure>,
-    /// What `--seeds N` found.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<SeedSweep>,
-    /// Golden file comparison.
-    pub golden: GoldenStatus,
-    /// Which decoder ran: `reference` or the external command.
-    pub decoder: String,
-    /// Where the line ran.
-    #[serde(serialize_with = "display")]
-    pub transport: Transport,
-    /// Wall-clock time the scenario took.
-    #[serde(serialize_with = "millis")]
-    pub elapsed: Duration,
-}
-
-fn display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
-}
-
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
-}
-
-impl Outcome {
-    /// Whether the verdict lets the run succeed (pass, expected-fail, skipped).
-    pub fn passed(&self) -> bool {
-        self.verdict.ok()
-    }
-
-    /// The verdict from the decoder's conduct and the failures: `decoder-error` before
-    /// anything else, then `fail` if any expectation failed.
-    pub fn settle(&mut self) {
-        self.verdict = if self.decoder_error.is_some() {
-            Verdict::DecoderError
-        } else if self.failures.is_empty() {
-            Verdict::Pass
-        } else {
-            Verdict::Fail
-        };
-    }
-}
-
 /// The reference decoder for a protocol.
 pub fn reference_decoder(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
     meterlab_decoder::auto::decoder_for(protocol, keys)
-}
-
-/// A scenario's meter built with its seed, the line's settings at both ends, and the keys the
-/// reader is configured with.
-pub(crate) struct Prepared {
-    pub meter: Box<dyn Meter>,
-    /// The meter's transmitter (`line.sender`, or the profile's).
-    pub sender: UartConfig,
-    /// The reader's receiver (`line.receiver`, or the sender's nominal settings: the clock
-    /// error is the meter's own).
-    pub receiver: UartConfig,
-    pub keys: Keys,
-}
-
-/// Builds what every run of `scenario` with `seed` starts from.
-pub(crate) fn prepare(scenario: &Scenario, seed: Seed) -> Result<Prepared, ScenarioError> {
-    let spec = &scenario.spec;
-    let meter = match crate::replay::meter(scenario, seed.derive("meter"))? {
-        Some(replayed) => replayed,
-        None => spec
-            .meter
-            .build(seed.derive("meter"))
-            .map_err(|e| ScenarioError::Invalid {
-                path: scenario.path.clone(),
-                message: e.to_string(),
-            })?,
-    };
-    let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
-    let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
-    let meter_keys = meter.keys();
-    let keys = Keys {
-        encryption: choose_key(&spec.reader.key, meter_keys.encryption.as_ref()),
-        authentication: choose_key(&spec.reader.auth_key, meter_keys.authentication.as_ref()),
-    };
-    Ok(Prepared {
-        meter,
-        sender,
-        receiver,
-        keys,
-    })
-}
-
-fn choose_key(choice: &KeyChoice, meter: Option<&Key>) -> Option<Key> {
-    match choice {
-        KeyChoice::Meter => meter.cloned(),
-        KeyChoice::None => None,
-        KeyChoice::Hex(h) => h.parse().ok(),
-    }
 }
 
 /// Runs one scenario (with `options.seed_override`, if any).
@@ -439,37 +278,28 @@ pub fn run_scenario_with_seed(
     let reference = options.decoder == DecoderUnderTest::Reference;
     let (fates, tally) = judge_outcome(spec, &truth, &messages, reference, &mut failures);
 
-    let mut outcome = Outcome {
-        name: scenario.name.clone(),
-        path: scenario.path.clone(),
-        description: spec.description.clone(),
-        seed: seed_value,
-        scenario_seed: spec.seed,
-        expectation: None,
-        profile: meter.profile().to_string(),
+    let mut outcome = Outcome::new(
+        scenario,
+        seed_value,
+        meter.profile().to_string(),
         sender,
         receiver,
-        faults: spec.faults.iter().map(ToString::to_string).collect(),
-        fault_log: result.fault_log,
-        sent_messages: result.sent_messages,
-        sent_bytes: result.sent_bytes,
-        received_bytes,
-        rx_parity_errors: result.rx_parity_errors,
-        rx_framing_errors: result.rx_framing_errors,
-        rx_breaks: result.rx_breaks,
-        truth,
-        messages,
-        fates,
-        tally,
-        verdict: Verdict::Pass,
-        decoder_error,
-        failures,
-        sweep: None,
-        golden: GoldenStatus::Skipped,
-        decoder: decoder_name,
         transport,
-        elapsed: Duration::ZERO,
-    };
+    );
+    outcome.fault_log = result.fault_log;
+    outcome.sent_messages = result.sent_messages;
+    outcome.sent_bytes = result.sent_bytes;
+    outcome.received_bytes = received_bytes;
+    outcome.rx_parity_errors = result.rx_parity_errors;
+    outcome.rx_framing_errors = result.rx_framing_errors;
+    outcome.rx_breaks = result.rx_breaks;
+    outcome.truth = truth;
+    outcome.messages = messages;
+    outcome.fates = fates;
+    outcome.tally = tally;
+    outcome.decoder_error = decoder_error;
+    outcome.failures = failures;
+    outcome.decoder = decoder_name;
     if reference && !seed_replaced {
         if let Some(dir) = &options.golden_dir {
             compare_golden(&mut outcome, dir, options.bless, options.builtin_golden);
@@ -543,38 +373,30 @@ fn run_live(
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     let mut failures = live.failures;
     let (fates, tally) = judge_outcome(spec, &live.truth, &live.messages, false, &mut failures);
-    let mut outcome = Outcome {
-        name: scenario.name.clone(),
-        path: scenario.path.clone(),
-        description: spec.description.clone(),
+    let mut outcome = Outcome::new(
+        scenario,
         seed,
-        scenario_seed: spec.seed,
-        expectation: None,
-        profile: live.profile,
-        sender: live.sender,
-        receiver: live.receiver,
-        faults: spec.faults.iter().map(ToString::to_string).collect(),
-        fault_log: live.summary.fault_log.clone(),
-        sent_messages: count(live.summary.emissions),
-        sent_bytes: count(live.summary.sent_bytes),
-        // Written to the port; what the reader's read() returned is its own business.
-        received_bytes: count(live.summary.bytes),
-        rx_parity_errors: count(live.summary.rx_parity_errors),
-        rx_framing_errors: count(live.summary.rx_framing_errors),
-        rx_breaks: count(live.summary.rx_breaks),
-        truth: live.truth,
-        messages: live.messages,
-        fates,
-        tally,
-        verdict: Verdict::Pass,
-        decoder_error: live.decoder_error,
-        failures,
-        sweep: None,
-        golden: GoldenStatus::Skipped,
-        decoder: command.to_string(),
-        transport: live.transport,
-        elapsed: started.elapsed(),
-    };
+        live.profile,
+        live.sender,
+        live.receiver,
+        live.transport,
+    );
+    outcome.fault_log = live.summary.fault_log.clone();
+    outcome.sent_messages = count(live.summary.emissions);
+    outcome.sent_bytes = count(live.summary.sent_bytes);
+    // Written to the port; what the reader's read() returned is its own business.
+    outcome.received_bytes = count(live.summary.bytes);
+    outcome.rx_parity_errors = count(live.summary.rx_parity_errors);
+    outcome.rx_framing_errors = count(live.summary.rx_framing_errors);
+    outcome.rx_breaks = count(live.summary.rx_breaks);
+    outcome.truth = live.truth;
+    outcome.messages = live.messages;
+    outcome.fates = fates;
+    outcome.tally = tally;
+    outcome.decoder_error = live.decoder_error;
+    outcome.failures = failures;
+    outcome.decoder = command.to_string();
+    outcome.elapsed = started.elapsed();
     outcome.settle();
     Ok(outcome)
 }
@@ -685,78 +507,6 @@ pub fn sweep_seeds(seed: u64, n: u64) -> Vec<u64> {
         .collect()
 }
 
-#[cfg(test)]
-mod test {
-    #[test]
-    fn sweep_seeds_are_fixed_distinct_and_not_the_own_seed() {
-        let a = super::sweep_seeds(10, 8);
-        assert_eq!(a, super::sweep_seeds(10, 8));
-        assert_eq!(
-            &a[..3],
-            &super::sweep_seeds(10, 3)[..],
-            "N more keeps the first ones"
-        );
-        let mut sorted = a.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 8);
-        assert!(!a.contains(&10));
-        assert_ne!(a, super::sweep_seeds(11, 8));
-    }
-}
-
-/// What `--seeds N` found for one scenario.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SeedSweep {
-    /// Further seeds run.
-    pub seeds: usize,
-    /// How many of them failed (a failed expectation, a decoder error, or the scenario could
-    /// not run).
-    pub failed: usize,
-    /// The first failing seed in sweep order, to rerun with `--seed`.
-    pub first_failing_seed: Option<u64>,
-    /// Why it failed.
-    pub first_failure: Option<String>,
-}
-
-impl Outcome {
-    /// Adds what the further seeds of `--seeds` gave: a scenario failing under any of them
-    /// fails, saying how often and the first seed to rerun. Call [`Outcome::settle`] after.
-    pub fn add_sweep(&mut self, runs: &[(u64, Result<Outcome, ScenarioError>)]) {
-        let mut sweep = SeedSweep {
-            seeds: runs.len(),
-            ..SeedSweep::default()
-        };
-        for (seed, r) in runs {
-            let why = match r {
-                Ok(o) if o.decoder_error.is_none() && o.failures.is_empty() => continue,
-                Ok(o) => o
-                    .decoder_error
-                    .as_ref()
-                    .map(|e| e.what.clone())
-                    .or_else(|| o.failures.first().map(|f| f.what.clone()))
-                    .unwrap_or_default(),
-                Err(e) => e.to_string(),
-            };
-            sweep.failed += 1;
-            if sweep.first_failing_seed.is_none() {
-                sweep.first_failing_seed = Some(*seed);
-                sweep.first_failure = Some(why);
-            }
-        }
-        if let (Some(seed), Some(why)) = (sweep.first_failing_seed, &sweep.first_failure) {
-            self.failures.push(Failure {
-                what: format!(
-                    "fails under {} of {} further seeds (--seeds); the first is seed {seed} (rerun with --seed {seed}): {why}",
-                    sweep.failed, sweep.seeds
-                ),
-                detail: None,
-            });
-        }
-        self.sweep = Some(sweep);
-    }
-}
-
 /// An outcome for a scenario that is not run (`skip` in the expectations file): its meter and
 /// line as the scenario says, nothing sent.
 pub fn skipped(scenario: &Scenario, reason: &str) -> Result<Outcome, ScenarioError> {
@@ -766,42 +516,17 @@ pub fn skipped(scenario: &Scenario, reason: &str) -> Result<Outcome, ScenarioErr
         receiver,
         ..
     } = prepare(scenario, Seed(scenario.spec.seed))?;
-    Ok(Outcome {
-        name: scenario.name.clone(),
-        path: scenario.path.clone(),
-        description: scenario.spec.description.clone(),
-        seed: scenario.spec.seed,
-        scenario_seed: scenario.spec.seed,
-        expectation: Some(format!("skip: {reason}")),
-        profile: meter.profile().to_string(),
+    let mut outcome = Outcome::new(
+        scenario,
+        scenario.spec.seed,
+        meter.profile().to_string(),
         sender,
         receiver,
-        faults: scenario
-            .spec
-            .faults
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        fault_log: String::new(),
-        sent_messages: 0,
-        sent_bytes: 0,
-        received_bytes: 0,
-        rx_parity_errors: 0,
-        rx_framing_errors: 0,
-        rx_breaks: 0,
-        truth: Vec::new(),
-        messages: Vec::new(),
-        fates: Vec::new(),
-        tally: Tally::default(),
-        verdict: Verdict::Skipped,
-        decoder_error: None,
-        failures: Vec::new(),
-        sweep: None,
-        golden: GoldenStatus::Skipped,
-        decoder: String::new(),
-        transport: scenario.spec.transport,
-        elapsed: Duration::ZERO,
-    })
+        scenario.spec.transport,
+    );
+    outcome.expectation = Some(format!("skip: {reason}"));
+    outcome.verdict = Verdict::Skipped;
+    Ok(outcome)
 }
 
 /// Runs `list` on `jobs` threads; `progress(done, total, &outcome)` is called as each one
@@ -860,4 +585,24 @@ pub fn run_jobs(
         }
     });
     results.into_values().collect()
+}
+
+#[cfg(test)]
+mod test {
+    #[test]
+    fn sweep_seeds_are_fixed_distinct_and_not_the_own_seed() {
+        let a = super::sweep_seeds(10, 8);
+        assert_eq!(a, super::sweep_seeds(10, 8));
+        assert_eq!(
+            &a[..3],
+            &super::sweep_seeds(10, 3)[..],
+            "N more keeps the first ones"
+        );
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 8);
+        assert!(!a.contains(&10));
+        assert_ne!(a, super::sweep_seeds(11, 8));
+    }
 }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod crc;
 pub mod dlms;
 pub mod dsmr;
 pub mod household;
@@ -17,6 +18,7 @@ pub mod meter;
 pub mod profile;
 pub mod replay;
 pub mod seed;
+pub mod spec;
 pub mod transport;
 
 pub use meter::{Emission, Meter};

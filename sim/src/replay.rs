@@ -35,8 +35,8 @@ use meterlab_decoder::{Keys, Protocol};
 use crate::clock::parse_duration;
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// How a replayed meter's profile name starts (`replay:dsmr-5.0`).
 pub const PROFILE_PREFIX: &str = "replay:";

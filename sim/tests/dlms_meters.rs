@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crc::{Crc, CRC_16_IBM_SDLC};
 use meterlab_decoder::{Decimal, Key, Reading, Scalar};
 use meterlab_sim::clock::LocalTime;
-use meterlab_sim::dlms::ciphering::GloCipheringRepr;
+use meterlab_sim::dlms::ciphering::GeneralGloCipheringRepr;
 use meterlab_sim::dlms::layout::{self, Identity, Layout, Snapshot};
 use meterlab_sim::dlms::{compose, logical_device_name, Ciphering, Push, PushInput};
 use meterlab_sim::{Emission, Meter, MeterSpec, Seed};
@@ -114,7 +114,7 @@ fn build(s: &Setup<'_>) -> Push {
         logical_device_name: logical_device_name(s.meter_id),
     };
     let ciphering = s.cipher.map(|(title, ic)| Ciphering {
-        header: GloCipheringRepr {
+        header: GeneralGloCipheringRepr {
             system_title: st(title),
             security_control: p.security.expect("encrypted profile").security_control,
             invocation_counter: ic,

@@ -29,7 +29,7 @@ pub const MAX_DEVIATION: i16 = 14 * 60;
 
 /// A COSEM date-time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct DateTime {
+pub struct DateTimeRepr {
     /// Year; `0xFFFF` not specified.
     pub year: u16,
     /// Month 1-12; `FD`/`FE` DST end/begin, `FF` not specified.
@@ -69,11 +69,11 @@ pub enum NotADate {
     Deviation(i16),
 }
 
-impl DateTime {
+impl DateTimeRepr {
     /// Reads the 12 bytes of a date-time; `None` for any other length.
-    pub fn from_bytes(bytes: &[u8]) -> Option<DateTime> {
+    pub fn from_bytes(bytes: &[u8]) -> Option<DateTimeRepr> {
         let b: &[u8; DATE_TIME_LEN] = bytes.try_into().ok()?;
-        Some(DateTime {
+        Some(DateTimeRepr {
             year: u16::from_be_bytes([b[0], b[1]]),
             month: b[2],
             day: b[3],
@@ -279,8 +279,8 @@ impl<'a> DataNotification<'a> {
     }
 
     /// The date-time, when present.
-    pub fn date_time(&self) -> Option<DateTime> {
-        self.date_time.and_then(DateTime::from_bytes)
+    pub fn date_time(&self) -> Option<DateTimeRepr> {
+        self.date_time.and_then(DateTimeRepr::from_bytes)
     }
 }
 
@@ -363,7 +363,7 @@ mod test {
 
     #[test]
     fn test_date_times() {
-        let dt = |hex: &str| DateTime::from_bytes(&unhex(hex)).expect("12 bytes");
+        let dt = |hex: &str| DateTimeRepr::from_bytes(&unhex(hex)).expect("12 bytes");
         assert_eq!(
             dt("07E5091B01092F0F00FFC400").to_rfc3339().as_deref(),
             Ok("2021-09-27T09:47:15+01:00")
@@ -393,7 +393,7 @@ mod test {
             dt("07E5010101000000FF7FFF00").to_rfc3339(),
             Err(NotADate::Deviation(0x7FFF))
         );
-        assert_eq!(DateTime::from_bytes(&[0; 11]), None);
+        assert_eq!(DateTimeRepr::from_bytes(&[0; 11]), None);
     }
 
     #[test]

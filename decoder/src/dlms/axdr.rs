@@ -97,7 +97,7 @@ pub enum Data<'a> {
     Float32(f32),
     /// `18` float64.
     Float64(f64),
-    /// `19` date-time (12 bytes, see [`super::apdu::DateTime`]).
+    /// `19` date-time (12 bytes, see [`super::apdu::DateTimeRepr`]).
     DateTime(&'a [u8]),
     /// `1A` date (5 bytes: year, month, day, weekday).
     Date(&'a [u8]),

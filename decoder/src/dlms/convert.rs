@@ -13,7 +13,7 @@
 //!   system title in hex; else none. (A meter number the layout names without OBIS is given
 //!   `0-0:96.1.0`, so the first rule covers it.)
 //! - `time`: the data-notification's date-time, else the list's `0-0:1.0.0` (with OBIS or named
-//!   by the layout), as RFC 3339 ([`super::apdu::DateTime::to_rfc3339`]).
+//!   by the layout), as RFC 3339 ([`super::apdu::DateTimeRepr::to_rfc3339`]).
 //!
 //! Choices where the contract is silent: a boolean is the number 0 or 1; a bit-string is its
 //! bits as `0`/`1` text; date-time, date and time values that are not the clock, and nested
@@ -26,7 +26,7 @@ use crate::obis::Obis;
 use crate::reading::{Protocol, Reading, Scalar, Value};
 use crate::units::dlms_unit_name;
 
-use super::apdu::{DataNotification, DateTime};
+use super::apdu::{DataNotification, DateTimeRepr};
 use super::axdr::Data;
 use super::hex_upper;
 use super::layout::{self, Layout};
@@ -35,23 +35,6 @@ use super::push_setup::{CaptureObject, PushObjectList, VALUE_ATTRIBUTE};
 /// The OBIS ids whose text is the meter id, in order of preference.
 const METER_ID_OBJECTS: [(u8, u8, u8, u8, u8); 3] =
     [(0, 0, 96, 1, 0), (0, 0, 96, 1, 1), (0, 0, 42, 0, 0)];
-
-/// If an element with its own OBIS id starts at `index`, how many elements of the list it uses:
-/// 1 for an `{OBIS, value[, x]}` structure, 2 or 3 for the flat `OBIS, value[, scaler-unit]`.
-pub fn keyed_group(elements: &[Data<'_>], index: usize) -> Option<usize> {
-    let element = elements.get(index)?;
-    if let Data::Structure(items) = element {
-        if (2..=3).contains(&items.len()) && items[0].as_obis().is_some() {
-            return Some(1);
-        }
-    }
-    element.as_obis()?;
-    elements.get(index + 1)?;
-    let with_unit = elements
-        .get(index + 2)
-        .is_some_and(|d| d.as_scaler_unit().is_some());
-    Some(if with_unit { 3 } else { 2 })
-}
 
 /// A clock object: `0-b:1.0.0` (any B, any F).
 pub fn is_clock(obis: Obis) -> bool {
@@ -68,9 +51,9 @@ pub fn octet_string_text(bytes: &[u8]) -> String {
 }
 
 /// The date-time an element carries: a 12-byte octet-string or a date-time.
-fn date_time_of(data: &Data<'_>) -> Option<DateTime> {
+fn date_time_of(data: &Data<'_>) -> Option<DateTimeRepr> {
     match data {
-        Data::OctetString(b) | Data::DateTime(b) => DateTime::from_bytes(b),
+        Data::OctetString(b) | Data::DateTime(b) => DateTimeRepr::from_bytes(b),
         _ => None,
     }
 }
@@ -179,7 +162,7 @@ fn text_of(data: &Data<'_>) -> String {
 /// A clock element of the list: where it is, and its date-time.
 struct Clock {
     id: String,
-    date_time: Option<DateTime>,
+    date_time: Option<DateTimeRepr>,
     type_name: &'static str,
 }
 
@@ -216,7 +199,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     let mut clocks: Vec<Clock> = Vec::new();
     let mut i = 0;
     while i < elements.len() {
-        if let Some(used) = keyed_group(elements, i) {
+        if let Some(used) = layout::keyed_group(elements, i) {
             let (obis, data, extra) = match &elements[i] {
                 Data::Structure(items) if used == 1 => {
                     (items[0].as_obis(), &items[1], items.get(2))

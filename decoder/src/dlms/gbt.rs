@@ -41,7 +41,7 @@ pub enum Error {
 
 /// One block, borrowing its data from the APDU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Block<'a> {
+pub struct BlockRepr<'a> {
     /// block-control.
     pub control: u8,
     /// block-number, from 1.
@@ -59,9 +59,9 @@ mod field {
     pub const LENGTH: usize = 6;
 }
 
-impl<'a> Block<'a> {
+impl<'a> BlockRepr<'a> {
     /// Parses a block at the start of `bytes`; returns it and the number of bytes it uses.
-    pub fn parse(bytes: &'a [u8]) -> Result<(Block<'a>, usize), Error> {
+    pub fn parse(bytes: &'a [u8]) -> Result<(BlockRepr<'a>, usize), Error> {
         match bytes.first() {
             None => return Err(Error::Incomplete { needed: 1, got: 0 }),
             Some(&GENERAL_BLOCK_TRANSFER) => {}
@@ -82,7 +82,7 @@ impl<'a> Block<'a> {
             got: bytes.len(),
         })?;
         Ok((
-            Block {
+            BlockRepr {
                 control: header[field::CONTROL],
                 number: u16::from_be_bytes([header[field::NUMBER], header[field::NUMBER + 1]]),
                 ack: u16::from_be_bytes([header[field::ACK], header[field::ACK + 1]]),
@@ -123,7 +123,7 @@ mod test {
 
     #[test]
     fn test_parse() {
-        let (block, used) = Block::parse(&LAST_BLOCK_BYTES).expect("valid block");
+        let (block, used) = BlockRepr::parse(&LAST_BLOCK_BYTES).expect("valid block");
         assert_eq!(used, LAST_BLOCK_BYTES.len());
         assert!(block.last() && block.streaming());
         assert_eq!((block.number, block.ack, block.window()), (3, 0, 0));
@@ -136,7 +136,7 @@ mod test {
         for cut in 0..LAST_BLOCK_BYTES.len() {
             assert!(
                 matches!(
-                    Block::parse(&LAST_BLOCK_BYTES[..cut]),
+                    BlockRepr::parse(&LAST_BLOCK_BYTES[..cut]),
                     Err(Error::Incomplete { .. })
                 ),
                 "cut at {cut}"
@@ -144,8 +144,8 @@ mod test {
         }
         let mut bad = LAST_BLOCK_BYTES;
         bad[6] = 0x80;
-        assert_eq!(Block::parse(&bad), Err(Error::LengthForm(0x80)));
+        assert_eq!(BlockRepr::parse(&bad), Err(Error::LengthForm(0x80)));
         bad[0] = 0xDB;
-        assert_eq!(Block::parse(&bad), Err(Error::NotGbt(0xDB)));
+        assert_eq!(BlockRepr::parse(&bad), Err(Error::NotGbt(0xDB)));
     }
 }

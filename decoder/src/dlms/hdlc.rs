@@ -19,7 +19,7 @@
 //! Wiener Netze capture lacks the closing flag; [`Frame::new_checked`] does not require it
 //! ([`Frame::has_closing_flag`] tells).
 
-use crate::dsmr::crc::crc16_x25;
+use crate::crc::crc16_x25;
 
 /// The flag opening and closing every frame.
 pub const FLAG: u8 = 0x7E;

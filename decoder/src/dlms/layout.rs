@@ -229,6 +229,23 @@ fn u32s(elements: &[Data<'_>]) -> bool {
     elements.iter().all(|d| matches!(d, Data::Unsigned32(_)))
 }
 
+/// If an element with its own OBIS id starts at `index`, how many elements of the list it uses:
+/// 1 for an `{OBIS, value[, x]}` structure, 2 or 3 for the flat `OBIS, value[, scaler-unit]`.
+pub fn keyed_group(elements: &[Data<'_>], index: usize) -> Option<usize> {
+    let element = elements.get(index)?;
+    if let Data::Structure(items) = element {
+        if (2..=3).contains(&items.len()) && items[0].as_obis().is_some() {
+            return Some(1);
+        }
+    }
+    element.as_obis()?;
+    elements.get(index + 1)?;
+    let with_unit = elements
+        .get(index + 2)
+        .is_some_and(|d| d.as_scaler_unit().is_some());
+    Some(if with_unit { 3 } else { 2 })
+}
+
 fn u16s(elements: &[Data<'_>]) -> bool {
     elements.iter().all(|d| matches!(d, Data::Unsigned16(_)))
 }
@@ -238,7 +255,7 @@ fn u16s(elements: &[Data<'_>]) -> bool {
 fn all_keyed(elements: &[Data<'_>]) -> bool {
     let mut i = 0;
     while i < elements.len() {
-        match super::convert::keyed_group(elements, i) {
+        match keyed_group(elements, i) {
             Some(used) => i += used,
             None => return false,
         }

@@ -26,7 +26,7 @@ pub mod push_setup;
 pub mod stream;
 pub mod transport;
 
-pub use apdu::{DataNotification, DateTime};
+pub use apdu::{DataNotification, DateTimeRepr};
 pub use axdr::Data;
 pub use ciphering::{CipherError, GeneralGloCiphering, SecurityControl};
 pub use stream::DlmsDecoder;

@@ -633,7 +633,7 @@ impl DlmsFramer {
                 }
             }
             gbt::GENERAL_BLOCK_TRANSFER if !in_gbt => {
-                let (block, used) = gbt::Block::parse(rest).map_err(|e| match e {
+                let (block, used) = gbt::BlockRepr::parse(rest).map_err(|e| match e {
                     gbt::Error::Incomplete { .. } => (ErrorKind::Length, e.to_string()),
                     _ => (ErrorKind::Malformed, e.to_string()),
                 })?;
@@ -1148,11 +1148,10 @@ fn hcs_failure(d: &[u8], header: &HdlcHeader, eof: bool) -> Look {
     let message = format!(
         "HDLC HCS 0x{:04X}, computed 0x{:04X}",
         u16::from_le_bytes([d[at], d[at + 1]]),
-        crate::dsmr::crc::crc16_x25(&d[1..at])
+        crate::crc::crc16_x25(&d[1..at])
     );
     let fcs_ok = d.len() >= len
-        && crate::dsmr::crc::crc16_x25(&d[1..len - 2])
-            == u16::from_le_bytes([d[len - 2], d[len - 1]]);
+        && crate::crc::crc16_x25(&d[1..len - 2]) == u16::from_le_bytes([d[len - 2], d[len - 1]]);
     if fcs_ok {
         let info = &d[at + 2..len - 2];
         return Look::Error {

@@ -51,7 +51,7 @@ pub struct Segment {
 
 /// Reads the transport fields of a checked long frame: the segment and its APDU bytes.
 pub fn segment<T: AsRef<[u8]>>(frame: &Frame<T>) -> Result<(Segment, &[u8]), Error> {
-    let ci = frame.control_information().unwrap_or(0xFF);
+    let ci = frame.ci().unwrap_or(0xFF);
     if ci & CI_RESERVED != 0 {
         return Err(Error::NotTransport(ci));
     }

@@ -295,21 +295,7 @@ impl fmt::Display for TelegramRepr {
     }
 }
 
-/// Bytes as text, each byte one char (ISO 8859-1): lossless for any input.
-pub(crate) fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
-}
-
-/// A line for an error message: quoted, escaped, at most 80 characters of it.
-pub(crate) fn quote(bytes: &[u8]) -> String {
-    const MAX: usize = 80;
-    let text = latin1(&bytes[..bytes.len().min(MAX)]);
-    if bytes.len() > MAX {
-        format!("{text:?}… ({} bytes)", bytes.len())
-    } else {
-        format!("{text:?}")
-    }
-}
+pub(crate) use crate::text::{latin1, quote};
 
 #[cfg(test)]
 mod test {

@@ -4,7 +4,7 @@
 //!
 //! | message | clause | bytes | type |
 //! |---|---|---|---|
-//! | request | 6.3.1 | `/ ? address ! CR LF` | [`Request`] |
+//! | request | 6.3.1 | `/ ? address ! CR LF` | [`RequestRepr`] |
 //! | identification | 6.3.2 | `/ XXX Z [\W] ident CR LF` | [`Identification`] |
 //! | acknowledgement/option select | 6.3.3 | `ACK V Z Y CR LF` | [`AckOptionSelect`] |
 //! | data message (readout) | 6.3.4 | `STX data-block ! CR LF ETX BCC` | [`DataMessage`] |
@@ -17,7 +17,7 @@
 //! [`Block`] is the zero-copy view shared by every message framed by SOH/STX … ETX/EOT and a BCC
 //! (§6.2, see [`super::bcc`]). The baud-rate character Z of the identification and of the option
 //! select is decoded per protocol mode (§6.3.14, §6.4: mode B letters `A`–`F`, modes C/E digits
-//! `0`–`6`) by [`baud_rate`]. The timing a reader must keep (reaction, inter-character and
+//! `0`–`6`) by [`baud_of_char`]. The timing a reader must keep (reaction, inter-character and
 //! inactivity times; the flow chart of Annex A) is in [`timing`].
 
 use std::fmt;
@@ -141,7 +141,7 @@ pub enum ProtocolMode {
 /// 19 200 Bd; modes C, D and E digits `0`–`6` = 300 to 19 200 Bd. `None` for mode A (no change,
 /// 300 Bd throughout) and for reserved or foreign characters. In practice mode D meters and DSMR
 /// meters send `5` whatever their line runs at.
-pub fn baud_rate(mode: ProtocolMode, z: u8) -> Option<u32> {
+pub fn baud_of_char(mode: ProtocolMode, z: u8) -> Option<u32> {
     match (mode, z) {
         (ProtocolMode::B, b'A'..=b'F') => Some(600 << (z - b'A')),
         (ProtocolMode::C | ProtocolMode::D | ProtocolMode::E, b'0'..=b'6') => {
@@ -151,8 +151,8 @@ pub fn baud_rate(mode: ProtocolMode, z: u8) -> Option<u32> {
     }
 }
 
-/// The baud-rate character for `rate` in `mode`, the inverse of [`baud_rate`].
-pub fn baud_char(mode: ProtocolMode, rate: u32) -> Option<u8> {
+/// The baud-rate character for `rate` in `mode`, the inverse of [`baud_of_char`].
+pub fn char_of_baud(mode: ProtocolMode, rate: u32) -> Option<u8> {
     let chars: &[u8] = match mode {
         ProtocolMode::B => b"ABCDEF",
         ProtocolMode::C | ProtocolMode::D | ProtocolMode::E => b"0123456",
@@ -161,27 +161,27 @@ pub fn baud_char(mode: ProtocolMode, rate: u32) -> Option<u8> {
     chars
         .iter()
         .copied()
-        .find(|&z| baud_rate(mode, z) == Some(rate))
+        .find(|&z| baud_of_char(mode, z) == Some(rate))
 }
 
 /// The request message (§6.3.1): `/ ? address ! CR LF`, sent by the reader at 300 Bd.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Request {
+pub struct RequestRepr {
     /// The device address: up to 32 characters `A`–`Z`, `a`–`z`, `0`–`9` and space; empty
     /// addresses every meter on the line.
     pub address: String,
 }
 
-impl Request {
+impl RequestRepr {
     /// A request to the meter with this device address (empty: any meter).
     pub fn new(address: impl Into<String>) -> Self {
-        Request {
+        RequestRepr {
             address: address.into(),
         }
     }
 
     /// Parses `/?address!` CR LF.
-    pub fn parse(bytes: &[u8]) -> Result<Request, Error> {
+    pub fn parse(bytes: &[u8]) -> Result<RequestRepr, Error> {
         const WHAT: &str = "request";
         let body = strip_crlf(WHAT, bytes)?;
         let address = body
@@ -203,7 +203,7 @@ impl Request {
                 max: MAX_DEVICE_ADDRESS_LEN,
             });
         }
-        Ok(Request::new(latin1(address)))
+        Ok(RequestRepr::new(latin1(address)))
     }
 
     /// The device address without leading zeros, which the standard ignores: addresses that
@@ -299,9 +299,9 @@ impl Identification {
         }
     }
 
-    /// The highest rate the meter offers ([`baud_rate`] of Z in its [`mode`](Self::mode)).
+    /// The highest rate the meter offers ([`baud_of_char`] of Z in its [`mode`](Self::mode)).
     pub fn baud_rate(&self) -> Option<u32> {
-        baud_rate(self.mode(), self.baud_id)
+        baud_of_char(self.mode(), self.baud_id)
     }
 
     /// Whether the meter offers the binary HDLC protocol, mode E (`\2`).
@@ -469,7 +469,7 @@ impl AckOptionSelect {
 
     /// The rate both sides switch to (mode C digit); `None` if Z is not one.
     pub fn baud_rate(&self) -> Option<u32> {
-        baud_rate(ProtocolMode::C, self.baud_id)
+        baud_of_char(ProtocolMode::C, self.baud_id)
     }
 
     /// Length of the message on the wire.
@@ -904,18 +904,18 @@ mod test {
 
     #[test]
     fn test_request() {
-        let request = Request::parse(REQUEST).expect("parses");
-        assert_eq!(request, Request::new(""));
+        let request = RequestRepr::parse(REQUEST).expect("parses");
+        assert_eq!(request, RequestRepr::new(""));
         assert_eq!(emitted(|o| request.emit(o)), REQUEST);
         assert_eq!(request.buffer_len(), REQUEST.len());
-        let addressed = Request::parse(b"/?00012345!\r\n").expect("parses");
+        let addressed = RequestRepr::parse(b"/?00012345!\r\n").expect("parses");
         assert_eq!(addressed.normalized_address(), "12345");
-        assert!(Request::parse(b"/?!").is_err());
-        assert!(Request::parse(b"/?a-b!\r\n").is_err());
-        assert!(Request::parse(b"/ISK5ME162\r\n").is_err());
+        assert!(RequestRepr::parse(b"/?!").is_err());
+        assert!(RequestRepr::parse(b"/?a-b!\r\n").is_err());
+        assert!(RequestRepr::parse(b"/ISK5ME162\r\n").is_err());
         let long = format!("/?{}!\r\n", "1".repeat(33));
         assert!(matches!(
-            Request::parse(long.as_bytes()),
+            RequestRepr::parse(long.as_bytes()),
             Err(Error::TooLong { len: 33, .. })
         ));
     }
@@ -978,7 +978,7 @@ mod test {
     #[test]
     fn test_baud_rates() {
         let c: Vec<_> = (b'0'..=b'9')
-            .map(|z| baud_rate(ProtocolMode::C, z))
+            .map(|z| baud_of_char(ProtocolMode::C, z))
             .collect();
         assert_eq!(
             c,
@@ -989,7 +989,7 @@ mod test {
                 .collect::<Vec<_>>()
         );
         let b: Vec<_> = (b'A'..=b'G')
-            .map(|z| baud_rate(ProtocolMode::B, z))
+            .map(|z| baud_of_char(ProtocolMode::B, z))
             .collect();
         assert_eq!(
             b,
@@ -1003,12 +1003,12 @@ mod test {
                 None
             ]
         );
-        assert_eq!(baud_rate(ProtocolMode::A, b'5'), None);
-        assert_eq!(baud_rate(ProtocolMode::B, b'5'), None);
-        assert_eq!(baud_char(ProtocolMode::C, 9600), Some(b'5'));
-        assert_eq!(baud_char(ProtocolMode::B, 9600), Some(b'E'));
-        assert_eq!(baud_char(ProtocolMode::A, 300), None);
-        assert_eq!(baud_char(ProtocolMode::C, 115_200), None);
+        assert_eq!(baud_of_char(ProtocolMode::A, b'5'), None);
+        assert_eq!(baud_of_char(ProtocolMode::B, b'5'), None);
+        assert_eq!(char_of_baud(ProtocolMode::C, 9600), Some(b'5'));
+        assert_eq!(char_of_baud(ProtocolMode::B, 9600), Some(b'E'));
+        assert_eq!(char_of_baud(ProtocolMode::A, 300), None);
+        assert_eq!(char_of_baud(ProtocolMode::C, 115_200), None);
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub mod stream;
 
 pub use dataset::{Address, AddressForm, DataBlock, DataSet};
 pub use message::{
-    baud_char, baud_rate, AckOptionSelect, Block, Command, CommandId, DataMessage, Identification,
-    ModeControl, ProtocolControl, ProtocolMode, Push, Reply, Request,
+    baud_of_char, char_of_baud, AckOptionSelect, Block, Command, CommandId, DataMessage,
+    Identification, ModeControl, ProtocolControl, ProtocolMode, Push, Reply, RequestRepr,
 };
 pub use stream::IecDecoder;
 

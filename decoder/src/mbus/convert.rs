@@ -95,7 +95,7 @@ pub fn decode_checked<T: AsRef<[u8]>>(frame: &Frame<T>) -> Decoded {
     if let Some(l) = link::classify(frame) {
         return Decoded::Link(l);
     }
-    let ci = frame.control_information().unwrap_or(0);
+    let ci = frame.ci().unwrap_or(0);
     if link::from_master(frame) {
         // A master's frame with a CI that is no command: data this decoder does not read.
         return Decoded::Error(unsupported(ci, " (sent by the master)"));
@@ -219,7 +219,7 @@ pub fn more_records_follow(frame: &[u8]) -> bool {
     if f.kind() != FrameKind::Long {
         return false;
     }
-    let ci = f.control_information().unwrap_or(0);
+    let ci = f.ci().unwrap_or(0);
     if header_kind(ci).is_none() {
         return false;
     }

@@ -261,7 +261,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 
     /// The CI field (control information) of a control or long frame.
-    pub fn control_information(&self) -> Option<u8> {
+    pub fn ci(&self) -> Option<u8> {
         matches!(self.kind, FrameKind::Control | FrameKind::Long)
             .then(|| self.buffer.as_ref()[field::CI])
     }
@@ -327,7 +327,7 @@ pub struct FrameRepr {
     /// A field (absent for the single character).
     pub address: Option<u8>,
     /// CI field (control and long frames).
-    pub control_information: Option<u8>,
+    pub ci: Option<u8>,
     /// The data after CI.
     pub data: Vec<u8>,
 }
@@ -344,7 +344,7 @@ impl FrameRepr {
             kind: frame.kind(),
             control: frame.control(),
             address: frame.address(),
-            control_information: frame.control_information(),
+            ci: frame.ci(),
             data: frame.data().to_vec(),
         })
     }
@@ -381,13 +381,13 @@ mod test {
         assert_eq!(frame.stated_len(), Some(0x14));
         assert_eq!(frame.control(), Some(0x53));
         assert_eq!(frame.address(), Some(0xFF));
-        assert_eq!(frame.control_information(), Some(0x11));
+        assert_eq!(frame.ci(), Some(0x11));
         assert_eq!(frame.data().len(), 0x14 - 3);
         assert_eq!(frame.data()[..2], [0x01, 0x67]);
         assert!(frame.checksum_ok());
         let repr = FrameRepr::parse(&frame).expect("checksum ok");
         assert_eq!(repr.buffer_len(), SECOND_FRAME.len());
-        assert_eq!(repr.control_information, Some(0x11));
+        assert_eq!(repr.ci, Some(0x11));
     }
 
     #[test]

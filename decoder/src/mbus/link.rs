@@ -107,7 +107,7 @@ pub fn classify<T: AsRef<[u8]>>(frame: &Frame<T>) -> Option<LinkRepr> {
         }
         FrameKind::Control | FrameKind::Long => {
             let c = control.unwrap_or(0);
-            let ci = frame.control_information().unwrap_or(0);
+            let ci = frame.ci().unwrap_or(0);
             if c & PRM == 0 {
                 // A slave's control frame has no data, except that CI 70 alone is an error.
                 return (frame.kind() == FrameKind::Control && ci != APPLICATION_ERROR).then(

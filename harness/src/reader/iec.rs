@@ -13,7 +13,7 @@
 
 use meterlab_decoder::iec::bcc;
 use meterlab_decoder::iec::message::{
-    baud_char, AckOptionSelect, Command, Identification, ProtocolMode,
+    char_of_baud, AckOptionSelect, Command, Identification, ProtocolMode,
 };
 use meterlab_decoder::{Message, StreamDecoder};
 use meterlab_sim::clock::NS_PER_MS;
@@ -274,7 +274,7 @@ impl IecReader {
             }
             (ProtocolMode::C | ProtocolMode::E, Some(offered)) => {
                 let baud = self.spec.max_baud.map_or(offered, |m| m.min(offered));
-                let z = baud_char(ProtocolMode::C, baud).unwrap_or(b'0');
+                let z = char_of_baud(ProtocolMode::C, baud).unwrap_or(b'0');
                 let at = now + ms(self.spec.ack_delay_ms);
                 self.state = State::AckDue { at, z, baud };
                 vec![Action::Wake { at_ns: at }]

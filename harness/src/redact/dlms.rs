@@ -8,10 +8,10 @@
 //! ciphertext stays as captured. The APDU keeps its length, so it goes back into the same
 //! frames, whose HDLC HCS/FCS or M-Bus checksum is recomputed where it was right.
 
+use meterlab_decoder::crc::crc16_x25;
 use meterlab_decoder::dlms::ciphering::GeneralGloCiphering;
-use meterlab_decoder::dsmr::crc::crc16_x25;
 use meterlab_decoder::{Keys, Protocol};
-use meterlab_sim::dlms::ciphering::GloCipheringRepr;
+use meterlab_sim::dlms::ciphering::GeneralGloCipheringRepr;
 use meterlab_sim::replay::frames;
 
 use super::{mbus, replace_all, Faker, Redacted};
@@ -286,12 +286,12 @@ fn redact_ciphered(
         return;
     };
     let auth = test.authentication.as_ref().or(Some(key));
-    let repr = GloCipheringRepr {
+    let repr = GeneralGloCipheringRepr {
         system_title: fake,
         security_control: sc,
         invocation_counter: ic,
     };
-    match repr.emit(&plain, key, auth) {
+    match repr.encrypt(&plain, key, auth) {
         Ok(new) if new.len() == len => {
             apdu[..len].copy_from_slice(&new);
             out.reencrypted += 1;

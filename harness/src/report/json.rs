@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::RunReport;
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::verdict::Verdict;
 
 #[derive(Serialize)]

@@ -9,7 +9,7 @@ pub mod table;
 
 use std::time::Duration;
 
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::verdict::Verdict;
 
 /// A finished run.

@@ -7,7 +7,7 @@ use console::{style, Style};
 
 use super::RunReport;
 use crate::golden::GoldenStatus;
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::transport::Transport;
 use crate::verdict::Verdict;
 

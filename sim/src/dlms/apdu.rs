@@ -15,7 +15,7 @@ use crate::clock::LocalTime;
 /// The data-notification tag.
 pub const TAG_DATA_NOTIFICATION: u8 = 0x0F;
 /// Deviation "not specified".
-pub const DEVIATION_UNSPECIFIED: i16 = i16::MIN;
+pub const DEVIATION_NOT_SPECIFIED: i16 = i16::MIN;
 /// Clock status bit: daylight saving active.
 pub const STATUS_DST: u8 = 0x80;
 
@@ -40,7 +40,7 @@ pub struct DateTimeRepr {
     /// Hundredths of a second (`FF` = not specified).
     pub hundredths: u8,
     /// Minutes from local time to UTC (−60 for CET, −120 for CEST), or
-    /// [`DEVIATION_UNSPECIFIED`].
+    /// [`DEVIATION_NOT_SPECIFIED`].
     pub deviation: i16,
     /// Clock status (`80` = daylight saving active, `FF` = not specified).
     pub clock_status: u8,
@@ -86,7 +86,7 @@ impl DateTimeRepr {
                 if t.summer { -120 } else { -60 },
                 if t.summer { STATUS_DST } else { 0 },
             ),
-            ClockStyle::Unspecified { status } => (0xFF, DEVIATION_UNSPECIFIED, status),
+            ClockStyle::Unspecified { status } => (0xFF, DEVIATION_NOT_SPECIFIED, status),
         };
         DateTimeRepr {
             year: u16::try_from(d.year()).unwrap_or(0xFFFF),
@@ -102,11 +102,11 @@ impl DateTimeRepr {
         }
     }
 
-    /// The 12 bytes.
-    pub fn emit(&self) -> [u8; 12] {
+    /// Appends the 12 bytes to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
         let [y0, y1] = self.year.to_be_bytes();
         let [d0, d1] = self.deviation.to_be_bytes();
-        [
+        out.extend_from_slice(&[
             y0,
             y1,
             self.month,
@@ -119,12 +119,14 @@ impl DateTimeRepr {
             d0,
             d1,
             self.clock_status,
-        ]
+        ]);
     }
 
     /// As the octet-string value a list element carries (`09 0C …`).
     pub fn to_data(&self) -> Data {
-        Data::OctetString(self.emit().to_vec())
+        let mut bytes = Vec::with_capacity(12);
+        self.emit(&mut bytes);
+        Data::OctetString(bytes)
     }
 }
 
@@ -167,24 +169,23 @@ impl DataNotificationRepr {
         1 + 4 + self.date_time.buffer_len() + self.body.buffer_len()
     }
 
-    /// The APDU.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buffer_len());
+    /// Appends the APDU to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.reserve(self.buffer_len());
         out.push(TAG_DATA_NOTIFICATION);
         out.extend_from_slice(&self.long_invoke_id_and_priority.to_be_bytes());
         match &self.date_time {
             DateTimeField::Absent => out.push(0x00),
             DateTimeField::Present(dt) => {
                 out.push(0x0C);
-                out.extend_from_slice(&dt.emit());
+                dt.emit(out);
             }
             DateTimeField::Typed(dt) => {
                 out.extend_from_slice(&[0x09, 0x0C]);
-                out.extend_from_slice(&dt.emit());
+                dt.emit(out);
             }
         }
-        self.body.emit(&mut out);
-        out
+        self.body.emit(out);
     }
 }
 
@@ -193,6 +194,15 @@ mod test {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+
+    /// What a repr emits into an empty buffer.
+    macro_rules! emitted {
+        ($repr:expr) => {{
+            let mut out = Vec::new();
+            $repr.emit(&mut out);
+            out
+        }};
+    }
 
     /// Start of the Kaifa MA304H3E list-1 push (roarfred/AmsToMqttBridge Samples/Kaifa):
     /// `0F 40000000 09 0C 07E1 09 0C 02 17 12 2A FF 8000 00 02 01 06 00000528`.
@@ -215,7 +225,7 @@ mod test {
             date_time: DateTimeField::Typed(DateTimeRepr::from_local(&t, style)),
             body: Data::Structure(vec![Data::DoubleLongUnsigned(1320)]),
         };
-        let bytes = apdu.emit();
+        let bytes = emitted!(apdu);
         assert_eq!(bytes.len(), apdu.buffer_len());
         assert_eq!(bytes, KAIFA_LIST1);
         assert_eq!(style.rfc3339(&t), "2017-09-12T23:18:42");
@@ -230,7 +240,7 @@ mod test {
                 .expect("valid date"),
         );
         assert_eq!(
-            DateTimeRepr::from_local(&summer, ClockStyle::Deviation).emit(),
+            emitted!(DateTimeRepr::from_local(&summer, ClockStyle::Deviation)),
             [0x07, 0xE5, 0x09, 0x1B, 0x01, 0x09, 0x2F, 0x0F, 0x00, 0xFF, 0x88, 0x80]
         );
         assert_eq!(
@@ -244,7 +254,7 @@ mod test {
                 .expect("valid date"),
         );
         assert_eq!(
-            DateTimeRepr::from_local(&winter, ClockStyle::Deviation).emit(),
+            emitted!(DateTimeRepr::from_local(&winter, ClockStyle::Deviation)),
             [0x07, 0xE6, 0x0B, 0x0C, 0x06, 0x10, 0x36, 0x00, 0x00, 0xFF, 0xC4, 0x00]
         );
     }
@@ -256,7 +266,7 @@ mod test {
             date_time: DateTimeField::Absent,
             body: Data::Null,
         };
-        assert_eq!(apdu.emit(), [0x0F, 0, 0, 0, 0, 0x00, 0x00]);
+        assert_eq!(emitted!(apdu), [0x0F, 0, 0, 0, 0, 0x00, 0x00]);
         assert_eq!(apdu.buffer_len(), 7);
     }
 }

@@ -28,7 +28,7 @@ pub const SC_ENC_SUITE_1: u8 = 0x21;
 
 /// A general-glo-ciphering APDU before encryption.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GloCipheringRepr {
+pub struct GeneralGloCipheringRepr {
     /// The meter's system title (3-letter manufacturer flag id + 5 bytes).
     pub system_title: [u8; 8],
     /// Security control byte (0x20, 0x21, 0x30...).
@@ -48,7 +48,7 @@ pub enum CipheringError {
     Encrypt,
 }
 
-impl GloCipheringRepr {
+impl GeneralGloCipheringRepr {
     /// Whether the security control asks for an authentication tag.
     pub fn authenticated(&self) -> bool {
         self.security_control & 0x10 != 0
@@ -60,8 +60,9 @@ impl GloCipheringRepr {
         2 + 8 + super::axdr::length_len(len) + len
     }
 
-    /// Encrypts `plaintext` and emits the whole APDU.
-    pub fn emit(
+    /// Encrypts `plaintext` and returns the whole APDU (named `encrypt`, not `emit`: it needs
+    /// the keys and can fail, where every `emit` appends to a buffer).
+    pub fn encrypt(
         &self,
         plaintext: &[u8],
         key: &Key,
@@ -125,7 +126,7 @@ mod test {
     /// AK D0D1…DF, system title 4D4D4D0000BC614E, IC 01234567, SC 30.
     #[test]
     fn green_book_vector() {
-        let repr = GloCipheringRepr {
+        let repr = GeneralGloCipheringRepr {
             system_title: [0x4D, 0x4D, 0x4D, 0x00, 0x00, 0xBC, 0x61, 0x4E],
             security_control: SC_AUTH_ENC,
             invocation_counter: 0x0123_4567,
@@ -134,7 +135,7 @@ mod test {
             0xC0, 0x01, 0x00, 0x00, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0xFF, 0x02, 0x00,
         ];
         let out = repr
-            .emit(
+            .encrypt(
                 &pt,
                 &key("000102030405060708090A0B0C0D0E0F"),
                 Some(&key("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")),
@@ -155,20 +156,20 @@ mod test {
 
     #[test]
     fn needs_auth_key_for_sc30() {
-        let repr = GloCipheringRepr {
+        let repr = GeneralGloCipheringRepr {
             system_title: [0; 8],
             security_control: SC_AUTH_ENC,
             invocation_counter: 1,
         };
         assert!(repr
-            .emit(b"x", &key("000102030405060708090A0B0C0D0E0F"), None)
+            .encrypt(b"x", &key("000102030405060708090A0B0C0D0E0F"), None)
             .is_err());
-        let repr = GloCipheringRepr {
+        let repr = GeneralGloCipheringRepr {
             security_control: SC_ENC,
             ..repr
         };
         let out = repr
-            .emit(b"abc", &key("000102030405060708090A0B0C0D0E0F"), None)
+            .encrypt(b"abc", &key("000102030405060708090A0B0C0D0E0F"), None)
             .expect("no tag needed");
         assert_eq!(out.len(), 2 + 8 + 1 + 5 + 3);
     }

@@ -4,7 +4,7 @@
 //! `E0 | block-control | block-number u16 | block-number-ack u16 | block-data`, block-control
 //! b7 = last block, b6 = streaming, b5–0 = window; block-data an A-XDR length and the bytes.
 //! The L+G E450 pushes its ciphered list this way in HDLC UI frames, blocks numbered from 1 with
-//! streaming set and no acknowledgement. [`GbtBlockRepr`] is the emit half of the decoder's type.
+//! streaming set and no acknowledgement. [`BlockRepr`] is the emit half of the decoder's type.
 
 use super::axdr;
 
@@ -19,7 +19,7 @@ pub const FIXED_HEADER_LEN: usize = 6;
 
 /// One block before emission.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GbtBlockRepr<'a> {
+pub struct BlockRepr<'a> {
     /// Whether this is the last block.
     pub last_block: bool,
     /// Whether the sender streams.
@@ -34,7 +34,7 @@ pub struct GbtBlockRepr<'a> {
     pub data: &'a [u8],
 }
 
-impl GbtBlockRepr<'_> {
+impl BlockRepr<'_> {
     /// The block-control byte.
     pub fn block_control(&self) -> u8 {
         (if self.last_block { LAST_BLOCK } else { 0 })
@@ -47,16 +47,15 @@ impl GbtBlockRepr<'_> {
         FIXED_HEADER_LEN + axdr::length_len(self.data.len()) + self.data.len()
     }
 
-    /// The block.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buffer_len());
+    /// Appends the block to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.reserve(self.buffer_len());
         out.push(TAG_GENERAL_BLOCK_TRANSFER);
         out.push(self.block_control());
         out.extend_from_slice(&self.block_number.to_be_bytes());
         out.extend_from_slice(&self.block_number_ack.to_be_bytes());
-        axdr::push_length(&mut out, self.data.len());
+        axdr::push_length(out, self.data.len());
         out.extend_from_slice(self.data);
-        out
     }
 }
 
@@ -72,14 +71,14 @@ pub fn data_capacity(room: usize) -> usize {
 /// Splits `apdu` into streamed blocks numbered from 1; `room(k)` is how many bytes block `k`
 /// (0-based) may take with its header (the lower layer's frame size, less e.g. the LLC header
 /// in the first frame).
-pub fn split(apdu: &[u8], room: impl Fn(usize) -> usize) -> Vec<GbtBlockRepr<'_>> {
+pub fn split(apdu: &[u8], room: impl Fn(usize) -> usize) -> Vec<BlockRepr<'_>> {
     let mut blocks = Vec::new();
     let mut at = 0;
     while at < apdu.len() || blocks.is_empty() {
         let k = blocks.len();
         let take = data_capacity(room(k)).max(1).min(apdu.len() - at);
         let end = at + take;
-        blocks.push(GbtBlockRepr {
+        blocks.push(BlockRepr {
             last_block: end == apdu.len(),
             streaming: true,
             window: 0,
@@ -100,7 +99,7 @@ mod test {
     fn test_emit_header() {
         // The L+G E450 capture's third block header: `E0 C0 0003 0000 1F`.
         let data = [0u8; 31];
-        let block = GbtBlockRepr {
+        let block = BlockRepr {
             last_block: true,
             streaming: true,
             window: 0,
@@ -108,7 +107,8 @@ mod test {
             block_number_ack: 0,
             data: &data,
         };
-        let bytes = block.emit();
+        let mut bytes = Vec::new();
+        block.emit(&mut bytes);
         assert_eq!(&bytes[..7], &[0xE0, 0xC0, 0x00, 0x03, 0x00, 0x00, 0x1F]);
         assert_eq!(bytes.len(), block.buffer_len());
     }

@@ -5,11 +5,11 @@
 //! this information follow) and an 11-bit length counting every byte between the flags.
 //! Addresses are 1, 2 or 4 bytes of 7 bits each, the last byte's low bit set. HCS covers format
 //! through control, FCS format through the end of the information; both are CRC-16/X.25
-//! (`crc::CRC_16_IBM_SDLC`), sent low byte first. A frame without information has no HCS.
+//! ([`crate::crc::CRC_X25`]), sent low byte first. A frame without information has no HCS.
 //! HAN meters send no byte stuffing: a `7E` may appear inside, readers frame by the length.
 //! [`HdlcFrameRepr`] is the emit half of the decoder's frame of the same name.
 
-use crc::{Crc, CRC_16_IBM_SDLC};
+use crate::crc::CRC_X25;
 
 /// The flag that opens and closes a frame.
 pub const FLAG: u8 = 0x7E;
@@ -22,8 +22,6 @@ pub const CONTROL_UI: u8 = 0x13;
 pub const CONTROL_I: u8 = 0x10;
 /// The poll/final bit of the control field; a meter clears it in all but the last segment.
 pub const CONTROL_PF: u8 = 0x10;
-/// CRC-16/X.25 as HDLC uses it for HCS and FCS.
-pub const CRC_HDLC: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
 /// The largest value of the 11-bit length field.
 pub const MAX_FRAME_LEN: usize = 0x7FF;
 
@@ -102,27 +100,27 @@ impl HdlcFrameRepr<'_> {
         self.frame_len() + 2
     }
 
-    /// The frame from flag to flag. The length must fit 11 bits ([`MAX_FRAME_LEN`]); longer
+    /// Appends the frame from flag to flag to `out`. The length must fit 11 bits ([`MAX_FRAME_LEN`]); longer
     /// information must be segmented by the caller.
-    pub fn emit(&self) -> Vec<u8> {
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
         let len = self.frame_len();
         debug_assert!(len <= MAX_FRAME_LEN, "HDLC frame of {len} bytes");
         let format = 0xA000 | if self.segmented { 0x0800 } else { 0 } | (len as u16 & 0x07FF);
-        let mut out = Vec::with_capacity(self.buffer_len());
+        out.reserve(self.buffer_len());
         out.push(FLAG);
         out.extend_from_slice(&format.to_be_bytes());
         out.extend_from_slice(self.destination.as_bytes());
         out.extend_from_slice(self.source.as_bytes());
         out.push(self.control);
         if !self.info.is_empty() {
-            let hcs = CRC_HDLC.checksum(&out[1..]);
+            let hcs = CRC_X25.checksum(&out[start + 1..]);
             out.extend_from_slice(&hcs.to_le_bytes());
             out.extend_from_slice(self.info);
         }
-        let fcs = CRC_HDLC.checksum(&out[1..]);
+        let fcs = CRC_X25.checksum(&out[start + 1..]);
         out.extend_from_slice(&fcs.to_le_bytes());
         out.push(FLAG);
-        out
     }
 }
 
@@ -157,6 +155,13 @@ pub fn segment<'a>(
 mod test {
     use super::*;
 
+    /// What a frame emits into an empty buffer.
+    fn emitted(frame: &HdlcFrameRepr<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        frame.emit(&mut out);
+        out
+    }
+
     /// The Kaifa MA304H3E list-1 frame (roarfred/AmsToMqttBridge Samples/Kaifa/readme.md).
     static KAIFA_LIST1_FRAME: [u8; 41] = [
         0x7E, 0xA0, 0x27, 0x01, 0x02, 0x01, 0x10, 0x5A, 0x87, 0xE6, 0xE7, 0x00, 0x0F, 0x40, 0x00,
@@ -178,7 +183,7 @@ mod test {
             info: &KAIFA_LIST1_FRAME[9..38],
         };
         assert_eq!(frame.buffer_len(), KAIFA_LIST1_FRAME.len());
-        assert_eq!(frame.emit(), KAIFA_LIST1_FRAME);
+        assert_eq!(emitted(&frame), KAIFA_LIST1_FRAME);
     }
 
     #[test]
@@ -205,7 +210,7 @@ mod test {
             128,
         );
         assert_eq!(frames.len(), 3);
-        let bytes: Vec<Vec<u8>> = frames.iter().map(HdlcFrameRepr::emit).collect();
+        let bytes: Vec<Vec<u8>> = frames.iter().map(emitted).collect();
         assert_eq!(&bytes[0][..7], &[0x7E, 0xA8, 0x8A, 0xCF, 0x02, 0x23, 0x03]);
         assert_eq!(&bytes[1][..3], &[0x7E, 0xA8, 0x8A]);
         assert_eq!(frames[2].info.len(), 44);
@@ -218,7 +223,7 @@ mod test {
             control: CONTROL_UI,
             info: &[0u8; 0x2D - 10],
         };
-        assert_eq!(&last.emit()[..9], &ISKRA_LAST_FRAME_HEAD);
+        assert_eq!(&emitted(&last)[..9], &ISKRA_LAST_FRAME_HEAD);
     }
 
     #[test]
@@ -230,12 +235,12 @@ mod test {
             control: 0x93,
             info: &[],
         };
-        let bytes = frame.emit();
+        let bytes = emitted(&frame);
         assert_eq!(bytes.len(), 9);
         assert_eq!(&bytes[..3], &[0x7E, 0xA0, 0x07]);
         assert_eq!(
             u16::from_le_bytes([bytes[6], bytes[7]]),
-            CRC_HDLC.checksum(&bytes[1..6])
+            CRC_X25.checksum(&bytes[1..6])
         );
     }
 }

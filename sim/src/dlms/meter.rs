@@ -9,15 +9,15 @@
 use meterlab_decoder::{Key, Keys, Protocol, Reading, Scalar, Value};
 
 use super::apdu::{DataNotificationRepr, DateTimeField, DateTimeRepr};
-use super::ciphering::{CipheringError, GloCipheringRepr};
+use super::ciphering::{CipheringError, GeneralGloCipheringRepr};
 use super::layout::{self, Identity, Layout, Snapshot};
 use super::profile::{DlmsProfile, HeaderClock, Lists};
 use crate::clock::{parse_duration, WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// W·ms per Wh.
 const WMS_PER_WH: u128 = 3_600_000;
@@ -26,7 +26,7 @@ const WMS_PER_WH: u128 = 3_600_000;
 #[derive(Clone, Debug)]
 pub struct Ciphering<'a> {
     /// The APDU header: system title, security control, invocation counter.
-    pub header: GloCipheringRepr,
+    pub header: GeneralGloCipheringRepr,
     /// Encryption key.
     pub key: &'a Key,
     /// Authentication key (security control 0x30).
@@ -99,9 +99,10 @@ pub fn compose(profile: &DlmsProfile, input: &PushInput<'_>) -> Result<Push, Cip
         date_time,
         body: list.body,
     };
-    let plaintext = notification.emit();
+    let mut plaintext = Vec::with_capacity(notification.buffer_len());
+    notification.emit(&mut plaintext);
     let apdu = match &input.ciphering {
-        Some(c) => c.header.emit(&plaintext, c.key, c.auth_key)?,
+        Some(c) => c.header.encrypt(&plaintext, c.key, c.auth_key)?,
         None => plaintext.clone(),
     };
     let frames = profile.transport.frames(&apdu);
@@ -587,7 +588,7 @@ impl Meter for DlmsMeter {
             identity: &self.identity,
             long_invoke_id_and_priority: self.profile.invoke_id.at(self.composed, ic),
             ciphering: self.secret.as_ref().map(|s| Ciphering {
-                header: GloCipheringRepr {
+                header: GeneralGloCipheringRepr {
                     system_title: s.system_title,
                     security_control: s.security_control,
                     invocation_counter: ic,

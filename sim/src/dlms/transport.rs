@@ -69,13 +69,15 @@ impl Transport {
                         data.extend_from_slice(&[m.stsap, m.dtsap]);
                         data.extend_from_slice(&apdu[k * chunk..end]);
                         let last = k + 1 == n;
+                        let mut frame = Vec::new();
                         LongFrameRepr {
                             control: m.control,
                             address: m.address,
                             ci: (k as u8 & 0x0F) | if last { CI_FINAL } else { 0 },
                             data: &data,
                         }
-                        .emit()
+                        .emit(&mut frame);
+                        frame
                     })
                     .collect()
             }
@@ -92,7 +94,8 @@ impl Transport {
                         if k == 0 {
                             info.extend_from_slice(&LLC);
                         }
-                        info.extend_from_slice(&block.emit());
+                        block.emit(&mut info);
+                        let mut frame = Vec::new();
                         HdlcFrameRepr {
                             segmented: false,
                             destination: h.destination,
@@ -100,7 +103,8 @@ impl Transport {
                             control: h.control,
                             info: &info,
                         }
-                        .emit()
+                        .emit(&mut frame);
+                        frame
                     })
                     .collect()
             }
@@ -110,7 +114,11 @@ impl Transport {
                 info.extend_from_slice(apdu);
                 hdlc::segment(h.destination, h.source, h.control, &info, h.max_info)
                     .iter()
-                    .map(HdlcFrameRepr::emit)
+                    .map(|frame| {
+                        let mut bytes = Vec::with_capacity(frame.buffer_len());
+                        frame.emit(&mut bytes);
+                        bytes
+                    })
                     .collect()
             }
         }

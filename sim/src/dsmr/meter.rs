@@ -7,12 +7,12 @@ use super::profile::{
 };
 use super::telegram::{CrcStyle, ObjectLine, TelegramRepr};
 use crate::clock::{LocalTime, WallClock, NS_PER_S};
-use crate::dlms::ciphering::{GloCipheringRepr, SC_AUTH_ENC};
+use crate::dlms::ciphering::{GeneralGloCipheringRepr, SC_AUTH_ENC};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// A value captured at a moment: an M-Bus reading, a quarter-hour peak.
 #[derive(Clone, Copy, Debug)]
@@ -694,15 +694,16 @@ impl Meter for DsmrMeter {
         let now = self.next_ns;
         self.advance(now);
         let (telegram, truth) = self.telegram(now);
-        let mut bytes = telegram.emit();
+        let mut bytes = Vec::with_capacity(telegram.buffer_len());
+        telegram.emit(&mut bytes);
         if let Some(key) = &self.key {
-            let apdu = GloCipheringRepr {
+            let apdu = GeneralGloCipheringRepr {
                 system_title: SMARTY_SYSTEM_TITLE,
                 security_control: SC_AUTH_ENC,
                 invocation_counter: self.frame_counter,
             };
             self.frame_counter = self.frame_counter.wrapping_add(1);
-            match apdu.emit(&bytes, key, Some(&self.auth_key)) {
+            match apdu.encrypt(&bytes, key, Some(&self.auth_key)) {
                 Ok(frame) => bytes = frame,
                 Err(e) => tracing::error!("cannot encrypt the Smarty frame: {e}"),
             }

@@ -4,28 +4,13 @@
 //! The CRC is CRC-16/ARC over every byte from `/` through `!`, four upper-case hex digits; DSMR 2.2
 //! and 3.0 send none. [`TelegramRepr`] is the emit half of the decoder's type of the same name.
 
-use crc::{Crc, CRC_16_ARC, CRC_16_IBM_SDLC};
 use meterlab_decoder::Obis;
 
-/// CRC-16/ARC (DSMR 4 and 5).
-pub const CRC_ARC: Crc<u16> = Crc::<u16>::new(&CRC_16_ARC);
-/// CRC-16/X-25 (the variant some non-conforming meters, e.g. Holley DTSD545, send).
-pub const CRC_X25: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_SDLC);
+/// CRC-16/ARC (DSMR 4 and 5) and CRC-16/X-25 (the variant some non-conforming meters, e.g.
+/// Holley DTSD545, send).
+pub use crate::crc::{CRC_ARC, CRC_X25};
 
-/// How a telegram ends.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CrcStyle {
-    /// `!` then CR LF: DSMR 2.2 and 3.0.
-    None,
-    /// CRC-16/ARC as four upper-case hex digits (DSMR 4 and 5).
-    #[default]
-    Arc,
-    /// CRC-16/ARC without leading zeros (`!B9F`, NWA warmtelink).
-    Unpadded,
-    /// CRC-16/X-25 as four hex digits (Holley).
-    X25,
-}
+pub use crate::spec::CrcStyle;
 
 /// One object line: `A-B:C.D.E(g1)(g2)…`, optionally followed by a DSMR 2.2 continuation line
 /// `(g)` that carries the value of an M-Bus reading.
@@ -74,9 +59,10 @@ pub struct TelegramRepr {
 }
 
 impl TelegramRepr {
-    /// The telegram bytes, from `/` through the final CR LF.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buffer_len());
+    /// Appends the telegram bytes, from `/` through the final CR LF, to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(self.buffer_len());
         out.push(b'/');
         out.extend_from_slice(self.identification.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -101,20 +87,15 @@ impl TelegramRepr {
             }
         }
         out.push(b'!');
-        match self.crc {
-            CrcStyle::None => {}
-            CrcStyle::Arc => {
-                out.extend_from_slice(format!("{:04X}", CRC_ARC.checksum(&out)).as_bytes())
-            }
-            CrcStyle::Unpadded => {
-                out.extend_from_slice(format!("{:X}", CRC_ARC.checksum(&out)).as_bytes())
-            }
-            CrcStyle::X25 => {
-                out.extend_from_slice(format!("{:04X}", CRC_X25.checksum(&out)).as_bytes())
-            }
-        }
+        let covered = &out[start..];
+        let crc = match self.crc {
+            CrcStyle::None => String::new(),
+            CrcStyle::Arc => format!("{:04X}", CRC_ARC.checksum(covered)),
+            CrcStyle::Unpadded => format!("{:X}", CRC_ARC.checksum(covered)),
+            CrcStyle::X25 => format!("{:04X}", CRC_X25.checksum(covered)),
+        };
+        out.extend_from_slice(crc.as_bytes());
         out.extend_from_slice(b"\r\n");
-        out
     }
 
     /// The length of [`emit`](Self::emit)'s output (an upper bound for [`CrcStyle::Unpadded`]).
@@ -167,7 +148,8 @@ mod test {
             lines: vec![ObjectLine::new(Obis::reduced(1, 3, 0, 2, 8), "50")],
             crc: CrcStyle::Arc,
         };
-        let bytes = t.emit();
+        let mut bytes = Vec::new();
+        t.emit(&mut bytes);
         assert!(bytes.starts_with(MINIMAL));
         assert_eq!(
             &bytes[MINIMAL.len()..],
@@ -195,7 +177,8 @@ mod test {
             }],
             crc: CrcStyle::None,
         };
-        let bytes = t.emit();
+        let mut bytes = Vec::new();
+        t.emit(&mut bytes);
         assert_eq!(
             bytes,
             b"/ISk5MT382-1004\r\n0-1:24.3.0(161107190000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n!\r\n"
@@ -217,7 +200,8 @@ mod test {
                 Obis::reduced(0, 0, 96, 13, 0),
                 format!("{i:04}"),
             )];
-            let bytes = t.emit();
+            let mut bytes = Vec::new();
+            t.emit(&mut bytes);
             let bang = bytes.iter().rposition(|&b| b == b'!').expect("has !");
             let crc = CRC_ARC.checksum(&bytes[..=bang]);
             if crc < 0x1000 {

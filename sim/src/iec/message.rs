@@ -112,13 +112,12 @@ pub struct RequestRepr {
 
 impl RequestRepr {
     /// The request bytes.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.address.len() + 5);
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.reserve(self.address.len() + 5);
         out.push(b'/');
         out.push(self.query);
         out.extend_from_slice(self.address.as_bytes());
         out.extend_from_slice(b"!\r\n");
-        out
     }
 
     /// A complete request line as the meter received it.
@@ -210,8 +209,8 @@ impl IdentificationRepr {
     }
 
     /// The identification bytes, `/` through CR LF.
-    pub fn emit(&self) -> Vec<u8> {
-        format!("/{}\r\n", self.line()).into_bytes()
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(format!("/{}\r\n", self.line()).as_bytes());
     }
 }
 
@@ -228,15 +227,15 @@ pub struct OptionSelectRepr {
 
 impl OptionSelectRepr {
     /// The message bytes.
-    pub fn emit(&self) -> Vec<u8> {
-        vec![
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[
             ACK,
             self.protocol,
             self.baud_char,
             self.option,
             b'\r',
             b'\n',
-        ]
+        ]);
     }
 
     /// A complete line starting with ACK as the meter received it.
@@ -281,12 +280,12 @@ pub struct DataMessageRepr {
 
 impl DataMessageRepr {
     /// The message bytes, STX through BCC.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = vec![STX];
-        emit_lines(&mut out, &self.lines, self.bang_on_last_line);
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.push(STX);
+        emit_lines(out, &self.lines, self.bang_on_last_line);
         out.push(ETX);
-        out.push(bcc(&out[1..]));
-        out
+        out.push(bcc(&out[start + 1..]));
     }
 }
 
@@ -301,11 +300,10 @@ pub struct PushRepr {
 
 impl PushRepr {
     /// The push bytes.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = self.identification.emit();
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        self.identification.emit(out);
         out.extend_from_slice(b"\r\n");
-        emit_lines(&mut out, &self.lines, false);
-        out
+        emit_lines(out, &self.lines, false);
     }
 }
 
@@ -335,15 +333,15 @@ impl CommandRepr {
     }
 
     /// The message bytes, SOH through BCC.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = vec![SOH, self.command, self.kind];
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[SOH, self.command, self.kind]);
         if let Some(data) = &self.data {
             out.push(STX);
             out.extend_from_slice(data);
         }
         out.push(self.end);
-        out.push(bcc(&out[1..]));
-        out
+        out.push(bcc(&out[start + 1..]));
     }
 
     /// A complete command block as the meter received it (SOH through BCC).
@@ -396,19 +394,28 @@ impl BlockRepr {
     }
 
     /// The message bytes, STX through BCC.
-    pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.data.len() + 3);
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(self.data.len() + 3);
         out.push(STX);
         out.extend_from_slice(&self.data);
         out.push(ETX);
-        out.push(bcc(&out[1..]));
-        out
+        out.push(bcc(&out[start + 1..]));
     }
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// What a message emits into an empty buffer.
+    macro_rules! emitted {
+        ($message:expr) => {{
+            let mut out = Vec::new();
+            $message.emit(&mut out);
+            out
+        }};
+    }
     use crate::iec::dataset::{Address, DataSetRepr};
 
     /// Iskra ME162 (corpus iskra-me162-mode-c-*): break, R1 read, its reply, P0.
@@ -434,12 +441,12 @@ mod test {
             data: None,
             end: ETX,
         };
-        assert_eq!(b0.emit(), BREAK);
+        assert_eq!(emitted!(b0), BREAK);
         assert_eq!(CommandRepr::parse(&BREAK), Ok(b0));
         let r1 = CommandRepr::new(b'R', b'1', b"1.8.0()");
-        assert_eq!(r1.emit(), R1_180);
+        assert_eq!(emitted!(r1), R1_180);
         assert_eq!(CommandRepr::parse(&R1_180), Ok(r1));
-        assert_eq!(CommandRepr::new(b'P', b'0', b"()").emit(), P0);
+        assert_eq!(emitted!(CommandRepr::new(b'P', b'0', b"()")), P0);
         assert_eq!(
             CommandRepr::parse(&W2).map(|c| (c.command, c.kind)),
             Ok((b'W', b'2'))
@@ -471,8 +478,8 @@ mod test {
         let reply = BlockRepr {
             data: b"(0033402.264*kWh)".to_vec(),
         };
-        assert_eq!(reply.emit(), R1_REPLY);
-        let err = BlockRepr::error("ERROR").emit();
+        assert_eq!(emitted!(reply), R1_REPLY);
+        let err = emitted!(BlockRepr::error("ERROR"));
         assert_eq!(&err[..9], b"\x02(ERROR)\x03");
         assert_eq!(err[9], bcc(b"(ERROR)\x03"));
     }
@@ -482,7 +489,7 @@ mod test {
         let r = RequestRepr::parse(b"/?!\r\n").expect("request");
         assert_eq!(r.query, b'?');
         assert!(r.address.is_empty());
-        assert_eq!(r.emit(), b"/?!\r\n");
+        assert_eq!(emitted!(r), b"/?!\r\n");
         let r = RequestRepr::parse(b"/2000123!\r\n").expect("query code 2");
         assert!(r.addresses("123"));
         assert!(r.addresses("0123"));
@@ -498,7 +505,7 @@ mod test {
     #[test]
     fn test_identification() {
         let id = IdentificationRepr::from_line("ISK5ME162-0033").expect("ident");
-        assert_eq!(id.emit(), b"/ISK5ME162-0033\r\n");
+        assert_eq!(emitted!(id), b"/ISK5ME162-0033\r\n");
         assert!(!id.fast_reaction());
         assert_eq!(ProtocolMode::announced(&id, false), ProtocolMode::C);
         let e = IdentificationRepr::from_line("LGZ5\\2ZMD3104407.B24").expect("ident");
@@ -531,7 +538,7 @@ mod test {
     fn test_option_select() {
         let o = OptionSelectRepr::parse(b"\x06050\r\n").expect("ack");
         assert_eq!((o.protocol, o.baud_char, o.option), (b'0', b'5', b'0'));
-        assert_eq!(o.emit(), b"\x06050\r\n");
+        assert_eq!(emitted!(o), b"\x06050\r\n");
         assert!(OptionSelectRepr::parse(b"\x0605\r\n").is_err());
         assert!(OptionSelectRepr::parse(b"\x06050\n").is_err());
     }
@@ -544,7 +551,7 @@ mod test {
             lines: vec![vec![set(1, 8, 0, "1"), set(2, 8, 0, "2")]],
             bang_on_last_line: false,
         };
-        let bytes = m.emit();
+        let bytes = emitted!(m);
         assert_eq!(
             &bytes[..bytes.len() - 1],
             b"\x021.8.0(1*kWh)2.8.0(2*kWh)\r\n!\r\n\x03"
@@ -554,11 +561,11 @@ mod test {
             lines: vec![vec![set(6, 8, 0, "1")]],
             bang_on_last_line: true,
         };
-        assert!(m.emit().starts_with(b"\x026.8.0(1*kWh)!\r\n\x03"));
+        assert!(emitted!(m).starts_with(b"\x026.8.0(1*kWh)!\r\n\x03"));
         let p = PushRepr {
             identification: IdentificationRepr::from_line("HAG5eHZ").expect("ident"),
             lines: vec![vec![set(1, 8, 0, "1")]],
         };
-        assert_eq!(p.emit(), b"/HAG5eHZ\r\n\r\n1.8.0(1*kWh)\r\n!\r\n");
+        assert_eq!(emitted!(p), b"/HAG5eHZ\r\n\r\n1.8.0(1*kWh)\r\n!\r\n");
     }
 }

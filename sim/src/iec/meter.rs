@@ -32,8 +32,8 @@ use crate::clock::{WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::{Seed, SimRng};
+use crate::spec::{MeterSpec, SpecError};
 
 /// Reaction time of a meter whose manufacturer flag has an upper-case third letter, ms.
 pub const DEFAULT_REACTION_MS: u64 = 300;
@@ -893,7 +893,8 @@ impl IecMeter {
             lines: sets.iter().map(|s| vec![s.repr.clone()]).collect(),
             bang_on_last_line: self.profile.layout == Layout::Kamstrup66,
         };
-        let mut bytes = message.emit();
+        let mut bytes = Vec::new();
+        message.emit(&mut bytes);
         let junk = self.junk(self.junk_after_etx);
         bytes.extend(junk);
         (bytes, reading)
@@ -908,7 +909,7 @@ impl IecMeter {
             lines: sets.iter().map(|s| vec![s.repr.clone()]).collect(),
         };
         let mut bytes = vec![0x7F; usize::from(self.junk_7f)];
-        bytes.extend(push.emit());
+        push.emit(&mut bytes);
         (bytes, reading)
     }
 
@@ -947,7 +948,7 @@ impl IecMeter {
             return;
         }
         let mut bytes = vec![0x7F; usize::from(self.junk_7f)];
-        bytes.extend(self.identification.emit());
+        self.identification.emit(&mut bytes);
         let (_, end) = self.send(out, now_ns + self.reaction_ns, bytes, Vec::new());
         self.state = match self.mode {
             ProtocolMode::A => State::ReadoutDue {
@@ -990,7 +991,8 @@ impl IecMeter {
             }
             b'2' if self.mode == ProtocolMode::E => {
                 // Binary mode (HDLC) is announced but not simulated: a clear refusal at 300 Bd.
-                let bytes = BlockRepr::error(ERROR_TEXT).emit();
+                let mut bytes = Vec::new();
+                BlockRepr::error(ERROR_TEXT).emit(&mut bytes);
                 self.send(out, now_ns + self.reaction_ns, bytes, Vec::new());
                 self.state = State::Idle;
             }
@@ -1013,7 +1015,8 @@ impl IecMeter {
         };
         let data = command.data.clone().unwrap_or_default();
         let data = String::from_utf8_lossy(&data).into_owned();
-        let error = BlockRepr::error(ERROR_TEXT).emit();
+        let mut error = Vec::new();
+        BlockRepr::error(ERROR_TEXT).emit(&mut error);
         match (command.command, command.kind) {
             (b'B', b'0' | b'1') => self.reset(now_ns),
             (b'P', b'1') => {
@@ -1041,7 +1044,9 @@ impl IecMeter {
                         set.repr.emit_groups(&mut reply);
                         let mut truth = Reading::new(Protocol::Iec62056_21);
                         truth.values.push(set.value);
-                        self.send(out, reply_at, BlockRepr { data: reply }.emit(), vec![truth]);
+                        let mut bytes = Vec::new();
+                        BlockRepr { data: reply }.emit(&mut bytes);
+                        self.send(out, reply_at, bytes, vec![truth]);
                     }
                     None => {
                         self.send(out, reply_at, error, Vec::new());
@@ -1167,7 +1172,8 @@ impl Meter for IecMeter {
                 self.switch(end, self.initial.baud);
             }
             Event::OpenProgramming => {
-                let bytes = CommandRepr::new(b'P', b'0', b"()").emit();
+                let mut bytes = Vec::new();
+                CommandRepr::new(b'P', b'0', b"()").emit(&mut bytes);
                 let (_, end) = self.send(&mut out, at_ns, bytes, Vec::new());
                 self.state = State::Programming {
                     authorized: self.password.is_none(),

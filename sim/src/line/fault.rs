@@ -9,10 +9,14 @@
 //!   electrical noise does. They act on the cells of transmitted characters only; an idle line
 //!   stays clean.
 //!
-//! Layers apply in the order the faults are listed. Layer `i` draws from its own stream
-//! `seed.derive("fault").index(i)`, and what it selects depends only on that stream and on the
+//! Layers apply in the order the faults are listed. Each layer draws from its own stream, named
+//! by the fault itself: `seed.derive("fault").derive(text).index(n)`, where `text` is the fault's
+//! canonical text (its [`Display`](fmt::Display) form: kind and parameters, e.g.
+//! `drop rate=0.01`) and `n` counts the earlier faults with the same text (so two identical
+//! faults still draw differently). What a layer selects depends only on that stream and on the
 //! position in the traffic (the index of an original byte, of a bit cell), never on what another
-//! layer did: adding a fault at the end of the list does not change the choices of the others.
+//! layer did or where it stands in the list: adding, removing or moving a fault does not change
+//! the choices of the others.
 //! Offsets always index the original bytes of a message, whatever earlier layers did; a layer
 //! that selects a byte an earlier layer removed does nothing (but still makes its draws).
 
@@ -978,9 +982,10 @@ pub(crate) struct FaultLayers {
 }
 
 impl FaultLayers {
-    /// The layers for these faults; layer `i` draws from `seed.derive("fault").index(i)`.
+    /// The layers for these faults; each draws from [`FaultLayers::seed_of`] its fault.
     pub fn new(faults: Vec<Fault>, seed: Seed) -> FaultLayers {
         let base = seed.derive("fault");
+        let mut seen: Vec<String> = Vec::with_capacity(faults.len());
         let log = FaultLog {
             entries: faults
                 .iter()
@@ -992,10 +997,21 @@ impl FaultLayers {
         };
         let layers = faults
             .into_iter()
-            .enumerate()
-            .map(|(i, fault)| Layer::new(fault, base.index(i as u64)))
+            .map(|fault| {
+                let text = fault.to_string();
+                let occurrence = seen.iter().filter(|t| **t == text).count();
+                let layer = Layer::new(fault, Self::seed_of(base, &text, occurrence));
+                seen.push(text);
+                layer
+            })
             .collect();
         FaultLayers { layers, log }
+    }
+
+    /// The sub-seed of a fault: from its canonical text (kind and parameters) and how many
+    /// faults with the same text come before it in the list, never from its position.
+    fn seed_of(base: Seed, text: &str, occurrence: usize) -> Seed {
+        base.derive(text).index(occurrence as u64)
     }
 
     /// The wake-up junk to send from t = 0, over all junk faults in order.
@@ -1135,6 +1151,48 @@ mod test {
         assert!(log.entries()[1].counts.gaps > 100);
         let dropped = log.entries()[0].counts.bytes_dropped;
         assert!((20..=90).contains(&dropped), "{dropped}");
+    }
+
+    #[test]
+    fn inserting_a_fault_before_keeps_the_others_choices() {
+        let msg: Vec<u8> = (0..=255).cycle().take(5000).collect();
+        let drop = Fault::Drop(Where::Rate { rate: 0.01 });
+        let garbage = Fault::Garbage {
+            at: Where::Rate { rate: 0.002 },
+            len: 3,
+        };
+        let (alone, log_alone) = run(vec![drop.clone(), garbage.clone()], &[&msg]);
+        // A fault inserted first, acting on no byte of this traffic (every 10000th).
+        let (with, log_with) = run(
+            vec![
+                Fault::Duplicate(Where::Every { every: 10_000 }),
+                drop,
+                garbage,
+            ],
+            &[&msg],
+        );
+        assert_eq!(alone, with);
+        assert_eq!(log_alone.entries()[0].counts, log_with.entries()[1].counts);
+        assert_eq!(log_alone.entries()[1].counts, log_with.entries()[2].counts);
+        assert!(log_with.entries()[1].counts.bytes_dropped > 0);
+        assert!(log_with.entries()[2].counts.bytes_inserted > 0);
+    }
+
+    #[test]
+    fn identical_faults_draw_differently() {
+        let msg: Vec<u8> = (0..=255).cycle().take(5000).collect();
+        let drop = Fault::Drop(Where::Rate { rate: 0.01 });
+        let (one, _) = run(vec![drop.clone()], &[&msg]);
+        let (two, log) = run(vec![drop.clone(), drop], &[&msg]);
+        let (a, b) = (log.entries()[0].counts, log.entries()[1].counts);
+        assert!(a.bytes_dropped > 0 && b.bytes_dropped > 0);
+        // The second drop selects other bytes: more are gone than with the first alone.
+        assert!(
+            two[0].len() < one[0].len(),
+            "{} {}",
+            two[0].len(),
+            one[0].len()
+        );
     }
 
     #[test]

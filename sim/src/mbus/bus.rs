@@ -33,8 +33,8 @@ use super::profile::{profile, BUS_PROFILE};
 use super::slave::MbusSlave;
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// A bus of several slaves, seen by the master as one [`Meter`].
 pub struct MbusBus {

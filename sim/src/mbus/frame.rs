@@ -86,15 +86,15 @@ impl ShortFrameRepr {
         Self::LEN
     }
 
-    /// The frame, start to stop byte.
-    pub fn emit(&self) -> Vec<u8> {
-        vec![
+    /// Appends the frame, start to stop byte, to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[
             START_SHORT,
             self.control,
             self.address,
             self.checksum(),
             STOP,
-        ]
+        ]);
     }
 
     /// Reads exactly one short frame.
@@ -175,16 +175,15 @@ impl<'a> LongFrameRepr<'a> {
         4 + self.length() + 2
     }
 
-    /// The frame, start to stop byte.
-    pub fn emit(&self) -> Vec<u8> {
+    /// Appends the frame, start to stop byte, to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
         let l = (self.length() & 0xFF) as u8;
-        let mut out = Vec::with_capacity(self.buffer_len());
+        out.reserve(self.buffer_len());
         out.extend_from_slice(&[START_LONG, l, l, START_LONG]);
         out.extend_from_slice(&[self.control, self.address, self.ci]);
         out.extend_from_slice(self.data);
         out.push(self.checksum());
         out.push(STOP);
-        out
     }
 
     /// Reads exactly one long or control frame (L fields equal, at least 3, and matching the
@@ -242,12 +241,12 @@ impl<'a> FrameRepr<'a> {
         }
     }
 
-    /// The frame, start to stop byte.
-    pub fn emit(&self) -> Vec<u8> {
+    /// Appends the frame, start to stop byte, to `out`.
+    pub fn emit(&self, out: &mut Vec<u8>) {
         match self {
-            FrameRepr::Ack => vec![ACK],
-            FrameRepr::Short(f) => f.emit(),
-            FrameRepr::Long(f) => f.emit(),
+            FrameRepr::Ack => out.push(ACK),
+            FrameRepr::Short(f) => f.emit(out),
+            FrameRepr::Long(f) => f.emit(out),
         }
     }
 }
@@ -255,6 +254,15 @@ impl<'a> FrameRepr<'a> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// What a frame emits into an empty buffer.
+    macro_rules! emitted {
+        ($frame:expr) => {{
+            let mut out = Vec::new();
+            $frame.emit(&mut out);
+            out
+        }};
+    }
 
     /// The second frame of the Netz NÖ customer-interface example (EVN Kaifa MA309): the last
     /// 15 APDU bytes after `01 67` (STSAP, DTSAP). Source: Netz NÖ brochure, also
@@ -280,7 +288,7 @@ mod test {
         };
         assert!(frame.length_fits());
         assert_eq!(frame.buffer_len(), EVN_FRAME_2.len());
-        assert_eq!(frame.emit(), EVN_FRAME_2);
+        assert_eq!(emitted!(frame), EVN_FRAME_2);
         assert_eq!(LongFrameRepr::parse(&EVN_FRAME_2), Ok(frame));
     }
 
@@ -294,7 +302,7 @@ mod test {
             data: &data,
         };
         assert!(!frame.length_fits());
-        let bytes = frame.emit();
+        let bytes = emitted!(frame);
         assert_eq!(&bytes[..4], &[0x68, 0x01, 0x01, 0x68]);
         assert_eq!(bytes.len(), 263);
         assert_eq!(bytes[261], 0x53u8.wrapping_add(0xFF));
@@ -306,7 +314,7 @@ mod test {
             control: 0x08,
             address: 0x0B,
         };
-        assert_eq!(frame.emit(), SHORT);
+        assert_eq!(emitted!(frame), SHORT);
         assert_eq!(frame.buffer_len(), SHORT.len());
         assert_eq!(ShortFrameRepr::parse(&SHORT), Ok(frame));
         assert_eq!(FrameRepr::parse(&SHORT), Ok(FrameRepr::Short(frame)));
@@ -315,19 +323,19 @@ mod test {
             control: CONTROL_REQ_UD2,
             address: 0x01,
         };
-        assert_eq!(req.emit(), [0x10, 0x5B, 0x01, 0x5C, 0x16]);
+        assert_eq!(emitted!(req), [0x10, 0x5B, 0x01, 0x5C, 0x16]);
         let nke = ShortFrameRepr {
             control: CONTROL_SND_NKE,
             address: ADDRESS_SELECTED,
         };
-        assert_eq!(nke.emit(), [0x10, 0x40, 0xFD, 0x3D, 0x16]);
+        assert_eq!(emitted!(nke), [0x10, 0x40, 0xFD, 0x3D, 0x16]);
     }
 
     #[test]
     fn test_control_frame() {
         let frame = LongFrameRepr::control_frame(0x08, 0x0B, 0x72);
         assert!(frame.is_control());
-        assert_eq!(frame.emit(), CONTROL);
+        assert_eq!(emitted!(frame), CONTROL);
         assert_eq!(LongFrameRepr::parse(&CONTROL), Ok(frame));
     }
 

@@ -60,8 +60,8 @@ use super::record::ByteOrder;
 use crate::clock::{NS_PER_MS, NS_PER_S};
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
-use crate::profile::{MeterSpec, SpecError};
 use crate::seed::Seed;
+use crate::spec::{MeterSpec, SpecError};
 
 /// Default reply delay, ms (at 300 and 600 Bd it is 22 bit times instead).
 pub const DEFAULT_REPLY_DELAY_MS: u64 = 20;
@@ -491,7 +491,9 @@ impl MbusSlave {
             ci: self.ci,
             data: &data,
         };
-        (frame.emit(), reading)
+        let mut bytes = Vec::with_capacity(frame.buffer_len());
+        frame.emit(&mut bytes);
+        (bytes, reading)
     }
 
     fn request_ud2(&mut self, out: &mut Vec<Emission>, now_ns: u64, control: u8) {
