@@ -59,7 +59,10 @@ pub fn decode_frame(bytes: &[u8]) -> Decoded {
         Err(e) => {
             let kind = match e {
                 F::Empty | F::Start(_) | F::SecondStart(_) => ErrorKind::FrameStart,
-                F::LengthMismatch(..) | F::LengthTooSmall(_) => ErrorKind::Length,
+                // `Unencodable` comes from emitting only, never from a received frame.
+                F::LengthMismatch(..) | F::LengthTooSmall(_) | F::Unencodable(_) => {
+                    ErrorKind::Length
+                }
                 F::Truncated { .. } => ErrorKind::Truncated,
                 F::Stop { .. } => ErrorKind::StopByte,
                 F::Checksum { .. } => ErrorKind::Checksum,

@@ -90,6 +90,11 @@ pub enum Error {
         /// The sum of C through the last data byte.
         computed: u8,
     },
+    /// A frame to emit whose fields do not fit its format (from [`FrameRepr::emit`]): more
+    /// than 252 data bytes (L is one byte), a long frame without CI, a short frame without C
+    /// and A.
+    #[error("cannot emit this frame: {0}")]
+    Unencodable(&'static str),
 }
 
 /// A read-only view of one M-Bus frame. Bytes after the frame are allowed and ignored.
@@ -349,6 +354,36 @@ impl FrameRepr {
         })
     }
 
+    /// Appends the frame to `out`, its length, checksum and stop byte computed (EN 13757-2
+    /// §5): `E5`; `10 C A CS 16`; `68 L L 68 C A CI data CS 16` with L = 3 + data. The M-Bus
+    /// master of the harness builds its requests with it. Nothing is appended on an error.
+    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        let header = |what| Error::Unencodable(what);
+        match self.kind {
+            FrameKind::SingleCharacter => out.push(SINGLE_CHARACTER),
+            FrameKind::Short => {
+                let (Some(c), Some(a)) = (self.control, self.address) else {
+                    return Err(header("a short frame needs C and A"));
+                };
+                out.extend_from_slice(&[SHORT_START, c, a, c.wrapping_add(a), STOP]);
+            }
+            FrameKind::Control | FrameKind::Long => {
+                let (Some(c), Some(a), Some(ci)) = (self.control, self.address, self.ci) else {
+                    return Err(header("a long frame needs C, A and CI"));
+                };
+                let l = u8::try_from(MIN_DATA_LEN + self.data.len())
+                    .map_err(|_| header("more than 252 data bytes"))?;
+                out.extend_from_slice(&[LONG_START, l, l, LONG_START]);
+                let start = out.len();
+                out.extend_from_slice(&[c, a, ci]);
+                out.extend_from_slice(&self.data);
+                let sum = checksum(&out[start..]);
+                out.extend_from_slice(&[sum, STOP]);
+            }
+        }
+        Ok(())
+    }
+
     /// The length of the frame this value is emitted as (L = 3 + data for a long frame).
     pub fn buffer_len(&self) -> usize {
         match self.kind {
@@ -372,6 +407,39 @@ mod test {
         0x68, 0x14, 0x14, 0x68, 0x53, 0xFF, 0x11, 0x01, 0x67, 0x41, 0x9A, 0x3C, 0xFD, 0xA4, 0x4B,
         0xE4, 0x38, 0xC9, 0x6F, 0x0E, 0x38, 0xBF, 0x83, 0xD9, 0x83, 0x16,
     ];
+
+    #[test]
+    fn test_emit_gives_the_parsed_bytes_back() {
+        let frame = Frame::new_checked(&SECOND_FRAME[..]).expect("valid frame");
+        let repr = FrameRepr::parse(&frame).expect("checksum ok");
+        let mut out = vec![0xAA];
+        repr.emit(&mut out).expect("encodable");
+        assert_eq!(&out[1..], &SECOND_FRAME[..]);
+        assert_eq!(out.len() - 1, repr.buffer_len());
+        let short = FrameRepr {
+            kind: FrameKind::Short,
+            control: Some(0x40),
+            address: Some(0xFD),
+            ci: None,
+            data: Vec::new(),
+        };
+        let mut out = Vec::new();
+        short.emit(&mut out).expect("encodable");
+        assert_eq!(out, [0x10, 0x40, 0xFD, 0x3D, 0x16]);
+        let too_long = FrameRepr {
+            kind: FrameKind::Long,
+            control: Some(0x53),
+            address: Some(1),
+            ci: Some(0x51),
+            data: vec![0; 253],
+        };
+        let mut out = Vec::new();
+        assert!(matches!(
+            too_long.emit(&mut out),
+            Err(Error::Unencodable(_))
+        ));
+        assert!(out.is_empty(), "nothing appended on an error");
+    }
 
     #[test]
     fn test_parse() {

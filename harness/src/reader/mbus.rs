@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use meterlab_decoder::mbus::frame::{FrameKind, FrameRepr};
 use meterlab_decoder::{Message, StreamDecoder};
 use meterlab_sim::clock::{parse_duration, NS_PER_MS};
 use meterlab_sim::line::UartConfig;
@@ -262,18 +263,29 @@ pub fn secondary_pattern(id: &str) -> Option<[u8; 8]> {
     Some(out)
 }
 
+/// A request as bytes, emitted by the decoder's frame value (EN 13757-2 §5).
+fn frame(kind: FrameKind, c: u8, a: u8, ci: Option<u8>, data: &[u8]) -> Vec<u8> {
+    let repr = FrameRepr {
+        kind,
+        control: Some(c),
+        address: Some(a),
+        ci,
+        data: data.to_vec(),
+    };
+    let mut out = Vec::with_capacity(repr.buffer_len());
+    // The master's requests carry at most 8 data bytes (a secondary address): they always fit.
+    if let Err(e) = repr.emit(&mut out) {
+        tracing::error!("M-Bus request not sent: {e}");
+    }
+    out
+}
+
 fn short(c: u8, a: u8) -> Vec<u8> {
-    vec![0x10, c, a, c.wrapping_add(a), 0x16]
+    frame(FrameKind::Short, c, a, None, &[])
 }
 
 fn long(c: u8, a: u8, ci: u8, data: &[u8]) -> Vec<u8> {
-    let l = (3 + data.len()) as u8;
-    let mut f = vec![0x68, l, l, 0x68, c, a, ci];
-    f.extend_from_slice(data);
-    let cs = f[4..].iter().fold(0u8, |s, b| s.wrapping_add(*b));
-    f.push(cs);
-    f.push(0x16);
-    f
+    frame(FrameKind::Long, c, a, Some(ci), data)
 }
 
 /// What the master waits for.
