@@ -260,6 +260,29 @@ impl ParityCheck {
 }
 
 impl SettingResult {
+    /// The result of a setting before anything was sent: nothing counted, nothing measured.
+    fn blank(config: &UartConfig) -> Self {
+        SettingResult {
+            setting: config.to_string(),
+            sent: 0,
+            received: 0,
+            lost: 0,
+            extra: 0,
+            changed: 0,
+            differences: Vec::new(),
+            inverted: Inversion::No,
+            latency_us: None,
+            gap_p50_us: None,
+            gap_p99_us: None,
+            char_time_us: config.char_time_ns() / 1000.0,
+            patterns: Vec::new(),
+            rtt_p50_us: None,
+            rtt_p99_us: None,
+            parity_errors: ParityCheck::NotChecked,
+            unsupported: None,
+        }
+    }
+
     /// Nothing lost, changed or extra.
     pub fn clean(&self) -> bool {
         self.unsupported.is_none()
@@ -684,23 +707,9 @@ pub fn run(
         if let Err(e) = set {
             tracing::warn!(%config, "the port refused the setting: {e}");
             results.push(SettingResult {
-                setting: config.to_string(),
-                sent: 0,
-                received: 0,
-                lost: 0,
-                extra: 0,
-                changed: 0,
-                differences: Vec::new(),
                 inverted: Inversion::NotDeterminable,
-                latency_us: None,
-                gap_p50_us: None,
-                gap_p99_us: None,
-                char_time_us: config.char_time_ns() / 1000.0,
-                patterns: Vec::new(),
-                rtt_p50_us: None,
-                rtt_p99_us: None,
-                parity_errors: ParityCheck::NotChecked,
                 unsupported: Some(e.to_string()),
+                ..SettingResult::blank(config)
             });
             continue;
         }
@@ -715,25 +724,7 @@ pub fn run(
         }
         let mask = config.data_mask();
         let started = Instant::now();
-        let mut result = SettingResult {
-            setting: config.to_string(),
-            sent: 0,
-            received: 0,
-            lost: 0,
-            extra: 0,
-            changed: 0,
-            differences: Vec::new(),
-            inverted: Inversion::No,
-            latency_us: None,
-            gap_p50_us: None,
-            gap_p99_us: None,
-            char_time_us: config.char_time_ns() / 1000.0,
-            patterns: Vec::new(),
-            rtt_p50_us: None,
-            rtt_p99_us: None,
-            parity_errors: ParityCheck::NotChecked,
-            unsupported: None,
-        };
+        let mut result = SettingResult::blank(config);
         // A round of every pattern takes long on a slow line (8772 characters: 40 s at
         // 2400 8E1): there the round is the 256 byte values only.
         let full_ns: f64 =

@@ -8,15 +8,14 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_meterlab");
 
+mod common;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("meterlab-suite-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir("suite", name)
 }
 
 fn meterlab_in(dir: &Path, args: &[&str]) -> (Output, String) {

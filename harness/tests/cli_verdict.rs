@@ -9,15 +9,14 @@ use std::process::{Command, Output};
 const INVERTED: &str = "scenarios/dsmr/dsmr-5.0-inverted-signal.yaml";
 const READ_AT_9600: &str = "scenarios/dlms/dlms-evn-read-at-9600.yaml";
 
+mod common;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("meterlab-verdict-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir("verdict", name)
 }
 
 fn meterlab(args: &[&str]) -> (Output, String) {

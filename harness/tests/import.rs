@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use meterlab_decoder::{auto, Key, Keys, Message, Protocol, Scalar};
 use meterlab_sim::{MeterSpec, Seed};
 
+mod common;
+
 fn meterlab(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_meterlab"))
         .args(args)
@@ -19,10 +21,7 @@ fn meterlab(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("meterlab-import-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir("import", name)
 }
 
 fn text(o: &Output) -> String {

@@ -12,11 +12,10 @@ use meterlab_harness::session::{self, Limits, LineSetup};
 use meterlab_harness::{golden, replay};
 use meterlab_sim::{MeterSpec, Seed};
 
+mod common;
+
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("meterlab-replay-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir("replay", name)
 }
 
 /// `n` pushes of a built-in profile's virtual meter: a capture with a known source.
