@@ -20,6 +20,7 @@ pub mod replay;
 pub mod seed;
 pub mod spec;
 pub mod transport;
+pub mod wmbus;
 
 pub use meter::{Emission, Meter};
 pub use profile::MeterSpec;

@@ -1,0 +1,24 @@
+//! Wireless M-Bus (EN 13757-4 link layer, EN 13757-7/OMS security, EN 13757-3 records): radio
+//! meters, the radio between them and a receiver, and virtual receiver dongles.
+//!
+//! - [`link`]: `L C M A`, frame formats A and B with their CRCs.
+//! - [`ell`], [`afl`], [`tpl`]: the extended link layer, the authentication and fragmentation
+//!   layer, the transport header; [`security`]: modes 5 and 7; [`telegram`]: the layers in order.
+//! - [`mode`]: T1, C1 and S1 (chip rates, air time, transmission intervals).
+//! - [`meter`]: radio meters as plain data plus a model; [`catalog`]: the built-in meters.
+//! - [`radio`]: what reaches a receiver (collisions, CRC errors, weak signals, a repeater, meter
+//!   faults).
+//! - [`dongle`]: iM871A, AMB8465, CUL and rtl_wmbus as I/O-free state machines behind the
+//!   [`Meter`](crate::Meter) trait.
+
+pub mod afl;
+pub mod ell;
+pub mod link;
+pub mod security;
+pub mod telegram;
+#[cfg(test)]
+pub(crate) mod test_vectors;
+pub mod tpl;
+
+pub use link::{FrameFormat, FrameRepr, LinkRepr};
+pub use telegram::TelegramRepr;
