@@ -358,6 +358,7 @@ impl Vif {
                 0x68..=0x6B => m("Pressure", Some("bar"), Pow10(n(c, 3) - 3)),
                 0x6C => m("Time point (date)", None, Pow10(0)),
                 0x6D => m("Time point (date & time)", None, Pow10(0)),
+                0x6E => m("H.C.A.", None, Pow10(0)),
                 0x70..=0x73 => m(
                     "Averaging Duration",
                     Some("s"),

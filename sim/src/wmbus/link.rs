@@ -264,6 +264,35 @@ pub fn strip_crcs(format: FrameFormat, on_air: &[u8]) -> Result<Vec<u8>, LinkErr
     Ok(out)
 }
 
+/// The data bytes of a frame whose CRCs failed, CRC positions removed without checking (what
+/// a receiver that reports CRC failures prints); as many blocks as there are bytes.
+pub fn remove_crcs_unchecked(format: FrameFormat, on_air: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(on_air.len());
+    let mut push_block = |data: &[u8]| out.extend_from_slice(data);
+    let first = on_air.len().min(BLOCK1_LEN);
+    match format {
+        FrameFormat::A => {
+            push_block(&on_air[..first]);
+            let mut at = BLOCK1_LEN + 2;
+            while at < on_air.len() {
+                let end = (at + BLOCK_A_LEN).min(on_air.len());
+                push_block(&on_air[at..end]);
+                at = end + 2;
+            }
+        }
+        FrameFormat::B => {
+            let end2 = on_air.len().min(BLOCK1_LEN + BLOCK2_B_LEN);
+            if on_air.len() <= BLOCK1_LEN + BLOCK2_B_LEN + 2 {
+                push_block(&on_air[..on_air.len().saturating_sub(2)]);
+            } else {
+                push_block(&on_air[..end2]);
+                push_block(&on_air[end2 + 2..on_air.len() - 2]);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -305,6 +334,7 @@ mod test {
         let mut plain = Vec::new();
         frame.emit_without_crc(&mut plain);
         assert_eq!(plain, bare);
+        assert_eq!(remove_crcs_unchecked(FrameFormat::B, &air)[1..], bare[1..]);
     }
 
     #[test]
@@ -333,6 +363,9 @@ mod test {
             Err(LinkError::Length { .. })
         ));
         assert!(strip_crcs(FrameFormat::B, &[]).is_err());
+        assert_eq!(remove_crcs_unchecked(FrameFormat::A, &bad)[..12], bare[..12]);
+        assert_eq!(remove_crcs_unchecked(FrameFormat::A, &air[..20]), bare[..18]);
+        assert_eq!(remove_crcs_unchecked(FrameFormat::A, &[]), Vec::<u8>::new());
     }
 
     #[test]

@@ -12,13 +12,23 @@
 //!   [`Meter`](crate::Meter) trait.
 
 pub mod afl;
+pub mod catalog;
+pub mod dongle;
 pub mod ell;
 pub mod link;
+pub mod meter;
+pub mod mode;
+pub mod radio;
 pub mod security;
 pub mod telegram;
 #[cfg(test)]
 pub(crate) mod test_vectors;
 pub mod tpl;
 
+pub use catalog::CATALOG;
+pub use dongle::{Dongle, DongleKind};
 pub use link::{FrameFormat, FrameRepr, LinkRepr};
+pub use meter::{RadioMeter, RadioMeterSpec};
+pub use mode::RadioMode;
+pub use radio::{Air, MeterFaults, RadioFaults};
 pub use telegram::TelegramRepr;
