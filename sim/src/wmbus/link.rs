@@ -111,11 +111,7 @@ pub struct FrameRepr<'a> {
 
 impl<'a> FrameRepr<'a> {
     /// A frame, if its payload fits the format.
-    pub fn new(
-        format: FrameFormat,
-        link: LinkRepr,
-        payload: &'a [u8],
-    ) -> Result<Self, LinkError> {
+    pub fn new(format: FrameFormat, link: LinkRepr, payload: &'a [u8]) -> Result<Self, LinkError> {
         let frame = FrameRepr {
             format,
             link,
@@ -226,7 +222,11 @@ pub fn strip_crcs(format: FrameFormat, on_air: &[u8]) -> Result<Vec<u8>, LinkErr
             if on_air.len() < wire_len {
                 return Err(length_error);
             }
-            check(1, &on_air[..BLOCK1_LEN], &on_air[BLOCK1_LEN..BLOCK1_LEN + 2])?;
+            check(
+                1,
+                &on_air[..BLOCK1_LEN],
+                &on_air[BLOCK1_LEN..BLOCK1_LEN + 2],
+            )?;
             out.extend_from_slice(&on_air[..BLOCK1_LEN]);
             let mut at = BLOCK1_LEN + 2;
             let mut left = data_len;
@@ -302,10 +302,9 @@ mod test {
         // Test helper over known-good corpus bytes.
         let m = u16::from_le_bytes([bytes[2], bytes[3]]);
         let id_bcd = [bytes[4], bytes[5], bytes[6], bytes[7]];
-        let id = id_bcd
-            .iter()
-            .rev()
-            .fold(0u32, |acc, b| acc * 100 + u32::from(b >> 4) * 10 + u32::from(b & 0xF));
+        let id = id_bcd.iter().rev().fold(0u32, |acc, b| {
+            acc * 100 + u32::from(b >> 4) * 10 + u32::from(b & 0xF)
+        });
         LinkRepr {
             control: bytes[1],
             address: SecondaryAddress {
@@ -363,8 +362,14 @@ mod test {
             Err(LinkError::Length { .. })
         ));
         assert!(strip_crcs(FrameFormat::B, &[]).is_err());
-        assert_eq!(remove_crcs_unchecked(FrameFormat::A, &bad)[..12], bare[..12]);
-        assert_eq!(remove_crcs_unchecked(FrameFormat::A, &air[..20]), bare[..18]);
+        assert_eq!(
+            remove_crcs_unchecked(FrameFormat::A, &bad)[..12],
+            bare[..12]
+        );
+        assert_eq!(
+            remove_crcs_unchecked(FrameFormat::A, &air[..20]),
+            bare[..18]
+        );
         assert_eq!(remove_crcs_unchecked(FrameFormat::A, &[]), Vec::<u8>::new());
     }
 

@@ -159,6 +159,16 @@ impl Air {
         &self.meters
     }
 
+    /// The meters, to move a schedule ([`RadioMeter::set_next_tx_ns`]).
+    pub fn meters_mut(&mut self) -> &mut [RadioMeter] {
+        &mut self.meters
+    }
+
+    /// The channel's faults.
+    pub fn faults(&self) -> &RadioFaults {
+        &self.faults
+    }
+
     /// When the next transmission starts, ns.
     pub fn next_ns(&self) -> Option<u64> {
         let meters = self.meters.iter().map(RadioMeter::next_tx_ns);

@@ -345,7 +345,13 @@ mod test {
         assert_eq!(bare(FrameFormat::A, &t), hex(OMS_MODE7));
         // A wrong key gives other bytes and another MAC.
         let wrong = key("000102030405060708090A0B0C0D0E0E");
-        let w = bare(FrameFormat::A, &TelegramRepr { key: Some(&wrong), ..t });
+        let w = bare(
+            FrameFormat::A,
+            &TelegramRepr {
+                key: Some(&wrong),
+                ..t
+            },
+        );
         assert_ne!(w[22..30], hex(OMS_MODE7)[22..30]);
     }
 

@@ -53,8 +53,8 @@ pub const WMBUSMSG_IND: u8 = 0x03;
 pub const DEVICE_INFO: [u8; 8] = [0x33, 0x00, 0x13, 0x01, 0xF1, 0x3A, 0x00, 0x00];
 /// GET_CONFIG payload of the real stick (#951); byte 2 is the link mode.
 pub const CONFIG: [u8; 23] = [
-    0xFF, 0x00, 0x07, 0x00, 0xB3, 0x25, 0x12, 0x35, 0x10, 0x00, 0x01, 0x00, 0x01, 0xFF, 0x07,
-    0x02, 0x32, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+    0xFF, 0x00, 0x07, 0x00, 0xB3, 0x25, 0x12, 0x35, 0x10, 0x00, 0x01, 0x00, 0x01, 0xFF, 0x07, 0x02,
+    0x32, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
 ];
 /// From a command's last byte to the reply, ns (well inside wmbusmeters' 100 ms read).
 pub const REPLY_DELAY_NS: u64 = 3 * NS_PER_MS;
@@ -100,7 +100,11 @@ impl Im871a {
     /// One complete host frame.
     fn command(&mut self, endpoint: u8, msg_id: u8, payload: &[u8]) -> Option<Vec<u8>> {
         if endpoint != EP_DEVMGMT {
-            tracing::debug!(endpoint, msg_id, "im871a: request on another endpoint ignored");
+            tracing::debug!(
+                endpoint,
+                msg_id,
+                "im871a: request on another endpoint ignored"
+            );
             return None;
         }
         match msg_id {
@@ -277,7 +281,6 @@ mod test {
         assert_eq!(config.len(), 1);
         assert_eq!(config[0][6], 0x03);
         assert_eq!(s.host(&hex("A5010100")), vec![hex("A58102004CA3")]);
-        assert!(REPLY_DELAY_NS + 14 * 1_000_000_000 / 5_760 < 100 * NS_PER_MS);
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl DongleKind {
             DongleKind::Im871a => Box::new(im871a::Im871a::default()),
             DongleKind::Amb8465 => Box::new(amb8465::Amb8465::default()),
             DongleKind::Cul => Box::new(cul::Cul::default()),
-            DongleKind::Rtlwmbus => Box::new(rtlwmbus::RtlWmbus::default()),
+            DongleKind::Rtlwmbus => Box::new(rtlwmbus::RtlWmbus),
         }
     }
 }
@@ -155,6 +155,16 @@ impl Dongle {
         self.stick.kind()
     }
 
+    /// The radio and its meters.
+    pub fn air(&self) -> &Air {
+        &self.air
+    }
+
+    /// The radio and its meters, to change a meter's schedule.
+    pub fn air_mut(&mut self) -> &mut Air {
+        &mut self.air
+    }
+
     /// The radio log since the last call: every telegram and what became of it.
     pub fn take_events(&mut self) -> Vec<RadioEvent> {
         std::mem::take(&mut self.events)
@@ -174,7 +184,12 @@ impl Dongle {
             .collect()
     }
 
-    fn send(&mut self, at_ns: u64, bytes: Vec<u8>, truth: Vec<meterlab_decoder::Reading>) -> Emission {
+    fn send(
+        &mut self,
+        at_ns: u64,
+        bytes: Vec<u8>,
+        truth: Vec<meterlab_decoder::Reading>,
+    ) -> Emission {
         let start = at_ns.max(self.tx_free_ns);
         let uart = self.stick.uart();
         self.tx_free_ns = start + (bytes.len() as f64 * uart.char_time_ns()).ceil() as u64;
@@ -282,6 +297,331 @@ pub(crate) mod test {
             repeated: false,
             faults: Vec::new(),
         }
+    }
+
+    use crate::seed::Seed;
+    use crate::wmbus::catalog::CATALOG;
+    use crate::wmbus::meter::{MeterFault, RadioMeter};
+    use crate::wmbus::radio::{MeterFaults, RadioFaults, Repeater};
+
+    /// A dongle of `kind` with catalog meters `which` (all sending at first within 1 s).
+    fn dongle(kind: DongleKind, which: &[usize], faults: RadioFaults, mf: MeterFaults) -> Dongle {
+        let meters = which
+            .iter()
+            .map(|&i| {
+                let (_, make) = CATALOG[i];
+                let mut m = RadioMeter::new(
+                    make(40_000_000 + i as u32, Key::new([0x42; 16])),
+                    WallClock::default(),
+                    mf.clone(),
+                    Seed(11).index(i as u64),
+                );
+                m.set_next_tx_ns(100 * NS_PER_MS * (i as u64 + 1));
+                m
+            })
+            .collect();
+        Dongle::new(
+            kind,
+            Air::new(meters, faults, Seed(5)),
+            WallClock::default(),
+        )
+    }
+
+    /// Runs pushes until `until_ns`; returns the emissions.
+    fn run(d: &mut Dongle, until_ns: u64) -> Vec<Emission> {
+        let mut out = Vec::new();
+        while let Some(at) = d.next_push_ns() {
+            if at > until_ns {
+                break;
+            }
+            out.extend(d.push());
+        }
+        out
+    }
+
+    fn outcomes(d: &mut Dongle) -> Vec<(String, Outcome)> {
+        d.take_events()
+            .into_iter()
+            .map(|e| (e.meter, e.outcome))
+            .collect()
+    }
+
+    #[test]
+    fn test_t1_stick_does_not_deliver_c1() {
+        // iM871A set to T1 by the host: the T1 water meter is delivered, the C1 heat meter not.
+        let mut d = dongle(
+            DongleKind::Im871a,
+            &[0, 2],
+            RadioFaults::default(),
+            MeterFaults::default(),
+        );
+        let replies = d.receive(0, &hex("A5010306000203300100"));
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].at_ns, im871a::REPLY_DELAY_NS);
+        let out = run(&mut d, 60 * crate::clock::NS_PER_S);
+        assert!(!out.is_empty());
+        assert!(out.iter().all(|e| e.bytes[..3] == [0xA5, 0xC2, 0x03]));
+        assert!(out.iter().all(|e| e.truth.len() == 1));
+        let ev = outcomes(&mut d);
+        assert!(ev
+            .iter()
+            .any(|(m, o)| m == "wmbus-heat" && *o == Outcome::NotListening));
+        assert!(!ev
+            .iter()
+            .any(|(m, o)| m == "wmbus-heat" && *o == Outcome::Delivered));
+        assert!(ev
+            .iter()
+            .any(|(m, o)| m == "wmbus-water" && *o == Outcome::Delivered));
+        // Emissions never overlap on the serial line and come after their telegram.
+        let uart = d.uart();
+        for w in out.windows(2) {
+            let end = w[0].at_ns + (w[0].bytes.len() as f64 * uart.char_time_ns()) as u64;
+            assert!(w[1].at_ns >= end);
+        }
+    }
+
+    #[test]
+    fn test_silent_until_configured() {
+        for kind in [DongleKind::Im871a, DongleKind::Amb8465, DongleKind::Cul] {
+            let mut d = dongle(
+                kind,
+                &[0, 1, 2, 3, 4],
+                RadioFaults::default(),
+                MeterFaults::default(),
+            );
+            assert!(
+                run(&mut d, 300 * crate::clock::NS_PER_S).is_empty(),
+                "{kind:?}"
+            );
+            assert!(outcomes(&mut d)
+                .iter()
+                .all(|(_, o)| *o == Outcome::NotListening));
+        }
+        // rtl_wmbus has nothing to configure: T1 and C1 at once, not S1 (the gas meter).
+        let mut d = dongle(
+            DongleKind::Rtlwmbus,
+            &[0, 2, 3],
+            RadioFaults::default(),
+            MeterFaults::default(),
+        );
+        let out = run(&mut d, 300 * crate::clock::NS_PER_S);
+        assert!(out.iter().any(|e| e.bytes.starts_with(b"T1;1;1;")));
+        assert!(out.iter().any(|e| e.bytes.starts_with(b"C1;1;1;")));
+        assert!(!out.iter().any(|e| e.bytes.starts_with(b"S1")));
+    }
+
+    #[test]
+    fn test_collision_both_lost_or_one_corrupt() {
+        // Two T1 meters starting at the same instant: every overlap ends as a collision.
+        let mut d = dongle(
+            DongleKind::Cul,
+            &[0, 1],
+            RadioFaults::default(),
+            MeterFaults::default(),
+        );
+        d.receive(0, b"brt\r\nX21\r\n");
+        let mut seen = std::collections::HashSet::new();
+        for round in 0..40u64 {
+            let at = (round + 1) * 1_000 * crate::clock::NS_PER_S;
+            for m in d.air.meters_mut().iter_mut() {
+                m.set_next_tx_ns(at);
+            }
+            let out = d.push();
+            let ev = outcomes(&mut d);
+            let lost = ev.iter().filter(|(_, o)| *o == Outcome::Collision).count();
+            let corrupt = ev
+                .iter()
+                .filter(|(_, o)| *o == Outcome::DeliveredCorrupt)
+                .count();
+            assert!(
+                (lost == 2 && out.is_empty()) || (lost == 1 && corrupt == 1 && out.len() == 1),
+                "{ev:?}"
+            );
+            assert!(out.iter().all(|e| e.truth.is_empty()));
+            seen.insert(lost);
+        }
+        assert_eq!(seen.len(), 2, "both outcomes occur");
+    }
+
+    #[test]
+    fn test_crc_errors_dropped_or_passed() {
+        let noisy = RadioFaults {
+            crc_error_per_mille: 1000,
+            ..RadioFaults::default()
+        };
+        let mut im = dongle(
+            DongleKind::Im871a,
+            &[0],
+            noisy.clone(),
+            MeterFaults::default(),
+        );
+        im.receive(0, &hex("A5010306000203300100"));
+        assert!(run(&mut im, 100 * crate::clock::NS_PER_S).is_empty());
+        assert!(outcomes(&mut im)
+            .iter()
+            .all(|(_, o)| *o == Outcome::DroppedCrc));
+        let mut rtl = dongle(DongleKind::Rtlwmbus, &[0], noisy, MeterFaults::default());
+        let out = run(&mut rtl, 100 * crate::clock::NS_PER_S);
+        assert!(!out.is_empty());
+        assert!(out
+            .iter()
+            .all(|e| e.bytes.starts_with(b"T1;0;1;") && e.truth.is_empty()));
+    }
+
+    #[test]
+    fn test_weak_signal_lost() {
+        let weak = RadioFaults {
+            attenuation_db: 60,
+            ..RadioFaults::default()
+        };
+        let mut d = dongle(DongleKind::Rtlwmbus, &[0, 2], weak, MeterFaults::default());
+        assert!(run(&mut d, 100 * crate::clock::NS_PER_S).is_empty());
+        assert!(outcomes(&mut d).iter().all(|(_, o)| *o == Outcome::Weak));
+        // Near the sensitivity some telegrams get through and some do not.
+        let fading = RadioFaults {
+            attenuation_db: -(super::super::radio::SENSITIVITY_DBM + 62 + 5),
+            ..RadioFaults::default()
+        };
+        let mut d = dongle(DongleKind::Rtlwmbus, &[0], fading, MeterFaults::default());
+        run(&mut d, 2_000 * crate::clock::NS_PER_S);
+        let ev = outcomes(&mut d);
+        assert!(ev.iter().any(|(_, o)| *o == Outcome::Weak));
+        assert!(ev.iter().any(|(_, o)| *o == Outcome::Delivered));
+    }
+
+    #[test]
+    fn test_repeater_sets_the_hop_bit() {
+        let rep = RadioFaults {
+            repeater: Some(Repeater {
+                delay_ms: 50,
+                rssi_dbm: -70,
+            }),
+            ..RadioFaults::default()
+        };
+        let mut d = dongle(DongleKind::Rtlwmbus, &[0, 2], rep, MeterFaults::default());
+        run(&mut d, 20 * crate::clock::NS_PER_S);
+        let ev = d.take_events();
+        let direct = ev
+            .iter()
+            .filter(|e| !e.repeated && e.outcome == Outcome::Delivered)
+            .count();
+        let repeated = ev
+            .iter()
+            .filter(|e| e.repeated && e.outcome == Outcome::Delivered)
+            .count();
+        assert!(direct > 0 && repeated > 0);
+        assert!(repeated <= direct);
+        // The repeated heat telegram has the ELL hop bit, the water telegram the CW hop bit.
+        let mut d = dongle(
+            DongleKind::Rtlwmbus,
+            &[0, 2],
+            d.air.faults().clone(),
+            MeterFaults::default(),
+        );
+        let lines: Vec<String> = run(&mut d, 20 * crate::clock::NS_PER_S)
+            .into_iter()
+            .map(|e| String::from_utf8_lossy(&e.bytes).to_string())
+            .collect();
+        let hex_of = |l: &String| hex(l.trim_end().rsplit("0x").next().unwrap_or(""));
+        let water: Vec<Vec<u8>> = lines
+            .iter()
+            .filter(|l| l.starts_with("T1"))
+            .map(hex_of)
+            .collect();
+        let heat: Vec<Vec<u8>> = lines
+            .iter()
+            .filter(|l| l.starts_with("C1"))
+            .map(hex_of)
+            .collect();
+        assert!(water
+            .windows(2)
+            .any(|w| w[1][13] == w[0][13] | 1 && w[1][..13] == w[0][..13]));
+        assert!(heat
+            .windows(2)
+            .any(|w| w[1][11] == w[0][11] | 0x10 && w[1][12..] == w[0][12..]));
+    }
+
+    #[test]
+    fn test_meter_faults_reach_the_host() {
+        let mf = MeterFaults {
+            wrong_key: true,
+            ..MeterFaults::default()
+        };
+        let mut d = dongle(DongleKind::Amb8465, &[4], RadioFaults::default(), mf);
+        d.receive(0, &hex("FF040108F2"));
+        let out = run(&mut d, 300 * crate::clock::NS_PER_S);
+        assert!(!out.is_empty());
+        assert!(out
+            .iter()
+            .all(|e| e.truth.is_empty() && e.bytes[..2] == [0xFF, 0x03]));
+        assert!(d
+            .take_events()
+            .iter()
+            .all(|e| e.faults == vec![MeterFault::WrongKey]));
+        // A truncated frame: the iM871A drops it, the CUL passes it.
+        let mf = MeterFaults {
+            truncate_at: vec![0],
+            ..MeterFaults::default()
+        };
+        let mut im = dongle(DongleKind::Im871a, &[0], RadioFaults::default(), mf.clone());
+        im.receive(0, &hex("A5010306000203300100"));
+        let mut cul = dongle(DongleKind::Cul, &[0], RadioFaults::default(), mf);
+        cul.receive(0, b"brt\r\n");
+        run(&mut im, NS_PER_MS * 150);
+        run(&mut cul, NS_PER_MS * 150);
+        assert_eq!(
+            outcomes(&mut im),
+            vec![("wmbus-water".to_string(), Outcome::DroppedCrc)]
+        );
+        assert_eq!(
+            outcomes(&mut cul),
+            vec![("wmbus-water".to_string(), Outcome::DeliveredCorrupt)]
+        );
+    }
+
+    #[test]
+    fn test_replies_within_the_hosts_deadlines() {
+        // wmbusmeters reads an iM871A answer once, 100 ms after the request; an Amber dump up to
+        // three times 100 ms apart; a CUL version line after 200 ms.
+        let cases: [(DongleKind, &[u8], u64); 3] = [
+            (DongleKind::Im871a, &[0xA5, 0x01, 0x0F, 0x00], 100),
+            (
+                DongleKind::Amb8465,
+                &[0xFF, 0x0A, 0x02, 0x00, 0x80, 0x77],
+                300,
+            ),
+            (DongleKind::Cul, b"V\r\n", 200),
+        ];
+        for (kind, request, deadline_ms) in cases {
+            let mut d = dongle(kind, &[0], RadioFaults::default(), MeterFaults::default());
+            let t = 5 * crate::clock::NS_PER_S;
+            let replies = d.receive(t, request);
+            assert_eq!(replies.len(), 1, "{kind:?}");
+            let r = &replies[0];
+            let end = r.at_ns + (r.bytes.len() as f64 * d.uart().char_time_ns()).ceil() as u64;
+            assert!(
+                r.at_ns > t && end <= t + deadline_ms * NS_PER_MS,
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_same_seed_same_bytes() {
+        let go = || {
+            let mut d = dongle(
+                DongleKind::Cul,
+                &[0, 1, 2, 3, 4],
+                RadioFaults {
+                    crc_error_per_mille: 100,
+                    ..RadioFaults::default()
+                },
+                MeterFaults::default(),
+            );
+            d.receive(0, b"brc\r\nX21\r\n");
+            run(&mut d, 600 * crate::clock::NS_PER_S)
+        };
+        assert_eq!(go(), go());
     }
 
     #[test]
