@@ -120,6 +120,8 @@ pub struct Reception {
     pub repeated: bool,
     /// Meter faults it carries.
     pub faults: Vec<MeterFault>,
+    /// Whether its length and every block CRC check out.
+    pub crc_ok: bool,
 }
 
 impl Reception {
@@ -235,6 +237,7 @@ impl Air {
                 truth: t.truth,
                 repeated,
                 faults: t.faults,
+                crc_ok: true,
             };
             if collided && survivor != Some(i) {
                 events.push(rx.event(Outcome::Collision));
@@ -254,6 +257,7 @@ impl Air {
                 self.flip_bit(&mut rx.frame);
                 rx.truth.clear();
             }
+            rx.crc_ok = strip_crcs(rx.format, &rx.frame).is_ok();
             receptions.push(rx);
         }
         (receptions, events)

@@ -180,6 +180,10 @@ impl Stick for Amb8465 {
         REPLY_DELAY_NS
     }
 
+    fn passes_corrupt(&self) -> bool {
+        false
+    }
+
     fn hears(&self, mode: RadioMode, _format: FrameFormat) -> bool {
         matches!(
             (self.mode, mode),

@@ -120,6 +120,10 @@ impl Stick for Cul {
         REPLY_DELAY_NS
     }
 
+    fn passes_corrupt(&self) -> bool {
+        true
+    }
+
     fn hears(&self, mode: RadioMode, _format: FrameFormat) -> bool {
         matches!(
             (self.mode, mode),

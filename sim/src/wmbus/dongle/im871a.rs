@@ -223,6 +223,10 @@ impl Stick for Im871a {
         REPLY_DELAY_NS
     }
 
+    fn passes_corrupt(&self) -> bool {
+        false
+    }
+
     fn hears(&self, mode: RadioMode, format: FrameFormat) -> bool {
         match (self.link_mode, mode) {
             (Some(0x00..=0x02), RadioMode::S1) => true,

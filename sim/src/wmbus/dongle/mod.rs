@@ -15,8 +15,10 @@ pub mod cul;
 pub mod im871a;
 pub mod rtlwmbus;
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Utc};
-use meterlab_decoder::{Key, Keys, Protocol};
+use meterlab_decoder::{Key, Keys, Protocol, Reading};
 
 use super::link::FrameFormat;
 use super::mode::RadioMode;
@@ -100,6 +102,8 @@ pub trait Stick: Send {
     fn reply_delay_ns(&self) -> u64;
     /// Whether its receiver, as the host configured it, takes this mode and format.
     fn hears(&self, mode: RadioMode, format: FrameFormat) -> bool;
+    /// Whether it hands frames whose CRC fails to the host (CUL, rtl_wmbus) or drops them.
+    fn passes_corrupt(&self) -> bool;
     /// The bytes it sends the host for a received telegram (`wall`: the stick's clock).
     fn frame(&mut self, rx: &Reception, wall: DateTime<Utc>) -> Framed;
 }
@@ -127,27 +131,42 @@ pub fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
+/// Air steps taken ahead at most per call, looking for the next telegram the stick delivers.
+const LOOKAHEAD_STEPS: usize = 64;
+/// Receptions kept waiting at most; older ones are logged as not heard.
+const MAX_PENDING: usize = 256;
+
 /// A virtual receiver dongle with the radio meters it hears.
+///
+/// The radio is stepped ahead of time into a queue of receptions; [`Meter::next_push_ns`] is the
+/// delivery time of the first one the stick, as configured now, hands to the host, so a push
+/// always carries bytes. What the stick does not deliver is logged ([`Dongle::take_events`]): not
+/// listening (resolved when the host's command arrives or the telegram is passed by), dropped for
+/// its CRC, lost on the air.
 pub struct Dongle {
     stick: Box<dyn Stick>,
     profile: String,
     air: Air,
     clock: WallClock,
     events: Vec<RadioEvent>,
+    pending: VecDeque<Reception>,
     tx_free_ns: u64,
 }
 
 impl Dongle {
     /// A dongle of this type hearing the meters of `air`.
     pub fn new(kind: DongleKind, air: Air, clock: WallClock) -> Self {
-        Dongle {
+        let mut d = Dongle {
             stick: kind.stick(),
             profile: format!("wmbus-{}", kind.name()),
             air,
             clock,
             events: Vec::new(),
+            pending: VecDeque::new(),
             tx_free_ns: 0,
-        }
+        };
+        d.fill();
+        d
     }
 
     /// The dongle type.
@@ -160,7 +179,8 @@ impl Dongle {
         &self.air
     }
 
-    /// The radio and its meters, to change a meter's schedule.
+    /// The radio and its meters, to change a meter's schedule (receptions already stepped stay
+    /// as they are).
     pub fn air_mut(&mut self) -> &mut Air {
         &mut self.air
     }
@@ -184,12 +204,67 @@ impl Dongle {
             .collect()
     }
 
-    fn send(
-        &mut self,
-        at_ns: u64,
-        bytes: Vec<u8>,
-        truth: Vec<meterlab_decoder::Reading>,
-    ) -> Emission {
+    /// Whether the stick, as configured now, hands this reception to the host.
+    fn delivers(&self, rx: &Reception) -> bool {
+        self.stick.hears(rx.mode, rx.format) && (rx.crc_ok || self.stick.passes_corrupt())
+    }
+
+    /// Why the stick does not deliver this reception.
+    fn refusal(&self, rx: &Reception) -> Outcome {
+        if self.stick.hears(rx.mode, rx.format) {
+            Outcome::DroppedCrc
+        } else {
+            Outcome::NotListening
+        }
+    }
+
+    /// The first reception the stick delivers, if one is queued.
+    fn first_delivered(&self) -> Option<usize> {
+        self.pending.iter().position(|rx| self.delivers(rx))
+    }
+
+    /// Steps the radio until every transmission that could end before the next delivered
+    /// reception is queued (bounded by [`LOOKAHEAD_STEPS`]).
+    fn fill(&mut self) {
+        for _ in 0..LOOKAHEAD_STEPS {
+            let Some(next) = self.air.next_ns() else {
+                break;
+            };
+            if let Some(i) = self.first_delivered() {
+                if next >= self.pending[i].at_ns {
+                    break;
+                }
+            }
+            let (receptions, events) = self.air.step();
+            self.events.extend(events);
+            for rx in receptions {
+                let at = self.pending.partition_point(|p| p.at_ns <= rx.at_ns);
+                self.pending.insert(at, rx);
+            }
+        }
+        while self.pending.len() > MAX_PENDING {
+            if let Some(rx) = self.pending.pop_front() {
+                let outcome = self.refusal(&rx);
+                self.events.push(rx.event(outcome));
+            }
+        }
+    }
+
+    /// Logs the queued receptions up to `until_ns` that the stick does not deliver.
+    fn pass_by(&mut self, until_ns: u64) {
+        let mut kept = VecDeque::with_capacity(self.pending.len());
+        while let Some(rx) = self.pending.pop_front() {
+            if rx.at_ns <= until_ns && !self.delivers(&rx) {
+                let outcome = self.refusal(&rx);
+                self.events.push(rx.event(outcome));
+            } else {
+                kept.push_back(rx);
+            }
+        }
+        self.pending = kept;
+    }
+
+    fn send(&mut self, at_ns: u64, bytes: Vec<u8>, truth: Vec<Reading>) -> Emission {
         let start = at_ns.max(self.tx_free_ns);
         let uart = self.stick.uart();
         self.tx_free_ns = start + (bytes.len() as f64 * uart.char_time_ns()).ceil() as u64;
@@ -223,43 +298,45 @@ impl Meter for Dongle {
     }
 
     fn next_push_ns(&self) -> Option<u64> {
-        self.air.next_ns()
+        self.first_delivered()
+            .map(|i| self.pending[i].at_ns + DELIVERY_DELAY_NS)
     }
 
     fn push(&mut self) -> Vec<Emission> {
-        let (receptions, events) = self.air.step();
-        self.events.extend(events);
+        let Some(i) = self.first_delivered() else {
+            return Vec::new();
+        };
+        let at = self.pending[i].at_ns;
+        self.pass_by(at);
         let mut out = Vec::new();
-        for rx in receptions {
-            if !self.stick.hears(rx.mode, rx.format) {
-                self.events.push(rx.event(Outcome::NotListening));
-                continue;
-            }
+        let next = self.first_delivered().and_then(|i| self.pending.remove(i));
+        if let Some(rx) = next {
             let wall = self.clock.utc(rx.at_ns);
-            match self.stick.frame(&rx, wall) {
-                Framed::Delivered(bytes) => {
-                    self.events.push(rx.event(Outcome::Delivered));
-                    let e = self.send(rx.at_ns + DELIVERY_DELAY_NS, bytes, rx.truth.clone());
-                    out.push(e);
-                }
-                Framed::DeliveredCorrupt(bytes) => {
-                    self.events.push(rx.event(Outcome::DeliveredCorrupt));
-                    let e = self.send(rx.at_ns + DELIVERY_DELAY_NS, bytes, Vec::new());
-                    out.push(e);
-                }
-                Framed::Dropped => self.events.push(rx.event(Outcome::DroppedCrc)),
+            let (outcome, bytes, truth) = match self.stick.frame(&rx, wall) {
+                Framed::Delivered(bytes) => (Outcome::Delivered, bytes, rx.truth.clone()),
+                Framed::DeliveredCorrupt(bytes) => (Outcome::DeliveredCorrupt, bytes, Vec::new()),
+                Framed::Dropped => (Outcome::DroppedCrc, Vec::new(), Vec::new()),
+            };
+            self.events.push(rx.event(outcome));
+            if !bytes.is_empty() {
+                out.push(self.send(rx.at_ns + DELIVERY_DELAY_NS, bytes, truth));
             }
         }
+        self.fill();
         out
     }
 
     fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<Emission> {
+        // What ended on the air before the command was heard under the old configuration.
+        self.pass_by(now_ns);
         let replies = self.stick.host(bytes);
         let at = now_ns + self.stick.reply_delay_ns();
-        replies
+        let out = replies
             .into_iter()
             .map(|r| self.send(at, r, Vec::new()))
-            .collect()
+            .collect();
+        self.fill();
+        out
     }
 }
 
@@ -296,6 +373,7 @@ pub(crate) mod test {
             truth: Vec::new(),
             repeated: false,
             faults: Vec::new(),
+            crc_ok: true,
         }
     }
 
@@ -412,21 +490,32 @@ pub(crate) mod test {
 
     #[test]
     fn test_collision_both_lost_or_one_corrupt() {
-        // Two T1 meters starting at the same instant: every overlap ends as a collision.
-        let mut d = dongle(
-            DongleKind::Cul,
-            &[0, 1],
-            RadioFaults::default(),
-            MeterFaults::default(),
-        );
-        d.receive(0, b"brt\r\nX21\r\n");
+        // Two T1 meters starting at the same instant, round after round: every overlap ends as
+        // a collision, both outcomes occur, and the CUL passes the corrupt survivor.
         let mut seen = std::collections::HashSet::new();
         for round in 0..40u64 {
-            let at = (round + 1) * 1_000 * crate::clock::NS_PER_S;
-            for m in d.air.meters_mut().iter_mut() {
-                m.set_next_tx_ns(at);
-            }
-            let out = d.push();
+            let meters = [0usize, 1]
+                .iter()
+                .map(|&i| {
+                    let (_, make) = CATALOG[i];
+                    let mut m = RadioMeter::new(
+                        make(40_000_000 + i as u32, Key::new([0x42; 16])),
+                        WallClock::default(),
+                        MeterFaults::default(),
+                        Seed(11).index(i as u64),
+                    );
+                    m.set_next_tx_ns(NS_PER_MS);
+                    m
+                })
+                .collect();
+            let air = Air::new(meters, RadioFaults::default(), Seed(round));
+            let mut d = Dongle::new(DongleKind::Cul, air, WallClock::default());
+            d.receive(0, b"brt\r\nX21\r\n");
+            let out = if d.next_push_ns().is_some_and(|t| t < 10 * NS_PER_MS) {
+                d.push()
+            } else {
+                Vec::new()
+            };
             let ev = outcomes(&mut d);
             let lost = ev.iter().filter(|(_, o)| *o == Outcome::Collision).count();
             let corrupt = ev
@@ -569,6 +658,7 @@ pub(crate) mod test {
         cul.receive(0, b"brt\r\n");
         run(&mut im, NS_PER_MS * 150);
         run(&mut cul, NS_PER_MS * 150);
+        im.receive(NS_PER_MS * 150, &[]);
         assert_eq!(
             outcomes(&mut im),
             vec![("wmbus-water".to_string(), Outcome::DroppedCrc)]

@@ -38,6 +38,10 @@ impl Stick for RtlWmbus {
         0
     }
 
+    fn passes_corrupt(&self) -> bool {
+        true
+    }
+
     fn hears(&self, mode: RadioMode, _format: FrameFormat) -> bool {
         matches!(mode, RadioMode::T1 | RadioMode::C1)
     }
