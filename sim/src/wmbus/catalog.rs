@@ -9,6 +9,7 @@
 //! | `wmbus-heat` | Engelmann SensoStar (`frame_b_trim-sensostar-mode7`) | EFE | 00 | 04 heat | C1 | B | ELL 8C, AFL, TPL 7A | 7 | 30 s |
 //! | `wmbus-gas` | Apator Unismart (`unismart-0`) | AMX | 01 | 03 gas | S1 | A | TPL 7A, CW bidirectional | 5 | 120 s |
 //! | `wmbus-hca` | Kaden HCA (`kaden-0`) | VIP | 1E | 08 HCA | T1 | A | TPL 7A | 5 | 120 s |
+//! | `wmbus-cold-water` | Kamstrup Multical 21 (`serial_aes-kamwater-ell8d`) | KAM | 1B | 16 cold water | C1 | A | ELL 8D, TPL 78 | ELL AES-CTR | 16 s |
 
 use meterlab_decoder::Key;
 
@@ -23,12 +24,13 @@ use crate::mbus::SecondaryAddress;
 pub type Constructor = fn(u32, Key) -> RadioMeterSpec;
 
 /// Every built-in radio meter: profile name and constructor.
-pub const CATALOG: [(&str, Constructor); 5] = [
+pub const CATALOG: [(&str, Constructor); 6] = [
     ("wmbus-water", water),
     ("wmbus-warm-water", warm_water),
     ("wmbus-heat", heat),
     ("wmbus-gas", gas),
     ("wmbus-hca", heat_cost_allocator),
+    ("wmbus-cold-water", cold_water),
 ];
 
 /// The constructor of a built-in meter.
@@ -132,5 +134,23 @@ pub fn heat_cost_allocator(id: u32, key: Key) -> RadioMeterSpec {
         security: SecurityMode::Mode5,
         key: Some(key),
         rssi_dbm: -75,
+    }
+}
+
+/// A cold-water meter like the Kamstrup Multical 21: C1 format A, ELL 8D with AES-CTR.
+pub fn cold_water(id: u32, key: Key) -> RadioMeterSpec {
+    RadioMeterSpec {
+        name: "wmbus-cold-water".into(),
+        kind: RadioKind::ColdWater,
+        address: address(id, 0x2C2D, 0x1B, 0x16),
+        mode: RadioMode::C1,
+        format: FrameFormat::A,
+        interval_s: 16,
+        tpl: TplKind::None,
+        cw_flags: 0,
+        ell_cc: Some(super::ell::CC_SYNCHRONISED),
+        security: SecurityMode::EllCtr,
+        key: Some(key),
+        rssi_dbm: -66,
     }
 }

@@ -23,7 +23,7 @@ use super::tpl::{ConfigWord, TplHeader, TplRepr};
 use crate::clock::{WallClock, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::mbus::header::{HeaderRepr, SecondaryAddress};
-use crate::mbus::record::{Data, IntWidth, RecordRepr, Vif};
+use crate::mbus::record::{Data, Function, IntWidth, RecordRepr, Vif};
 use crate::seed::{Seed, SimRng};
 
 /// The measurement behind a radio meter.
@@ -40,6 +40,8 @@ pub enum RadioKind {
     Gas,
     /// Heat-cost allocator units and temperatures.
     HeatCostAllocator,
+    /// Cold water volume, with minimum temperatures (a Kamstrup Multical 21).
+    ColdWater,
 }
 
 /// Which transport header a meter sends.
@@ -161,14 +163,14 @@ impl Model {
         };
         let house = Household::new(config, clock, seed.derive("wmbus/household"));
         let start = match kind {
-            RadioKind::Water => config.start_water_l,
+            RadioKind::Water | RadioKind::ColdWater => config.start_water_l,
             RadioKind::Gas => config.start_gas_l,
             RadioKind::WarmWater => rng.range_inclusive(5_000, 300_000),
             RadioKind::Heat => rng.range_inclusive(5_000_000, 80_000_000),
             RadioKind::HeatCostAllocator => rng.range_inclusive(100, 2_000),
         };
         let (lo, hi) = match kind {
-            RadioKind::Water => (3_000, 9_000),
+            RadioKind::Water | RadioKind::ColdWater => (3_000, 9_000),
             RadioKind::WarmWater => (1_000, 3_000),
             RadioKind::Heat => (300_000, 1_500_000),
             RadioKind::Gas => (20_000, 150_000),
@@ -199,7 +201,7 @@ impl Model {
         let water = self.house.water_l().saturating_sub(self.start_water_l);
         let gas = self.house.gas_l().saturating_sub(self.start_gas_l);
         match self.kind {
-            RadioKind::Water => self.house.water_l(),
+            RadioKind::Water | RadioKind::ColdWater => self.house.water_l(),
             RadioKind::Gas => self.house.gas_l(),
             RadioKind::WarmWater => self.start + water * 35 / 100,
             RadioKind::Heat => self.start + gas * 9,
@@ -358,6 +360,22 @@ fn records(
                 r(P(0x6E), int(IntWidth::I16, at_set)).storage(1),
                 r(P(0x5A), int(IntWidth::I16, slot.range_inclusive(250, 550))),
                 r(P(0x66), int(IntWidth::I16, slot.range_inclusive(170, 240))),
+            ],
+            Vec::new(),
+        ),
+        // Kamstrup Multical 21 (corpus serial_aes-kamwater-ell8d): info codes (manufacturer
+        // VIF FF 20), volume, target volume, minimum flow and external temperature (°C).
+        RadioKind::ColdWater => (
+            vec![
+                r(P(0x7F), int(IntWidth::I16, 0)).vife(&[0x20]),
+                r(P(0x13), int(IntWidth::I32, reg)),
+                r(P(0x13), int(IntWidth::I32, at_set)).storage(1),
+                r(P(0x5B), int(IntWidth::I8, slot.range_inclusive(8, 15)))
+                    .function(Function::Minimum)
+                    .storage(1),
+                r(P(0x67), int(IntWidth::I8, slot.range_inclusive(2, 19)))
+                    .function(Function::Minimum)
+                    .storage(1),
             ],
             Vec::new(),
         ),
@@ -661,6 +679,32 @@ mod test {
             &bare[15 + 16 * blocks..],
             &[0x03, 0xFD, 0x0C, 0x08, 0x00, 0x00, 0x02, 0xFD, 0x0B, 0x00, 0x11]
         );
+    }
+
+    #[test]
+    fn test_ell_ctr_payload_carries_its_crc() {
+        // The cold-water meter: test-side AES-CTR with the ELL counter block gives the payload
+        // CRC, then CI 78 and the records.
+        use aes::cipher::{BlockEncrypt, KeyInit};
+        let mut m = meter(5, MeterFaults::default());
+        let t = m.transmit().expect("builds");
+        let bare = strip_crcs(t.format, &t.frame).expect("crc");
+        assert_eq!(bare[10], 0x8D);
+        let cipher = aes::Aes128::new(key().expose().into());
+        let mut counter = [0u8; 16];
+        counter[..8].copy_from_slice(&bare[2..10]);
+        counter[8] = bare[11];
+        counter[9..13].copy_from_slice(&bare[13..17]);
+        let mut plain = Vec::new();
+        for (i, chunk) in bare[17..].chunks(16).enumerate() {
+            counter[15] = i as u8;
+            let mut ks = GenericArray::clone_from_slice(&counter);
+            cipher.encrypt_block(&mut ks);
+            plain.extend(chunk.iter().zip(ks.iter()).map(|(c, k)| c ^ k));
+        }
+        let crc = crate::crc::CRC_EN13757.checksum(&plain[2..]);
+        assert_eq!(&plain[..2], &crc.to_le_bytes());
+        assert_eq!(&plain[2..6], &[0x78, 0x02, 0xFF, 0x20]);
     }
 
     #[test]
