@@ -5,7 +5,8 @@
 //! - [`ell`], [`afl`], [`tpl`]: the extended link layer, the authentication and fragmentation
 //!   layer, the transport header; [`security`]: modes 5 and 7; [`telegram`]: the layers in order.
 //! - [`mode`]: T1, C1 and S1 (chip rates, air time, transmission intervals).
-//! - [`meter`]: radio meters as plain data plus a model; [`catalog`]: the built-in meters.
+//! - [`meter`]: radio meters as plain data plus a model; [`catalog`]: the built-in meters;
+//!   [`config`]: a dongle with its meters and radio faults from YAML.
 //! - [`radio`]: what reaches a receiver (collisions, CRC errors, weak signals, a repeater, meter
 //!   faults).
 //! - [`dongle`]: iM871A, AMB8465, CUL and rtl_wmbus as I/O-free state machines behind the
@@ -13,6 +14,7 @@
 
 pub mod afl;
 pub mod catalog;
+pub mod config;
 pub mod dongle;
 pub mod ell;
 pub mod link;
@@ -26,6 +28,7 @@ pub(crate) mod test_vectors;
 pub mod tpl;
 
 pub use catalog::CATALOG;
+pub use config::{ConfigError, DongleConfig, RadioMeterConfig};
 pub use dongle::{Dongle, DongleKind};
 pub use link::{FrameFormat, FrameRepr, LinkRepr};
 pub use meter::{RadioMeter, RadioMeterSpec};

@@ -30,7 +30,8 @@ pub const SENSITIVITY_DBM: i16 = -105;
 pub const FADE_MARGIN_DB: i16 = 10;
 
 /// Faults of one meter, by telegram number (0 = its first telegram).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MeterFaults {
     /// Every telegram encrypted with a key other than the configured one.
     pub wrong_key: bool,
@@ -43,7 +44,8 @@ pub struct MeterFaults {
 }
 
 /// A repeater that hears every telegram and sends it again with the hop bit set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Repeater {
     /// From the end of the original to the start of the repeated telegram, ms.
     pub delay_ms: u64,
@@ -52,7 +54,8 @@ pub struct Repeater {
 }
 
 /// Faults of the radio channel.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RadioFaults {
     /// Telegrams (per mille) hit by a transmitter that is not simulated.
     pub interference_per_mille: u32,
