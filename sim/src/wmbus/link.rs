@@ -214,7 +214,7 @@ pub fn strip_crcs(format: FrameFormat, on_air: &[u8]) -> Result<Vec<u8>, LinkErr
     let mut out = Vec::with_capacity(total);
     match format {
         FrameFormat::A => {
-            if on_air.len() < BLOCK1_LEN + 2 {
+            if on_air.len() < BLOCK1_LEN + 2 || usize::from(l) < LinkRepr::LEN {
                 return Err(length_error);
             }
             let data_len = usize::from(l).saturating_sub(LinkRepr::LEN);
@@ -282,8 +282,8 @@ pub fn remove_crcs_unchecked(format: FrameFormat, on_air: &[u8]) -> Vec<u8> {
         }
         FrameFormat::B => {
             let end2 = on_air.len().min(BLOCK1_LEN + BLOCK2_B_LEN);
-            if on_air.len() <= BLOCK1_LEN + BLOCK2_B_LEN + 2 {
-                push_block(&on_air[..on_air.len().saturating_sub(2)]);
+            if on_air.len() < BLOCK1_LEN + BLOCK2_B_LEN + 4 {
+                push_block(&on_air[..on_air.len().saturating_sub(2).max(first)]);
             } else {
                 push_block(&on_air[..end2]);
                 push_block(&on_air[end2 + 2..on_air.len() - 2]);
@@ -371,6 +371,27 @@ mod test {
             bare[..18]
         );
         assert_eq!(remove_crcs_unchecked(FrameFormat::A, &[]), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn test_no_length_makes_a_receiver_panic() {
+        let mut air = Vec::new();
+        let payload: Vec<u8> = (0..200u8).collect();
+        FrameRepr::new(FrameFormat::B, link_of(&hex(SENSOSTAR_B)), &payload)
+            .expect("fits")
+            .emit(&mut air);
+        for format in [FrameFormat::A, FrameFormat::B] {
+            for len in 0..air.len() {
+                let cut = &air[..len];
+                assert!(strip_crcs(format, cut).is_err() || len == air.len());
+                assert!(remove_crcs_unchecked(format, cut).len() <= len);
+                let mut wrong_l = cut.to_vec();
+                if let Some(l) = wrong_l.first_mut() {
+                    *l = (len as u8).wrapping_mul(7);
+                }
+                let _ = strip_crcs(format, &wrong_l);
+            }
+        }
     }
 
     #[test]

@@ -348,16 +348,17 @@ fn records(
             ],
             Vec::new(),
         ),
-        // Kaden HCA: error flags, fabrication number as text, units, date-time, set date and
-        // units, radiator and room temperature (0.1 °C).
+        // Kaden HCA: error flags, fabrication number as text, units (BCD, as the Zenner Caltos
+        // of the corpus sends them), date-time, set date and units, radiator and room
+        // temperature (0.1 °C).
         RadioKind::HeatCostAllocator => (
             vec![
                 r(Vif::Fd(0x17), int(IntWidth::I16, 0)),
                 r(P(0x78), Data::Text(format!("{:08}", address.id))),
-                r(P(0x6E), int(IntWidth::I16, reg)),
+                r(P(0x6E), bcd(6, reg)),
                 r(P(0x6D), now),
                 r(P(0x6C), set_date).storage(1),
-                r(P(0x6E), int(IntWidth::I16, at_set)).storage(1),
+                r(P(0x6E), bcd(6, at_set)).storage(1),
                 r(P(0x5A), int(IntWidth::I16, slot.range_inclusive(250, 550))),
                 r(P(0x66), int(IntWidth::I16, slot.range_inclusive(170, 240))),
             ],
@@ -679,6 +680,20 @@ mod test {
             &bare[15 + 16 * blocks..],
             &[0x03, 0xFD, 0x0C, 0x08, 0x00, 0x00, 0x02, 0xFD, 0x0B, 0x00, 0x11]
         );
+    }
+
+    #[test]
+    fn test_every_record_is_valid() {
+        for i in 0..CATALOG.len() {
+            let mut m = meter(i, MeterFaults::default());
+            for n in 0..5u64 {
+                let now = n * 3_600 * NS_PER_S;
+                let (enc, tail) = records(&mut m.model, &m.spec.address, now);
+                for r in enc.iter().chain(tail.iter()) {
+                    r.check().expect("a valid record");
+                }
+            }
+        }
     }
 
     #[test]
