@@ -116,3 +116,51 @@ proptest! {
         prop_assert!(d.take_events().iter().all(|e| e.outcome == meterlab_sim::wmbus::radio::Outcome::Delivered));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Whatever a host writes, no stick panics, and every reply is one of its own well-formed
+    /// frames (HCI with a valid FCS, Amber with a valid XOR, CUL lines ending CR LF).
+    #[test]
+    fn any_host_bytes(k in 0..4usize, chunks in proptest::collection::vec(
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40),
+            Just(vec![0xA5, 0x01, 0x0F, 0x00]),
+            Just(vec![0xA5, 0x01, 0x03, 0x06, 0x00, 0x02, 0x03, 0x30, 0x01, 0x00]),
+            Just(vec![0xFF, 0x0A, 0x02, 0x70, 0x20, 0xFF ^ 0x0A ^ 0x02 ^ 0x70 ^ 0x20]),
+            Just(vec![0xFF, 0x09, 0x03, 0x77, 0x01, 0x00, 0xFF ^ 0x09 ^ 0x03 ^ 0x77 ^ 0x01]),
+            Just(b"V\r\nbrc\r\nX2\r\n".to_vec()),
+        ],
+        0..12,
+    )) {
+        let kind = DongleKind::ALL[k];
+        let (_, make) = CATALOG[0];
+        let meter = RadioMeter::new(
+            make(12_345_678, Key::new([0; 16])),
+            WallClock::default(),
+            MeterFaults::default(),
+            Seed(1),
+        );
+        let mut d = Dongle::new(kind, Air::new(vec![meter], RadioFaults::default(), Seed(2)), WallClock::default());
+        let mut now = 0;
+        for c in chunks {
+            now += 1_000_000;
+            for e in d.receive(now, &c) {
+                prop_assert!(e.at_ns > now);
+                match kind {
+                    DongleKind::Im871a => {
+                        prop_assert_eq!(e.bytes[0], 0xA5);
+                        prop_assert_eq!(e.bytes.len(), 4 + usize::from(e.bytes[3]) + 2);
+                    }
+                    DongleKind::Amb8465 => {
+                        prop_assert_eq!(e.bytes[0], 0xFF);
+                        prop_assert_eq!(e.bytes.iter().fold(0u8, |a, b| a ^ b), 0);
+                    }
+                    DongleKind::Cul => prop_assert!(e.bytes.ends_with(b"\r\n")),
+                    DongleKind::Rtlwmbus => prop_assert!(false, "rtl_wmbus never answers"),
+                }
+            }
+        }
+    }
+}
