@@ -131,18 +131,20 @@ pub fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// Air steps taken ahead at most per call, looking for the next telegram the stick delivers.
-const LOOKAHEAD_STEPS: usize = 64;
-/// Receptions kept waiting at most; older ones are logged as not heard.
+/// Air steps taken ahead at most per call (a step may yield nothing: every telegram lost).
+const LOOKAHEAD_STEPS: usize = 256;
+/// Receptions queued ahead at most.
 const MAX_PENDING: usize = 256;
 
 /// A virtual receiver dongle with the radio meters it hears.
 ///
-/// The radio is stepped ahead of time into a queue of receptions; [`Meter::next_push_ns`] is the
-/// delivery time of the first one the stick, as configured now, hands to the host, so a push
-/// always carries bytes. What the stick does not deliver is logged ([`Dongle::take_events`]): not
-/// listening (resolved when the host's command arrives or the telegram is passed by), dropped for
-/// its CRC, lost on the air.
+/// The radio is stepped ahead of time into a queue of receptions (at most [`MAX_PENDING`]);
+/// [`Meter::next_push_ns`] is the delivery time of the first one the stick, as configured now,
+/// hands to the host, so a push carries bytes. Only when the queue is full of telegrams the stick
+/// does not take is there a push without bytes (at the last one's time, to move on); a stick that
+/// listens to nothing (no link mode yet) has no push at all until its host configures it. What
+/// the stick does not deliver is logged ([`Dongle::take_events`]) once its time has passed: not
+/// listening, dropped for its CRC, lost on the air.
 pub struct Dongle {
     stick: Box<dyn Stick>,
     profile: String,
@@ -223,10 +225,25 @@ impl Dongle {
         self.pending.iter().position(|rx| self.delivers(rx))
     }
 
+    /// Whether the stick takes any mode at all.
+    fn listening(&self) -> bool {
+        [
+            (RadioMode::T1, FrameFormat::A),
+            (RadioMode::C1, FrameFormat::A),
+            (RadioMode::C1, FrameFormat::B),
+            (RadioMode::S1, FrameFormat::A),
+        ]
+        .into_iter()
+        .any(|(m, f)| self.stick.hears(m, f))
+    }
+
     /// Steps the radio until every transmission that could end before the next delivered
-    /// reception is queued (bounded by [`LOOKAHEAD_STEPS`]).
+    /// reception is queued (bounded by [`LOOKAHEAD_STEPS`] and [`MAX_PENDING`]).
     fn fill(&mut self) {
         for _ in 0..LOOKAHEAD_STEPS {
+            if self.pending.len() >= MAX_PENDING {
+                break;
+            }
             let Some(next) = self.air.next_ns() else {
                 break;
             };
@@ -240,12 +257,6 @@ impl Dongle {
             for rx in receptions {
                 let at = self.pending.partition_point(|p| p.at_ns <= rx.at_ns);
                 self.pending.insert(at, rx);
-            }
-        }
-        while self.pending.len() > MAX_PENDING {
-            if let Some(rx) = self.pending.pop_front() {
-                let outcome = self.refusal(&rx);
-                self.events.push(rx.event(outcome));
             }
         }
     }
@@ -298,12 +309,28 @@ impl Meter for Dongle {
     }
 
     fn next_push_ns(&self) -> Option<u64> {
-        self.first_delivered()
-            .map(|i| self.pending[i].at_ns + DELIVERY_DELAY_NS)
+        match self.first_delivered() {
+            Some(i) => Some(self.pending[i].at_ns + DELIVERY_DELAY_NS),
+            // Nothing to deliver in the queue: move on past it, if the stick listens at all.
+            None if self.listening() => self
+                .pending
+                .back()
+                .map(|rx| rx.at_ns)
+                .or_else(|| self.air.next_ns()),
+            None => None,
+        }
     }
 
     fn push(&mut self) -> Vec<Emission> {
         let Some(i) = self.first_delivered() else {
+            let until = self
+                .pending
+                .back()
+                .map(|rx| rx.at_ns)
+                .or_else(|| self.air.next_ns())
+                .unwrap_or(0);
+            self.pass_by(until);
+            self.fill();
             return Vec::new();
         };
         let at = self.pending[i].at_ns;
