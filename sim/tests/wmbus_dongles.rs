@@ -103,7 +103,7 @@ proptest! {
                 prop_assert_eq!(&frame[2..4], &address.manufacturer.to_le_bytes());
                 prop_assert_eq!(frame[9], address.medium);
                 let truth = &e.truth[0];
-                let acc = match &truth.value("header.access_number").map(|v| &v.value) {
+                let acc = match &truth.value(if frame[10] == 0x8C || frame[10] == 0x8D { "ell.access_number" } else { "header.access_number" }).map(|v| &v.value) {
                     Some(Scalar::Number(d)) => d.mantissa(),
                     _ => -1,
                 };

@@ -11,7 +11,7 @@
 //! mode; a Zenner water meter every 20 s or 120 s, by configuration).
 
 use chrono::{Datelike, Months, NaiveDate};
-use meterlab_decoder::{Key, Protocol, Reading};
+use meterlab_decoder::{Decimal, Key, Protocol, Reading, Value};
 
 use super::ell::EllRepr;
 use super::link::{FrameFormat, FrameRepr, LinkRepr};
@@ -22,7 +22,7 @@ use super::telegram::{TelegramError, TelegramRepr};
 use super::tpl::{ConfigWord, TplHeader, TplRepr};
 use crate::clock::{WallClock, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
-use crate::mbus::header::{HeaderRepr, SecondaryAddress};
+use crate::mbus::header::{manufacturer_letters, HeaderRepr, SecondaryAddress};
 use crate::mbus::record::{Data, Function, IntWidth, RecordRepr, Vif};
 use crate::seed::{Seed, SimRng};
 
@@ -383,6 +383,57 @@ fn records(
     }
 }
 
+/// The reading a telegram encodes, in the order of the reading format's wireless M-Bus section
+/// (docs/reading-format.md): the meter id (the long header's, else the link's), the link header
+/// (`link.manufacturer`, `link.id`, `link.version`, `link.device_type`), the ELL's access number
+/// and the AFL's message counter where sent, the transport header (long: `header.manufacturer`,
+/// `header.version`, `header.medium`; short and long: `header.access_number`, `header.status`),
+/// then the records `#0`, `#1`, … (those in the clear after the encrypted blocks included).
+fn truth<'r>(
+    spec: &RadioMeterSpec,
+    access_number: u8,
+    status: u8,
+    counter: u32,
+    records: impl Iterator<Item = &'r RecordRepr>,
+) -> Reading {
+    let n = |id: &str, v: u64| Value::number(id, Decimal::from_int(i128::from(v)), None);
+    let a = spec.address;
+    let mut r = Reading::new(Protocol::Mbus);
+    r.meter_id = Some(format!("{:08}", a.id));
+    r.values.extend([
+        Value::text(
+            "link.manufacturer",
+            manufacturer_letters(a.manufacturer & 0x7FFF),
+        ),
+        Value::text("link.id", format!("{:08}", a.id)),
+        n("link.version", u64::from(a.version)),
+        n("link.device_type", u64::from(a.medium)),
+    ]);
+    if spec.ell_cc.is_some() {
+        r.values
+            .push(n("ell.access_number", u64::from(access_number)));
+    }
+    if spec.security == SecurityMode::Mode7 {
+        r.values.push(n("afl.message_counter", u64::from(counter)));
+    }
+    let header = HeaderRepr {
+        address: a,
+        access_number,
+        status,
+        signature: 0,
+    };
+    match spec.tpl {
+        TplKind::Long => r.values.extend(header.values()),
+        // The short header has only the access number and the status.
+        TplKind::Short => r.values.extend(header.values().into_iter().skip(3)),
+        TplKind::None => {}
+    }
+    for (i, rec) in records.enumerate() {
+        r.values.push(rec.value(i));
+    }
+    r
+}
+
 /// A radio meter sending on its schedule.
 pub struct RadioMeter {
     spec: RadioMeterSpec,
@@ -563,17 +614,7 @@ impl RadioMeter {
         };
         let mut reading = Reading::new(Protocol::Mbus);
         if !wrong_key {
-            let header = HeaderRepr {
-                address: spec.address,
-                access_number: acc,
-                status,
-                signature: 0,
-            };
-            reading.meter_id = Some(header.meter_id());
-            reading.values.extend(header.values());
-            for (i, r) in enc.iter().chain(tail.iter()).enumerate() {
-                reading.values.push(r.value(i));
-            }
+            reading = truth(spec, acc, status, counter, enc.iter().chain(tail.iter()));
         }
         let jitter_db = self.rng.below(5) as i16 - 2;
         Ok(Transmission {
@@ -649,7 +690,16 @@ mod test {
                     truth.meter_id.as_deref(),
                     Some(format!("{:08}", spec.address.id).as_str())
                 );
-                assert_eq!(number(truth, "header.access_number"), Some(i128::from(acc)));
+                let acc_id = if spec.ell_cc.is_some() {
+                    "ell.access_number"
+                } else {
+                    "header.access_number"
+                };
+                assert_eq!(number(truth, acc_id), Some(i128::from(acc)));
+                assert_eq!(
+                    number(truth, "link.device_type"),
+                    Some(i128::from(spec.address.medium))
+                );
                 if let Some(prev) = last_start {
                     let gap = t.start_ns - prev;
                     assert!(gap >= interval - interval / 8 && gap <= interval + interval / 8);
@@ -679,6 +729,50 @@ mod test {
         assert_eq!(
             &bare[15 + 16 * blocks..],
             &[0x03, 0xFD, 0x0C, 0x08, 0x00, 0x00, 0x02, 0xFD, 0x0B, 0x00, 0x11]
+        );
+    }
+
+    #[test]
+    fn test_truth_follows_the_reading_format() {
+        let ids = |i: usize| -> Vec<String> {
+            let mut m = meter(i, MeterFaults::default());
+            let t = m.transmit().expect("builds");
+            t.truth[0]
+                .values
+                .iter()
+                .take(9)
+                .map(|v| v.id.clone())
+                .collect()
+        };
+        // Heat: ELL, AFL, short TPL, records.
+        assert_eq!(
+            ids(2),
+            [
+                "link.manufacturer",
+                "link.id",
+                "link.version",
+                "link.device_type",
+                "ell.access_number",
+                "afl.message_counter",
+                "header.access_number",
+                "header.status",
+                "#0"
+            ]
+        );
+        // Cold water: ELL 8D, no TPL header.
+        assert_eq!(ids(5)[4..6], ["ell.access_number", "#0"]);
+        let mut m = meter(2, MeterFaults::default());
+        let counter = m.message_counter();
+        let t = m.transmit().expect("builds");
+        assert_eq!(
+            number(&t.truth[0], "afl.message_counter"),
+            Some(i128::from(counter))
+        );
+        assert_eq!(
+            t.truth[0]
+                .value("link.manufacturer")
+                .map(|v| v.value.clone()),
+            Some(Scalar::Text("EFE".into()))
         );
     }
 
