@@ -6,10 +6,11 @@
 //! |---|---|---|---|---|---|---|
 //! | T1 | 868.95 MHz | 100 kcps | 3-out-of-6 | 12 | 48 | A |
 //! | C1 | 868.95 MHz | 100 kcps | NRZ | 8 | 64 | A, B |
-//! | S1 | 868.30 MHz | 32.768 kcps | Manchester | 16 | 592 (long preamble) | A |
+//! | S1 | 868.30 MHz | 32.768 kcps | Manchester | 16 | 576 (long preamble) | A |
 //!
-//! The preamble lengths are the model's (the standard's minimums rounded up); they matter only
-//! for collisions.
+//! Preamble and synchronisation word: T1 19 chip pairs + 10 chips, C1 16 chip pairs + 32 chips
+//! (`54 CD`/`54 3D` included), S1 279 chip pairs + 18 chips: the minimum lengths as commonly quoted
+//! from EN 13757-4 (the standard's text was not at hand); they matter only for collisions.
 
 use crate::clock::NS_PER_S;
 
@@ -64,7 +65,7 @@ impl RadioMode {
         match self {
             RadioMode::T1 => 48,
             RadioMode::C1 => 64,
-            RadioMode::S1 => 592,
+            RadioMode::S1 => 576,
         }
     }
 

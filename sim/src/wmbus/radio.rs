@@ -24,7 +24,7 @@ use super::mode::RadioMode;
 use crate::clock::NS_PER_MS;
 use crate::seed::{Seed, SimRng};
 
-/// Receiver sensitivity, dBm (iM871A data sheet class: about −105 dBm in T mode).
+/// The model's receiver sensitivity, dBm (the same for every stick).
 pub const SENSITIVITY_DBM: i16 = -105;
 /// Above the sensitivity by less than this, telegrams are lost with falling probability, dB.
 pub const FADE_MARGIN_DB: i16 = 10;
