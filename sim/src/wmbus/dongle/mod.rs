@@ -138,7 +138,7 @@ const MAX_PENDING: usize = 256;
 
 /// A virtual receiver dongle with the radio meters it hears.
 ///
-/// The radio is stepped ahead of time into a queue of receptions (at most [`MAX_PENDING`]);
+/// The radio is stepped ahead of time into a queue of receptions (at most 256);
 /// [`Meter::next_push_ns`] is the delivery time of the first one the stick, as configured now,
 /// hands to the host, so a push carries bytes. Only when the queue is full of telegrams the stick
 /// does not take is there a push without bytes (at the last one's time, to move on); a stick that
