@@ -13,6 +13,9 @@
 //! C2/T2-other hears C1 and T1. Until the host sets a mode (SET_MODE or SET_REQ + RESET) the
 //! receiver is silent: wmbusmeters drains the input while probing.
 //!
+//! Unplugged and plugged in again, it forgets the volatile mode and keeps its parameter memory
+//! (RSSI and command-mode switches written with SET_REQ apply to every later telegram).
+//!
 //! Received telegrams, command mode: `FF 03 <len> <C M A CI …> <RSSI> CS`, len counting the RSSI
 //! byte; CRCs removed and checked (failed CRC dropped). RSSI: dBm = int8/2 − 74.
 
@@ -191,6 +194,11 @@ impl Stick for Amb8465 {
                 | (Some(0x08 | 0x09), RadioMode::T1)
                 | (Some(0x0E | 0x09), RadioMode::C1)
         )
+    }
+
+    fn power_cycle(&mut self) {
+        self.rx.clear();
+        self.mode = None;
     }
 
     fn frame(&mut self, rx: &Reception, _wall: DateTime<Utc>) -> Framed {

@@ -133,6 +133,10 @@ impl Stick for Cul {
         )
     }
 
+    fn power_cycle(&mut self) {
+        *self = Cul::default();
+    }
+
     fn frame(&mut self, rx: &Reception, _wall: DateTime<Utc>) -> Framed {
         let mut line = String::from("b");
         if rx.format == FrameFormat::B {

@@ -237,6 +237,10 @@ impl Stick for Im871a {
         }
     }
 
+    fn power_cycle(&mut self) {
+        *self = Im871a::default();
+    }
+
     fn frame(&mut self, rx: &Reception, _wall: DateTime<Utc>) -> Framed {
         let Ok(bare) = strip_crcs(rx.format, &rx.frame) else {
             return Framed::Dropped;

@@ -106,6 +106,9 @@ pub trait Stick: Send {
     fn passes_corrupt(&self) -> bool;
     /// The bytes it sends the host for a received telegram (`wall`: the stick's clock).
     fn frame(&mut self, rx: &Reception, wall: DateTime<Utc>) -> Framed;
+    /// Unplugged and plugged in again: volatile settings (the link mode, half-received
+    /// commands) are lost, non-volatile memory is kept.
+    fn power_cycle(&mut self);
 }
 
 /// The raw RSSI byte of Amber and CUL sticks for a level in dBm: dBm = int8/2 − 74.
@@ -185,6 +188,25 @@ impl Dongle {
     /// as they are).
     pub fn air_mut(&mut self) -> &mut Air {
         &mut self.air
+    }
+
+    /// The stick unplugged and plugged in again at `now_ns` (the host's port goes away and comes
+    /// back): what ended on the air until then and was not delivered is logged as not heard, the
+    /// stick forgets its volatile settings and waits for its host's start-up commands again; the
+    /// meters go on sending.
+    pub fn replug(&mut self, now_ns: u64) {
+        let mut kept = VecDeque::with_capacity(self.pending.len());
+        while let Some(rx) = self.pending.pop_front() {
+            if rx.at_ns <= now_ns {
+                self.events.push(rx.event(Outcome::NotListening));
+            } else {
+                kept.push_back(rx);
+            }
+        }
+        self.pending = kept;
+        self.stick.power_cycle();
+        self.tx_free_ns = self.tx_free_ns.min(now_ns);
+        self.fill();
     }
 
     /// The radio log since the last call: every telegram and what became of it.
@@ -721,6 +743,55 @@ pub(crate) mod test {
                 "{kind:?}"
             );
         }
+    }
+
+    #[test]
+    fn test_replug_forgets_the_link_mode() {
+        let cases: [(DongleKind, &[u8]); 3] = [
+            (
+                DongleKind::Im871a,
+                &[0xA5, 0x01, 0x03, 0x06, 0x00, 0x02, 0x03, 0x30, 0x01, 0x00],
+            ),
+            (DongleKind::Amb8465, &[0xFF, 0x04, 0x01, 0x08, 0xF2]),
+            (DongleKind::Cul, b"brt\r\n"),
+        ];
+        for (kind, command) in cases {
+            let mut d = dongle(kind, &[0], RadioFaults::default(), MeterFaults::default());
+            d.receive(0, command);
+            let first = d.next_push_ns().expect("configured");
+            assert!(!d.push().is_empty());
+            d.take_events();
+            let t = first + 60 * crate::clock::NS_PER_S;
+            d.replug(t);
+            assert!(outcomes(&mut d)
+                .iter()
+                .all(|(_, o)| *o == Outcome::NotListening));
+            assert_eq!(
+                d.next_push_ns(),
+                None,
+                "{kind:?} listens to nothing after a replug"
+            );
+            d.receive(t + NS_PER_MS, command);
+            assert!(d.next_push_ns().is_some_and(|at| at > t), "{kind:?}");
+        }
+        // The Amber keeps what was written to its non-volatile memory.
+        let mut d = dongle(
+            DongleKind::Amb8465,
+            &[0],
+            RadioFaults::default(),
+            MeterFaults::default(),
+        );
+        d.receive(
+            0,
+            &amb8465::command_frame(amb8465::SET_REQ, &[0x45, 0x01, 0x00]),
+        );
+        d.replug(NS_PER_MS);
+        d.receive(2 * NS_PER_MS, &[0xFF, 0x04, 0x01, 0x08, 0xF2]);
+        let out = run(&mut d, 100 * crate::clock::NS_PER_S);
+        // RSSI disabled: len counts no RSSI byte.
+        assert!(out
+            .iter()
+            .all(|e| usize::from(e.bytes[2]) == e.bytes.len() - 4 && e.bytes[3] == 0x44));
     }
 
     #[test]

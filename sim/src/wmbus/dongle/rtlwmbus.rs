@@ -46,6 +46,8 @@ impl Stick for RtlWmbus {
         matches!(mode, RadioMode::T1 | RadioMode::C1)
     }
 
+    fn power_cycle(&mut self) {}
+
     fn frame(&mut self, rx: &Reception, wall: DateTime<Utc>) -> Framed {
         let (ok, bare) = match strip_crcs(rx.format, &rx.frame) {
             Ok(bare) => (true, bare),
