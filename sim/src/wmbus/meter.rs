@@ -113,7 +113,8 @@ pub struct Transmission {
 impl Transmission {
     /// When the last chip ends, ns.
     pub fn end_ns(&self) -> u64 {
-        self.start_ns + self.mode.air_time_ns(self.frame.len())
+        self.start_ns
+            .saturating_add(self.mode.air_time_ns(self.frame.len()))
     }
 }
 
@@ -452,7 +453,7 @@ impl RadioMeter {
     /// A meter of this description; every random choice comes from `seed`.
     pub fn new(spec: RadioMeterSpec, clock: WallClock, faults: MeterFaults, seed: Seed) -> Self {
         let mut rng = seed.derive("wmbus/meter").rng();
-        let first = rng.below(spec.interval_s.max(1) * NS_PER_S);
+        let first = rng.below(spec.interval_s.max(1).saturating_mul(NS_PER_S));
         let access_number = rng.byte();
         let counter = rng.range_inclusive(1_000, 200_000) as u32;
         let mut wrong = [0u8; 16];
@@ -504,9 +505,11 @@ impl RadioMeter {
         let now = self.next_ns;
         let n = self.sent;
         self.sent += 1;
-        let interval = self.spec.interval_s.max(1) * NS_PER_S;
+        let interval = self.spec.interval_s.max(1).saturating_mul(NS_PER_S);
         let jitter = interval / 8;
-        self.next_ns = now + interval - jitter + self.rng.below(2 * jitter + 1);
+        self.next_ns = now
+            .saturating_add(interval - jitter)
+            .saturating_add(self.rng.below(2 * jitter + 1));
         if self.faults.replay_at.contains(&n) {
             if let Some(last) = &self.last {
                 let mut t = last.clone();

@@ -351,7 +351,9 @@ impl Air {
         let mut air = Vec::with_capacity(frame.buffer_len());
         frame.emit(&mut air);
         let copy = Transmission {
-            start_ns: t.end_ns() + repeater.delay_ms * NS_PER_MS,
+            start_ns: t
+                .end_ns()
+                .saturating_add(repeater.delay_ms.saturating_mul(NS_PER_MS)),
             frame: air,
             rssi_dbm: repeater.rssi_dbm,
             hop: None,

@@ -300,7 +300,8 @@ impl Dongle {
     fn send(&mut self, at_ns: u64, bytes: Vec<u8>, truth: Vec<Reading>) -> Emission {
         let start = at_ns.max(self.tx_free_ns);
         let uart = self.stick.uart();
-        self.tx_free_ns = start + (bytes.len() as f64 * uart.char_time_ns()).ceil() as u64;
+        self.tx_free_ns =
+            start.saturating_add((bytes.len() as f64 * uart.char_time_ns()).ceil() as u64);
         Emission {
             at_ns: start,
             bytes,
@@ -332,7 +333,7 @@ impl Meter for Dongle {
 
     fn next_push_ns(&self) -> Option<u64> {
         match self.first_delivered() {
-            Some(i) => Some(self.pending[i].at_ns + DELIVERY_DELAY_NS),
+            Some(i) => Some(self.pending[i].at_ns.saturating_add(DELIVERY_DELAY_NS)),
             // Nothing to deliver in the queue: move on past it, if the stick listens at all.
             None if self.listening() => self
                 .pending
@@ -368,7 +369,7 @@ impl Meter for Dongle {
             };
             self.events.push(rx.event(outcome));
             if !bytes.is_empty() {
-                out.push(self.send(rx.at_ns + DELIVERY_DELAY_NS, bytes, truth));
+                out.push(self.send(rx.at_ns.saturating_add(DELIVERY_DELAY_NS), bytes, truth));
             }
         }
         self.fill();
@@ -379,7 +380,7 @@ impl Meter for Dongle {
         // What ended on the air before the command was heard under the old configuration.
         self.pass_by(now_ns);
         let replies = self.stick.host(bytes);
-        let at = now_ns + self.stick.reply_delay_ns();
+        let at = now_ns.saturating_add(self.stick.reply_delay_ns());
         let out = replies
             .into_iter()
             .map(|r| self.send(at, r, Vec::new()))
