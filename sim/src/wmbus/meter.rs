@@ -615,10 +615,18 @@ impl RadioMeter {
             (None, TplKind::Long) if spec.security != SecurityMode::Mode7 => Some((21, 0x01)),
             _ => None,
         };
-        let mut reading = Reading::new(Protocol::Mbus);
-        if !wrong_key {
-            reading = truth(spec, acc, status, counter, enc.iter().chain(tail.iter()));
-        }
+        // A reader with the meter's key cannot read a telegram sealed with another key.
+        let truth = if wrong_key {
+            Vec::new()
+        } else {
+            vec![truth(
+                spec,
+                acc,
+                status,
+                counter,
+                enc.iter().chain(tail.iter()),
+            )]
+        };
         let jitter_db = self.rng.below(5) as i16 - 2;
         Ok(Transmission {
             meter: spec.name.clone(),
@@ -628,8 +636,8 @@ impl RadioMeter {
             link,
             frame,
             hop,
-            rssi_dbm: spec.rssi_dbm + jitter_db,
-            truth: if wrong_key { Vec::new() } else { vec![reading] },
+            rssi_dbm: spec.rssi_dbm.saturating_add(jitter_db),
+            truth,
             faults: if wrong_key {
                 vec![MeterFault::WrongKey]
             } else {

@@ -319,11 +319,12 @@ impl Air {
         if rssi_dbm < SENSITIVITY_DBM {
             return true;
         }
-        let above = rssi_dbm - SENSITIVITY_DBM;
-        above < FADE_MARGIN_DB
+        let above = i32::from(rssi_dbm) - i32::from(SENSITIVITY_DBM);
+        let margin = i32::from(FADE_MARGIN_DB);
+        above < margin
             && self
                 .rng
-                .chance(f64::from(FADE_MARGIN_DB - above) / f64::from(FADE_MARGIN_DB))
+                .chance(f64::from(margin - above) / f64::from(margin))
     }
 
     fn flip_bit(&mut self, frame: &mut [u8]) {
