@@ -363,3 +363,66 @@ impl Air {
         self.repeated.push((copy, true));
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::clock::WallClock;
+    use crate::wmbus::catalog::CATALOG;
+    use meterlab_decoder::Key;
+
+    fn air(which: &[usize], at_ns: u64, faults: RadioFaults, seed: u64) -> Air {
+        let meters = which
+            .iter()
+            .map(|&i| {
+                let (_, make) = CATALOG[i];
+                let mut m = RadioMeter::new(
+                    make(20_000_000 + i as u32, Key::new([7; 16])),
+                    WallClock::default(),
+                    MeterFaults::default(),
+                    Seed(3).index(i as u64),
+                );
+                m.set_next_tx_ns(at_ns);
+                m
+            })
+            .collect();
+        Air::new(meters, faults, Seed(seed))
+    }
+
+    #[test]
+    fn test_other_frequencies_do_not_collide() {
+        // T1 water and S1 gas at the same instant: 868.95 and 868.3 MHz, both received.
+        let mut a = air(&[0, 3], NS_PER_MS, RadioFaults::default(), 1);
+        let (mut rx, events) = a.step();
+        assert!(events.is_empty());
+        let (more, events) = a.step();
+        assert!(events.is_empty());
+        rx.extend(more);
+        assert_eq!(rx.len(), 2);
+        assert!(rx.iter().all(|r| r.crc_ok && r.truth.len() == 1));
+        // T1 water and C1 heat share 868.95 MHz: a collision.
+        let mut a = air(&[0, 2], NS_PER_MS, RadioFaults::default(), 1);
+        let (rx, events) = a.step();
+        assert!(events.iter().any(|e| e.outcome == Outcome::Collision));
+        assert!(rx.iter().all(|r| !r.crc_ok && r.truth.is_empty()));
+    }
+
+    #[test]
+    fn test_transmissions_that_only_touch_do_not_collide() {
+        let mut a = air(&[0, 1], NS_PER_MS, RadioFaults::default(), 1);
+        let (first, _) = a.step();
+        assert!(first.is_empty() || first.iter().all(|r| !r.crc_ok));
+        // Move the second meter to start right after the first one ends.
+        let mut a = air(&[0], NS_PER_MS, RadioFaults::default(), 1);
+        let end = {
+            let (rx, _) = a.step();
+            rx[0].at_ns
+        };
+        let mut b = air(&[0, 1], NS_PER_MS, RadioFaults::default(), 1);
+        b.meters_mut()[1].set_next_tx_ns(end);
+        let (rx1, e1) = b.step();
+        let (rx2, e2) = b.step();
+        assert!(e1.is_empty() && e2.is_empty());
+        assert_eq!(rx1.len() + rx2.len(), 2);
+    }
+}
