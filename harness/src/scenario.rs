@@ -1149,7 +1149,7 @@ fn check_limits(
             }
         }
     }
-    if let Some(slaves) = &spec.meter.slaves {
+    if let Some(slaves) = spec.meter.options.get::<Vec<serde_yaml::Value>>("slaves") {
         if slaves.len() > MAX_STEPS {
             return Err(located(
                 &["meter", "slaves"],

@@ -72,8 +72,33 @@ fn option_of_another_protocol_is_located() {
         "meter: { profile: dsmr-5.0, primary_address: 5 }\nrun: { telegrams: 3 }\n",
     );
     assert!(err.starts_with(":1:29: "), "{err}");
-    assert!(err.contains("`primary_address`"), "{err}");
-    assert!(err.contains("not an M-Bus profile"), "{err}");
+    // serde's own rejection, by the DSMR options struct: the option by name.
+    assert!(err.contains("unknown field `primary_address`"), "{err}");
+    assert!(err.contains("dsmr-5.0 is a DSMR P1 profile"), "{err}");
+    // Block style, the option after a valid one: its own line and column.
+    let err = load_error(
+        "option-block",
+        "meter:\n  profile: dsmr-4.2\n  gas: true\n  reply_delay_ms: 40\nrun: { telegrams: 3 }\n",
+    );
+    assert!(err.starts_with(":4:3: "), "{err}");
+    assert!(err.contains("meter option `reply_delay_ms`"), "{err}");
+    assert!(err.contains("unknown field `reply_delay_ms`"), "{err}");
+    // An IEC option on an M-Bus slave, and an M-Bus option on a DLMS meter.
+    let err = load_error(
+        "option-iec",
+        "meter: { profile: mbus-heat, password: \"0000\" }\nrun: { duration: 10s }\n",
+    );
+    assert!(err.contains("unknown field `password`"), "{err}");
+    assert!(
+        err.contains("`primary_address`"),
+        "the M-Bus options are listed: {err}"
+    );
+    let err = load_error(
+        "option-dlms",
+        "meter:\n  profile: aidon-han\n  ci: 0x78\nrun: { telegrams: 1 }\n",
+    );
+    assert!(err.starts_with(":3:3: "), "{err}");
+    assert!(err.contains("unknown field `ci`"), "{err}");
 }
 
 #[test]

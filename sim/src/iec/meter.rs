@@ -27,7 +27,7 @@ use super::message::{
     baud_of_char, char_of_baud, BlockRepr, CommandRepr, DataMessageRepr, IdentificationRepr,
     OptionSelectRepr, ProtocolMode, PushRepr, RequestRepr, ACK, EOT, ETX, NAK, SOH, STX,
 };
-use super::profile::{IecProfile, Layout};
+use super::profile::{IecOptions, IecProfile, Layout};
 use crate::clock::{WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
@@ -203,35 +203,18 @@ fn valid_value_text(s: &str) -> bool {
 }
 
 impl IecMeter {
-    /// A meter of this profile, configured by `spec`.
+    /// A meter of this profile, configured by `spec` (the common options) and `options` (the
+    /// IEC 62056-21 ones, read from `spec.options`).
     pub fn new(
         profile: &'static IecProfile,
         spec: &MeterSpec,
+        options: &IecOptions,
         seed: Seed,
     ) -> Result<Self, SpecError> {
-        let not_iec = [
-            ("key", spec.key.is_some()),
-            ("auth_key", spec.auth_key.is_some()),
-            ("frame_counter", spec.frame_counter.is_some()),
-            ("gas", spec.gas.is_some()),
-            ("gas_channel", spec.gas_channel.is_some()),
-            ("water", spec.water.is_some()),
-            ("water_channel", spec.water_channel.is_some()),
-            ("crc", spec.crc.is_some()),
-            ("system_title", spec.system_title.is_some()),
-            ("segment_gap", spec.segment_gap.is_some()),
-            ("counter_reset_at", spec.counter_reset_at.is_some()),
-            ("replay_at", spec.replay_at.is_some()),
-        ];
-        if let Some((option, _)) = not_iec.iter().find(|(_, set)| *set) {
-            return Err(bad(
-                option,
-                format!("{} is an IEC 62056-21 profile", profile.name),
-            ));
-        }
         let clock = spec.clock()?;
         let mut identification = IdentificationRepr::from_line(
-            spec.identification
+            options
+                .identification
                 .as_deref()
                 .unwrap_or(profile.identification),
         )
@@ -242,7 +225,7 @@ impl IecMeter {
             )
         })?;
         let push = profile.push.is_some();
-        if let Some(announce) = spec.announce_mode_e {
+        if let Some(announce) = options.announce_mode_e {
             if push || !identification.baud_char.is_ascii_digit() {
                 return Err(bad(
                     "announce_mode_e",
@@ -252,7 +235,7 @@ impl IecMeter {
             identification.enhanced = announce.then_some(b'2');
         }
         let mode = ProtocolMode::announced(&identification, push);
-        if let Some(baud) = spec.max_baud {
+        if let Some(baud) = options.max_baud {
             let z = match mode {
                 ProtocolMode::B | ProtocolMode::C | ProtocolMode::E => char_of_baud(mode, baud),
                 ProtocolMode::A | ProtocolMode::D => {
@@ -279,55 +262,55 @@ impl IecMeter {
             ),
             (
                 "address",
-                spec.address.is_some(),
+                options.address.is_some(),
                 request_response,
                 "a mode D meter takes no request",
             ),
             (
                 "password",
-                spec.password.is_some(),
+                options.password.is_some(),
                 programming,
                 "only mode C and E meters have programming mode",
             ),
             (
                 "reaction_ms",
-                spec.reaction_ms.is_some(),
+                options.reaction_ms.is_some(),
                 request_response,
                 "a mode D meter does not answer",
             ),
             (
                 "switch_delay_ms",
-                spec.switch_delay_ms.is_some(),
+                options.switch_delay_ms.is_some(),
                 matches!(mode, ProtocolMode::B | ProtocolMode::C | ProtocolMode::E),
                 "only modes B, C and E switch baud",
             ),
             (
                 "inactivity_s",
-                spec.inactivity_s.is_some(),
+                options.inactivity_s.is_some(),
                 programming,
                 "only mode C and E meters have programming mode",
             ),
             (
                 "echo",
-                spec.echo.is_some(),
+                options.echo.is_some(),
                 request_response,
                 "nothing is sent to a mode D meter",
             ),
             (
                 "junk_after_etx",
-                spec.junk_after_etx.is_some(),
+                options.junk_after_etx.is_some(),
                 request_response,
                 "a mode D push has no ETX",
             ),
             (
                 "solar_w",
-                spec.solar_w.is_some(),
+                options.solar_w.is_some(),
                 profile.layout != Layout::Kamstrup66,
                 "a heat meter has no solar export",
             ),
             (
                 "three_phase",
-                spec.three_phase.is_some(),
+                options.three_phase.is_some(),
                 profile.layout != Layout::Kamstrup66,
                 "a heat meter has no phases",
             ),
@@ -336,7 +319,7 @@ impl IecMeter {
             return Err(bad(option, format!("{}: {why}", profile.name)));
         }
 
-        let meter_number = spec
+        let meter_number = options
             .equipment_id
             .clone()
             .unwrap_or_else(|| profile.meter_number.to_string());
@@ -346,7 +329,7 @@ impl IecMeter {
                 "1 to 32 printable characters, none of ( ) * / !",
             ));
         }
-        let address = match &spec.address {
+        let address = match &options.address {
             Some(a) => a.clone(),
             None => meter_number
                 .chars()
@@ -360,7 +343,7 @@ impl IecMeter {
         {
             return Err(bad("address", "up to 32 characters A–Z, a–z, 0–9 or blank"));
         }
-        let password = match &spec.password {
+        let password = match &options.password {
             Some(p) if p.is_empty() => None,
             Some(p) if valid_value_text(p) && p.len() <= 32 => Some(p.clone()),
             Some(_) => {
@@ -371,7 +354,7 @@ impl IecMeter {
             }
             None => profile.password.map(str::to_string),
         };
-        let inactivity_s = spec.inactivity_s.unwrap_or(DEFAULT_INACTIVITY_S);
+        let inactivity_s = options.inactivity_s.unwrap_or(DEFAULT_INACTIVITY_S);
         if inactivity_s == 0 {
             return Err(bad("inactivity_s", "must be longer than zero"));
         }
@@ -390,8 +373,8 @@ impl IecMeter {
         let config = HouseholdConfig {
             start_import_wh: profile.start_import_wh,
             start_export_wh: profile.start_export_wh,
-            solar_peak_w: spec.solar_w.unwrap_or(profile.solar_w),
-            three_phase: spec.three_phase.unwrap_or(true),
+            solar_peak_w: options.solar_w.unwrap_or(profile.solar_w),
+            three_phase: options.three_phase.unwrap_or(true),
             ..HouseholdConfig::default()
         };
         let house = Household::new(config, clock, seed);
@@ -441,12 +424,12 @@ impl IecMeter {
             meter_number,
             address,
             password,
-            reaction_ns: spec.reaction_ms.unwrap_or(default_reaction) * NS_PER_MS,
-            switch_delay_ns: spec.switch_delay_ms.unwrap_or(DEFAULT_SWITCH_DELAY_MS) * NS_PER_MS,
+            reaction_ns: options.reaction_ms.unwrap_or(default_reaction) * NS_PER_MS,
+            switch_delay_ns: options.switch_delay_ms.unwrap_or(DEFAULT_SWITCH_DELAY_MS) * NS_PER_MS,
             inactivity_ns: inactivity_s * NS_PER_S,
-            echo: spec.echo.unwrap_or(false),
-            junk_7f: spec.junk_7f.unwrap_or(0),
-            junk_after_etx: spec.junk_after_etx.unwrap_or(0),
+            echo: options.echo.unwrap_or(false),
+            junk_7f: options.junk_7f.unwrap_or(0),
+            junk_after_etx: options.junk_after_etx.unwrap_or(0),
             interval_ns,
             next_push_ns: 0,
             state: State::Idle,
