@@ -5,10 +5,12 @@
 //! `…Repr` types with `emit` — and, for what the reader sends, `parse`, since the meter has to
 //! understand it. [`dataset`] holds the data sets `address(value*unit)` with the reduced EDIS and
 //! full OBIS addresses real meters write, each built together with the value it encodes.
-//! [`profile`](mod@profile) lists the built-in meters, [`meter`] runs the dialogue (protocol
-//! modes A–E) with the standard's timing and the line quirks of real optical heads.
+//! [`layout`] holds the data sets of the six modelled meters, [`profile`](mod@profile) lists the
+//! built-in meters, [`meter`] runs the dialogue (protocol modes A–E) with the standard's timing
+//! and the line quirks of real optical heads.
 
 pub mod dataset;
+pub mod layout;
 pub mod message;
 pub mod meter;
 pub mod profile;
