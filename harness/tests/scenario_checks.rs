@@ -278,3 +278,24 @@ fn every_scenario_of_the_repository_loads() {
         assert!(loaded.is_ok(), "{dir}: {:?}", loaded.err());
     }
 }
+
+#[test]
+fn a_fault_id_is_read_and_two_faults_may_not_share_one() {
+    let ok = Scenario::parse(
+        Path::new("id.yaml"),
+        "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - drop: { rate: 0.01 }\n    id: flaky-adapter\n    optional: true\n",
+    )
+    .expect("a fault with an id");
+    assert_eq!(ok.spec.faults[0].id(), Some("flaky-adapter"));
+    assert_eq!(ok.spec.faults[0].name(), "drop");
+    assert_eq!(ok.spec.optional_faults, vec![0]);
+    let err = load_error(
+        "fault-id",
+        "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - drop: { rate: 0.01 }\n    id: a\n  - gap: { rate: 0.01, ms: 5 }\n    id: a\n",
+    );
+    assert!(err.starts_with(":6:3: "), "{err}");
+    assert!(
+        err.contains("id \"a\" is given to an earlier fault too"),
+        "{err}"
+    );
+}
