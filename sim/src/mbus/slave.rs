@@ -429,7 +429,7 @@ impl MbusSlave {
 
     /// Telegram `index` built now: the RSP_UD bytes and the reading they encode.
     fn build(&mut self, now_ns: u64, index: usize) -> (Vec<u8>, Reading) {
-        let body = self.model.telegram(index, self.telegrams, now_ns);
+        let mut body = self.model.telegram(index, self.telegrams, now_ns);
         let order = if self.ci == CI_RESPONSE_MSB {
             ByteOrder::MsbFirst
         } else {
@@ -443,13 +443,15 @@ impl MbusSlave {
                 access_number: self.access_number,
                 status: self.status,
                 signature: 0,
+                order,
             };
-            header.emit(&mut data, order);
+            header.emit(&mut data);
             reading.meter_id = Some(header.meter_id());
             reading.values.extend(header.values());
         }
-        for (i, r) in body.records.iter().enumerate() {
-            r.emit(&mut data, order);
+        for (i, r) in body.records.iter_mut().enumerate() {
+            r.order = order;
+            r.emit(&mut data);
             reading.values.push(r.value(i));
         }
         if let Some(m) = &body.manufacturer {
