@@ -94,4 +94,53 @@ mod test {
             Some("primary_address")
         );
     }
+
+    #[test]
+    fn the_flat_mapping_round_trips_and_each_protocol_reads_its_options() {
+        let yaml = "profile: mbus-bus\nstart: 2025-01-01T00:00:00Z\nslaves:\n  - { profile: mbus-heat, primary_address: 3, secondary_id: 12345678, ci: 0x76 }\n  - { profile: mbus-gas, primary_address: 4 }\n";
+        let spec: MeterSpec = serde_yaml::from_str(yaml).expect("spec");
+        assert_eq!(spec.start.as_deref(), Some("2025-01-01T00:00:00Z"));
+        assert_eq!(spec.options.keys().collect::<Vec<_>>(), ["slaves"]);
+        let again: MeterSpec =
+            serde_yaml::from_str(&serde_yaml::to_string(&spec).expect("yaml")).expect("again");
+        assert_eq!(again, spec);
+        assert!(again.build(Seed(1)).is_ok());
+        // Digits YAML reads as numbers are text to a text option; leading zeros stay.
+        let slaves: Vec<MeterSpec> = spec.options.get("slaves").expect("slaves");
+        let heat = slaves[0].options.read::<crate::mbus::MbusOptions>("heat");
+        let heat = heat.expect("M-Bus options");
+        assert_eq!(heat.secondary_id.as_deref(), Some("12345678"));
+        assert_eq!(heat.ci, Some(0x76));
+        let iec: MeterSpec =
+            serde_yaml::from_str("profile: iec-mode-c-programming\npassword: 00000000\n")
+                .expect("spec");
+        assert_eq!(iec.options.text("password").as_deref(), Some("00000000"));
+        assert!(iec.build(Seed(1)).is_ok());
+        // Built in code: the same flat mapping.
+        let coded = MeterSpec::new("iec-mode-c-programming").with("password", "00000000");
+        assert_eq!(coded, iec);
+    }
+
+    #[test]
+    fn another_protocols_option_is_named_by_serde() {
+        for (profile, option, value) in [
+            ("dsmr-5.0", "reply_delay_ms", serde_yaml::Value::from(40)),
+            ("aidon-han", "echo", true.into()),
+            ("iec-mode-c", "gas_channel", 2.into()),
+            ("mbus-water", "system_title", "4B464D6750000009".into()),
+            ("mbus-bus", "primary_address", 1.into()),
+        ] {
+            let err = MeterSpec::new(profile)
+                .with(option, value)
+                .build(Seed(0))
+                .err()
+                .expect("rejected");
+            assert_eq!(MeterSpec::error_key(&err), option, "{err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("unknown field `{option}`")),
+                "{err}"
+            );
+        }
+    }
 }
