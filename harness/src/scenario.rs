@@ -741,19 +741,26 @@ impl<'de> Deserialize<'de> for FaultItem {
                 use serde::de::Error;
                 let mut fault: Option<Fault> = None;
                 let mut optional = false;
+                let mut id: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "optional" {
                         optional = map.next_value()?;
+                    } else if key == "id" && id.is_none() {
+                        id = Some(map.next_value()?);
                     } else if let Some(first) = &fault {
                         return Err(A::Error::custom(format!(
-                            "a fault is a map with one key (and `optional`); write each fault as its own list item (`{key}` after {})",
+                            "a fault is a map with one key (and `optional`, `id`); write each fault as its own list item (`{key}` after {})",
                             first.name()
                         )));
                     } else {
                         fault = Some(map.next_value_seed(FaultBody(key))?);
                     }
                 }
-                let fault = fault.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let mut fault = fault.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                if let Some(id) = id {
+                    fault = Fault::named(id, fault);
+                    fault.validate().map_err(A::Error::custom)?;
+                }
                 Ok(FaultItem { fault, optional })
             }
             fn visit_enum<A: serde::de::EnumAccess<'de>>(
@@ -1149,7 +1156,7 @@ fn check_limits(
             }
         }
     }
-    if let Some(slaves) = &spec.meter.slaves {
+    if let Some(slaves) = spec.meter.options.get::<Vec<serde_yaml::Value>>("slaves") {
         if slaves.len() > MAX_STEPS {
             return Err(located(
                 &["meter", "slaves"],
@@ -1161,7 +1168,15 @@ fn check_limits(
         }
     }
     for (i, fault) in spec.faults.iter().enumerate() {
-        let too_much = match fault {
+        if let Some(id) = fault.id() {
+            if spec.faults[..i].iter().any(|f| f.id() == Some(id)) {
+                return Err(at(
+                    locate_item(text, "faults", i),
+                    format!("fault `{fault}`: id {id:?} is given to an earlier fault too; ids name each fault's random choices and must differ"),
+                ));
+            }
+        }
+        let too_much = match fault.kind() {
             Fault::Junk { len } if *len > MAX_JUNK_BYTES => Some(format!(
                 "{len} bytes of junk, more than the limit of {MAX_JUNK_BYTES}"
             )),

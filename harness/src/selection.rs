@@ -128,7 +128,7 @@ pub fn tags(scenario: &Scenario) -> BTreeSet<String> {
         || spec
             .faults
             .iter()
-            .any(|f| matches!(f, meterlab_sim::line::Fault::Gap { .. }))
+            .any(|f| matches!(f.kind(), meterlab_sim::line::Fault::Gap { .. }))
     {
         tags.insert("timing".into());
     }

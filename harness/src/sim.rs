@@ -99,21 +99,21 @@ pub const MIN_INTERVAL_NS: u64 = 10_000_000;
 /// why.
 #[derive(Debug)]
 struct BadOption {
-    option: &'static str,
+    option: String,
     reason: String,
 }
 
 impl BadOption {
-    fn new(option: &'static str, reason: impl Into<String>) -> Self {
+    fn new(option: impl Into<String>, reason: impl Into<String>) -> Self {
         BadOption {
-            option,
+            option: option.into(),
             reason: reason.into(),
         }
     }
 
     /// As the command line names the option: `--auth-key: …`.
     fn on_command_line(&self) -> anyhow::Error {
-        let flag = match self.option {
+        let flag = match self.option.as_str() {
             "primary_address" => "address",
             other => other,
         };
@@ -138,7 +138,8 @@ fn check_spec(spec: &MeterSpec, seed: Seed) -> Result<UartConfig, BadOption> {
             ));
         }
     }
-    for (what, key) in [("key", &spec.key), ("auth_key", &spec.auth_key)] {
+    for what in ["key", "auth_key"] {
+        let key = spec.options.text(what);
         match key.as_deref() {
             Some(k) if k.trim().is_empty() => {
                 return Err(BadOption::new(
@@ -179,8 +180,8 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         .find(|p| p.name == profile)
         .ok_or_else(|| anyhow!("unknown profile {profile:?} (meterlab sim --list)"))?;
     let mut spec = MeterSpec::new(profile.clone());
-    spec.key = args.keys.key.clone();
-    spec.auth_key = args.keys.auth_key.clone();
+    spec.options.set("key", &args.keys.key);
+    spec.options.set("auth_key", &args.keys.auth_key);
     spec.interval = args.interval.clone();
     spec.start = args.start.clone();
     if let Some(address) = &args.address {
@@ -189,11 +190,14 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         }
         match info.protocol {
             Protocol::Mbus => {
-                spec.primary_address = Some(address.parse().with_context(|| {
+                let primary: u8 = address.parse().with_context(|| {
                     format!("--address {address:?}: an M-Bus primary address is 0-250")
-                })?)
+                })?;
+                spec.options.set("primary_address", primary);
             }
-            Protocol::Iec62056_21 => spec.address = Some(address.clone()),
+            Protocol::Iec62056_21 => {
+                spec.options.set("address", address);
+            }
             _ => bail!("--address is for M-Bus and IEC 62056-21 profiles, not {profile}"),
         }
     }
@@ -447,7 +451,7 @@ fn parse_entry(mut m: serde_yaml::Mapping) -> Result<SimJob, EntryError> {
         message: e.to_string(),
     })?;
     let seed = Seed(seed.unwrap_or(1));
-    let uart = check_spec(&spec, seed).map_err(|e| EntryError::at(e.option, e.reason))?;
+    let uart = check_spec(&spec, seed).map_err(|e| EntryError::at(&e.option, e.reason))?;
     let reader = ReaderSettings {
         baud: reader_baud,
         format: reader_format,
@@ -989,7 +993,7 @@ mod test {
             "  - profile: dsmr-5.0\n    pty: /tmp/b\n    colour: red\n",
         ));
         assert!(
-            e.starts_with("m.yaml:6:13: meter 2: unknown field `colour`"),
+            e.starts_with("m.yaml:6:13: meter 2: `colour`: unknown field `colour`"),
             "{e}"
         );
         let e = config_err(&two(

@@ -185,11 +185,9 @@ fn import_writes_a_scenario_that_meterlab_run_reproduces() {
 #[test]
 fn redacted_dsmr_keeps_no_id_and_checksums_hold() {
     let dir = temp_dir("dsmr");
-    let spec = MeterSpec {
-        equipment_id: Some("E0039003000012345".into()),
-        gas: Some(true),
-        ..MeterSpec::new("dsmr-5.0")
-    };
+    let spec = MeterSpec::new("dsmr-5.0")
+        .with("equipment_id", "E0039003000012345")
+        .with("gas", true);
     let bytes = captured(&spec, 2);
     let secrets = ids(Protocol::Dsmr, Keys::default(), &bytes);
     assert!(secrets.iter().any(|s| s == b"E0039003000012345"));
@@ -240,11 +238,9 @@ fn redacted_dsmr_keeps_no_id_and_checksums_hold() {
 fn redacted_encrypted_push_is_reencrypted_with_the_test_key() {
     let dir = temp_dir("dlms");
     let user_key = "39436F513777354C4D466F4C5333674A";
-    let spec = MeterSpec {
-        key: Some(user_key.into()),
-        system_title: Some("4B464D1020029802".into()),
-        ..MeterSpec::new("kaifa-ma309-evn")
-    };
+    let spec = MeterSpec::new("kaifa-ma309-evn")
+        .with("key", user_key)
+        .with("system_title", "4B464D1020029802");
     let bytes = captured(&spec, 2);
     let key: Key = user_key.parse().expect("key");
     let user = Keys {
@@ -389,12 +385,10 @@ fn reencrypts(profile: &str, title: Option<&str>, with_auth: bool) {
     let dir = temp_dir(profile);
     let user_key = "000102030405060708090A0B0C0D0E0F";
     let user_auth = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
-    let spec = MeterSpec {
-        key: Some(user_key.into()),
-        auth_key: with_auth.then(|| user_auth.into()),
-        system_title: title.map(Into::into),
-        ..MeterSpec::new(profile)
-    };
+    let spec = MeterSpec::new(profile)
+        .with("key", user_key)
+        .with("auth_key", with_auth.then_some(user_auth))
+        .with("system_title", title);
     let bytes = captured(&spec, 2);
     let at = bytes
         .windows(2)

@@ -37,16 +37,16 @@ fn spec() -> impl Strategy<Value = MeterSpec> {
                     .unwrap_or_default();
             s.start = Some(start.to_rfc3339());
             if profile != "dsmr-smarty" {
-                s.gas_channel = Some(gas_channel);
+                s.options.set("gas_channel", gas_channel);
                 if profile != "dsmr-2.2" {
-                    s.crc = crc;
+                    s.options.set("crc", crc);
                 }
                 if profile == "dsmr-emucs" && gas_channel == 2 {
-                    s.water_channel = Some(3);
+                    s.options.set("water_channel", 3);
                 }
             }
-            s.solar_w = solar;
-            s.three_phase = Some(three_phase);
+            s.options.set("solar_w", solar);
+            s.options.set("three_phase", three_phase);
             s
         })
 }

@@ -42,7 +42,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     | "lg-e450-gbt"
                     | "lg-e450-cyprus"
             ) {
-                meter.segment_gap = gap_ms.map(|ms| format!("{ms}ms"));
+                meter
+                    .options
+                    .set("segment_gap", gap_ms.map(|ms| format!("{ms}ms")));
             }
             let run = RunSpec {
                 telegrams: Some(pushes),

@@ -40,17 +40,17 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 meter.start = Some(start.to_rfc3339());
                 let push = profile == "iec-mode-d";
                 if !push {
-                    meter.echo = Some(echo);
-                    meter.junk_7f = Some(junk_7f);
+                    meter.options.set("echo", echo);
+                    meter.options.set("junk_7f", junk_7f);
                     // Mode A does not switch; mode B's letters start at 600 baud.
                     match (profile, max_baud) {
                         ("iec-mode-a", _) | ("iec-mode-b", Some(300)) => {}
-                        _ => meter.max_baud = max_baud,
+                        _ => meter.options.set("max_baud", max_baud),
                     }
                 }
                 let junk_after_etx = if push { 0 } else { junk_after_etx };
                 if !push {
-                    meter.junk_after_etx = Some(junk_after_etx);
+                    meter.options.set("junk_after_etx", junk_after_etx);
                 }
                 let mut expect = ExpectSpec::default();
                 if junk_after_etx > 0 {

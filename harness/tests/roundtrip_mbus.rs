@@ -29,9 +29,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 chrono::DateTime::from_timestamp(1_735_689_600 + i64::from(minutes) * 1573, 0)
                     .unwrap_or_default();
             meter.start = Some(start.to_rfc3339());
-            meter.primary_address = Some(address);
-            meter.ci = ci;
-            meter.telegrams = Some(telegrams);
+            meter.options.set("primary_address", address);
+            meter.options.set("ci", ci);
+            meter.options.set("telegrams", telegrams);
             let reader = ReaderSpec {
                 mbus: Some(MbusMasterSpec {
                     steps: vec![Step::SndNke { address }, Step::ReadAll { address, max: 10 }],
@@ -56,7 +56,7 @@ proptest! {
     #[test]
     fn every_telegram_decodes_to_its_truth(s in scenario()) {
         let outcome = run_scenario(&s, &RunOptions::default()).expect("scenario runs");
-        let telegrams = u64::from(s.spec.meter.telegrams.unwrap_or(1));
+        let telegrams = u64::from(s.spec.meter.options.get::<u8>("telegrams").unwrap_or(1));
         prop_assert_eq!(outcome.tally.sent, telegrams, "the master read every telegram: {:#?}", outcome.failures);
         prop_assert!(outcome.passed(), "{:#?}\n{:#?}", outcome.failures, s.spec.meter);
     }

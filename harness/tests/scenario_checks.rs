@@ -72,8 +72,33 @@ fn option_of_another_protocol_is_located() {
         "meter: { profile: dsmr-5.0, primary_address: 5 }\nrun: { telegrams: 3 }\n",
     );
     assert!(err.starts_with(":1:29: "), "{err}");
-    assert!(err.contains("`primary_address`"), "{err}");
-    assert!(err.contains("not an M-Bus profile"), "{err}");
+    // serde's own rejection, by the DSMR options struct: the option by name.
+    assert!(err.contains("unknown field `primary_address`"), "{err}");
+    assert!(err.contains("dsmr-5.0 is a DSMR P1 profile"), "{err}");
+    // Block style, the option after a valid one: its own line and column.
+    let err = load_error(
+        "option-block",
+        "meter:\n  profile: dsmr-4.2\n  gas: true\n  reply_delay_ms: 40\nrun: { telegrams: 3 }\n",
+    );
+    assert!(err.starts_with(":4:3: "), "{err}");
+    assert!(err.contains("meter option `reply_delay_ms`"), "{err}");
+    assert!(err.contains("unknown field `reply_delay_ms`"), "{err}");
+    // An IEC option on an M-Bus slave, and an M-Bus option on a DLMS meter.
+    let err = load_error(
+        "option-iec",
+        "meter: { profile: mbus-heat, password: \"0000\" }\nrun: { duration: 10s }\n",
+    );
+    assert!(err.contains("unknown field `password`"), "{err}");
+    assert!(
+        err.contains("`primary_address`"),
+        "the M-Bus options are listed: {err}"
+    );
+    let err = load_error(
+        "option-dlms",
+        "meter:\n  profile: aidon-han\n  ci: 0x78\nrun: { telegrams: 1 }\n",
+    );
+    assert!(err.starts_with(":3:3: "), "{err}");
+    assert!(err.contains("unknown field `ci`"), "{err}");
 }
 
 #[test]
@@ -252,4 +277,25 @@ fn every_scenario_of_the_repository_loads() {
         let loaded = scenario::load_all(&[root.join(dir)], None);
         assert!(loaded.is_ok(), "{dir}: {:?}", loaded.err());
     }
+}
+
+#[test]
+fn a_fault_id_is_read_and_two_faults_may_not_share_one() {
+    let ok = Scenario::parse(
+        Path::new("id.yaml"),
+        "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - drop: { rate: 0.01 }\n    id: flaky-adapter\n    optional: true\n",
+    )
+    .expect("a fault with an id");
+    assert_eq!(ok.spec.faults[0].id(), Some("flaky-adapter"));
+    assert_eq!(ok.spec.faults[0].name(), "drop");
+    assert_eq!(ok.spec.optional_faults, vec![0]);
+    let err = load_error(
+        "fault-id",
+        "meter: { profile: dsmr-5.0 }\nrun: { telegrams: 3 }\nfaults:\n  - drop: { rate: 0.01 }\n    id: a\n  - gap: { rate: 0.01, ms: 5 }\n    id: a\n",
+    );
+    assert!(err.starts_with(":6:3: "), "{err}");
+    assert!(
+        err.contains("id \"a\" is given to an earlier fault too"),
+        "{err}"
+    );
 }

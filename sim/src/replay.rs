@@ -312,7 +312,7 @@ impl ReplayMeter {
             .or(profile_interval)
             .filter(|&n| n > 0)
             .unwrap_or(DEFAULT_INTERVAL_NS);
-        let frame_gap_ns = match &spec.segment_gap {
+        let frame_gap_ns = match &spec.options.text("segment_gap") {
             Some(s) => {
                 parse_duration(s).map_err(|e| SpecError::bad("segment_gap", e.to_string()))?
             }
@@ -406,8 +406,8 @@ impl ReplayMeter {
 fn replay_keys(spec: &MeterSpec, base: &dyn Meter) -> Result<Keys, SpecError> {
     let profile = base.keys();
     Ok(Keys {
-        encryption: MeterSpec::parse_key("key", &spec.key)?.or(profile.encryption),
-        authentication: MeterSpec::parse_key("auth_key", &spec.auth_key)?
+        encryption: MeterSpec::parse_key("key", &spec.options.text("key"))?.or(profile.encryption),
+        authentication: MeterSpec::parse_key("auth_key", &spec.options.text("auth_key"))?
             .or(profile.authentication),
     })
 }

@@ -1,151 +1,34 @@
-//! A scenario's `meter:` section: [`MeterSpec`] (a built-in profile plus overrides) and
-//! [`SpecError`]. Plain data read by every meter's constructor; the catalogue that turns a spec
-//! into a meter is [`crate::profile`].
+//! A scenario's `meter:` section: [`MeterSpec`] (a built-in profile, the common options and the
+//! protocol's options as written) and [`SpecError`]; [`ProfileInfo`] and [`Family`], through
+//! which each protocol registers its profiles and builder. Plain data read by every meter's
+//! constructor; the catalogue that turns a spec into a meter is [`crate::profile`].
 
 use chrono::{DateTime, Utc};
 use meterlab_decoder::Key;
 
+use meterlab_decoder::Protocol;
+
 use crate::clock::{parse_duration, WallClock};
+use crate::meter::Meter;
+use crate::seed::Seed;
 
-/// How a DSMR telegram ends (the `crc:` option of DSMR profiles).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CrcStyle {
-    /// `!` then CR LF: DSMR 2.2 and 3.0.
-    None,
-    /// CRC-16/ARC as four upper-case hex digits (DSMR 4 and 5).
-    #[default]
-    Arc,
-    /// CRC-16/ARC without leading zeros (`!B9F`, NWA warmtelink).
-    Unpadded,
-    /// CRC-16/X-25 as four hex digits (Holley).
-    X25,
-}
-
-/// A meter as a scenario names it: a built-in profile plus overrides. Every field but `profile`
-/// is optional; a field a profile does not use is an error, not silently ignored.
+/// A meter as a scenario names it: a built-in profile, the options every meter has, and the
+/// options of the profile's protocol ([`MeterOptions`]), all written flat in one mapping.
+///
+/// The protocol's options are kept as written until the profile's protocol is known; its
+/// builder then reads them into the protocol's own struct (`DsmrOptions`, `DlmsOptions`,
+/// `IecOptions`, `MbusOptions`, each `deny_unknown_fields`), so another protocol's option is
+/// rejected by serde, by name.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MeterSpec {
     /// Built-in profile (`meterlab profiles` lists them).
     pub profile: String,
     /// Wall-clock time at the start of the scenario, RFC 3339 (`2025-01-15T09:00:00Z`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
-    /// Push interval (`10s`, `1s`).
+    /// Push interval (`10s`, `1s`); an error for a meter that only answers requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
-    /// Equipment identifier (ASCII).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equipment_id: Option<String>,
-    /// Identification line after `/`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identification: Option<String>,
-    /// Encryption key, 32 hex digits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// Authentication key, 32 hex digits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_key: Option<String>,
-    /// Frame (invocation) counter of the first encrypted frame.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frame_counter: Option<u32>,
-    /// Whether a gas meter is attached (M-Bus channel).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gas: Option<bool>,
-    /// The M-Bus channel of the gas meter (1–4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gas_channel: Option<u8>,
-    /// Whether a water meter is attached (Belgian profiles).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub water: Option<bool>,
-    /// The M-Bus channel of the water meter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub water_channel: Option<u8>,
-    /// Peak solar production in W (export registers move).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub solar_w: Option<u32>,
-    /// Three-phase (true) or single-phase meter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub three_phase: Option<bool>,
-    /// How DSMR telegrams end: `arc`, `unpadded`, `x25`, `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crc: Option<CrcStyle>,
-    /// DLMS: the system title of general-glo-ciphering, 16 hex digits (`4B464D6750000009`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_title: Option<String>,
-    /// DLMS: time between the frames (M-Bus segments, HDLC GBT frames) of one push (`160ms`,
-    /// `0s` for back to back).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub segment_gap: Option<String>,
-    /// DLMS: at this push (counted from 0) the invocation counter goes back to its first value,
-    /// as after a key change or a firmware reset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub counter_reset_at: Option<u64>,
-    /// DLMS: this push (counted from 0, at least 1) re-sends the previous push's bytes exactly,
-    /// its reading repeated; the meter's own counters do not move.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replay_at: Option<u64>,
-    /// IEC 62056-21: the device address the meter answers to in `/?address!` (default: its
-    /// meter number); a request without address is answered by any meter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// IEC 62056-21: the programming-mode password (`P1`); empty for none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
-    /// IEC 62056-21: reaction time, ms (default 300, 20 for a lower-case third flag letter; the
-    /// standard's window is 200–1500 ms, other values make a non-conforming meter).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reaction_ms: Option<u64>,
-    /// IEC 62056-21: time from the option select (mode C/E) or the identification (mode B) to
-    /// the first message at the new rate, ms (default 600).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub switch_delay_ms: Option<u64>,
-    /// IEC 62056-21: inactivity time-out of programming mode, s (default 120).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inactivity_s: Option<u64>,
-    /// IEC 62056-21: the optical head echoes every byte the reader sends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub echo: Option<bool>,
-    /// IEC 62056-21: this many 0x7F bytes before the identification (Iskra, Itron ACE3000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub junk_7f: Option<u8>,
-    /// IEC 62056-21: this many junk bytes after the BCC of each data readout.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub junk_after_etx: Option<u8>,
-    /// IEC 62056-21: the highest baud rate the identification offers (sets Z; modes B, C, E).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_baud: Option<u32>,
-    /// IEC 62056-21: whether the identification announces mode E (`\2`, binary HDLC).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub announce_mode_e: Option<bool>,
-    /// M-Bus: primary address 0-250 (default 0, unconfigured). Not `address`, which is the
-    /// IEC 62056-21 device address text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_address: Option<u8>,
-    /// M-Bus: identification number (secondary address), 8 digits (default: seeded).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secondary_id: Option<String>,
-    /// M-Bus: manufacturer id, three capital letters (default `MLB`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manufacturer: Option<String>,
-    /// M-Bus: time from the request's last character to the answer, ms (default 20, at least
-    /// 22 bit times; the standard's window is 11 bit times to 330 bit times + 50 ms, other
-    /// values make a non-conforming slave).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_delay_ms: Option<u64>,
-    /// M-Bus: telegrams of one readout cycle (multi-telegram answer, DIF 1F), 1-10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub telegrams: Option<u8>,
-    /// M-Bus: CI of the answers: 0x72 (long header, default), 0x76 (MSB first), 0x78 (no header).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ci: Option<u8>,
-    /// M-Bus: baud rate at the start (300-38400, default 2400).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baud: Option<u32>,
-    /// M-Bus: the slaves of an `mbus-bus`, each a spec of an M-Bus slave profile.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slaves: Option<Vec<MeterSpec>>,
     /// Replay: a capture file (path relative to the scenario file) whose bytes the meter sends
     /// instead of modelled ones, with the profile's line settings and cadence
     /// ([`crate::replay`]).
@@ -154,6 +37,161 @@ pub struct MeterSpec {
     /// Replay: play the capture again and again (every `interval`), not once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<bool>,
+    /// The options of the profile's protocol, as written.
+    #[serde(flatten)]
+    pub options: MeterOptions,
+}
+
+/// The protocol options of a [`MeterSpec`] as written (flat keys, in file order), read into the
+/// protocol's own struct by [`MeterOptions::read`] once the profile's protocol is known.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct MeterOptions(serde_yaml::Mapping);
+
+impl MeterOptions {
+    /// Whether no protocol option is given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The option names given, in order.
+    pub fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.keys().map(key_text)
+    }
+
+    /// Sets option `key` (`None` removes it). For specs built in code; a value that does not
+    /// serialize (no option type does that) leaves the option unset.
+    pub fn set(&mut self, key: &str, value: impl serde::Serialize) {
+        match serde_yaml::to_value(value) {
+            Ok(serde_yaml::Value::Null) | Err(_) => {
+                self.0.remove(key);
+            }
+            Ok(v) => {
+                self.0.insert(key.into(), v);
+            }
+        }
+    }
+
+    /// Option `key` read as a `T`, if given and of that type.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.0
+            .get(key)
+            .and_then(|v| serde_yaml::from_value(v.clone()).ok())
+    }
+
+    /// Text option `key` (a key, a duration), also when YAML read it as a number.
+    pub fn text(&self, key: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Text(#[serde(deserialize_with = "text")] Option<String>);
+        let value = self.0.get(key)?.clone();
+        serde_yaml::from_value::<Text>(value).ok()?.0
+    }
+
+    /// The options read into a protocol's options struct (`#[serde(deny_unknown_fields)]`):
+    /// an option the protocol does not have, or a value of the wrong type, is an error naming
+    /// the option (the first that fails on its own), with serde's reason and `what` the
+    /// profile is (`"dsmr-5.0 is a DSMR P1 profile"`).
+    pub fn read<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, SpecError> {
+        let whole = serde_yaml::from_value(serde_yaml::Value::Mapping(self.0.clone()));
+        whole.map_err(|e| {
+            let culprit = self.0.iter().find_map(|(k, v)| {
+                let mut one = serde_yaml::Mapping::new();
+                one.insert(k.clone(), v.clone());
+                serde_yaml::from_value::<T>(serde_yaml::Value::Mapping(one))
+                    .err()
+                    .map(|e| (key_text(k), e))
+            });
+            match culprit {
+                Some((option, e)) => SpecError::BadOption {
+                    option,
+                    reason: format!("{e} ({what})"),
+                },
+                None => SpecError::bad("profile", format!("{e} ({what})")),
+            }
+        })
+    }
+}
+
+/// A mapping key as the option name it is.
+fn key_text(key: &serde_yaml::Value) -> String {
+    match key {
+        serde_yaml::Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Deserializes an optional text option that YAML may have read as a number (`secondary_id:
+/// 12345678`, `address: 42`): the options are buffered as YAML values before the protocol's
+/// struct reads them, and a plain scalar of digits is a number there. Text with leading zeros
+/// (`00000000`) stays text.
+pub fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+        Real(f64),
+    }
+    Ok(
+        <Option<Scalar> as serde::Deserialize>::deserialize(d)?.map(|t| match t {
+            Scalar::Text(s) => s,
+            Scalar::Unsigned(n) => n.to_string(),
+            Scalar::Signed(n) => n.to_string(),
+            Scalar::Real(x) => x.to_string(),
+        }),
+    )
+}
+
+/// One line of the profile catalogue (`meterlab profiles`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileInfo {
+    /// Profile name.
+    pub name: &'static str,
+    /// Protocol family.
+    pub protocol: Protocol,
+    /// Serial settings, e.g. `115200 8N1`.
+    pub line: String,
+    /// Push interval or "request/response".
+    pub cadence: String,
+    /// What it models.
+    pub description: &'static str,
+    /// The test encryption key the meter uses when none is given (32 hex digits; published
+    /// test keys, never a customer's), for encrypted profiles.
+    pub test_key: Option<&'static str>,
+    /// The test authentication key, for profiles that authenticate.
+    pub test_auth_key: Option<&'static str>,
+    /// The push interval, s; `None` for a meter that only answers requests.
+    pub push_interval_s: Option<u64>,
+}
+
+impl ProfileInfo {
+    /// What a reader needs to decode the meter's messages: `None`, `"key"` or `"key+auth"`.
+    pub fn needs(&self) -> &'static str {
+        match (self.test_key, self.test_auth_key) {
+            (None, _) => "none",
+            (Some(_), None) => "key",
+            (Some(_), Some(_)) => "key+auth",
+        }
+    }
+}
+
+/// A meter built from a spec, or why not.
+pub type Built = Result<Box<dyn Meter>, SpecError>;
+
+/// How one protocol registers with the catalogue ([`crate::profile`]): each protocol folder
+/// has one `pub const FAMILY: Family` (in its `mod.rs`) that lists its profiles and builds its
+/// meters, and the catalogue holds the list of families. The meters import only this module,
+/// never the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct Family {
+    /// The protocol's profiles, in listing order.
+    pub profiles: fn() -> Vec<ProfileInfo>,
+    /// Builds the meter `spec` names, reading the protocol's options from `spec.options`;
+    /// `None` if `spec.profile` is none of this protocol's profiles.
+    pub build: fn(&MeterSpec, Seed) -> Option<Built>,
 }
 
 /// A profile or option a scenario asked for is not available.
@@ -171,7 +209,7 @@ pub enum SpecError {
     #[error("meter option `{option}`: {reason}")]
     BadOption {
         /// The option.
-        option: &'static str,
+        option: String,
         /// Why.
         reason: String,
     },
@@ -179,9 +217,9 @@ pub enum SpecError {
 
 impl SpecError {
     /// A bad option.
-    pub fn bad(option: &'static str, reason: impl Into<String>) -> Self {
+    pub fn bad(option: impl Into<String>, reason: impl Into<String>) -> Self {
         SpecError::BadOption {
-            option,
+            option: option.into(),
             reason: reason.into(),
         }
     }
@@ -194,6 +232,12 @@ impl MeterSpec {
             profile: profile.into(),
             ..MeterSpec::default()
         }
+    }
+
+    /// This spec with protocol option `key` set (see [`MeterOptions::set`]).
+    pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
+        self.options.set(key, value);
+        self
     }
 
     /// The wall clock at the scenario start.
@@ -236,7 +280,7 @@ impl MeterSpec {
 
     /// The YAML key of the option an error of [`MeterSpec::build`] is about (`profile` for an
     /// unknown profile), so a caller can point at it in the file.
-    pub fn error_key(error: &SpecError) -> &'static str {
+    pub fn error_key(error: &SpecError) -> &str {
         match error {
             SpecError::UnknownProfile { .. } => "profile",
             SpecError::BadOption { option, .. } => option,

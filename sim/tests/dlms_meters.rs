@@ -1212,7 +1212,7 @@ fn registers_never_go_backwards_over_hours() {
     for profile in ALL {
         let mut spec = MeterSpec::new(profile);
         spec.interval = Some("10min".into());
-        spec.solar_w = Some(3000);
+        spec.options.set("solar_w", 3000);
         spec.start = Some("2025-06-14T06:00:00Z".into());
         let mut m = meter(spec);
         let mut last: Vec<(String, Decimal)> = Vec::new();
@@ -1247,7 +1247,7 @@ fn evn_frames_are_160_ms_apart_by_default() {
     assert_eq!(e[1].at_ns, end_of_first + 160_000_000);
 
     let mut spec = MeterSpec::new("kaifa-ma309-evn");
-    spec.segment_gap = Some("0s".into());
+    spec.options.set("segment_gap", "0s");
     let mut m = meter(spec);
     let (e, _) = push(m.as_mut());
     assert_eq!(e[1].at_ns, end_of_first, "back to back");
@@ -1265,7 +1265,7 @@ fn evn_frames_are_160_ms_apart_by_default() {
 fn replay_resends_the_previous_push() {
     for profile in ["kaifa-ma309-evn", "aidon-han", "lg-e450-gbt"] {
         let mut spec = MeterSpec::new(profile);
-        spec.replay_at = Some(3);
+        spec.options.set("replay_at", 3);
         let mut m = meter(spec);
         let pushes: Vec<(Vec<Emission>, Reading)> = (0..5).map(|_| push(m.as_mut())).collect();
         let bytes =
@@ -1294,8 +1294,8 @@ fn replay_resends_the_previous_push() {
 fn counter_reset_goes_back_to_the_first_counter() {
     for profile in ENCRYPTED {
         let mut spec = MeterSpec::new(profile);
-        spec.counter_reset_at = Some(2);
-        spec.frame_counter = Some(1000);
+        spec.options.set("counter_reset_at", 2);
+        spec.options.set("frame_counter", 1000);
         let mut m = meter(spec);
         let ics: Vec<u32> = (0..4)
             .map(|_| {
@@ -1311,9 +1311,9 @@ fn counter_reset_goes_back_to_the_first_counter() {
 #[test]
 fn options_override_keys_title_and_id() {
     let mut spec = MeterSpec::new("kaifa-ma309-evn");
-    spec.key = Some("000102030405060708090A0B0C0D0E0F".into());
-    spec.system_title = Some("4B464D6750001234".into());
-    spec.equipment_id = Some("181220001234".into());
+    spec.options.set("key", "000102030405060708090A0B0C0D0E0F");
+    spec.options.set("system_title", "4B464D6750001234");
+    spec.options.set("equipment_id", "181220001234");
     let mut m = meter(spec);
     let (e, truth) = push(m.as_mut());
     assert_eq!(
@@ -1325,7 +1325,7 @@ fn options_override_keys_title_and_id() {
     assert_eq!(truth.meter_id.as_deref(), Some("181220001234"));
 
     let mut spec = MeterSpec::new("kaifa-ma309-tinetz");
-    spec.equipment_id = Some("1KFM0200999999".into());
+    spec.options.set("equipment_id", "1KFM0200999999");
     let mut m = meter(spec);
     let (_, truth) = push(m.as_mut());
     assert_eq!(
@@ -1353,8 +1353,8 @@ fn options_override_keys_title_and_id() {
 #[test]
 fn aidon_single_phase_sends_the_single_phase_list() {
     let mut spec = MeterSpec::new("aidon-han");
-    spec.three_phase = Some(false);
-    spec.equipment_id = Some("7359992890941742".into());
+    spec.options.set("three_phase", false);
+    spec.options.set("equipment_id", "7359992890941742");
     let mut m = meter(spec);
     let (_, truth) = push(m.as_mut());
     assert_eq!(truth.meter_id.as_deref(), Some("7359992890941742"));
@@ -1416,39 +1416,49 @@ fn options_a_profile_does_not_use_are_errors() {
         f(&mut spec);
         spec.build(Seed(1)).err()
     };
-    assert!(bad("aidon-han", &|s| s.key =
-        Some("000102030405060708090A0B0C0D0E0F".into()))
+    assert!(bad("aidon-han", &|s| s
+        .options
+        .set("key", "000102030405060708090A0B0C0D0E0F"))
     .is_some());
-    assert!(bad("kaifa-han", &|s| s.counter_reset_at = Some(3)).is_some());
-    assert!(bad("kaifa-han", &|s| s.system_title =
-        Some("4B464D6750000009".into()))
+    assert!(bad("kaifa-han", &|s| s.options.set("counter_reset_at", 3)).is_some());
+    assert!(bad("kaifa-han", &|s| s
+        .options
+        .set("system_title", "4B464D6750000009"))
     .is_some());
-    assert!(bad("kaifa-ma309-evn", &|s| s.auth_key =
-        Some("000102030405060708090A0B0C0D0E0F".into()))
+    assert!(bad("kaifa-ma309-evn", &|s| s
+        .options
+        .set("auth_key", "000102030405060708090A0B0C0D0E0F"))
     .is_some());
-    assert!(bad("kamstrup-han", &|s| s.equipment_id = Some("x".into())).is_some());
+    assert!(bad("kamstrup-han", &|s| s.options.set("equipment_id", "x")).is_some());
     assert!(
-        bad("aidon-han", &|s| s.equipment_id = Some("x".into())).is_some(),
+        bad("aidon-han", &|s| s.options.set("equipment_id", "x")).is_some(),
         "3-phase Aidon list has no id"
     );
-    assert!(bad("aidon-han", &|s| s.segment_gap = Some("10ms".into())).is_some());
-    assert!(bad("kaifa-ma309-evn", &|s| s.segment_gap = Some("ten".into())).is_some());
-    assert!(bad("kaifa-ma309-evn", &|s| s.replay_at = Some(0)).is_some());
-    assert!(bad("kaifa-ma309-evn", &|s| s.system_title = Some("4B46".into())).is_some());
-    assert!(bad("kaifa-ma309-evn", &|s| s.gas = Some(true)).is_some());
+    assert!(bad("aidon-han", &|s| s.options.set("segment_gap", "10ms")).is_some());
+    assert!(bad("kaifa-ma309-evn", &|s| s.options.set("segment_gap", "ten")).is_some());
+    assert!(bad("kaifa-ma309-evn", &|s| s.options.set("replay_at", 0)).is_some());
+    assert!(bad("kaifa-ma309-evn", &|s| s
+        .options
+        .set("system_title", "4B46"))
+    .is_some());
+    assert!(bad("kaifa-ma309-evn", &|s| s.options.set("gas", true)).is_some());
     assert!(bad("kaifa-ma309-evn", &|s| {
-        s.replay_at = Some(2);
-        s.counter_reset_at = Some(2);
+        s.options.set("replay_at", 2);
+        s.options.set("counter_reset_at", 2);
     })
     .is_some());
-    assert!(bad("kaifa-ma309-tinetz-1ph", &|s| s.three_phase = Some(true)).is_some());
-    assert!(bad("dsmr-5.0", &|s| s.replay_at = Some(2)).is_some());
-    assert!(bad("dsmr-5.0", &|s| s.segment_gap = Some("1s".into())).is_some());
+    assert!(bad("kaifa-ma309-tinetz-1ph", &|s| s
+        .options
+        .set("three_phase", true))
+    .is_some());
+    assert!(bad("dsmr-5.0", &|s| s.options.set("replay_at", 2)).is_some());
+    assert!(bad("dsmr-5.0", &|s| s.options.set("segment_gap", "1s")).is_some());
     // And the options that apply are accepted.
     assert!(bad("kamstrup-han", &|s| {
-        s.auth_key = Some("000102030405060708090A0B0C0D0E0F".into());
-        s.frame_counter = Some(7);
-        s.replay_at = Some(1);
+        s.options
+            .set("auth_key", "000102030405060708090A0B0C0D0E0F");
+        s.options.set("frame_counter", 7);
+        s.options.set("replay_at", 1);
     })
     .is_none());
     assert!(bad("dsmr-5.0", &|_| {}).is_none());

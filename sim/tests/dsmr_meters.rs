@@ -143,7 +143,7 @@ fn dsmr_2_2_sends_7e1_and_the_old_gas_form() {
 fn smarty_frames_decrypt_with_the_key_and_auth_key() {
     let key = "0123456789ABCDEF0123456789ABCDEF";
     let mut spec = MeterSpec::new("dsmr-smarty");
-    spec.key = Some(key.into());
+    spec.options.set("key", key);
     let mut m = meter(spec);
     let keys = m.keys();
     assert!(keys.encryption.is_some() && keys.authentication.is_some());
@@ -234,7 +234,7 @@ fn layouts_match_the_real_meters() {
 fn smarty_plain_ids() -> Vec<String> {
     let key = "0123456789ABCDEF0123456789ABCDEF";
     let mut spec = MeterSpec::new("dsmr-smarty");
-    spec.key = Some(key.into());
+    spec.options.set("key", key);
     let mut m = meter(spec);
     let (_, bytes, _) = pushes(m.as_mut(), 1).remove(0);
     let pt = decrypt(&bytes, key);

@@ -432,7 +432,7 @@ fn programming_mode_password_read_write_break() {
 #[test]
 fn programming_mode_without_password() {
     let mut s = spec("iec-mode-c-programming");
-    s.password = Some(String::new());
+    s.options.set("password", String::new());
     let mut m = build(s);
     let end = request(m.as_mut(), 0, b"/?!\r\n", b"/ISK5ME162-0033\r\n");
     let ack = feed(m.as_mut(), end + 300 * MS, 300, b"\x06051\r\n");
@@ -449,7 +449,7 @@ fn programming_mode_without_password() {
 fn mode_c_every_baud_character() {
     for (z, rate) in (b'0'..=b'6').zip([300, 600, 1200, 2400, 4800, 9600, 19200]) {
         let mut s = spec("iec-mode-c");
-        s.max_baud = Some(19200);
+        s.options.set("max_baud", 19200);
         let mut m = build(s);
         let end = request(m.as_mut(), 0, b"/?!\r\n", b"/LGZ6ZMF100AC.M26\r\n");
         let ack = feed(
@@ -505,7 +505,7 @@ fn mode_c_unsupported_or_invalid_option_select_stays_at_300() {
 fn mode_b_every_baud_letter() {
     for (z, rate) in (b'A'..=b'F').zip([600, 1200, 2400, 4800, 9600, 19200]) {
         let mut s = spec("iec-mode-b");
-        s.max_baud = Some(rate);
+        s.options.set("max_baud", rate);
         let mut m = build(s);
         let ident = format!("/LGZ{}2ZMD120APt.G03\r\n", z as char);
         let r = feed(m.as_mut(), 0, 300, b"/?!\r\n");
@@ -597,11 +597,11 @@ fn mode_e_announces_hdlc_readout_has_time() {
     assert_eq!(m.next_push_ns(), None, "back in the start state");
 
     let mut s = spec("iec-mode-e");
-    s.announce_mode_e = Some(false);
+    s.options.set("announce_mode_e", false);
     let mut m = build(s);
     request(m.as_mut(), 0, b"/?!\r\n", b"/LGZ5ZMD3104407.B24\r\n");
     let mut s = spec("iec-mode-c");
-    s.announce_mode_e = Some(true);
+    s.options.set("announce_mode_e", true);
     let mut m = build(s);
     request(m.as_mut(), 0, b"/?!\r\n", b"/LGZ5\\2ZMF100AC.M26\r\n");
 }
@@ -636,7 +636,7 @@ fn addresses_and_query_code() {
         assert_eq!(m.next_push_ns(), None);
     }
     let mut s = spec("iec-mode-c-programming");
-    s.address = Some("A7".into());
+    s.options.set("address", "A7");
     let mut m = build(s);
     assert!(feed(m.as_mut(), 0, 300, b"/?28342193!\r\n")
         .emissions
@@ -681,7 +681,7 @@ fn inactivity_time_out_returns_to_300() {
     // Programming mode at 300 Bd (Z=0), a shorter time-out, applied when the next character
     // comes.
     let mut s = spec("iec-mode-c-programming");
-    s.inactivity_s = Some(60);
+    s.options.set("inactivity_s", 60);
     let mut m = build(s);
     let end = request(m.as_mut(), 0, b"/?!\r\n", b"/ISK5ME162-0033\r\n");
     let ack = feed(m.as_mut(), end + 300 * MS, 300, b"\x06001\r\n");
@@ -702,9 +702,9 @@ fn inactivity_time_out_returns_to_300() {
 #[test]
 fn line_quirks_echo_7f_junk() {
     let mut s = spec("iec-mode-c");
-    s.echo = Some(true);
-    s.junk_7f = Some(5);
-    s.junk_after_etx = Some(4);
+    s.options.set("echo", true);
+    s.options.set("junk_7f", 5);
+    s.options.set("junk_after_etx", 4);
     let mut m = build(s);
     let r = feed(m.as_mut(), 0, 300, b"/?!\r\n");
     assert_eq!(
@@ -746,14 +746,14 @@ fn line_quirks_echo_7f_junk() {
 fn reaction_times() {
     // A lower-case third letter allows 20 ms.
     let mut s = spec("iec-mode-c-programming");
-    s.identification = Some("ISk5ME162-0033".into());
+    s.options.set("identification", "ISk5ME162-0033");
     let mut m = build(s);
     let r = feed(m.as_mut(), 0, 300, b"/?!\r\n");
     assert_eq!(r.emissions[0].at_ns, r.last_ns + 20 * MS);
     // Out of the standard's window, for fault scenarios.
     let mut s = spec("iec-mode-c");
-    s.reaction_ms = Some(2_000);
-    s.switch_delay_ms = Some(100);
+    s.options.set("reaction_ms", 2_000);
+    s.options.set("switch_delay_ms", 100);
     let mut m = build(s);
     let r = feed(m.as_mut(), 0, 300, b"/?!\r\n");
     assert_eq!(r.emissions[0].at_ns, r.last_ns + 2 * S);
@@ -849,21 +849,23 @@ fn options_a_profile_does_not_use_are_errors() {
     };
     let e = err(spec("iec-mode-c"), |s| s.interval = Some("10s".into()));
     assert!(e.expect("error").contains("interval"));
-    let e = err(spec("iec-mode-a"), |s| s.password = Some("1".into()));
+    let e = err(spec("iec-mode-a"), |s| s.options.set("password", "1"));
     assert!(e.expect("error").contains("password"));
-    let e = err(spec("iec-mode-d"), |s| s.address = Some("1".into()));
+    let e = err(spec("iec-mode-d"), |s| s.options.set("address", "1"));
     assert!(e.expect("error").contains("address"));
-    let e = err(spec("iec-mode-c"), |s| s.max_baud = Some(1234));
+    let e = err(spec("iec-mode-c"), |s| s.options.set("max_baud", 1234));
     assert!(e.expect("error").contains("max_baud"));
-    let e = err(spec("iec-mode-c"), |s| s.gas = Some(true));
+    let e = err(spec("iec-mode-c"), |s| s.options.set("gas", true));
     assert!(e.expect("error").contains("gas"));
-    let e = err(spec("dsmr-5.0"), |s| s.echo = Some(true));
+    let e = err(spec("dsmr-5.0"), |s| s.options.set("echo", true));
     assert!(e.expect("error").contains("echo"));
     let e = err(spec("iec-mode-c"), |s| {
-        s.identification = Some("L/Z5x".into())
+        s.options.set("identification", "L/Z5x")
     });
     assert!(e.expect("error").contains("identification"));
-    let e = err(spec("iec-mode-a"), |s| s.announce_mode_e = Some(true));
+    let e = err(spec("iec-mode-a"), |s| {
+        s.options.set("announce_mode_e", true)
+    });
     assert!(e.expect("error").contains("announce_mode_e"));
     assert!(err(spec("iec-mode-d"), |s| s.interval = Some("2s".into())).is_none());
 }
@@ -891,7 +893,7 @@ fn catalogue_lists_the_iec_profiles() {
 fn same_seed_same_bytes() {
     let run = || {
         let mut s = spec("iec-mode-c");
-        s.junk_after_etx = Some(8);
+        s.options.set("junk_after_etx", 8);
         let mut m = build(s);
         let end = request(m.as_mut(), 0, b"/?!\r\n", b"/LGZ5ZMF100AC.M26\r\n");
         let ack = feed(m.as_mut(), end + 300 * MS, 300, b"\x06050\r\n");

@@ -81,11 +81,9 @@ fn slave(s: &MeterSpec, seed: u64) -> Box<dyn Meter> {
 }
 
 fn heat(address: u8, id: &str) -> MeterSpec {
-    MeterSpec {
-        primary_address: Some(address),
-        secondary_id: Some(id.into()),
-        ..spec("mbus-heat")
-    }
+    spec("mbus-heat")
+        .with("primary_address", address)
+        .with("secondary_id", id)
 }
 
 /// The single reply, which must be an `E5` without truth.
@@ -589,7 +587,12 @@ fn twins(specs: &[MeterSpec], seed: u64) -> Vec<MbusSlave> {
         .enumerate()
         .map(|(i, s)| {
             let p = mbus::profile(&s.profile).expect("slave profile");
-            MbusSlave::new(p, s, Seed(seed).derive("twin").index(i as u64)).expect("valid")
+            let options = s
+                .options
+                .read::<mbus::MbusOptions>("twin")
+                .expect("options");
+            MbusSlave::new(p, s, &options, Seed(seed).derive("twin").index(i as u64))
+                .expect("valid")
         })
         .collect()
 }
@@ -623,12 +626,10 @@ fn and(replies: &[&[u8]], offsets: &[usize]) -> Vec<u8> {
 fn bus_collides_on_254() {
     let specs = [
         heat(1, "11111111"),
-        MeterSpec {
-            primary_address: Some(2),
-            secondary_id: Some("22222222".into()),
-            reply_delay_ms: Some(40),
-            ..spec("mbus-water")
-        },
+        spec("mbus-water")
+            .with("primary_address", 2)
+            .with("secondary_id", "22222222")
+            .with("reply_delay_ms", 40),
     ];
     let mut bus = MbusBus::new(twins(&specs, 7)).expect("bus");
     let mut alone = twins(&specs, 7);
@@ -664,10 +665,10 @@ fn bus_collides_on_254() {
 fn bus_collision_on_a_wildcard_select_and_the_same_address() {
     let specs: Vec<MeterSpec> = ["12345678", "12349999"]
         .iter()
-        .map(|id| MeterSpec {
-            primary_address: Some(3),
-            secondary_id: Some((*id).into()),
-            ..spec("mbus-water")
+        .map(|id| {
+            spec("mbus-water")
+                .with("primary_address", 3)
+                .with("secondary_id", *id)
         })
         .collect();
     let mut bus = MbusBus::new(twins(&specs, 8)).expect("bus");
@@ -713,7 +714,8 @@ fn bus_collision_on_a_wildcard_select_and_the_same_address() {
 fn bus_from_a_scenario_spec() {
     let yaml = "profile: mbus-bus\nstart: 2025-06-01T12:00:00Z\nslaves:\n  - profile: mbus-heat\n    primary_address: 1\n  - profile: mbus-gas\n    primary_address: 2\n    ci: 0x78\n";
     let s: MeterSpec = serde_yaml::from_str(yaml).expect("spec");
-    assert_eq!(s.slaves.as_ref().map(Vec::len), Some(2));
+    let slaves = s.options.get::<Vec<MeterSpec>>("slaves");
+    assert_eq!(slaves.as_ref().map(Vec::len), Some(2));
     let mut bus = s.build(Seed(9)).expect("bus");
     assert_eq!(bus.uart(), uart(2400));
     let (r, _) = ask(bus.as_mut(), 0, &req_ud2(2, true));
@@ -725,15 +727,9 @@ fn bus_from_a_scenario_spec() {
         .values
         .iter()
         .any(|v| v.value == Scalar::Text("2025-06-01T14:00".into())));
-    let bad = MeterSpec {
-        primary_address: Some(1),
-        ..s.clone()
-    };
+    let bad = s.clone().with("primary_address", 1);
     assert!(bad.build(Seed(9)).is_err(), "options go to the slaves");
-    let nested = MeterSpec {
-        slaves: Some(vec![spec("mbus-bus")]),
-        ..spec("mbus-bus")
-    };
+    let nested = spec("mbus-bus").with("slaves", vec![spec("mbus-bus")]);
     assert!(nested.build(Seed(9)).is_err());
     assert!(spec("mbus-bus").build(Seed(9)).is_err(), "slaves needed");
 }
@@ -895,10 +891,7 @@ fn wake_up_bytes_before_a_request() {
 #[test]
 fn reply_delay_and_the_answer_window() {
     for baud in [300, 2400, 9600, 38_400] {
-        let s = MeterSpec {
-            baud: Some(baud),
-            ..heat(5, "12345678")
-        };
+        let s = heat(5, "12345678").with("baud", baud);
         let mut m = slave(&s, 15);
         let (r, end) = send(m.as_mut(), 0, &req_ud2(5, true), baud);
         let delay = r[0].at_ns - end;
@@ -916,10 +909,7 @@ fn reply_delay_and_the_answer_window() {
     }
     // Configured outside the window: a slave that answers too early, and one too late.
     for ms in [2, 400] {
-        let s = MeterSpec {
-            reply_delay_ms: Some(ms),
-            ..heat(5, "12345678")
-        };
+        let s = heat(5, "12345678").with("reply_delay_ms", ms);
         let mut m = slave(&s, 16);
         let (r, end) = ask(m.as_mut(), 0, &snd_nke(5));
         assert_eq!(r[0].at_ns, end + ms * MS);
@@ -929,10 +919,7 @@ fn reply_delay_and_the_answer_window() {
 #[test]
 fn msb_first_and_headerless_answers() {
     for ci in [0x76, 0x78] {
-        let s = MeterSpec {
-            ci: Some(ci),
-            ..heat(5, "12345678")
-        };
+        let s = heat(5, "12345678").with("ci", ci);
         let mut m = slave(&s, 17);
         let (r, _) = ask(m.as_mut(), 0, &req_ud2(5, true));
         let (_, got, data, reading) = rsp_ud(&r);
@@ -963,11 +950,7 @@ fn every_coding_is_sent_and_matches_its_truth() {
         ("mbus-electricity", 1, 0x76),
     ];
     for (profile, telegrams, ci) in profiles {
-        let s = MeterSpec {
-            telegrams: Some(telegrams),
-            ci: Some(ci),
-            ..spec(profile)
-        };
+        let s = spec(profile).with("telegrams", telegrams).with("ci", ci);
         let mut m = slave(&s, 18);
         for i in 0..usize::from(telegrams) {
             let (r, _) = ask(m.as_mut(), i as u64 * 1000 * MS, &req_ud2(0, i % 2 == 0));
@@ -1072,9 +1055,9 @@ fn electricity_exports_as_negative_bcd() {
     // Midsummer noon with 9 kW of panels: the house feeds in.
     let s = MeterSpec {
         start: Some("2025-06-21T10:00:00Z".into()),
-        solar_w: Some(9000),
-        three_phase: Some(false),
         ..spec("mbus-electricity")
+            .with("solar_w", 9000)
+            .with("three_phase", false)
     };
     let mut m = slave(&s, 19);
     let (r, _) = ask(m.as_mut(), 0, &req_ud2(0, true));
@@ -1108,72 +1091,34 @@ fn profiles_and_options() {
         ]
     );
     let bad = |s: MeterSpec| s.build(Seed(1)).is_err();
-    assert!(bad(MeterSpec {
-        primary_address: Some(251),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        address: Some("5".into()),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        secondary_id: Some("1234567".into()),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        secondary_id: Some("1234567A".into()),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        manufacturer: Some("K4M".into()),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        telegrams: Some(0),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        telegrams: Some(11),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        ci: Some(0x73),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        baud: Some(115_200),
-        ..spec("mbus-heat")
-    }));
-    assert!(bad(MeterSpec {
-        solar_w: Some(100),
-        ..spec("mbus-water")
-    }));
+    assert!(bad(spec("mbus-heat").with("primary_address", 251)));
+    assert!(bad(spec("mbus-heat").with("address", "5")));
+    assert!(bad(spec("mbus-heat").with("secondary_id", "1234567")));
+    assert!(bad(spec("mbus-heat").with("secondary_id", "1234567A")));
+    assert!(bad(spec("mbus-heat").with("manufacturer", "K4M")));
+    assert!(bad(spec("mbus-heat").with("telegrams", 0)));
+    assert!(bad(spec("mbus-heat").with("telegrams", 11)));
+    assert!(bad(spec("mbus-heat").with("ci", 0x73)));
+    assert!(bad(spec("mbus-heat").with("baud", 115_200)));
+    assert!(bad(spec("mbus-water").with("solar_w", 100)));
     assert!(bad(MeterSpec {
         interval: Some("10s".into()),
         ..spec("mbus-gas")
     }));
     // M-Bus options on other profiles.
-    assert!(bad(MeterSpec {
-        primary_address: Some(1),
-        ..spec("dsmr-5.0")
-    }));
-    assert!(bad(MeterSpec {
-        reply_delay_ms: Some(1),
-        ..spec("dsmr-5.0")
-    }));
+    assert!(bad(spec("dsmr-5.0").with("primary_address", 1)));
+    assert!(bad(spec("dsmr-5.0").with("reply_delay_ms", 1)));
     // A configured manufacturer is sent and selected by.
-    let s = MeterSpec {
-        manufacturer: Some("KAM".into()),
-        primary_address: Some(9),
-        ..spec("mbus-gas")
-    };
+    let s = spec("mbus-gas")
+        .with("manufacturer", "KAM")
+        .with("primary_address", 9);
     let mut m = slave(&s, 20);
     let (_, _, data, reading) = rsp_ud(&ask(m.as_mut(), 0, &req_ud2(9, true)).0);
     assert_eq!(data[4..6], [0x2D, 0x2C]);
     assert_eq!(reading.values[0], Value::text("header.manufacturer", "KAM"));
     let yaml = "profile: mbus-heat\nprimary_address: 7\nsecondary_id: \"00001234\"\nci: 0x76\ntelegrams: 3\nreply_delay_ms: 50\n";
     let s: MeterSpec = serde_yaml::from_str(yaml).expect("spec");
-    assert_eq!(s.ci, Some(0x76));
+    assert_eq!(s.options.get::<u8>("ci"), Some(0x76));
     let mut m = slave(&s, 21);
     let (a, ci, _, reading) = rsp_ud(&ask(m.as_mut(), 0, &req_ud2(7, true)).0);
     assert_eq!((a, ci), (7, 0x76));

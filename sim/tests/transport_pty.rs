@@ -194,7 +194,7 @@ fn iec_meter_answers_a_request_over_the_pty() {
     let port = PtyPort::create(&link).expect("pty");
     let stop = Arc::new(AtomicBool::new(false));
     let mut spec = MeterSpec::new("iec-mode-c");
-    spec.reaction_ms = Some(200);
+    spec.options.set("reaction_ms", 200);
     let handle = spawn_meter(spec, port, SimOptions::default(), Arc::clone(&stop));
     let mut reader = open_reader(&link);
     let sent = Instant::now();
@@ -219,7 +219,7 @@ fn iec_meter_answers_a_request_over_the_pty() {
 #[test]
 fn a_2400_baud_push_is_paced_like_the_wire() {
     let mut spec = MeterSpec::new("kaifa-ma309-evn");
-    spec.segment_gap = Some("0s".into());
+    spec.options.set("segment_gap", "0s");
     let mut meter = spec.build(Seed(2)).expect("meter");
     let mut port = MemoryPort::new();
     let options = SimOptions {

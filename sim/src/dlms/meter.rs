@@ -11,7 +11,7 @@ use meterlab_decoder::{Key, Keys, Protocol, Reading, Scalar, Value};
 use super::apdu::{DataNotificationRepr, DateTimeField, DateTimeRepr};
 use super::ciphering::{CipheringError, GeneralGloCipheringRepr};
 use super::layout::{self, Identity, Layout, Snapshot};
-use super::profile::{DlmsProfile, HeaderClock, Lists};
+use super::profile::{DlmsOptions, DlmsProfile, HeaderClock, Lists};
 use crate::clock::{parse_duration, WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
@@ -201,39 +201,25 @@ pub fn logical_device_name(meter_id: &str) -> String {
 }
 
 impl DlmsMeter {
-    /// A meter of this profile, configured by `spec`.
+    /// A meter of this profile, configured by `spec` (the common options) and `options` (the
+    /// DLMS ones, read from `spec.options`).
     pub fn new(
         profile: &'static DlmsProfile,
         spec: &MeterSpec,
+        options: &DlmsOptions,
         seed: Seed,
     ) -> Result<Self, SpecError> {
-        for (option, set) in [
-            ("identification", spec.identification.is_some()),
-            ("crc", spec.crc.is_some()),
-            ("gas", spec.gas.is_some()),
-            ("gas_channel", spec.gas_channel.is_some()),
-            ("water", spec.water.is_some()),
-            ("water_channel", spec.water_channel.is_some()),
-        ] {
-            if set {
-                return Err(not_for(
-                    option,
-                    profile,
-                    "is a DLMS push meter; the option is DSMR's",
-                ));
-            }
-        }
         let clock = spec.clock()?;
         let interval_ns = spec.interval_ns()?.unwrap_or(profile.interval_s * NS_PER_S);
 
         let secret = match profile.security {
             None => {
                 for (option, set) in [
-                    ("key", spec.key.is_some()),
-                    ("auth_key", spec.auth_key.is_some()),
-                    ("frame_counter", spec.frame_counter.is_some()),
-                    ("system_title", spec.system_title.is_some()),
-                    ("counter_reset_at", spec.counter_reset_at.is_some()),
+                    ("key", options.key.is_some()),
+                    ("auth_key", options.auth_key.is_some()),
+                    ("frame_counter", options.frame_counter.is_some()),
+                    ("system_title", options.system_title.is_some()),
+                    ("counter_reset_at", options.counter_reset_at.is_some()),
                 ] {
                     if set {
                         return Err(not_for(option, profile, "sends its push unencrypted"));
@@ -243,25 +229,25 @@ impl DlmsMeter {
             }
             Some(sec) => {
                 let authenticated = sec.security_control & 0x10 != 0;
-                if !authenticated && spec.auth_key.is_some() {
+                if !authenticated && options.auth_key.is_some() {
                     return Err(not_for(
                         "auth_key",
                         profile,
                         "encrypts without authentication (security control 0x2x): no authentication key",
                     ));
                 }
-                let key = MeterSpec::parse_key("key", &spec.key)?
+                let key = MeterSpec::parse_key("key", &options.key)?
                     .map_or_else(|| default_key("key", sec.key), Ok)?;
                 let auth_key = if authenticated {
                     let default = sec.auth_key.unwrap_or_default();
                     Some(
-                        MeterSpec::parse_key("auth_key", &spec.auth_key)?
+                        MeterSpec::parse_key("auth_key", &options.auth_key)?
                             .map_or_else(|| default_key("auth_key", default), Ok)?,
                     )
                 } else {
                     None
                 };
-                let system_title = match &spec.system_title {
+                let system_title = match &options.system_title {
                     Some(s) => parse_system_title(s)?,
                     None => sec.system_title,
                 };
@@ -270,12 +256,12 @@ impl DlmsMeter {
                     system_title,
                     key,
                     auth_key,
-                    first_counter: spec.frame_counter.unwrap_or(sec.invocation_counter),
+                    first_counter: options.frame_counter.unwrap_or(sec.invocation_counter),
                 })
             }
         };
 
-        let three_phase = spec.three_phase.unwrap_or(!profile.single_phase);
+        let three_phase = options.three_phase.unwrap_or(!profile.single_phase);
         if profile.single_phase && three_phase {
             return Err(not_for("three_phase", profile, "is a single-phase meter"));
         }
@@ -294,14 +280,14 @@ impl DlmsMeter {
             }
             _ => profile.carries_meter_id(),
         };
-        if spec.equipment_id.is_some() && !layouts_with_id {
+        if options.equipment_id.is_some() && !layouts_with_id {
             return Err(not_for(
                 "equipment_id",
                 profile,
                 "sends no meter id in its push list (its reading is named by the system title, if any)",
             ));
         }
-        let meter_id = spec
+        let meter_id = options
             .equipment_id
             .clone()
             .unwrap_or_else(|| profile.meter_id.to_string());
@@ -310,7 +296,7 @@ impl DlmsMeter {
             meter_id,
         };
 
-        let segment_gap = spec
+        let segment_gap = options
             .segment_gap
             .as_deref()
             .map(|s| parse_duration(s).map_err(|e| SpecError::bad("segment_gap", e.to_string())))
@@ -328,19 +314,19 @@ impl DlmsMeter {
         }
         let gap_ns = segment_gap.unwrap_or(profile.segment_gap_ms * NS_PER_MS);
 
-        if spec.replay_at == Some(0) {
+        if options.replay_at == Some(0) {
             return Err(SpecError::bad(
                 "replay_at",
                 "push 0 is the first; there is no earlier push to replay",
             ));
         }
-        if spec.counter_reset_at == Some(0) {
+        if options.counter_reset_at == Some(0) {
             return Err(SpecError::bad(
                 "counter_reset_at",
                 "push 0 already starts at the first invocation counter",
             ));
         }
-        if spec.counter_reset_at.is_some() && spec.counter_reset_at == spec.replay_at {
+        if options.counter_reset_at.is_some() && options.counter_reset_at == options.replay_at {
             return Err(SpecError::bad(
                 "counter_reset_at",
                 "the same push cannot be a replay and a counter reset",
@@ -348,7 +334,7 @@ impl DlmsMeter {
         }
 
         let config = HouseholdConfig {
-            solar_peak_w: spec.solar_w.unwrap_or(0),
+            solar_peak_w: options.solar_w.unwrap_or(0),
             three_phase,
             ..HouseholdConfig::default()
         };
@@ -378,8 +364,8 @@ impl DlmsMeter {
             identity,
             invocation_counter: secret.as_ref().map_or(0, |s| s.first_counter),
             secret,
-            counter_reset_at: spec.counter_reset_at,
-            replay_at: spec.replay_at,
+            counter_reset_at: options.counter_reset_at,
+            replay_at: options.replay_at,
             last: None,
             sampled_ns: 0,
             sampled_phase_w: [

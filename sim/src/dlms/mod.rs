@@ -21,4 +21,39 @@ pub mod transport;
 pub use meter::{
     compose, logical_device_name, parse_system_title, Ciphering, DlmsMeter, Push, PushInput,
 };
-pub use profile::{profile, DlmsProfile, HeaderClock, InvokeId, Lists, Security, PROFILES};
+pub use profile::{
+    profile, DlmsOptions, DlmsProfile, HeaderClock, InvokeId, Lists, Security, PROFILES,
+};
+
+use crate::meter::Meter;
+use crate::seed::Seed;
+use crate::spec::{Built, Family, MeterSpec, ProfileInfo};
+
+/// DLMS's entry in the profile catalogue: its profiles and how a spec of one becomes a meter.
+pub const FAMILY: Family = Family { profiles, build };
+
+fn profiles() -> Vec<ProfileInfo> {
+    PROFILES
+        .iter()
+        .map(|p| ProfileInfo {
+            name: p.name,
+            protocol: meterlab_decoder::Protocol::Dlms,
+            line: format!("{} {}", p.baud, p.format),
+            cadence: format!("push every {} s", p.interval_s),
+            description: p.description,
+            test_key: p.security.map(|s| s.key),
+            test_auth_key: p.security.and_then(|s| s.auth_key),
+            push_interval_s: Some(p.interval_s),
+        })
+        .collect()
+}
+
+fn build(spec: &MeterSpec, seed: Seed) -> Option<Built> {
+    let p = profile(&spec.profile)?;
+    Some(
+        spec.options
+            .read::<DlmsOptions>(&format!("{} is a DLMS/COSEM push profile", p.name))
+            .and_then(|options| DlmsMeter::new(p, spec, &options, seed))
+            .map(|m| Box::new(m) as Box<dyn Meter>),
+    )
+}

@@ -40,6 +40,64 @@ use super::ciphering::{SC_AUTH_ENC, SC_ENC, SC_ENC_SUITE_1};
 use super::hdlc::{HdlcAddress, CONTROL_I, CONTROL_UI};
 use super::layout::{self, Layout};
 use super::transport::{HdlcTransport, MbusTransport, Transport};
+use crate::spec::text;
+
+/// The options of a DLMS/COSEM push profile (beside the common ones of every `MeterSpec`), as
+/// a scenario writes them in its `meter:` mapping. Another protocol's option is an unknown
+/// field.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlmsOptions {
+    /// The meter id in the push list (profiles whose list carries one).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub equipment_id: Option<String>,
+    /// Encryption key, 32 hex digits (encrypted profiles).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub key: Option<String>,
+    /// Authentication key, 32 hex digits (profiles with security control 0x30).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auth_key: Option<String>,
+    /// Invocation counter of the first encrypted push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_counter: Option<u32>,
+    /// The system title of general-glo-ciphering, 16 hex digits (`4B464D6750000009`).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub system_title: Option<String>,
+    /// Time between the frames (M-Bus segments, HDLC GBT frames) of one push (`160ms`, `0s`
+    /// for back to back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_gap: Option<String>,
+    /// At this push (counted from 0) the invocation counter goes back to its first value, as
+    /// after a key change or a firmware reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter_reset_at: Option<u64>,
+    /// This push (counted from 0, at least 1) re-sends the previous push's bytes exactly, its
+    /// reading repeated; the meter's own counters do not move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_at: Option<u64>,
+    /// Peak solar production in W (export registers move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solar_w: Option<u32>,
+    /// Three-phase (true) or single-phase meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_phase: Option<bool>,
+}
 
 /// The push lists a profile sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

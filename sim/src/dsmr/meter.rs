@@ -3,7 +3,7 @@
 use meterlab_decoder::{Decimal, Key, Keys, Obis, Protocol, Reading, Value};
 
 use super::profile::{
-    DsmrProfile, Flavor, SMARTY_AUTH_KEY, SMARTY_DEFAULT_KEY, SMARTY_SYSTEM_TITLE,
+    DsmrOptions, DsmrProfile, Flavor, SMARTY_AUTH_KEY, SMARTY_DEFAULT_KEY, SMARTY_SYSTEM_TITLE,
 };
 use super::telegram::{CrcStyle, ObjectLine, TelegramRepr};
 use crate::clock::{LocalTime, WallClock, NS_PER_S};
@@ -135,17 +135,21 @@ const fn o(a: u8, b: u8, c: u8, d: u8, e: u8) -> Obis {
 }
 
 impl DsmrMeter {
-    /// A meter of this profile, configured by `spec`.
+    /// A meter of this profile, configured by `spec` (the common options) and `options` (the
+    /// DSMR ones, read from `spec.options`).
     pub fn new(
         profile: &'static DsmrProfile,
         spec: &MeterSpec,
+        options: &DsmrOptions,
         seed: Seed,
     ) -> Result<Self, SpecError> {
         let clock = spec.clock()?;
         let interval_ns = spec.interval_ns()?.unwrap_or(profile.interval_s * NS_PER_S);
         let smarty = profile.flavor == Flavor::Smarty;
         if !smarty
-            && (spec.key.is_some() || spec.auth_key.is_some() || spec.frame_counter.is_some())
+            && (options.key.is_some()
+                || options.auth_key.is_some()
+                || options.frame_counter.is_some())
         {
             return Err(SpecError::bad(
                 "key",
@@ -154,13 +158,13 @@ impl DsmrMeter {
         }
         let key = if smarty {
             Some(
-                MeterSpec::parse_key("key", &spec.key)?
+                MeterSpec::parse_key("key", &options.key)?
                     .unwrap_or_else(|| default_key(SMARTY_DEFAULT_KEY)),
             )
         } else {
             None
         };
-        let auth_key = MeterSpec::parse_key("auth_key", &spec.auth_key)?
+        let auth_key = MeterSpec::parse_key("auth_key", &options.auth_key)?
             .unwrap_or_else(|| default_key(SMARTY_AUTH_KEY));
         let channel = |option: &'static str, v: Option<u8>, default: u8| -> Result<u8, SpecError> {
             match v.unwrap_or(default) {
@@ -171,15 +175,15 @@ impl DsmrMeter {
                 )),
             }
         };
-        let has_gas = spec.gas.unwrap_or(!smarty);
+        let has_gas = options.gas.unwrap_or(!smarty);
         let gas_channel = if has_gas {
-            Some(channel("gas_channel", spec.gas_channel, 1)?)
+            Some(channel("gas_channel", options.gas_channel, 1)?)
         } else {
             None
         };
-        let has_water = spec.water.unwrap_or(profile.flavor == Flavor::Emucs);
+        let has_water = options.water.unwrap_or(profile.flavor == Flavor::Emucs);
         let water_channel = if has_water {
-            Some(channel("water_channel", spec.water_channel, 2)?)
+            Some(channel("water_channel", options.water_channel, 2)?)
         } else {
             None
         };
@@ -190,8 +194,8 @@ impl DsmrMeter {
             ));
         }
         let config = HouseholdConfig {
-            solar_peak_w: spec.solar_w.unwrap_or(0),
-            three_phase: spec.three_phase.unwrap_or(true),
+            solar_peak_w: options.solar_w.unwrap_or(0),
+            three_phase: options.three_phase.unwrap_or(true),
             ..HouseholdConfig::default()
         };
         let mut rng = seed.derive("dsmr-meter").rng();
@@ -241,15 +245,15 @@ impl DsmrMeter {
             clock,
             interval_ns,
             next_ns: 0,
-            identification: spec
+            identification: options
                 .identification
                 .clone()
                 .unwrap_or_else(|| profile.identification.to_string()),
-            equipment_id: spec
+            equipment_id: options
                 .equipment_id
                 .clone()
                 .unwrap_or_else(|| profile.equipment_id.to_string()),
-            crc: spec.crc.unwrap_or(profile.crc),
+            crc: options.crc.unwrap_or(profile.crc),
             gas_channel,
             water_channel,
             capture_period_ns: capture_period_s * NS_PER_S,
@@ -272,7 +276,7 @@ impl DsmrMeter {
             peak_history,
             key,
             auth_key,
-            frame_counter: spec.frame_counter.unwrap_or(0x0005_A8E3),
+            frame_counter: options.frame_counter.unwrap_or(0x0005_A8E3),
             house,
         })
     }

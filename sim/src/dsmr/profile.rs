@@ -8,6 +8,66 @@
 //! Sagemcom T210-D from Luxembourg (every 10 s, AES-128-GCM, SC 0x30, AAD = 0x30 ‖ AK).
 
 use super::telegram::CrcStyle;
+use crate::spec::text;
+
+/// The options of a DSMR profile (beside the common ones of every `MeterSpec`), as a scenario
+/// writes them in its `meter:` mapping. Another protocol's option is an unknown field.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DsmrOptions {
+    /// Equipment identifier (ASCII, sent hex-encoded).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub equipment_id: Option<String>,
+    /// Identification line after `/`.
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub identification: Option<String>,
+    /// Encryption key, 32 hex digits (`dsmr-smarty` only).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub key: Option<String>,
+    /// Authentication key, 32 hex digits (`dsmr-smarty` only).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auth_key: Option<String>,
+    /// Frame (invocation) counter of the first encrypted frame (`dsmr-smarty` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_counter: Option<u32>,
+    /// Whether a gas meter is attached (M-Bus channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas: Option<bool>,
+    /// The M-Bus channel of the gas meter (1–4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_channel: Option<u8>,
+    /// Whether a water meter is attached (Belgian profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub water: Option<bool>,
+    /// The M-Bus channel of the water meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub water_channel: Option<u8>,
+    /// Peak solar production in W (export registers move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solar_w: Option<u32>,
+    /// Three-phase (true) or single-phase meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_phase: Option<bool>,
+    /// How telegrams end: `arc`, `unpadded`, `x25`, `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc: Option<CrcStyle>,
+}
 
 /// Which telegram layout a profile emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,20 @@ use meterlab_decoder::Obis;
 /// Holley DTSD545, send).
 pub use crate::crc::{CRC_ARC, CRC_X25};
 
-pub use crate::spec::CrcStyle;
+/// How a DSMR telegram ends (the `crc:` option of DSMR profiles).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrcStyle {
+    /// `!` then CR LF: DSMR 2.2 and 3.0.
+    None,
+    /// CRC-16/ARC as four upper-case hex digits (DSMR 4 and 5).
+    #[default]
+    Arc,
+    /// CRC-16/ARC without leading zeros (`!B9F`, NWA warmtelink).
+    Unpadded,
+    /// CRC-16/X-25 as four hex digits (Holley).
+    X25,
+}
 
 /// One object line: `A-B:C.D.E(g1)(g2)…`, optionally followed by a DSMR 2.2 continuation line
 /// `(g)` that carries the value of an M-Bus reading.

@@ -1,6 +1,6 @@
 //! A virtual IEC 62056-21 meter: the dialogue of protocol modes A–E (clause 6) as a state machine
-//! over virtual time, the standard's timing, and the data sets of a real meter built from a
-//! household.
+//! over virtual time and the standard's timing, over a household; the data sets of each modelled
+//! meter are in [`layout`](super::layout).
 //!
 //! Timing. Replies start the reaction time after the last character of a request (default
 //! 300 ms; 20 ms when the manufacturer flag's third letter is lower case; any value may be set
@@ -20,14 +20,15 @@
 //! `take_uart_change`).
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use meterlab_decoder::{Obis, Protocol, Reading};
+use meterlab_decoder::{Protocol, Reading};
 
-use super::dataset::{meter_id, Address, Billing, Code, DataSet, Fixed};
+use super::dataset::{meter_id, Address, DataSet};
+use super::layout::{self, BillingSnapshot, Snapshot};
 use super::message::{
     baud_of_char, char_of_baud, BlockRepr, CommandRepr, DataMessageRepr, IdentificationRepr,
     OptionSelectRepr, ProtocolMode, PushRepr, RequestRepr, ACK, EOT, ETX, NAK, SOH, STX,
 };
-use super::profile::{IecProfile, Layout};
+use super::profile::{IecOptions, IecProfile, Layout};
 use crate::clock::{WallClock, NS_PER_MS, NS_PER_S};
 use crate::household::{Household, HouseholdConfig};
 use crate::line::UartConfig;
@@ -151,16 +152,6 @@ enum Event {
     Inactivity,
 }
 
-/// Register values at the last billing reset (the ZMD310's `*19` data sets).
-#[derive(Clone, Copy, Debug)]
-struct BillingSnapshot {
-    count: u8,
-    date: NaiveDate,
-    import_wh: [u64; 2],
-    export_wh: [u64; 2],
-    reactive_varh: u64,
-}
-
 /// A virtual IEC 62056-21 meter.
 pub struct IecMeter {
     profile: &'static IecProfile,
@@ -203,35 +194,18 @@ fn valid_value_text(s: &str) -> bool {
 }
 
 impl IecMeter {
-    /// A meter of this profile, configured by `spec`.
+    /// A meter of this profile, configured by `spec` (the common options) and `options` (the
+    /// IEC 62056-21 ones, read from `spec.options`).
     pub fn new(
         profile: &'static IecProfile,
         spec: &MeterSpec,
+        options: &IecOptions,
         seed: Seed,
     ) -> Result<Self, SpecError> {
-        let not_iec = [
-            ("key", spec.key.is_some()),
-            ("auth_key", spec.auth_key.is_some()),
-            ("frame_counter", spec.frame_counter.is_some()),
-            ("gas", spec.gas.is_some()),
-            ("gas_channel", spec.gas_channel.is_some()),
-            ("water", spec.water.is_some()),
-            ("water_channel", spec.water_channel.is_some()),
-            ("crc", spec.crc.is_some()),
-            ("system_title", spec.system_title.is_some()),
-            ("segment_gap", spec.segment_gap.is_some()),
-            ("counter_reset_at", spec.counter_reset_at.is_some()),
-            ("replay_at", spec.replay_at.is_some()),
-        ];
-        if let Some((option, _)) = not_iec.iter().find(|(_, set)| *set) {
-            return Err(bad(
-                option,
-                format!("{} is an IEC 62056-21 profile", profile.name),
-            ));
-        }
         let clock = spec.clock()?;
         let mut identification = IdentificationRepr::from_line(
-            spec.identification
+            options
+                .identification
                 .as_deref()
                 .unwrap_or(profile.identification),
         )
@@ -242,7 +216,7 @@ impl IecMeter {
             )
         })?;
         let push = profile.push.is_some();
-        if let Some(announce) = spec.announce_mode_e {
+        if let Some(announce) = options.announce_mode_e {
             if push || !identification.baud_char.is_ascii_digit() {
                 return Err(bad(
                     "announce_mode_e",
@@ -252,7 +226,7 @@ impl IecMeter {
             identification.enhanced = announce.then_some(b'2');
         }
         let mode = ProtocolMode::announced(&identification, push);
-        if let Some(baud) = spec.max_baud {
+        if let Some(baud) = options.max_baud {
             let z = match mode {
                 ProtocolMode::B | ProtocolMode::C | ProtocolMode::E => char_of_baud(mode, baud),
                 ProtocolMode::A | ProtocolMode::D => {
@@ -279,55 +253,55 @@ impl IecMeter {
             ),
             (
                 "address",
-                spec.address.is_some(),
+                options.address.is_some(),
                 request_response,
                 "a mode D meter takes no request",
             ),
             (
                 "password",
-                spec.password.is_some(),
+                options.password.is_some(),
                 programming,
                 "only mode C and E meters have programming mode",
             ),
             (
                 "reaction_ms",
-                spec.reaction_ms.is_some(),
+                options.reaction_ms.is_some(),
                 request_response,
                 "a mode D meter does not answer",
             ),
             (
                 "switch_delay_ms",
-                spec.switch_delay_ms.is_some(),
+                options.switch_delay_ms.is_some(),
                 matches!(mode, ProtocolMode::B | ProtocolMode::C | ProtocolMode::E),
                 "only modes B, C and E switch baud",
             ),
             (
                 "inactivity_s",
-                spec.inactivity_s.is_some(),
+                options.inactivity_s.is_some(),
                 programming,
                 "only mode C and E meters have programming mode",
             ),
             (
                 "echo",
-                spec.echo.is_some(),
+                options.echo.is_some(),
                 request_response,
                 "nothing is sent to a mode D meter",
             ),
             (
                 "junk_after_etx",
-                spec.junk_after_etx.is_some(),
+                options.junk_after_etx.is_some(),
                 request_response,
                 "a mode D push has no ETX",
             ),
             (
                 "solar_w",
-                spec.solar_w.is_some(),
+                options.solar_w.is_some(),
                 profile.layout != Layout::Kamstrup66,
                 "a heat meter has no solar export",
             ),
             (
                 "three_phase",
-                spec.three_phase.is_some(),
+                options.three_phase.is_some(),
                 profile.layout != Layout::Kamstrup66,
                 "a heat meter has no phases",
             ),
@@ -336,7 +310,7 @@ impl IecMeter {
             return Err(bad(option, format!("{}: {why}", profile.name)));
         }
 
-        let meter_number = spec
+        let meter_number = options
             .equipment_id
             .clone()
             .unwrap_or_else(|| profile.meter_number.to_string());
@@ -346,7 +320,7 @@ impl IecMeter {
                 "1 to 32 printable characters, none of ( ) * / !",
             ));
         }
-        let address = match &spec.address {
+        let address = match &options.address {
             Some(a) => a.clone(),
             None => meter_number
                 .chars()
@@ -360,7 +334,7 @@ impl IecMeter {
         {
             return Err(bad("address", "up to 32 characters A–Z, a–z, 0–9 or blank"));
         }
-        let password = match &spec.password {
+        let password = match &options.password {
             Some(p) if p.is_empty() => None,
             Some(p) if valid_value_text(p) && p.len() <= 32 => Some(p.clone()),
             Some(_) => {
@@ -371,7 +345,7 @@ impl IecMeter {
             }
             None => profile.password.map(str::to_string),
         };
-        let inactivity_s = spec.inactivity_s.unwrap_or(DEFAULT_INACTIVITY_S);
+        let inactivity_s = options.inactivity_s.unwrap_or(DEFAULT_INACTIVITY_S);
         if inactivity_s == 0 {
             return Err(bad("inactivity_s", "must be longer than zero"));
         }
@@ -390,8 +364,8 @@ impl IecMeter {
         let config = HouseholdConfig {
             start_import_wh: profile.start_import_wh,
             start_export_wh: profile.start_export_wh,
-            solar_peak_w: spec.solar_w.unwrap_or(profile.solar_w),
-            three_phase: spec.three_phase.unwrap_or(true),
+            solar_peak_w: options.solar_w.unwrap_or(profile.solar_w),
+            three_phase: options.three_phase.unwrap_or(true),
             ..HouseholdConfig::default()
         };
         let house = Household::new(config, clock, seed);
@@ -441,12 +415,12 @@ impl IecMeter {
             meter_number,
             address,
             password,
-            reaction_ns: spec.reaction_ms.unwrap_or(default_reaction) * NS_PER_MS,
-            switch_delay_ns: spec.switch_delay_ms.unwrap_or(DEFAULT_SWITCH_DELAY_MS) * NS_PER_MS,
+            reaction_ns: options.reaction_ms.unwrap_or(default_reaction) * NS_PER_MS,
+            switch_delay_ns: options.switch_delay_ms.unwrap_or(DEFAULT_SWITCH_DELAY_MS) * NS_PER_MS,
             inactivity_ns: inactivity_s * NS_PER_S,
-            echo: spec.echo.unwrap_or(false),
-            junk_7f: spec.junk_7f.unwrap_or(0),
-            junk_after_etx: spec.junk_after_etx.unwrap_or(0),
+            echo: options.echo.unwrap_or(false),
+            junk_7f: options.junk_7f.unwrap_or(0),
+            junk_after_etx: options.junk_after_etx.unwrap_or(0),
             interval_ns,
             next_push_ns: 0,
             state: State::Idle,
@@ -533,315 +507,24 @@ impl IecMeter {
         self.house.advance(at_ns, move |ms| {
             let t = clock.local(ms * NS_PER_MS);
             let day = !t.weekend() && (7..20).contains(&t.hour());
-            match layout {
-                // Single-tariff meters: the ME162 of the corpus counts on T2, the others on T1.
-                Layout::Me162 => 2,
-                Layout::E350 | Layout::Zmd310 => 2 - usize::from(day),
-                Layout::Kamstrup66 | Layout::Zmd120 | Layout::HagerEhz => 1,
-            }
+            layout::tariff(layout, day)
         });
     }
 
     /// The data sets of a readout at `at_ns`, in the modelled meter's order.
     fn data_sets(&mut self, at_ns: u64) -> Vec<DataSet> {
         self.advance(at_ns);
-        let reg = self.house.registers();
-        let ph = self.house.phases();
-        let num = |c: u8, d: u8, e: u8, f: Fixed, m: u64, unit: &str| {
-            DataSet::number(Address::numeric(c, d, e), f, i128::from(m), Some(unit))
+        let snapshot = Snapshot {
+            registers: self.house.registers(),
+            phases: self.house.phases(),
+            meter_number: &self.meter_number,
+            local: self.local(at_ns),
+            billing: self.billing,
+            demand_peak: self.demand_peak,
+            gas_l: self.house.gas_l().saturating_sub(self.gas_start_l),
+            at_ns,
         };
-        let c10 = Address::coded(Code::C, Code::N(1), Some(0));
-        let ff = Address::coded(Code::F, Code::F, None);
-        let n = self.meter_number.as_str();
-        match self.profile.layout {
-            Layout::Me162 => {
-                let f = Fixed::zeros(7, 3);
-                vec![
-                    DataSet::text(c10, n),
-                    DataSet::text(Address::numeric(0, 0, 0), n),
-                    num(1, 8, 0, f, reg.import_total_wh(), "kWh"),
-                    num(1, 8, 1, f, reg.import_wh(1), "kWh"),
-                    num(1, 8, 2, f, reg.import_wh(2), "kWh"),
-                    num(2, 8, 0, f, reg.export_total_wh(), "kWh"),
-                    num(2, 8, 1, f, reg.export_wh(1), "kWh"),
-                    num(2, 8, 2, f, reg.export_wh(2), "kWh"),
-                    DataSet::text(ff, "0000000"),
-                ]
-            }
-            Layout::E350 => {
-                let f = Fixed::zeros(6, 3);
-                let mut sets = vec![
-                    DataSet::text(ff, "00"),
-                    DataSet::text(Address::short(0, 0), &Fixed::blanks(16).text(120_858)),
-                    DataSet::text(c10, n),
-                    DataSet::text(Address::coded(Code::C, Code::N(1), Some(1)), "        "),
-                    num(1, 8, 1, f, reg.import_wh(1), "kWh"),
-                    num(1, 8, 2, f, reg.import_wh(2), "kWh"),
-                    num(2, 8, 1, f, reg.export_wh(1), "kWh"),
-                    num(2, 8, 2, f, reg.export_wh(2), "kWh"),
-                    num(1, 8, 0, f, reg.import_total_wh(), "kWh"),
-                    num(2, 8, 0, f, reg.export_total_wh(), "kWh"),
-                    num(
-                        15,
-                        8,
-                        0,
-                        f,
-                        reg.import_total_wh() + reg.export_total_wh(),
-                        "kWh",
-                    ),
-                    DataSet::text(Address::coded(Code::C, Code::N(7), Some(0)), "0008"),
-                ];
-                for (i, c) in [32u8, 52, 72].into_iter().enumerate() {
-                    let v = u64::from(ph.voltage_dv[i] / 10);
-                    sets.push(DataSet::number(
-                        Address::short(c, 7),
-                        Fixed::zeros(3, 0),
-                        i128::from(v),
-                        Some("V"),
-                    ));
-                }
-                for (i, c) in [31u8, 51, 71].into_iter().enumerate() {
-                    sets.push(DataSet::number(
-                        Address::short(c, 7),
-                        Fixed::zeros(3, 2),
-                        i128::from(ph.current(i, 2)),
-                        Some("A"),
-                    ));
-                }
-                sets.extend([
-                    DataSet::text(Address::numeric(82, 8, 1), "0000"),
-                    DataSet::text(Address::numeric(82, 8, 2), "0000"),
-                    DataSet::text(Address::numeric(0, 2, 0), "M26"),
-                    DataSet::text(Address::coded(Code::C, Code::N(5), Some(0)), "0401"),
-                ]);
-                sets
-            }
-            Layout::Zmd120 => {
-                let f = Fixed::zeros(6, 1);
-                vec![
-                    DataSet::text(ff, "00000000"),
-                    DataSet::text(Address::numeric(0, 0, 0), &format!("{n:>6}")),
-                    num(1, 8, 1, f, reg.import_wh(1) / 100, "kWh"),
-                    num(1, 8, 2, f, reg.import_wh(2) / 100, "kWh"),
-                    num(2, 8, 1, f, reg.export_wh(1) / 100, "kWh"),
-                    num(2, 8, 2, f, reg.export_wh(2) / 100, "kWh"),
-                    num(1, 8, 0, f, reg.import_total_wh() / 100, "kWh"),
-                    num(2, 8, 0, f, reg.export_total_wh() / 100, "kWh"),
-                ]
-            }
-            Layout::Zmd310 => {
-                let local = self.local(at_ns);
-                let b = self.billing;
-                let vz = Billing::Star(b.count);
-                let two = Fixed::zeros(6, 2);
-                let three = Fixed::zeros(4, 3);
-                let pair = |c: u8, d: u8, e: u8, f: Fixed, now: u64, then: u64, unit: &str| {
-                    let a = Address::numeric(c, d, e);
-                    [
-                        DataSet::number(a, f, i128::from(now), Some(unit)),
-                        DataSet::number(a.billing(vz), f, i128::from(then), Some(unit)),
-                    ]
-                };
-                let mut sets = vec![
-                    DataSet::text(ff, "00000000"),
-                    DataSet::text(Address::numeric(0, 0, 0), n),
-                    DataSet::text(Address::numeric(0, 0, 1), n),
-                    DataSet::text(
-                        Address::numeric(0, 9, 1),
-                        &local.format("%H:%M:%S").to_string(),
-                    ),
-                    DataSet::text(
-                        Address::numeric(0, 9, 2),
-                        &local.format("%y-%m-%d").to_string(),
-                    ),
-                    DataSet::text(Address::numeric(0, 9, 6), "00:00"),
-                    DataSet::text(
-                        Address::numeric(0, 9, 7),
-                        &b.date.format("%y-%m-%d").to_string(),
-                    ),
-                    DataSet::text(Address::numeric(0, 1, 0), &b.count.to_string()),
-                ];
-                let import_then = b.import_wh[0] + b.import_wh[1];
-                let export_then = b.export_wh[0] + b.export_wh[1];
-                sets.extend(pair(
-                    1,
-                    8,
-                    0,
-                    two,
-                    reg.import_total_wh() / 10,
-                    import_then / 10,
-                    "kWh",
-                ));
-                sets.extend(pair(
-                    1,
-                    8,
-                    1,
-                    three,
-                    reg.import_wh(1),
-                    b.import_wh[0],
-                    "kWh",
-                ));
-                sets.extend(pair(
-                    1,
-                    8,
-                    2,
-                    three,
-                    reg.import_wh(2),
-                    b.import_wh[1],
-                    "kWh",
-                ));
-                sets.extend(pair(
-                    2,
-                    8,
-                    0,
-                    two,
-                    reg.export_total_wh() / 10,
-                    export_then / 10,
-                    "kWh",
-                ));
-                sets.extend(pair(
-                    2,
-                    8,
-                    1,
-                    three,
-                    reg.export_wh(1),
-                    b.export_wh[0],
-                    "kWh",
-                ));
-                sets.extend(pair(
-                    2,
-                    8,
-                    2,
-                    three,
-                    reg.export_wh(2),
-                    b.export_wh[1],
-                    "kWh",
-                ));
-                sets.extend(pair(
-                    5,
-                    8,
-                    0,
-                    two,
-                    reg.reactive_varh(0) / 10,
-                    b.reactive_varh / 10,
-                    "kvarh",
-                ));
-                let (peak_w, peak_at) = self.demand_peak;
-                sets.push(DataSet::groups(
-                    Address::numeric(1, 6, 1),
-                    &format!("{}*kW", Fixed::zeros(3, 2).text(i128::from(peak_w / 10))),
-                    vec![peak_at.format("%y-%m-%d %H:%M").to_string()],
-                ));
-                sets.extend([
-                    DataSet::text(Address::numeric(0, 2, 0), "B24"),
-                    DataSet::text(Address::coded(Code::C, Code::N(2), Some(0)), "00000031"),
-                    DataSet::text(
-                        Address::coded(Code::C, Code::N(2), Some(1)),
-                        "17-06-21 10:47",
-                    ),
-                ]);
-                for (i, c) in [32u8, 52, 72].into_iter().enumerate() {
-                    sets.push(DataSet::number(
-                        Address::numeric(c, 7, 0),
-                        Fixed::zeros(3, 1),
-                        i128::from(ph.voltage_dv[i]),
-                        Some("V"),
-                    ));
-                }
-                sets.push(DataSet::text(
-                    Address::coded(Code::C, Code::N(7), Some(0)),
-                    "00000197",
-                ));
-                sets
-            }
-            Layout::Kamstrup66 => {
-                let gas = self.house.gas_l().saturating_sub(self.gas_start_l);
-                // Heat from the household's gas: 1 cGJ = 10 MJ ≈ 284 l of natural gas; about
-                // 7 m3 of water circulate per GJ.
-                let heat_cgj = 43_365 + gas / 284;
-                let volume_cm3 = 305_295 + gas / 40;
-                let hours = 109_868 + at_ns / (3600 * NS_PER_S);
-                vec![
-                    DataSet::text(Address::short(0, 0), n),
-                    DataSet::number(
-                        Address::short(6, 8),
-                        Fixed::zeros(5, 2),
-                        i128::from(heat_cgj),
-                        Some("GJ"),
-                    ),
-                    DataSet::number(
-                        Address::short(6, 26),
-                        Fixed::zeros(5, 2),
-                        i128::from(volume_cm3),
-                        Some("m3"),
-                    ),
-                    DataSet::number(
-                        Address::short(6, 31),
-                        Fixed::zeros(7, 0),
-                        i128::from(hours),
-                        Some("h"),
-                    ),
-                ]
-            }
-            Layout::HagerEhz => {
-                let full = |a: u8, b: u8, c: u8, d: u8, e: u8, f: u8| {
-                    Address::full(Obis::new(a, b, c, d, e, f))
-                };
-                // 0.1 Wh resolution straight from the household's W·ms registers.
-                let import_dwh = (reg.import[0] + reg.import[1]) / 360_000;
-                let serial: String = n
-                    .chars()
-                    .rev()
-                    .take(10)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let mut sets = vec![
-                    DataSet::text(full(1, 0, 0, 0, 0, 255), n),
-                    DataSet::number(
-                        full(1, 0, 1, 8, 0, 255),
-                        Fixed::zeros(6, 4),
-                        i128::try_from(import_dwh).unwrap_or(i128::MAX),
-                        None,
-                    ),
-                    DataSet::text(full(1, 0, 96, 5, 5, 255), "82"),
-                    DataSet::text(full(0, 0, 96, 1, 255, 255), &format!("{serial:0>10}")),
-                    DataSet::number(
-                        full(1, 0, 52, 7, 0, 255),
-                        Fixed::zeros(3, 2),
-                        i128::from(ph.voltage_dv[1]) * 10,
-                        Some("V"),
-                    ),
-                    DataSet::number(
-                        full(1, 0, 51, 7, 0, 255),
-                        Fixed::zeros(3, 2),
-                        i128::from(ph.current(1, 2)),
-                        Some("A"),
-                    ),
-                    DataSet::number(
-                        full(1, 0, 41, 7, 0, 255),
-                        Fixed::zeros(5, 0).signed(),
-                        i128::from(ph.net_w[1]),
-                        Some("W"),
-                    ),
-                ];
-                let blocks = [
-                    "45",
-                    "07D0",
-                    "16",
-                    "11",
-                    "1F",
-                    "18",
-                    "003D381B070AF6B0CF05140900009F80",
-                    "00",
-                ];
-                for (f, text) in blocks.into_iter().enumerate() {
-                    sets.push(DataSet::text(full(1, 0, 96, 50, 0, f as u8), text));
-                }
-                sets
-            }
-        }
+        layout::data_sets(self.profile.layout, &snapshot)
     }
 
     /// Every register a read command can reach: the readout's data sets plus the clock

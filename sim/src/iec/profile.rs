@@ -18,6 +18,76 @@
 //!   public C# reader): time and date `0.9.1`/`0.9.2`, billing period `*19`, maximum demand with
 //!   its time as a second group; abridged to one line per register kind.
 
+use crate::spec::text;
+
+/// The options of an IEC 62056-21 profile (beside the common ones of every `MeterSpec`), as a
+/// scenario writes them in its `meter:` mapping. Another protocol's option is an unknown field.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IecOptions {
+    /// The meter number (`C.1.0`, `0.0.0`…).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub equipment_id: Option<String>,
+    /// Identification line after `/` (`XXXZ[\\W]ident`).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub identification: Option<String>,
+    /// The device address the meter answers to in `/?address!` (default: its meter number);
+    /// a request without address is answered by any meter.
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address: Option<String>,
+    /// The programming-mode password (`P1`); empty for none.
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password: Option<String>,
+    /// Reaction time, ms (default 300, 20 for a lower-case third flag letter; the standard's
+    /// window is 200–1500 ms, other values make a non-conforming meter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_ms: Option<u64>,
+    /// Time from the option select (mode C/E) or the identification (mode B) to the first
+    /// message at the new rate, ms (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_delay_ms: Option<u64>,
+    /// Inactivity time-out of programming mode, s (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_s: Option<u64>,
+    /// The optical head echoes every byte the reader sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo: Option<bool>,
+    /// This many 0x7F bytes before the identification (Iskra, Itron ACE3000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junk_7f: Option<u8>,
+    /// This many junk bytes after the BCC of each data readout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junk_after_etx: Option<u8>,
+    /// The highest baud rate the identification offers (sets Z; modes B, C, E).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_baud: Option<u32>,
+    /// Whether the identification announces mode E (`\\2`, binary HDLC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce_mode_e: Option<bool>,
+    /// Peak solar production in W of the household behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solar_w: Option<u32>,
+    /// Three-phase (true) or single-phase meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_phase: Option<bool>,
+}
+
 /// Which data-set layout a profile sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {

@@ -13,7 +13,9 @@
 //! by the fault itself: `seed.derive("fault").derive(text).index(n)`, where `text` is the fault's
 //! canonical text (its [`Display`](fmt::Display) form: kind and parameters, e.g.
 //! `drop rate=0.01`) and `n` counts the earlier faults with the same text (so two identical
-//! faults still draw differently). What a layer selects depends only on that stream and on the
+//! faults still draw differently). A fault with an explicit `id:` ([`Fault::Named`]) draws from
+//! `seed.derive("fault").derive("id:" + id)` instead, so its parameters can change without
+//! changing its draws. What a layer selects depends only on that stream and on the
 //! position in the traffic (the index of an original byte, of a bit cell), never on what another
 //! layer did or where it stands in the list: adding, removing or moving a fault does not change
 //! the choices of the others.
@@ -24,6 +26,9 @@ use std::fmt;
 
 use super::uart::LineError;
 use crate::seed::{Seed, SimRng};
+
+/// The longest fault `id`, characters.
+pub const MAX_ID_LEN: usize = 64;
 
 /// The most bytes a garbage or junk fault may insert at once.
 pub const MAX_FAULT_BYTES: usize = 1 << 20;
@@ -181,6 +186,15 @@ pub enum Fault {
         /// The bits to flip (not 0).
         xor: u8,
     },
+    /// A fault with an explicit `id:` (beside its name in its list item): it draws from the
+    /// stream named by the id instead of by its canonical text, so changing its parameters
+    /// keeps its draws. Build it with [`Fault::named`]; it never wraps another `Named`.
+    Named {
+        /// The id, unique among the faults of a scenario.
+        id: String,
+        /// The fault.
+        fault: Box<Fault>,
+    },
 }
 
 impl Fault {
@@ -194,8 +208,40 @@ impl Fault {
         })
     }
 
+    /// `fault` with the explicit id `id` (an id given to a fault that has one replaces it).
+    pub fn named(id: impl Into<String>, fault: Fault) -> Fault {
+        Fault::Named {
+            id: id.into(),
+            fault: Box::new(fault.kind().clone()),
+        }
+    }
+
+    /// The fault itself, without its id.
+    pub fn kind(&self) -> &Fault {
+        match self {
+            Fault::Named { fault, .. } => fault.kind(),
+            other => other,
+        }
+    }
+
+    /// The explicit id, if the fault has one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Fault::Named { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         match self {
+            Fault::Named { id, fault } => {
+                if id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
+                    return Err(format!(
+                        "id must be 1 to {MAX_ID_LEN} characters, no control characters"
+                    ));
+                }
+                fault.check()
+            }
             Fault::Noise { ber } => check_probability("ber", *ber),
             Fault::Burst { rate, bits } => {
                 check_probability("rate", *rate)?;
@@ -231,6 +277,7 @@ impl Fault {
     /// The fault's name in a scenario: `noise`, `drop_message`, ...
     pub fn name(&self) -> &'static str {
         match self {
+            Fault::Named { fault, .. } => fault.name(),
             Fault::Noise { .. } => "noise",
             Fault::Burst { .. } => "burst",
             Fault::Drop(_) => "drop",
@@ -246,7 +293,7 @@ impl Fault {
 
     /// Whether the fault acts on bit cells (noise, burst) rather than on bytes.
     pub fn is_bit_level(&self) -> bool {
-        matches!(self, Fault::Noise { .. } | Fault::Burst { .. })
+        matches!(self.kind(), Fault::Noise { .. } | Fault::Burst { .. })
     }
 }
 
@@ -279,6 +326,7 @@ impl fmt::Display for Fault {
             Fault::Gap { at, ms } => write!(f, "gap {ms} ms {at}"),
             Fault::Junk { len } => write!(f, "junk len={len}"),
             Fault::Corrupt { at, xor } => write!(f, "corrupt xor={xor:#04x} {at}"),
+            Fault::Named { id, fault } => write!(f, "{fault} id={id}"),
         }
     }
 }
@@ -352,7 +400,22 @@ enum Body<'a> {
 impl serde::Serialize for Fault {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let body = match self {
+        if let Fault::Named { id, fault } = self {
+            let mut map = serializer.serialize_map(Some(2))?;
+            map.serialize_entry(fault.name(), &Body::of(fault))?;
+            map.serialize_entry("id", id)?;
+            return map.end();
+        }
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.name(), &Body::of(self))?;
+        map.end()
+    }
+}
+
+impl<'a> Body<'a> {
+    /// The value under the name of `fault` (not `Named`).
+    fn of(fault: &'a Fault) -> Body<'a> {
+        match fault {
             Fault::Noise { ber } => Body::Noise { ber: *ber },
             Fault::Burst { rate, bits } => Body::Burst {
                 rate: *rate,
@@ -368,10 +431,8 @@ impl serde::Serialize for Fault {
             Fault::Gap { at, ms } => Body::Gap { at, ms: *ms },
             Fault::Junk { len } => Body::Junk { len: *len },
             Fault::Corrupt { at, xor } => Body::Corrupt { at, xor: *xor },
-        };
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry(self.name(), &body)?;
-        map.end()
+            Fault::Named { fault, .. } => Body::of(fault),
+        }
     }
 }
 
@@ -501,16 +562,29 @@ impl<'de> serde::Deserialize<'de> for Fault {
                 mut map: A,
             ) -> Result<Fault, A::Error> {
                 use serde::de::Error;
-                let name: String = map
-                    .next_key()?
-                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
-                let fault = fault_from(&name, &mut map)?;
-                if map.next_key::<serde::de::IgnoredAny>()?.is_some() {
-                    return Err(A::Error::custom(format!(
-                        "a fault is a map with one key; write each fault as its own list item (after {name})"
-                    )));
+                let mut fault: Option<Fault> = None;
+                let mut id: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "id" && id.is_none() {
+                        id = Some(map.next_value()?);
+                    } else if let Some(first) = &fault {
+                        return Err(A::Error::custom(format!(
+                            "a fault is a map with one key (and `id`); write each fault as its own list item (`{key}` after {})",
+                            first.name()
+                        )));
+                    } else {
+                        fault = Some(fault_from(&key, &mut map)?);
+                    }
                 }
-                Ok(fault)
+                let fault = fault.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                match id {
+                    Some(id) => {
+                        let named = Fault::named(id, fault);
+                        named.validate().map_err(A::Error::custom)?;
+                        Ok(named)
+                    }
+                    None => Ok(fault),
+                }
             }
 
             fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Fault, A::Error> {
@@ -737,6 +811,7 @@ struct Layer {
 
 impl Layer {
     fn new(fault: Fault, seed: Seed) -> Layer {
+        let fault = fault.kind().clone();
         let mut rng = seed.rng();
         let rate = match &fault {
             Fault::Noise { ber } => Some(*ber),
@@ -909,7 +984,10 @@ impl Layer {
                 }
                 items
             }
-            Fault::Noise { .. } | Fault::Burst { .. } | Fault::Junk { .. } => items,
+            Fault::Noise { .. }
+            | Fault::Burst { .. }
+            | Fault::Junk { .. }
+            | Fault::Named { .. } => items,
         }
     }
 
@@ -998,7 +1076,11 @@ impl FaultLayers {
         let layers = faults
             .into_iter()
             .map(|fault| {
-                let text = fault.to_string();
+                // An explicit id names the stream; ids and canonical texts are kept apart.
+                let text = match fault.id() {
+                    Some(id) => format!("id:{id}"),
+                    None => fault.to_string(),
+                };
                 let occurrence = seen.iter().filter(|t| **t == text).count();
                 let layer = Layer::new(fault, Self::seed_of(base, &text, occurrence));
                 seen.push(text);
@@ -1008,8 +1090,9 @@ impl FaultLayers {
         FaultLayers { layers, log }
     }
 
-    /// The sub-seed of a fault: from its canonical text (kind and parameters) and how many
-    /// faults with the same text come before it in the list, never from its position.
+    /// The sub-seed of a fault: from its canonical text (kind and parameters), or `id:` and its
+    /// explicit id, and how many faults with the same text come before it in the list, never
+    /// from its position.
     fn seed_of(base: Seed, text: &str, occurrence: usize) -> Seed {
         base.derive(text).index(occurrence as u64)
     }
@@ -1193,6 +1276,64 @@ mod test {
             two[0].len(),
             one[0].len()
         );
+    }
+
+    /// The original offsets of the bytes that got a gap before them.
+    fn gapped(faults: Vec<Fault>, msg: &[u8]) -> Vec<usize> {
+        let mut layers = FaultLayers::new(faults, Seed(1));
+        layers
+            .apply_bytes(0, 0, msg)
+            .into_iter()
+            .filter(|i| i.gap_ns > 0)
+            .filter_map(|i| i.origin)
+            .collect()
+    }
+
+    #[test]
+    fn faults_with_different_ids_draw_differently() {
+        let msg: Vec<u8> = (0..=255).cycle().take(5000).collect();
+        let drop = Fault::Drop(Where::Rate { rate: 0.01 });
+        let (a, _) = run(vec![Fault::named("a", drop.clone())], &[&msg]);
+        let (b, _) = run(vec![Fault::named("b", drop.clone())], &[&msg]);
+        let (a_again, _) = run(vec![Fault::named("a", drop.clone())], &[&msg]);
+        let (plain, _) = run(vec![drop], &[&msg]);
+        assert_eq!(a, a_again);
+        assert_ne!(a, b, "ids a and b select the same bytes");
+        assert_ne!(
+            a, plain,
+            "an id names another stream than the canonical text"
+        );
+    }
+
+    #[test]
+    fn changing_the_parameters_of_a_fault_with_an_id_keeps_its_draws() {
+        let msg: Vec<u8> = (0..=255).cycle().take(5000).collect();
+        let gap = |ms: f64| Fault::Gap {
+            at: Where::Rate { rate: 0.01 },
+            ms,
+        };
+        let short = gapped(vec![Fault::named("stall", gap(1.0))], &msg);
+        let long = gapped(vec![Fault::named("stall", gap(250.0))], &msg);
+        assert!(short.len() > 10, "{}", short.len());
+        assert_eq!(short, long, "the same id, the same places");
+        // Without an id, the parameters name the stream: other places.
+        assert_ne!(gapped(vec![gap(1.0)], &msg), gapped(vec![gap(250.0)], &msg));
+    }
+
+    #[test]
+    fn an_id_is_read_beside_the_fault_and_written_back() {
+        let fault: Fault =
+            serde_yaml::from_str("{ drop: { rate: 0.01 }, id: flaky }").expect("fault");
+        assert_eq!(
+            fault,
+            Fault::named("flaky", Fault::Drop(Where::Rate { rate: 0.01 }))
+        );
+        assert_eq!(fault.name(), "drop");
+        assert_eq!(fault.to_string(), "drop rate=0.01 id=flaky");
+        let text = serde_yaml::to_string(&fault).expect("yaml");
+        assert_eq!(serde_yaml::from_str::<Fault>(&text).expect("again"), fault);
+        assert!(serde_yaml::from_str::<Fault>("{ drop: { rate: 0.01 }, id: '' }").is_err());
+        assert!(serde_yaml::from_str::<Fault>("{ id: x }").is_err());
     }
 
     #[test]

@@ -29,7 +29,7 @@
 
 use meterlab_decoder::Protocol;
 
-use super::profile::{profile, BUS_PROFILE};
+use super::profile::{profile, MbusBusOptions, MbusOptions, BUS_PROFILE};
 use super::slave::MbusSlave;
 use crate::line::UartConfig;
 use crate::meter::{Emission, Meter};
@@ -70,20 +70,18 @@ impl MbusBus {
     /// A bus from a `mbus-bus` spec: each entry of `slaves` is a slave profile with its own
     /// options; the bus's `start` is the default of slaves without one. Slave `i` draws from
     /// `seed.derive("mbus-bus").index(i)`.
-    pub fn from_spec(spec: &MeterSpec, seed: Seed) -> Result<Self, SpecError> {
-        let bare = MeterSpec {
-            profile: spec.profile.clone(),
-            start: spec.start.clone(),
-            slaves: spec.slaves.clone(),
-            ..MeterSpec::default()
-        };
-        if *spec != bare {
+    pub fn from_spec(
+        spec: &MeterSpec,
+        options: &MbusBusOptions,
+        seed: Seed,
+    ) -> Result<Self, SpecError> {
+        if spec.interval.is_some() || spec.capture.is_some() || spec.repeat.is_some() {
             return Err(SpecError::bad(
                 "slaves",
                 format!("{BUS_PROFILE} takes only `start` and `slaves`; options go to each slave"),
             ));
         }
-        let Some(specs) = spec.slaves.as_ref() else {
+        let Some(specs) = options.slaves.as_ref() else {
             return Err(SpecError::bad(
                 "slaves",
                 format!("{BUS_PROFILE} needs `slaves:`, a list of M-Bus slave specs"),
@@ -104,9 +102,13 @@ impl MbusBus {
             if s.start.is_none() {
                 s.start = spec.start.clone();
             }
+            let options = s
+                .options
+                .read::<MbusOptions>(&format!("slave {i}: {} is an M-Bus slave profile", p.name))?;
             slaves.push(MbusSlave::new(
                 p,
                 &s,
+                &options,
                 seed.derive("mbus-bus").index(i as u64),
             )?);
         }

@@ -137,6 +137,9 @@ pub struct HeaderRepr {
     pub status: u8,
     /// Signature / configuration word (`0000`: not encrypted).
     pub signature: u16,
+    /// The byte order of the CI: identification, manufacturer and signature are reversed for
+    /// CI `0x76`.
+    pub order: ByteOrder,
 }
 
 impl HeaderRepr {
@@ -148,12 +151,12 @@ impl HeaderRepr {
         Self::LEN
     }
 
-    /// Appends the header in the byte order of the CI.
-    pub fn emit(&self, out: &mut Vec<u8>, order: ByteOrder) {
+    /// Appends the header in its byte order.
+    pub fn emit(&self, out: &mut Vec<u8>) {
         let mut id = bcd_id(self.address.id);
         let mut man = self.address.manufacturer.to_le_bytes();
         let mut sig = self.signature.to_le_bytes();
-        if order == ByteOrder::MsbFirst {
+        if self.order == ByteOrder::MsbFirst {
             id.reverse();
             man.reverse();
             sig.reverse();
@@ -210,9 +213,10 @@ mod test {
             access_number: 0x04,
             status: 0x00,
             signature: 0x0000,
+            order: ByteOrder::LsbFirst,
         };
         let mut out = Vec::new();
-        h.emit(&mut out, ByteOrder::LsbFirst);
+        h.emit(&mut out);
         assert_eq!(
             out,
             [0x17, 0x58, 0x85, 0x06, 0x2D, 0x2C, 0x08, 0x04, 0x04, 0x00, 0x00, 0x00]
@@ -239,9 +243,10 @@ mod test {
             access_number: 0x0A,
             status: 0x10,
             signature: 0,
+            order: ByteOrder::MsbFirst,
         };
         let mut out = Vec::new();
-        h.emit(&mut out, ByteOrder::MsbFirst);
+        h.emit(&mut out);
         assert_eq!(
             out,
             [0x15, 0x53, 0x11, 0x11, 0x00, 0x00, 0x52, 0x04, 0x0A, 0x10, 0x00, 0x00]

@@ -28,6 +28,52 @@ pub use frame::{
     CONTROL_SND_UD, FCB, FCV, START_LONG, START_SHORT, STOP,
 };
 pub use header::{HeaderRepr, SecondaryAddress};
-pub use profile::{profile, Kind, MbusProfile, BUS_PROFILE, PROFILES};
+pub use profile::{profile, Kind, MbusBusOptions, MbusOptions, MbusProfile, BUS_PROFILE, PROFILES};
 pub use record::{ByteOrder, Data, Function, IntWidth, ManufacturerDataRepr, RecordRepr, Vif};
 pub use slave::{answer_window_ns, default_reply_delay_ns, MbusSlave};
+
+use crate::meter::Meter;
+use crate::seed::Seed;
+use crate::spec::{Built, Family, MeterSpec, ProfileInfo};
+
+/// Wired M-Bus's entry in the profile catalogue: its slave profiles and the bus, and how a spec
+/// of one becomes a meter.
+pub const FAMILY: Family = Family { profiles, build };
+
+fn profiles() -> Vec<ProfileInfo> {
+    PROFILES
+        .iter()
+        .map(|p| (p.name, p.description))
+        .chain([(BUS_PROFILE, profile::BUS_DESCRIPTION)])
+        .map(|(name, description)| ProfileInfo {
+            name,
+            protocol: meterlab_decoder::Protocol::Mbus,
+            line: format!("{} {}", profile::DEFAULT_BAUD, profile::FORMAT),
+            cadence: "request/response".into(),
+            description,
+            test_key: None,
+            test_auth_key: None,
+            push_interval_s: None,
+        })
+        .collect()
+}
+
+fn build(spec: &MeterSpec, seed: Seed) -> Option<Built> {
+    if spec.profile == BUS_PROFILE {
+        return Some(
+            spec.options
+                .read::<MbusBusOptions>(&format!(
+                    "{BUS_PROFILE} takes only `start` and `slaves`; options go to each slave"
+                ))
+                .and_then(|options| MbusBus::from_spec(spec, &options, seed))
+                .map(|m| Box::new(m) as Box<dyn Meter>),
+        );
+    }
+    let p = profile(&spec.profile)?;
+    Some(
+        spec.options
+            .read::<MbusOptions>(&format!("{} is an M-Bus slave profile", p.name))
+            .and_then(|options| MbusSlave::new(p, spec, &options, seed))
+            .map(|m| Box::new(m) as Box<dyn Meter>),
+    )
+}

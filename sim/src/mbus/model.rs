@@ -382,7 +382,6 @@ impl Model {
 #[cfg(test)]
 mod test {
     use super::*;
-    use crate::mbus::record::ByteOrder;
 
     const KINDS: [Kind; 4] = [Kind::Heat, Kind::Water, Kind::Electricity, Kind::Gas];
 
@@ -408,7 +407,7 @@ mod test {
                 for r in &body.records {
                     r.check().expect("valid record");
                     let mut out = Vec::new();
-                    r.emit(&mut out, ByteOrder::LsbFirst);
+                    r.emit(&mut out);
                 }
                 // L counts C, A, CI, the 12-byte header and the records: at most 255.
                 assert!(3 + 12 + len(&body) <= 255, "{kind:?} telegram {index}");

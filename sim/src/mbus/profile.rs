@@ -7,6 +7,64 @@
 //! copies of one. The manufacturer id defaults to `MLB` (no real meter's layout is claimed);
 //! `manufacturer:` sets another.
 
+use crate::spec::{text, MeterSpec};
+
+/// The options of an M-Bus slave profile (beside the common ones of every `MeterSpec`), as a
+/// scenario writes them in its `meter:` mapping (or in a `slaves:` entry). Another protocol's
+/// option is an unknown field.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MbusOptions {
+    /// Primary address 0-250 (default 0, unconfigured). Not `address`, which is the
+    /// IEC 62056-21 device address text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_address: Option<u8>,
+    /// Identification number (secondary address), 8 digits (default: seeded).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secondary_id: Option<String>,
+    /// Manufacturer id, three capital letters (default `MLB`).
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub manufacturer: Option<String>,
+    /// Time from the request's last character to the answer, ms (default 20, at least 22 bit
+    /// times; the standard's window is 11 bit times to 330 bit times + 50 ms, other values make
+    /// a non-conforming slave).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_delay_ms: Option<u64>,
+    /// Telegrams of one readout cycle (multi-telegram answer, DIF 1F), 1-10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegrams: Option<u8>,
+    /// CI of the answers: 0x72 (long header, default), 0x76 (MSB first), 0x78 (no header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<u8>,
+    /// Baud rate at the start (300-38400, default 2400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
+    /// Three-phase (true) or single-phase meter (`mbus-electricity` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_phase: Option<bool>,
+    /// Peak solar production in W (`mbus-electricity` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solar_w: Option<u32>,
+}
+
+/// The options of [`BUS_PROFILE`]: only its slaves (the common `start` is the default of the
+/// slaves without one).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MbusBusOptions {
+    /// The slaves, each a spec of an M-Bus slave profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slaves: Option<Vec<MeterSpec>>,
+}
+
 /// Character format of every wired M-Bus slave (EN 13757-2: 8 data bits, even parity).
 pub const FORMAT: &str = "8E1";
 /// Default baud rate.

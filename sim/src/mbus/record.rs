@@ -445,6 +445,8 @@ pub struct RecordRepr {
     pub vife: Vec<u8>,
     /// The value and its coding.
     pub data: Data,
+    /// The byte order of the data field (the telegram's CI: MSB first for `0x76`).
+    pub order: ByteOrder,
 }
 
 impl RecordRepr {
@@ -458,7 +460,14 @@ impl RecordRepr {
             vif,
             vife: Vec::new(),
             data,
+            order: ByteOrder::LsbFirst,
         }
+    }
+
+    /// With this byte order of the data field.
+    pub fn order(mut self, order: ByteOrder) -> Self {
+        self.order = order;
+        self
     }
 
     /// The same record with another function.
@@ -568,12 +577,12 @@ impl RecordRepr {
         1 + self.difes().len() + self.vib().len() + self.data.bytes(ByteOrder::LsbFirst).len()
     }
 
-    /// Appends DIF, DIFEs, VIF, VIFEs and the data field.
-    pub fn emit(&self, out: &mut Vec<u8>, order: ByteOrder) {
+    /// Appends DIF, DIFEs, VIF, VIFEs and the data field (in the record's byte order).
+    pub fn emit(&self, out: &mut Vec<u8>) {
         out.push(self.dif());
         out.extend(self.difes());
         out.extend(self.vib());
-        out.extend(self.data.bytes(order));
+        out.extend(self.data.bytes(self.order));
     }
 
     /// The value this record encodes, as the reading carries it, with id `#index`.
@@ -706,7 +715,7 @@ mod test {
 
     fn bytes(r: &RecordRepr) -> Vec<u8> {
         let mut out = Vec::new();
-        r.emit(&mut out, ByteOrder::LsbFirst);
+        r.emit(&mut out);
         assert_eq!(out.len(), r.buffer_len());
         r.check().expect("a valid record");
         out
@@ -946,9 +955,10 @@ mod test {
         assert_eq!(num(&r.value(0)), dec("0.007"));
         assert_eq!(r.value(0).quantity.as_deref(), Some("Volume"));
         // pyMeterBus test_unknown_pl (CI 0x76): `02 6C 23 12` = 2016-03-18, MSB first.
-        let r = RecordRepr::new(Vif::Primary(0x6C), Data::Date(ymd(2016, 3, 18)));
+        let r = RecordRepr::new(Vif::Primary(0x6C), Data::Date(ymd(2016, 3, 18)))
+            .order(ByteOrder::MsbFirst);
         let mut out = Vec::new();
-        r.emit(&mut out, ByteOrder::MsbFirst);
+        r.emit(&mut out);
         assert_eq!(out, [0x02, 0x6C, 0x23, 0x12]);
         // …and `0C 0F 00 58 53 40` = 585340 · 10^7 J.
         let r = RecordRepr::new(
@@ -957,9 +967,10 @@ mod test {
                 digits: 8,
                 value: 585_340,
             },
-        );
+        )
+        .order(ByteOrder::MsbFirst);
         let mut out = Vec::new();
-        r.emit(&mut out, ByteOrder::MsbFirst);
+        r.emit(&mut out);
         assert_eq!(out, [0x0C, 0x0F, 0x00, 0x58, 0x53, 0x40]);
         assert_eq!(num(&r.value(0)), dec("5853400000000"));
     }

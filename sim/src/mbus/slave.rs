@@ -55,7 +55,7 @@ use super::header::{
     CI_SELECT,
 };
 use super::model::{Model, ModelOptions, MAX_TELEGRAMS};
-use super::profile::{Kind, MbusProfile, DEFAULT_BAUD, DEFAULT_MANUFACTURER, FORMAT};
+use super::profile::{Kind, MbusOptions, MbusProfile, DEFAULT_BAUD, DEFAULT_MANUFACTURER, FORMAT};
 use super::record::ByteOrder;
 use crate::clock::{NS_PER_MS, NS_PER_S};
 use crate::line::UartConfig;
@@ -229,71 +229,46 @@ pub struct MbusSlave {
     model: Model,
 }
 
-fn bad(option: &'static str, reason: impl Into<String>) -> SpecError {
+fn bad(option: &str, reason: impl Into<String>) -> SpecError {
     SpecError::bad(option, reason)
 }
 
 impl MbusSlave {
-    /// A slave of this profile, configured by `spec`; every random choice comes from `seed`.
+    /// A slave of this profile, configured by `spec` (the common options) and `options` (the
+    /// M-Bus ones, read from `spec.options`); every random choice comes from `seed`.
     pub fn new(
         profile: &'static MbusProfile,
         spec: &MeterSpec,
+        options: &MbusOptions,
         seed: Seed,
     ) -> Result<Self, SpecError> {
         let name = profile.name;
-        let not_mbus = [
-            ("interval", spec.interval.is_some()),
-            ("equipment_id", spec.equipment_id.is_some()),
-            ("identification", spec.identification.is_some()),
-            ("key", spec.key.is_some()),
-            ("auth_key", spec.auth_key.is_some()),
-            ("frame_counter", spec.frame_counter.is_some()),
-            ("gas", spec.gas.is_some()),
-            ("gas_channel", spec.gas_channel.is_some()),
-            ("water", spec.water.is_some()),
-            ("water_channel", spec.water_channel.is_some()),
-            ("crc", spec.crc.is_some()),
-            ("system_title", spec.system_title.is_some()),
-            ("segment_gap", spec.segment_gap.is_some()),
-            ("counter_reset_at", spec.counter_reset_at.is_some()),
-            ("replay_at", spec.replay_at.is_some()),
-            ("password", spec.password.is_some()),
-            ("reaction_ms", spec.reaction_ms.is_some()),
-            ("switch_delay_ms", spec.switch_delay_ms.is_some()),
-            ("inactivity_s", spec.inactivity_s.is_some()),
-            ("echo", spec.echo.is_some()),
-            ("junk_7f", spec.junk_7f.is_some()),
-            ("junk_after_etx", spec.junk_after_etx.is_some()),
-            ("max_baud", spec.max_baud.is_some()),
-            ("announce_mode_e", spec.announce_mode_e.is_some()),
-            ("slaves", spec.slaves.is_some()),
-        ];
-        if let Some((option, _)) = not_mbus.iter().find(|(_, set)| *set) {
-            return Err(bad(option, format!("{name} is an M-Bus slave profile")));
-        }
-        if spec.address.is_some() {
+        if spec.interval.is_some() {
             return Err(bad(
-                "address",
-                format!("{name} is an M-Bus profile: its address is `primary_address` (0-250)"),
+                "interval",
+                format!("{name} is an M-Bus slave: it answers requests, it does not push"),
             ));
         }
         let electricity = profile.kind == Kind::Electricity;
         for (option, set) in [
-            ("three_phase", spec.three_phase.is_some()),
-            ("solar_w", spec.solar_w.is_some()),
+            ("three_phase", options.three_phase.is_some()),
+            ("solar_w", options.solar_w.is_some()),
         ] {
             if set && !electricity {
                 return Err(bad(option, format!("{name} is not an electricity meter")));
             }
         }
-        let address = spec.primary_address.unwrap_or(0);
+        let address = options.primary_address.unwrap_or(0);
         if address > MAX_PRIMARY_ADDRESS {
             return Err(bad(
                 "primary_address",
                 format!("{address} is not a slave address (0-250; 251-255 are reserved)"),
             ));
         }
-        let manufacturer_text = spec.manufacturer.as_deref().unwrap_or(DEFAULT_MANUFACTURER);
+        let manufacturer_text = options
+            .manufacturer
+            .as_deref()
+            .unwrap_or(DEFAULT_MANUFACTURER);
         let manufacturer = manufacturer_id(manufacturer_text).ok_or_else(|| {
             bad(
                 "manufacturer",
@@ -302,7 +277,7 @@ impl MbusSlave {
         })?;
         let mut rng = seed.derive("mbus/slave").rng();
         let seeded_id = rng.range_inclusive(10_000_000, 99_999_999) as u32;
-        let id = match spec.secondary_id.as_deref() {
+        let id = match options.secondary_id.as_deref() {
             None => seeded_id,
             Some(s) if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) => {
                 s.parse().map_err(|_| bad("secondary_id", "not a number"))?
@@ -314,21 +289,21 @@ impl MbusSlave {
                 ))
             }
         };
-        let telegrams = spec.telegrams.unwrap_or(profile.telegrams);
+        let telegrams = options.telegrams.unwrap_or(profile.telegrams);
         if !(1..=MAX_TELEGRAMS).contains(&telegrams) {
             return Err(bad(
                 "telegrams",
                 format!("{telegrams}: a readout cycle has 1 to {MAX_TELEGRAMS} telegrams"),
             ));
         }
-        let ci = spec.ci.unwrap_or(CI_RESPONSE_LONG);
+        let ci = options.ci.unwrap_or(CI_RESPONSE_LONG);
         if ![CI_RESPONSE_LONG, CI_RESPONSE_MSB, CI_RESPONSE_NONE].contains(&ci) {
             return Err(bad(
                 "ci",
                 format!("{ci:#04X}: the slave answers with CI 0x72 (long header), 0x76 (MSB first) or 0x78 (no header)"),
             ));
         }
-        let baud = spec.baud.unwrap_or(DEFAULT_BAUD);
+        let baud = options.baud.unwrap_or(DEFAULT_BAUD);
         if !BAUD_RATES.contains(&baud) {
             return Err(bad(
                 "baud",
@@ -338,11 +313,11 @@ impl MbusSlave {
             ));
         }
         let uart = UartConfig::new(baud, FORMAT).map_err(|e| bad("baud", e.to_string()))?;
-        let options = ModelOptions {
-            three_phase: spec.three_phase.unwrap_or(true),
-            solar_w: spec.solar_w.unwrap_or(0),
+        let model_options = ModelOptions {
+            three_phase: options.three_phase.unwrap_or(true),
+            solar_w: options.solar_w.unwrap_or(0),
         };
-        let model = Model::new(profile.kind, spec.clock()?, options, seed);
+        let model = Model::new(profile.kind, spec.clock()?, model_options, seed);
         Ok(MbusSlave {
             profile,
             address,
@@ -354,7 +329,7 @@ impl MbusSlave {
             },
             ci,
             telegrams: usize::from(telegrams),
-            reply_delay_ns: spec.reply_delay_ms.map(|ms| ms * NS_PER_MS),
+            reply_delay_ns: options.reply_delay_ms.map(|ms| ms * NS_PER_MS),
             current: uart,
             uart_change: None,
             fallback: None,
@@ -454,7 +429,7 @@ impl MbusSlave {
 
     /// Telegram `index` built now: the RSP_UD bytes and the reading they encode.
     fn build(&mut self, now_ns: u64, index: usize) -> (Vec<u8>, Reading) {
-        let body = self.model.telegram(index, self.telegrams, now_ns);
+        let mut body = self.model.telegram(index, self.telegrams, now_ns);
         let order = if self.ci == CI_RESPONSE_MSB {
             ByteOrder::MsbFirst
         } else {
@@ -468,13 +443,15 @@ impl MbusSlave {
                 access_number: self.access_number,
                 status: self.status,
                 signature: 0,
+                order,
             };
-            header.emit(&mut data, order);
+            header.emit(&mut data);
             reading.meter_id = Some(header.meter_id());
             reading.values.extend(header.values());
         }
-        for (i, r) in body.records.iter().enumerate() {
-            r.emit(&mut data, order);
+        for (i, r) in body.records.iter_mut().enumerate() {
+            r.order = order;
+            r.emit(&mut data);
             reading.values.push(r.value(i));
         }
         if let Some(m) = &body.manufacturer {

@@ -1180,7 +1180,7 @@ mod test {
         // IEC 62056-21 mode C at 300 7E1: "/?!\r\n" takes 5 x 33.3 ms on the wire; the meter
         // answers its reaction time after the last character, not after the reader's write().
         let mut meter_spec = MeterSpec::new("iec-mode-c");
-        meter_spec.reaction_ms = Some(20);
+        meter_spec.options.set("reaction_ms", 20);
         let mut meter = meter_spec.build(Seed(1)).expect("meter");
         assert_eq!(meter.uart().baud, 300);
         let mut port = MemoryPort::new();
