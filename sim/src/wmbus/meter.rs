@@ -422,6 +422,7 @@ fn truth<'r>(
         access_number,
         status,
         signature: 0,
+        order: crate::mbus::ByteOrder::LsbFirst,
     };
     match spec.tpl {
         TplKind::Long => r.values.extend(header.values()),
@@ -550,11 +551,11 @@ impl RadioMeter {
             data.extend_from_slice(&[0x2F, 0x2F]);
         }
         for r in &enc {
-            r.emit(&mut data, crate::mbus::ByteOrder::LsbFirst);
+            r.emit(&mut data);
         }
         let mut clear = Vec::new();
         for r in &tail {
-            r.emit(&mut clear, crate::mbus::ByteOrder::LsbFirst);
+            r.emit(&mut clear);
         }
         if !encrypted {
             data.append(&mut clear);
