@@ -28,6 +28,7 @@
 //! Ports: [`pty`] (Linux pseudo-terminal behind a stable symlink), [`tcp`] (a raw TCP server, like
 //! ser2net), [`serial`] (a real UART) and [`StdoutPort`] (raw or hex on standard output).
 
+pub mod clock;
 #[cfg(unix)]
 pub mod pty;
 pub mod serial;
@@ -35,7 +36,7 @@ pub mod tcp;
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -47,19 +48,15 @@ use crate::seed::Seed;
 use crate::session::{Engine, Limits, LineSetup, Options as EngineOptions, Output};
 
 pub use crate::session::{ReaderSettings, REQUEST_LOG_MAX};
+pub use clock::MAX_IDLE;
 
-/// The longest sleep of the driver: how quickly it notices a stop request or a new TCP client.
-pub const MAX_IDLE: Duration = Duration::from_millis(50);
+use clock::{Clock, Clocked, POLL_MIN};
 
 /// How far ahead of the clock the driver decodes the line. A reply the meter makes is never
 /// put on the line before what has been decoded, so it may start up to this much later than
 /// the meter asked (the reply windows of M-Bus and IEC 62056-21 are tens of milliseconds and
 /// more).
 pub const LOOKAHEAD: Duration = Duration::from_millis(2);
-
-/// Waits shorter than this are slept (precisely) without watching the port; longer ones wait
-/// on the port for the reader's bytes.
-const POLL_MIN: Duration = Duration::from_millis(1);
 
 /// Where a meter's bytes go and where the reader's bytes come from.
 ///
@@ -271,13 +268,14 @@ struct Driver<'a, 'm> {
     options: &'a SimOptions,
     /// Where events go.
     events: &'a mut dyn FnMut(Event),
-    /// The wall clock at virtual time 0.
+    /// Where readings go.
+    observer: &'a mut dyn FnMut(Sent<'_>),
+    /// The wall clock at time 0.
     wall_start: DateTime<Utc>,
-    /// In virtual time: the clock (ns since the start).
-    virtual_now: Option<u64>,
+    /// The clock is virtual.
+    virtual_time: bool,
     /// When each message on the line ends (ns), oldest first.
     message_ends: VecDeque<u64>,
-    start: Instant,
     /// Characters decoded from the line, not yet written.
     due: VecDeque<RxChar>,
     /// Messages with readings whose first byte has not been written yet: (start, readings).
@@ -292,24 +290,9 @@ struct Driver<'a, 'm> {
 }
 
 impl Driver<'_, '_> {
-    fn now(&self) -> u64 {
-        match self.virtual_now {
-            Some(t) => t,
-            None => u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        }
-    }
-
     /// The wall-clock time of `ns` since the start.
     fn wall(&self, ns: u64) -> DateTime<Utc> {
         self.wall_start + chrono::Duration::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
-    }
-
-    /// Waits until `deadline` (ns since the start): sleeps, or in virtual time moves the clock.
-    fn sleep_until(&mut self, deadline: u64) {
-        match &mut self.virtual_now {
-            Some(t) => *t = (*t).max(deadline),
-            None => sleep_until(self.start, deadline),
-        }
     }
 
     /// Takes in what the engine's last step did: messages and drops (events, counts, truth),
@@ -402,12 +385,7 @@ impl Driver<'_, '_> {
     }
 
     /// Writes the characters due by `now`.
-    fn flush(
-        &mut self,
-        port: &mut dyn Port,
-        now: u64,
-        observer: &mut dyn FnMut(Sent<'_>),
-    ) -> io::Result<()> {
+    fn flush(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
         let n = self.due.iter().take_while(|c| c.time_ns <= now).count();
         if n == 0 {
             return Ok(());
@@ -426,7 +404,7 @@ impl Driver<'_, '_> {
             }
         }
         self.summary.bytes += bytes.len() as u64;
-        self.tell(last_ns, observer);
+        self.tell(last_ns);
         Ok(())
     }
 
@@ -453,8 +431,8 @@ impl Driver<'_, '_> {
     }
 
     /// Reports the readings of the messages that have started by `by` (ns) to the observer.
-    fn tell(&mut self, by: u64, observer: &mut dyn FnMut(Sent<'_>)) {
-        let sent_at = if self.virtual_now.is_some() {
+    fn tell(&mut self, by: u64) {
+        let sent_at = if self.virtual_time {
             self.wall(by)
         } else {
             Utc::now()
@@ -462,7 +440,7 @@ impl Driver<'_, '_> {
         while self.truth.front().is_some_and(|(start, _)| *start <= by) {
             if let Some((_, readings)) = self.truth.pop_front() {
                 for reading in &readings {
-                    observer(Sent {
+                    (self.observer)(Sent {
                         seq: self.summary.readings,
                         sent_at,
                         reading,
@@ -479,21 +457,60 @@ impl Driver<'_, '_> {
     }
 }
 
-/// Sleeps until `deadline` (ns since `start`) as precisely as the system allows.
-fn sleep_until(start: Instant, deadline: u64) {
-    let target = start + Duration::from_nanos(deadline);
-    let now = Instant::now();
-    if target > now {
-        std::thread::sleep(target - now);
+impl Clocked for Driver<'_, '_> {
+    fn tick(&mut self, port: &mut dyn Port, now: u64) -> io::Result<bool> {
+        self.reader_change(port, now);
+        if let Some((at, config)) = self.port_change {
+            if at <= now {
+                port.set_uart(&config)?;
+                self.port_change = None;
+            }
+        }
+        if port.reader_done() {
+            self.engine.reader_finished();
+        }
+        self.engine.step(now, None);
+        self.absorb();
+        self.flush(port, now)?;
+        self.end_messages(port, now)?;
+        if self.closed || (self.due.is_empty() && self.engine.finished(now)) {
+            return Ok(false);
+        }
+        // In virtual time nobody writes: once nothing more is due, nothing ever will be.
+        let nothing_due = self.engine.next_push_at().is_none()
+            && self.port_change.is_none()
+            && self.options.until_ns.is_none()
+            && self.quiet(now);
+        Ok(!(self.virtual_time && nothing_due))
     }
-}
 
-/// Lets this thread's sleeps end within about a microsecond of their deadline (Linux timer
-/// slack is 50 µs by default, more than half a character time at 115200 baud).
-fn precise_timers() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = nix::sys::prctl::set_timerslack(1_000) {
-        tracing::debug!("cannot lower the timer slack: {e}");
+    /// A character to write, the engine's next event (a push, a step while the line is busy), a
+    /// port change, the end.
+    fn next_at(&self, now: u64) -> Option<u64> {
+        [
+            self.due.front().map(|c| c.time_ns),
+            self.engine.next_event_at(),
+            self.port_change.map(|(at, _)| at),
+            self.options.until_ns,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|t| t.max(now))
+        .min()
+    }
+
+    fn input(&mut self, port: &mut dyn Port, now: u64, bytes: &[u8]) -> io::Result<()> {
+        if !port.frames_itself() {
+            self.summary.reader_bytes += bytes.len() as u64;
+            // The reader may have set its port just before writing (open, tcsetattr, write
+            // within a millisecond): its characters go out at the settings it has now, so
+            // look at them before putting the bytes on the line.
+            if port.settings_with_bytes() {
+                self.reader_change(port, now);
+            }
+        }
+        self.engine.reader_send(now, bytes);
+        Ok(())
     }
 }
 
@@ -571,21 +588,24 @@ pub fn run_logged(
     observer: &mut dyn FnMut(Sent<'_>),
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary, TransportError> {
-    if !options.virtual_time {
-        precise_timers();
-    }
+    let mut clock = if options.virtual_time {
+        Clock::virtual_time()
+    } else {
+        clock::precise_timers();
+        Clock::real()
+    };
     let (engine, reader_known) = engine_for(meter, port, options)?;
     let mut d = Driver {
         engine,
         options,
         events,
+        observer,
         wall_start: options
             .clock_start
             .filter(|_| options.virtual_time)
             .unwrap_or_else(Utc::now),
-        virtual_now: options.virtual_time.then_some(0),
+        virtual_time: options.virtual_time,
         message_ends: VecDeque::new(),
-        start: Instant::now(),
         due: VecDeque::new(),
         truth: VecDeque::new(),
         reader_known,
@@ -593,83 +613,14 @@ pub fn run_logged(
         closed: false,
         summary: Summary::default(),
     };
-    let mut buf = [0u8; 512];
     if let Some(config) = d.reader_known {
         d.summary.reader_settings.push(config.to_string());
     }
-    while !stop.load(Ordering::Relaxed) {
-        let now = d.now();
-        d.reader_change(port, now);
-        if let Some((at, config)) = d.port_change {
-            if at <= now {
-                port.set_uart(&config)?;
-                d.port_change = None;
-            }
-        }
-        if port.reader_done() {
-            d.engine.reader_finished();
-        }
-        d.engine.step(now, None);
-        d.absorb();
-        d.flush(port, now, observer)?;
-        d.end_messages(port, now)?;
-        if d.closed {
-            break;
-        }
-        if d.due.is_empty() && d.engine.finished(now) {
-            break;
-        }
-        // In virtual time nobody writes: once nothing more is due, nothing ever will be.
-        if d.virtual_now.is_some()
-            && d.engine.next_push_at().is_none()
-            && d.port_change.is_none()
-            && d.options.until_ns.is_none()
-            && d.quiet(now)
-        {
-            break;
-        }
-
-        // The next moment something is due: a character, the engine's next event (a push, a
-        // step while the line is busy), a port change, the end; otherwise wait on the port.
-        let mut wake = now.saturating_add(MAX_IDLE.as_nanos() as u64);
-        for t in [
-            d.due.front().map(|c| c.time_ns),
-            d.engine.next_event_at(),
-            d.port_change.map(|(at, _)| at),
-            d.options.until_ns,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            wake = wake.min(t.max(now));
-        }
-        let wait = Duration::from_nanos(wake.saturating_sub(d.now()));
-        if wait < POLL_MIN || d.virtual_now.is_some() {
-            d.sleep_until(wake);
-            continue;
-        }
-        // Whole milliseconds on the port (its timeouts are in ms), the rest slept precisely.
-        let n = port.read(&mut buf, Duration::from_millis(wait.as_millis() as u64))?;
-        let t = d.now();
-        let bytes = buf.get(..n).unwrap_or_default();
-        if bytes.is_empty() {
-            continue;
-        }
-        if !port.frames_itself() {
-            d.summary.reader_bytes += bytes.len() as u64;
-            // The reader may have set its port just before writing (open, tcsetattr, write
-            // within a millisecond): its characters go out at the settings it has now, so
-            // look at them before putting the bytes on the line.
-            if port.settings_with_bytes() {
-                d.reader_change(port, t);
-            }
-        }
-        d.engine.reader_send(t, bytes);
-    }
+    clock::drive(&mut d, port, &mut clock, stop)?;
     // Messages the faults removed, or sent before the reader started, were sent all the same.
-    d.tell(d.engine.decoded_to(), observer);
+    d.tell(d.engine.decoded_to());
     d.summary.fault_log = d.engine.to_reader().fault_log().to_string();
-    d.summary.elapsed_ns = d.now();
+    d.summary.elapsed_ns = clock.now();
     d.summary.readers = port.readers_seen();
     if !d.closed {
         match port.end_of_message() {
