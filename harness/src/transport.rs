@@ -7,7 +7,10 @@
 //! machines as in memory: passive, IEC 62056-21, M-Bus master) runs on the other end in real
 //! time ([`run_session`]); or, with `--reader`, a reader program does ([`crate::live`]).
 //!
-//! The line model is the same in both: the driver applies the scenario's line settings, faults
+//! Both are the one session engine ([`meterlab_sim::session::Engine`]): in memory on a virtual
+//! clock, here on the real one ([`meterlab_sim::transport::clock::drive`], the loop that also
+//! runs meterlab's reader on the far end of the port). The line model is the same in both: the
+//! driver applies the scenario's line settings, faults
 //! and the reader's error policy to the byte stream before writing it (a pty or a socket has no
 //! baud rate or parity), with the same seeds as in memory, so a scenario gives the same bytes,
 //! the same readings and the same golden file over a pty or TCP as in memory. Exceptions come
