@@ -30,6 +30,8 @@
 
 pub mod clock;
 #[cfg(unix)]
+pub mod fleet;
+#[cfg(unix)]
 pub mod pty;
 pub mod serial;
 pub mod tcp;
@@ -98,6 +100,13 @@ pub trait Port: Send {
     }
     /// What the port is, for messages (`/tmp/p1 -> /dev/pts/4`, `127.0.0.1:5001`).
     fn describe(&self) -> String;
+    /// The descriptor that becomes readable when the reader has written (or, for a server, a
+    /// reader connects): a scheduler of many meters ([`fleet`]) polls all its ports at once.
+    /// `None`: the port cannot be polled, and runs on a thread of its own ([`run`]).
+    #[cfg(unix)]
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
     /// How many readers have connected so far, where the port can tell (a TCP server).
     fn readers_seen(&self) -> Option<u64> {
         None
@@ -491,7 +500,7 @@ impl Clocked for Driver<'_, '_> {
             self.due.front().map(|c| c.time_ns),
             self.engine.next_event_at(),
             self.port_change.map(|(at, _)| at),
-            self.options.until_ns,
+            self.options.until_ns.filter(|&u| u > now),
         ]
         .into_iter()
         .flatten()
@@ -594,53 +603,74 @@ pub fn run_logged(
         clock::precise_timers();
         Clock::real()
     };
-    let (engine, reader_known) = engine_for(meter, port, options)?;
-    let mut d = Driver {
-        engine,
-        options,
-        events,
-        observer,
-        wall_start: options
-            .clock_start
-            .filter(|_| options.virtual_time)
-            .unwrap_or_else(Utc::now),
-        virtual_time: options.virtual_time,
-        message_ends: VecDeque::new(),
-        due: VecDeque::new(),
-        truth: VecDeque::new(),
-        reader_known,
-        port_change: None,
-        closed: false,
-        summary: Summary::default(),
-    };
-    if let Some(config) = d.reader_known {
-        d.summary.reader_settings.push(config.to_string());
-    }
+    let mut d = Driver::new(meter, port, options, observer, events)?;
     clock::drive(&mut d, port, &mut clock, stop)?;
-    // Messages the faults removed, or sent before the reader started, were sent all the same.
-    d.tell(d.engine.decoded_to());
-    d.summary.fault_log = d.engine.to_reader().fault_log().to_string();
-    d.summary.elapsed_ns = clock.now();
-    d.summary.readers = port.readers_seen();
-    if !d.closed {
-        match port.end_of_message() {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
-            _ => {}
+    d.finish(port, clock.now())
+}
+
+impl<'a, 'm> Driver<'a, 'm> {
+    /// The meter's side of a run of `meter` on `port`, time 0 now.
+    fn new(
+        meter: &'m mut dyn Meter,
+        port: &mut dyn Port,
+        options: &'a SimOptions,
+        observer: &'a mut dyn FnMut(Sent<'_>),
+        events: &'a mut dyn FnMut(Event),
+    ) -> Result<Self, TransportError> {
+        let (engine, reader_known) = engine_for(meter, port, options)?;
+        let mut summary = Summary::default();
+        if let Some(config) = reader_known {
+            summary.reader_settings.push(config.to_string());
         }
+        Ok(Driver {
+            engine,
+            options,
+            events,
+            observer,
+            wall_start: options
+                .clock_start
+                .filter(|_| options.virtual_time)
+                .unwrap_or_else(Utc::now),
+            virtual_time: options.virtual_time,
+            message_ends: VecDeque::new(),
+            due: VecDeque::new(),
+            truth: VecDeque::new(),
+            reader_known,
+            port_change: None,
+            closed: false,
+            summary,
+        })
     }
-    if d.summary.dropped > 0 {
-        tracing::warn!(
-            dropped = d.summary.dropped,
-            sent = d.summary.messages,
-            "pushes dropped because the line was busy (interval shorter than a message)"
+
+    /// The end of the run at `elapsed_ns`: the last readings told, the port's last message
+    /// ended, the summary.
+    fn finish(mut self, port: &mut dyn Port, elapsed_ns: u64) -> Result<Summary, TransportError> {
+        let d = &mut self;
+        // Messages the faults removed, or sent before the reader started, were sent all the same.
+        d.tell(d.engine.decoded_to());
+        d.summary.fault_log = d.engine.to_reader().fault_log().to_string();
+        d.summary.elapsed_ns = elapsed_ns;
+        d.summary.readers = port.readers_seen();
+        if !d.closed {
+            match port.end_of_message() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
+        }
+        if d.summary.dropped > 0 {
+            tracing::warn!(
+                dropped = d.summary.dropped,
+                sent = d.summary.messages,
+                "pushes dropped because the line was busy (interval shorter than a message)"
+            );
+        }
+        tracing::info!(
+            messages = d.summary.messages,
+            bytes = d.summary.bytes,
+            "meter stopped"
         );
+        Ok(self.summary)
     }
-    tracing::info!(
-        messages = d.summary.messages,
-        bytes = d.summary.bytes,
-        "meter stopped"
-    );
-    Ok(d.summary)
 }
 
 /// Standard output as a port: the meter's bytes, paced, raw or as hex text (one line per
