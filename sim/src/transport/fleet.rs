@@ -62,15 +62,23 @@ pub fn run(
     let mut results: Vec<(usize, Result<Summary, TransportError>)> = std::thread::scope(|s| {
         let handles: Vec<_> = groups
             .into_iter()
-            .map(|group| s.spawn(move || schedule(group, stop)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(r) => r,
-                Err(_) => Vec::new(),
+            .map(|group| {
+                let ids: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
+                (ids, s.spawn(move || schedule(group, stop)))
             })
-            .collect()
+            .collect();
+        let mut all = Vec::new();
+        for (ids, h) in handles {
+            match h.join() {
+                Ok(r) => all.extend(r),
+                // Not lost silently: each of its meters reports the failure.
+                Err(_) => all.extend(ids.into_iter().map(|i| {
+                    let e = std::io::Error::other("the scheduler thread panicked");
+                    (i, Err(TransportError::Io(e)))
+                })),
+            }
+        }
+        all
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
