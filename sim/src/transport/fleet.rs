@@ -46,7 +46,8 @@ pub struct Member {
 
 /// Runs every member in real time on `threads` scheduler threads (at least one; members are
 /// dealt out in turn) until `stop` is set or each has reached its limits; the summaries in the
-/// members' order.
+/// members' order. A meter whose port fails ends with its error and sets `stop`: the others
+/// end too, as with a thread per meter whose first error stops the rest.
 pub fn run(
     members: Vec<Member>,
     threads: usize,
@@ -115,7 +116,10 @@ fn schedule(
                 ports.push(port);
                 ids.push(*id);
             }
-            Err(e) => results.push((*id, Err(e))),
+            Err(e) => {
+                results.push((*id, Err(e)));
+                stop.store(true, Ordering::Relaxed);
+            }
         }
     }
     let n = drivers.len();
@@ -174,6 +178,7 @@ fn schedule(
                 Err(e) => {
                     slot.take();
                     results.push((ids[i], Err(e.into())));
+                    stop.store(true, Ordering::Relaxed);
                     remaining -= 1;
                 }
             }
@@ -227,6 +232,7 @@ fn schedule(
                         slot.take();
                     }
                     results.push((ids[i], Err(e.into())));
+                    stop.store(true, Ordering::Relaxed);
                     remaining -= 1;
                 }
             }
