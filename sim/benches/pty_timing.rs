@@ -264,6 +264,8 @@ mod timing {
         let mut members = Vec::new();
         let mut readers = Vec::new();
         for (meter, port, reader) in runs {
+            let uart = meter.uart();
+            readers.push(reader_file(reader, &uart));
             members.push(Member {
                 meter,
                 port: Box::new(port),
@@ -271,8 +273,6 @@ mod timing {
                 observer: Box::new(|_| {}),
                 events: Box::new(|_| {}),
             });
-            // The slave as a plain file: read without waiting once poll says so.
-            readers.push(reader_file(reader));
         }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         std::thread::scope(|s| {
@@ -317,16 +317,19 @@ mod timing {
         });
     }
 
-    /// The slave end of a pty as a file for nonblocking reads after `poll`.
-    fn reader_file(reader: SerialPort) -> File {
+    /// The slave end of a pty as a file for nonblocking reads after `poll`, in raw mode at the
+    /// meter's settings (as the serial port it replaces).
+    fn reader_file(reader: SerialPort, uart: &meterlab_sim::line::UartConfig) -> File {
         let path = reader.describe();
         drop(reader);
-        std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
             .open(path)
-            .expect("the slave opens")
+            .expect("the slave opens");
+        meterlab_sim::transport::pty::set_terminal(&file, uart).expect("raw mode");
+        file
     }
 
     fn figures(f: &Figures) -> String {
