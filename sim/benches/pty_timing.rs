@@ -3,9 +3,9 @@
 //!
 //! Each case runs N meters on N ptys for about 1.5 s, in one of two modes: `Fleet`, all meters
 //! on the shared scheduler (`transport::fleet::run`, a thread per core, a timer heap and
-//! `poll(2)`), with one reader thread polling every pty's slave side; or `Threads`, the way
-//! before the scheduler, a driver thread per meter (`transport::run`) and a reader thread per
-//! pty. The reader time-stamps every `read`. The driver writes each character on its own, at the
+//! `poll(2)`); or `Threads`, the way before the scheduler, a driver thread per meter
+//! (`transport::run`). In both, one reader thread polls every pty's slave side (until
+//! 2026-12-04 the bench had a reader thread per pty) and time-stamps every `read`. The driver writes each character on its own, at the
 //! time its stop bit would arrive on a real line. The figures printed are the inter-byte timing
 //! error, `gap between consecutive received bytes − character time`, in µs: p50 and p99 of the
 //! signed error (positive: the byte arrived later than one character time after the previous
@@ -53,11 +53,9 @@ mod timing {
     /// How the meters are driven.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Mode {
-        /// A driver thread per meter (`transport::run`), a reader thread per pty: the way
-        /// before the scheduler.
+        /// A driver thread per meter (`transport::run`): the way before the scheduler.
         Threads,
-        /// One scheduler for all meters (`transport::fleet::run`, a thread per core), and one
-        /// reader thread polling all ptys.
+        /// One scheduler for all meters (`transport::fleet::run`, a thread per core).
         Fleet,
     }
 
@@ -202,7 +200,7 @@ mod timing {
         }
     }
 
-    /// A driver thread per meter, a reader thread per pty.
+    /// A driver thread per meter; the readers as in [`fleet_case`].
     fn threads_case(
         runs: Vec<Run>,
         char_ns: f64,
@@ -211,8 +209,10 @@ mod timing {
         errors: &Mutex<Vec<f64>>,
         failure: &Mutex<Option<String>>,
     ) {
+        let mut readers = Vec::new();
         std::thread::scope(|s| {
-            for (mut meter, mut port, mut reader) in runs {
+            for (mut meter, mut port, reader) in runs {
+                readers.push(reader_file(reader, &meter.uart()));
                 let driver = std::thread::Builder::new().spawn_scoped(s, move || {
                     if let Err(e) = transport::run(
                         &mut *meter,
@@ -224,36 +224,22 @@ mod timing {
                         *failure.lock().expect("lock") = Some(format!("driver: {e:?}"));
                     }
                 });
-                let spawned = driver.and_then(|_| {
-                    std::thread::Builder::new().spawn_scoped(s, move || {
-                        let mut buf = [0u8; 4096];
-                        let mut gaps = Gaps::new(char_ns);
-                        while !stop.load(Ordering::Relaxed) {
-                            // Once the driver has stopped and closed the master, reads fail.
-                            let Ok(n) = reader.read(&mut buf, Duration::from_millis(20)) else {
-                                break;
-                            };
-                            gaps.read(Instant::now(), n);
-                        }
-                        errors.lock().expect("lock").extend(gaps.errors);
-                    })
-                });
-                if let Err(e) = spawned {
+                if let Err(e) = driver {
                     *failure.lock().expect("lock") = Some(format!(
-                        "thread limit: {} threads for {meters} meters: {e}",
-                        2 * meters
+                        "thread limit: {meters} threads for {meters} meters: {e}"
                     ));
                     // The threads already started see this and end; the scope joins them.
                     stop.store(true, Ordering::Relaxed);
                     return;
                 }
             }
+            s.spawn(move || read_all(readers, char_ns, stop, errors));
             std::thread::sleep(RUN);
             stop.store(true, Ordering::Relaxed);
         });
     }
 
-    /// One scheduler for all meters, one reader thread polling all ptys.
+    /// One scheduler for all meters; the readers as in [`read_all`].
     fn fleet_case(
         runs: Vec<Run>,
         char_ns: f64,
@@ -277,36 +263,7 @@ mod timing {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         std::thread::scope(|s| {
             let fleet = s.spawn(move || fleet::run(members, threads, stop));
-            s.spawn(move || {
-                let mut gaps: Vec<Gaps> = readers.iter().map(|_| Gaps::new(char_ns)).collect();
-                let mut buf = [0u8; 4096];
-                while !stop.load(Ordering::Relaxed) {
-                    let mut fds: Vec<PollFd<'_>> = readers
-                        .iter()
-                        .map(|r| PollFd::new(r.as_fd(), PollFlags::POLLIN))
-                        .collect();
-                    if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
-                        continue;
-                    }
-                    let ready: Vec<bool> = fds
-                        .iter()
-                        .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
-                        .collect();
-                    drop(fds);
-                    for (i, r) in readers.iter_mut().enumerate() {
-                        if !ready[i] {
-                            continue;
-                        }
-                        if let Ok(n) = r.read(&mut buf) {
-                            gaps[i].read(Instant::now(), n);
-                        }
-                    }
-                }
-                let mut e = errors.lock().expect("lock");
-                for g in gaps {
-                    e.extend(g.errors);
-                }
-            });
+            s.spawn(move || read_all(readers, char_ns, stop, errors));
             std::thread::sleep(RUN);
             stop.store(true, Ordering::Relaxed);
             for r in fleet.join().unwrap_or_default() {
@@ -315,6 +272,38 @@ mod timing {
                 }
             }
         });
+    }
+
+    /// The reader side of a case: one thread polls every pty's slave side and time-stamps each
+    /// read, until `stop`.
+    fn read_all(mut readers: Vec<File>, char_ns: f64, stop: &AtomicBool, errors: &Mutex<Vec<f64>>) {
+        let mut gaps: Vec<Gaps> = readers.iter().map(|_| Gaps::new(char_ns)).collect();
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            let mut fds: Vec<PollFd<'_>> = readers
+                .iter()
+                .map(|r| PollFd::new(r.as_fd(), PollFlags::POLLIN))
+                .collect();
+            if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+                continue;
+            }
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+                .collect();
+            drop(fds);
+            for ((r, g), ready) in readers.iter_mut().zip(gaps.iter_mut()).zip(ready) {
+                if ready {
+                    if let Ok(n) = r.read(&mut buf) {
+                        g.read(Instant::now(), n);
+                    }
+                }
+            }
+        }
+        let mut e = errors.lock().expect("lock");
+        for g in gaps {
+            e.extend(g.errors);
+        }
     }
 
     /// The slave end of a pty as a file for nonblocking reads after `poll`, in raw mode at the

@@ -395,7 +395,7 @@ impl<'m> Engine<'m> {
         self.now = t;
         // 1. Pushes due now.
         while let Some(at) = self.meter.next_push_ns() {
-            if at > t || self.limited(at) || (self.reader_gone) {
+            if at > t || self.limited(at) || self.reader_gone {
                 break;
             }
             let emissions = self.meter.push();
