@@ -260,7 +260,12 @@ mod timing {
                 events: Box::new(|_| {}),
             });
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // One scheduler thread per core, as `meterlab sim`; METERLAB_BENCH_FLEET_THREADS tries
+        // another number.
+        let threads = std::env::var("METERLAB_BENCH_FLEET_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         std::thread::scope(|s| {
             let fleet = s.spawn(move || fleet::run(members, threads, stop));
             s.spawn(move || read_all(readers, char_ns, stop, errors));
