@@ -2,7 +2,8 @@
 //! standard output, and the truth log.
 //!
 //! The meters and the real-time driver live in `meterlab_sim::transport`; this module turns the
-//! command line or a `--config` file into [`SimJob`]s, runs each on its own thread, and writes
+//! command line or a `--config` file into [`SimJob`]s, runs them (those on ptys and TCP ports on
+//! one scheduler, [`meterlab_sim::transport::fleet`]; the others on a thread each), and writes
 //! each job's truth log: one JSON line per message that carries readings,
 //! `{"seq":0,"sent_at":"…","reading":{…}}` (docs/reading-format.md, "Truth log").
 //!
@@ -15,7 +16,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{SecondsFormat, Utc};
@@ -26,9 +27,9 @@ use meterlab_sim::line::{Fault, UartConfig};
 use meterlab_sim::profile::catalogue;
 use meterlab_sim::profile::SpecError;
 use meterlab_sim::transport::{
-    self, hex_line, Event, Port, ReaderSettings, SimOptions, StdoutPort, Summary,
+    self, hex_line, Event, Port, ReaderSettings, Sent, SimOptions, StdoutPort, Summary,
 };
-use meterlab_sim::{MeterSpec, Seed};
+use meterlab_sim::{Meter, MeterSpec, Seed};
 
 use crate::cli::SimArgs;
 use crate::yaml_location::{locate, locate_key, Location, Step};
@@ -538,10 +539,19 @@ fn open_port(
     })
 }
 
-/// Runs one job until `stop` is set or its count is reached; `ready` gets a line saying where
-/// the meter is, once its port is open.
-pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<Summary> {
-    let mut meter = job
+/// A job made ready to run: its meter, its open port, and where its readings and events go.
+struct Started {
+    meter: Box<dyn Meter>,
+    port: Box<dyn Port>,
+    observer: Box<dyn FnMut(Sent<'_>) + Send>,
+    events: Box<dyn FnMut(Event) + Send>,
+    json_log: Option<Arc<Mutex<std::io::BufWriter<File>>>>,
+}
+
+/// Builds the job's meter, opens its port and its logs; `ready` gets a line saying where the
+/// meter is.
+fn start_job(job: &SimJob, ready: &dyn Fn(&str)) -> Result<Started> {
+    let meter = job
         .spec
         .build(job.seed.derive("meter"))
         .map_err(|e| anyhow!("{e}"))?;
@@ -552,7 +562,7 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
         None => None,
     };
     let uart = meter.uart();
-    let mut port = open_port(&job.port, &uart, &job.options.reader, job.follow_baud)?;
+    let port = open_port(&job.port, &uart, &job.options.reader, job.follow_baud)?;
     ready(&format!(
         "{} ({}, {}) on {}",
         job.spec.profile,
@@ -560,46 +570,60 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
         uart,
         port.describe()
     ));
-    let mut json_log = match &job.json_log {
-        Some(path) => Some(std::io::BufWriter::new(
+    let json_log = match &job.json_log {
+        Some(path) => Some(Arc::new(Mutex::new(std::io::BufWriter::new(
             File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-        )),
+        )))),
         None => None,
     };
     let mut write_failed = false;
+    let observer = Box::new(move |sent: Sent<'_>| {
+        if let Some(file) = &mut truth {
+            let line = truth_line(sent.seq, sent.sent_at, sent.reading);
+            if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                if !write_failed {
+                    tracing::error!("cannot write the truth log: {e}");
+                    write_failed = true;
+                }
+            }
+        }
+    });
     let mut log_failed = false;
     let profile = job.spec.profile.clone();
-    let summary = transport::run_logged(
-        &mut *meter,
-        &mut *port,
-        &job.options,
-        stop,
-        &mut |sent| {
-            if let Some(file) = &mut truth {
-                let line = truth_line(sent.seq, sent.sent_at, sent.reading);
-                if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                    if !write_failed {
-                        tracing::error!("cannot write the truth log: {e}");
-                        write_failed = true;
-                    }
+    let log = json_log.clone();
+    let events = Box::new(move |event: Event| {
+        if let Some(line) = event_line(&event) {
+            tracing::info!(target: "meterlab::sim", "{profile}: {line}");
+        }
+        if let Some(file) = &log {
+            let written = match file.lock() {
+                Ok(mut f) => writeln!(f, "{}", event_json(&event)),
+                Err(_) => Err(std::io::Error::other("the log's lock is poisoned")),
+            };
+            if let Err(e) = written {
+                if !log_failed {
+                    tracing::error!("cannot write the JSON log: {e}");
+                    log_failed = true;
                 }
             }
-        },
-        &mut |event| {
-            if let Some(line) = event_line(&event) {
-                tracing::info!(target: "meterlab::sim", "{profile}: {line}");
-            }
-            if let Some(file) = &mut json_log {
-                if let Err(e) = writeln!(file, "{}", event_json(&event)) {
-                    if !log_failed {
-                        tracing::error!("cannot write the JSON log: {e}");
-                        log_failed = true;
-                    }
-                }
-            }
-        },
-    )?;
-    if let Some(file) = &mut json_log {
+        }
+    });
+    Ok(Started {
+        meter,
+        port,
+        observer,
+        events,
+        json_log,
+    })
+}
+
+/// The end of a job: its summary line in the JSON log.
+fn end_job(
+    job: &SimJob,
+    json_log: Option<&Arc<Mutex<std::io::BufWriter<File>>>>,
+    summary: Summary,
+) -> Result<Summary> {
+    if let Some(file) = json_log {
         let line = serde_json::json!({
             "event": "summary",
             "profile": job.spec.profile,
@@ -618,11 +642,29 @@ pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<
             "seconds": summary.elapsed_ns as f64 / 1e9,
             "virtual_time": job.options.virtual_time,
         });
-        writeln!(file, "{line}")
-            .and_then(|()| file.flush())
+        let mut f = file
+            .lock()
+            .map_err(|_| anyhow!("the JSON log's lock is poisoned"))?;
+        writeln!(f, "{line}")
+            .and_then(|()| f.flush())
             .context("cannot write the JSON log")?;
     }
     Ok(summary)
+}
+
+/// Runs one job on this thread until `stop` is set or its count is reached; `ready` gets a line
+/// saying where the meter is, once its port is open.
+pub fn run_job(job: &SimJob, stop: &AtomicBool, ready: &dyn Fn(&str)) -> Result<Summary> {
+    let mut s = start_job(job, ready)?;
+    let summary = transport::run_logged(
+        &mut *s.meter,
+        &mut *s.port,
+        &job.options,
+        stop,
+        &mut *s.observer,
+        &mut *s.events,
+    )?;
+    end_job(job, s.json_log.as_ref(), summary)
 }
 
 /// `meterlab profiles` and `sim --list`: one row per profile under a header, every column as
@@ -899,10 +941,20 @@ pub fn summary_text(profile: &str, summary: &Summary, virtual_time: bool) -> Str
     text
 }
 
-/// Runs every job on its own thread until `stop` is set (SIGINT/SIGTERM) or each has reached its
-/// count; the first error stops the others.
+/// Whether a job runs on the shared scheduler ([`meterlab_sim::transport::fleet`]): a pty or a
+/// TCP port in real time. Standard output, virtual time and real UARTs run on their own thread.
+fn on_scheduler(job: &SimJob) -> bool {
+    cfg!(unix)
+        && !job.options.virtual_time
+        && matches!(job.port, PortSpec::Pty(_) | PortSpec::Tcp(_))
+}
+
+/// Runs every job until `stop` is set (SIGINT/SIGTERM) or each has reached its count: the meters
+/// on ptys and TCP ports on one scheduler (a thread per core, not per meter), the others on a
+/// thread each; the first error stops the others.
 pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
-    let handles: Vec<_> = jobs
+    let (shared, own): (Vec<SimJob>, Vec<SimJob>) = jobs.into_iter().partition(on_scheduler);
+    let mut handles: Vec<std::thread::JoinHandle<Vec<Result<String>>>> = own
         .into_iter()
         .map(|job| {
             let stop = Arc::clone(&stop);
@@ -913,16 +965,26 @@ pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
                 if result.is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
-                result.map(|s| summary_text(&job.spec.profile, &s, job.options.virtual_time))
+                vec![result.map(|s| summary_text(&job.spec.profile, &s, job.options.virtual_time))]
             })
         })
         .collect();
+    if !shared.is_empty() {
+        let stop = Arc::clone(&stop);
+        handles.push(std::thread::spawn(move || run_shared(shared, &stop)));
+    }
     let mut first_error = None;
     for h in handles {
         match h.join() {
-            Ok(Ok(summary)) => tracing::info!(target: "meterlab::sim", "{summary}"),
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
+            Ok(results) => {
+                for r in results {
+                    match r {
+                        Ok(summary) => tracing::info!(target: "meterlab::sim", "{summary}"),
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
             }
             Err(_) => {
                 first_error.get_or_insert(anyhow!("a meter thread panicked"));
@@ -933,6 +995,60 @@ pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The jobs on the shared scheduler: summaries in words, or errors.
+#[cfg(unix)]
+fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool) -> Vec<Result<String>> {
+    use meterlab_sim::transport::fleet::{self, Member};
+    let mut results = Vec::new();
+    let mut members = Vec::new();
+    let mut running = Vec::new();
+    for job in jobs {
+        match start_job(&job, &|where_| eprintln!("meterlab sim: {where_}")) {
+            Ok(s) => {
+                members.push(Member {
+                    meter: s.meter,
+                    port: s.port,
+                    options: job.options.clone(),
+                    observer: s.observer,
+                    events: s.events,
+                });
+                running.push((job, s.json_log));
+            }
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                results.push(Err(e));
+            }
+        }
+    }
+    if !results.is_empty() {
+        return results;
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let summaries = fleet::run(members, threads, stop);
+    for ((job, json_log), summary) in running.iter().zip(summaries) {
+        let result = summary
+            .map_err(anyhow::Error::from)
+            .and_then(|s| end_job(job, json_log.as_ref(), s))
+            .map(|s| summary_text(&job.spec.profile, &s, job.options.virtual_time));
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        results.push(result);
+    }
+    results
+}
+
+/// Without a scheduler (not Unix; [`on_scheduler`] sends no job here there): in turn.
+#[cfg(not(unix))]
+fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool) -> Vec<Result<String>> {
+    jobs.iter()
+        .map(|job| {
+            run_job(job, stop, &|where_| eprintln!("meterlab sim: {where_}"))
+                .map(|s| summary_text(&job.spec.profile, &s, job.options.virtual_time))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@
 //! machines as in memory: passive, IEC 62056-21, M-Bus master) runs on the other end in real
 //! time ([`run_session`]); or, with `--reader`, a reader program does ([`crate::live`]).
 //!
-//! The line model is the same in both: the driver applies the scenario's line settings, faults
+//! Both are the one session engine ([`meterlab_sim::session::Engine`]): in memory on a virtual
+//! clock, here on the real one ([`meterlab_sim::transport::clock::drive`], the loop that also
+//! runs meterlab's reader on the far end of the port). The line model is the same in both: the
+//! driver applies the scenario's line settings, faults
 //! and the reader's error policy to the byte stream before writing it (a pty or a socket has no
 //! baud rate or parity), with the same seeds as in memory, so a scenario gives the same bytes,
 //! the same readings and the same golden file over a pty or TCP as in memory. Exceptions come
@@ -22,10 +25,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use meterlab_decoder::Reading;
 use meterlab_sim::line::UartConfig;
+use meterlab_sim::transport::clock::{self, Clock, Clocked};
 use meterlab_sim::transport::serial::SerialPort;
 use meterlab_sim::transport::tcp::TcpPort;
 use meterlab_sim::transport::{self as sim_transport, Port, SimOptions, Summary};
@@ -401,12 +405,6 @@ pub enum RealSessionError {
     Panicked,
 }
 
-/// An action of the reader that is due later.
-enum Pending {
-    Send(Vec<u8>),
-    SetUart(UartConfig),
-}
-
 /// Runs `meter` and meterlab's `reader` against each other over `transport`, in real time,
 /// with the same line setup, limits and seed as [`crate::session::run`] takes; `timeout`
 /// bounds the whole session.
@@ -442,28 +440,33 @@ pub fn run_session(
     };
     let mut truth = Vec::new();
     let stop = AtomicBool::new(false);
-    let started = Instant::now();
-    let mut timed_out = false;
     let reader_done = Arc::clone(&end.reader_done);
-    let (summary, reader_result) = std::thread::scope(|scope| {
+    let (summary, reader_result, timed_out) = std::thread::scope(|scope| {
         let driver = scope.spawn(|| {
             sim_transport::run(meter, end.port.as_mut(), &options, &stop, &mut |sent| {
                 truth.push(sent.reading.clone())
             })
         });
-        let result = drive_reader(
+        let mut side = ReaderSide {
             reader,
-            reader_port.as_mut(),
-            line,
-            started,
-            timeout,
-            &stop,
-            &reader_done,
-            || driver.is_finished(),
-            &mut timed_out,
-        );
+            reader_start_ns: line.reader_start_ns,
+            started: false,
+            pending: Vec::new(),
+            wakes: Vec::new(),
+            done: false,
+            reader_done: &reader_done,
+            meter_finished: &|| driver.is_finished(),
+            meter_done_at: None,
+            last_byte: 0,
+            timeout: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
+            timed_out: false,
+        };
+        let mut clock = Clock::real();
+        let result = clock::drive(&mut side, reader_port.as_mut(), &mut clock, &stop);
+        let timed_out = side.timed_out;
+        drop(side);
         stop.store(true, Ordering::Relaxed);
-        (driver.join(), result)
+        (driver.join(), result, timed_out)
     });
     reader_result.map_err(RealSessionError::Reader)?;
     let summary = summary.map_err(|_| RealSessionError::Panicked)??;
@@ -474,105 +477,124 @@ pub fn run_session(
     })
 }
 
-/// The reader's side of [`run_session`]: meterlab's reader state machine in real time.
-#[allow(clippy::too_many_arguments)]
-fn drive_reader(
-    reader: &mut dyn Reader,
-    port: &mut dyn Port,
-    line: &LineSetup,
-    started: Instant,
-    timeout: Duration,
-    stop: &AtomicBool,
-    reader_done: &AtomicBool,
-    meter_finished: impl Fn() -> bool,
-    timed_out: &mut bool,
-) -> io::Result<()> {
-    let now_ns = || u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let mut pending: Vec<(u64, Pending)> = Vec::new();
-    let mut wakes: Vec<u64> = Vec::new();
-    let mut reader_started = false;
-    let mut done = false;
-    let mut last_byte = Instant::now();
-    let mut meter_done_at: Option<Instant> = None;
-    let mut buf = [0u8; 4096];
-    let queue = |actions: Vec<Action>,
-                 pending: &mut Vec<(u64, Pending)>,
-                 wakes: &mut Vec<u64>,
-                 done: &mut bool| {
+/// An action of the reader that is due later.
+enum Pending {
+    Send(Vec<u8>),
+    SetUart(UartConfig),
+}
+
+/// The reader's side of [`run_session`]: meterlab's reader state machine on its port, on the
+/// real clock ([`clock::drive`], the loop that also runs the meter's side).
+struct ReaderSide<'a> {
+    reader: &'a mut dyn Reader,
+    reader_start_ns: u64,
+    started: bool,
+    /// Sends and UART switches due later, in time order (stable).
+    pending: Vec<(u64, Pending)>,
+    wakes: Vec<u64>,
+    /// The reader said it is done.
+    done: bool,
+    /// Tells the meter's side the reader is done (it then winds down).
+    reader_done: &'a AtomicBool,
+    /// Whether the meter's side has stopped.
+    meter_finished: &'a dyn Fn() -> bool,
+    /// When the meter's side was seen stopped.
+    meter_done_at: Option<u64>,
+    /// When the last bytes came.
+    last_byte: u64,
+    /// The whole session's time limit, ns.
+    timeout: u64,
+    timed_out: bool,
+}
+
+impl ReaderSide<'_> {
+    fn queue(&mut self, actions: Vec<Action>) {
         for a in actions {
             match a {
-                Action::Send { at_ns, bytes } => pending.push((at_ns, Pending::Send(bytes))),
+                Action::Send { at_ns, bytes } => self.pending.push((at_ns, Pending::Send(bytes))),
                 Action::SetUart { at_ns, config } => {
-                    pending.push((at_ns, Pending::SetUart(config)))
+                    self.pending.push((at_ns, Pending::SetUart(config)))
                 }
-                Action::Wake { at_ns } => wakes.push(at_ns),
-                Action::Done => *done = true,
+                Action::Wake { at_ns } => self.wakes.push(at_ns),
+                Action::Done => self.done = true,
             }
         }
         // Stable: actions due at the same time keep their order.
-        pending.sort_by_key(|(at, _)| *at);
-    };
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
+        self.pending.sort_by_key(|(at, _)| *at);
+        self.wakes.sort_unstable();
+    }
+}
+
+impl Clocked for ReaderSide<'_> {
+    fn tick(&mut self, port: &mut dyn Port, now: u64) -> io::Result<bool> {
+        if now > self.timeout {
+            self.timed_out = true;
+            return Ok(false);
         }
-        if started.elapsed() > timeout {
-            *timed_out = true;
-            return Ok(());
+        if !self.started && now >= self.reader_start_ns {
+            self.started = true;
+            let actions = self.reader.start(now);
+            self.queue(actions);
         }
-        let now = now_ns();
-        if !reader_started && now >= line.reader_start_ns {
-            reader_started = true;
-            let actions = reader.start(now);
-            queue(actions, &mut pending, &mut wakes, &mut done);
-        }
-        while pending.first().is_some_and(|(at, _)| *at <= now) {
-            let (_, action) = pending.remove(0);
+        while self.pending.first().is_some_and(|(at, _)| *at <= now) {
+            let (_, action) = self.pending.remove(0);
             match action {
                 Pending::Send(bytes) => port.write(&bytes)?,
                 Pending::SetUart(config) => port.set_uart(&config)?,
             }
         }
-        wakes.sort_unstable();
-        while wakes.first().is_some_and(|w| *w <= now) {
-            wakes.remove(0);
-            let actions = reader.wake(now);
-            queue(actions, &mut pending, &mut wakes, &mut done);
+        while self.wakes.first().is_some_and(|w| *w <= now) {
+            self.wakes.remove(0);
+            let actions = self.reader.wake(now);
+            self.queue(actions);
         }
         // The meter has stopped (its pushes and the line are done): what is still in the
         // port's buffers comes, then the session ends.
-        if meter_done_at.is_none() && meter_finished() {
-            meter_done_at = Some(Instant::now());
+        if self.meter_done_at.is_none() && (self.meter_finished)() {
+            self.meter_done_at = Some(now);
         }
-        let quiet = last_byte.elapsed() >= DRAIN;
-        if meter_done_at.is_some_and(|t| t.elapsed() >= DRAIN) && quiet {
-            return Ok(());
+        let drain = DRAIN.as_nanos() as u64;
+        let quiet = now >= self.last_byte.saturating_add(drain);
+        if self
+            .meter_done_at
+            .is_some_and(|t| now >= t.saturating_add(drain))
+            && quiet
+        {
+            return Ok(false);
         }
-        if done && pending.is_empty() {
+        if self.done && self.pending.is_empty() {
             // The meter winds down: what it has queued still comes (and counts).
-            reader_done.store(true, Ordering::Relaxed);
+            self.reader_done.store(true, Ordering::Relaxed);
         }
-        let mut next = now.saturating_add(10_000_000);
-        for t in pending
+        Ok(true)
+    }
+
+    fn next_at(&self, now: u64) -> Option<u64> {
+        let mut next = now.saturating_add(IDLE_NS);
+        for t in self
+            .pending
             .first()
             .map(|(at, _)| *at)
             .into_iter()
-            .chain(wakes.first().copied())
+            .chain(self.wakes.first().copied())
         {
             next = next.min(t);
         }
-        if !reader_started {
-            next = next.min(line.reader_start_ns);
+        if !self.started {
+            next = next.min(self.reader_start_ns);
         }
-        let wait = Duration::from_nanos(next.saturating_sub(now_ns()));
-        let n = port.read(&mut buf, wait)?;
-        if n > 0 {
-            last_byte = Instant::now();
-            if reader_started {
-                let bytes = buf.get(..n).unwrap_or_default();
-                let actions = reader.receive(now_ns(), bytes);
-                queue(actions, &mut pending, &mut wakes, &mut done);
-            }
+        Some(next)
+    }
+
+    fn input(&mut self, _port: &mut dyn Port, now: u64, bytes: &[u8]) -> io::Result<()> {
+        self.last_byte = now;
+        if self.started {
+            let actions = self.reader.receive(now, bytes);
+            self.queue(actions);
         }
+        Ok(())
     }
 }
+
+/// How often the reader's side looks whether the meter's side has stopped, ns.
+const IDLE_NS: u64 = 10_000_000;

@@ -1,16 +1,22 @@
 //! Real-time pacing of virtual meters on ptys (`cargo bench -p meterlab-sim --bench
 //! pty_timing`; Linux). See `docs/timing.md` for figures.
 //!
-//! Each case runs N meters with the transport driver (`transport::run`) on N ptys for about
-//! 1.5 s; a reader thread per pty time-stamps every `read` on the slave side. The driver writes
-//! each character on its own, at the time its stop bit would arrive on a real line. The figures
-//! printed are the inter-byte timing error, `gap between consecutive received bytes − character
-//! time`, in µs: p50 and p99 of the signed error (positive: the byte arrived later than one
-//! character time after the previous one) and p99 of `|error|`. Gaps longer than 50 character
-//! times are pauses between messages and are left out. Bytes returned by one `read` share a time
-//! stamp, so two bytes merged into one read give a gap of 0, an error of exactly −1 character
-//! time. The error is end to end: it includes the reader thread's own wake-up latency, as a real
-//! reader process would see it. divan's own figure is the wall time of a case.
+//! Each case runs N meters on N ptys for about 1.5 s, in one of two modes: `Fleet`, all meters
+//! on the shared scheduler (`transport::fleet::run`, a thread per core, a timer heap and
+//! `poll(2)`); or `Threads`, the way before the scheduler, a driver thread per meter
+//! (`transport::run`). In both, one reader thread polls every pty's slave side (until
+//! 2026-12-04 the bench had a reader thread per pty) and time-stamps every `read`. The driver writes each character on its own, at the
+//! time its stop bit would arrive on a real line. The figures printed are the inter-byte timing
+//! error, `gap between consecutive received bytes − character time`, in µs: p50 and p99 of the
+//! signed error (positive: the byte arrived later than one character time after the previous
+//! one) and p99 of `|error|`. Gaps longer than 50 character times are pauses between messages
+//! and are left out. Bytes returned by one `read` share a time stamp, so two bytes merged into
+//! one read give a gap of 0, an error of exactly −1 character time. The error is end to end: it
+//! includes the reader's own wake-up latency, as a real reader process would see it. divan's own
+//! figure is the wall time of a case.
+//!
+//! `tcp_fleet_memory_1000` runs 1,000 meters behind TCP ports on the scheduler, each with a
+//! connected client, and prints the peak resident memory per meter.
 //!
 //! **Criterion.** A case is *within one character time* when both
 //! - the p99 of the signed error (the late side) is at most one character time, and
@@ -31,10 +37,27 @@ mod timing {
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use meterlab_sim::transport::fleet::{self, Member};
     use meterlab_sim::transport::pty::PtyPort;
     use meterlab_sim::transport::serial::SerialPort;
+    use meterlab_sim::transport::tcp::TcpPort;
     use meterlab_sim::transport::{self, Port, SimOptions};
     use meterlab_sim::{MeterSpec, Seed};
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+    /// How the meters are driven.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Mode {
+        /// A driver thread per meter (`transport::run`): the way before the scheduler.
+        Threads,
+        /// One scheduler for all meters (`transport::fleet::run`, a thread per core).
+        Fleet,
+    }
 
     /// How long each case runs its meters.
     pub const RUN: Duration = Duration::from_millis(1500);
@@ -90,7 +113,12 @@ mod timing {
     }
 
     /// Runs `meters` meters of `profile` pushing every `interval` on ptys for [`RUN`].
-    pub fn case(profile: &str, interval: &str, meters: usize) -> Result<Figures, Limit> {
+    pub fn case(
+        profile: &str,
+        interval: &str,
+        meters: usize,
+        mode: Mode,
+    ) -> Result<Figures, Limit> {
         let limit = |what: String| Limit { meters, what };
         let mut spec = MeterSpec::new(profile);
         spec.interval = Some(interval.into());
@@ -115,63 +143,10 @@ mod timing {
         let stop = AtomicBool::new(false);
         let errors = Mutex::new(Vec::<f64>::new());
         let failure = Mutex::new(None::<String>);
-        std::thread::scope(|s| {
-            for (mut meter, mut port, mut reader) in runs {
-                let stop = &stop;
-                let errors = &errors;
-                let failure = &failure;
-                let driver = std::thread::Builder::new().spawn_scoped(s, move || {
-                    if let Err(e) = transport::run(
-                        &mut *meter,
-                        &mut port,
-                        &SimOptions::default(),
-                        stop,
-                        &mut |_| {},
-                    ) {
-                        *failure.lock().expect("lock") = Some(format!("driver: {e:?}"));
-                    }
-                });
-                let spawned = driver.and_then(|_| {
-                    std::thread::Builder::new().spawn_scoped(s, move || {
-                        let mut buf = [0u8; 4096];
-                        let mut last: Option<Instant> = None;
-                        let mut mine = Vec::new();
-                        while !stop.load(Ordering::Relaxed) {
-                            // Once the driver has stopped and closed the master, reads fail.
-                            let Ok(n) = reader.read(&mut buf, Duration::from_millis(20)) else {
-                                break;
-                            };
-                            let now = Instant::now();
-                            for k in 0..n {
-                                if let Some(prev) = last {
-                                    let gap = if k == 0 {
-                                        now.duration_since(prev).as_nanos() as f64
-                                    } else {
-                                        0.0
-                                    };
-                                    if gap < 50.0 * char_ns {
-                                        mine.push((gap - char_ns) / 1000.0);
-                                    }
-                                }
-                                last = Some(now);
-                            }
-                        }
-                        errors.lock().expect("lock").extend(mine);
-                    })
-                });
-                if let Err(e) = spawned {
-                    *failure.lock().expect("lock") = Some(format!(
-                        "thread limit: {} threads for {meters} meters: {e}",
-                        2 * meters
-                    ));
-                    // The threads already started see this and end; the scope joins them.
-                    stop.store(true, Ordering::Relaxed);
-                    return;
-                }
-            }
-            std::thread::sleep(RUN);
-            stop.store(true, Ordering::Relaxed);
-        });
+        match mode {
+            Mode::Threads => threads_case(runs, char_ns, meters, &stop, &errors, &failure),
+            Mode::Fleet => fleet_case(runs, char_ns, &stop, &errors, &failure),
+        }
         if let Some(what) = failure.into_inner().expect("lock") {
             return Err(limit(what));
         }
@@ -187,6 +162,168 @@ mod timing {
             p99_us: percentile(&e, 0.99),
             p99_abs_us: percentile(&abs, 0.99),
         })
+    }
+
+    type Run = (Box<dyn meterlab_sim::Meter>, PtyPort, SerialPort);
+
+    /// The timing error of each byte after the first: `gap − char_ns` in µs, where gaps under
+    /// 50 character times count; bytes of one read share its time stamp.
+    struct Gaps {
+        char_ns: f64,
+        last: Option<Instant>,
+        errors: Vec<f64>,
+    }
+
+    impl Gaps {
+        fn new(char_ns: f64) -> Self {
+            Gaps {
+                char_ns,
+                last: None,
+                errors: Vec::new(),
+            }
+        }
+
+        fn read(&mut self, now: Instant, n: usize) {
+            for k in 0..n {
+                if let Some(prev) = self.last {
+                    let gap = if k == 0 {
+                        now.duration_since(prev).as_nanos() as f64
+                    } else {
+                        0.0
+                    };
+                    if gap < 50.0 * self.char_ns {
+                        self.errors.push((gap - self.char_ns) / 1000.0);
+                    }
+                }
+                self.last = Some(now);
+            }
+        }
+    }
+
+    /// A driver thread per meter; the readers as in [`fleet_case`].
+    fn threads_case(
+        runs: Vec<Run>,
+        char_ns: f64,
+        meters: usize,
+        stop: &AtomicBool,
+        errors: &Mutex<Vec<f64>>,
+        failure: &Mutex<Option<String>>,
+    ) {
+        let mut readers = Vec::new();
+        std::thread::scope(|s| {
+            for (mut meter, mut port, reader) in runs {
+                readers.push(reader_file(reader, &meter.uart()));
+                let driver = std::thread::Builder::new().spawn_scoped(s, move || {
+                    if let Err(e) = transport::run(
+                        &mut *meter,
+                        &mut port,
+                        &SimOptions::default(),
+                        stop,
+                        &mut |_| {},
+                    ) {
+                        *failure.lock().expect("lock") = Some(format!("driver: {e:?}"));
+                    }
+                });
+                if let Err(e) = driver {
+                    *failure.lock().expect("lock") = Some(format!(
+                        "thread limit: {meters} threads for {meters} meters: {e}"
+                    ));
+                    // The threads already started see this and end; the scope joins them.
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+            s.spawn(move || read_all(readers, char_ns, stop, errors));
+            std::thread::sleep(RUN);
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+
+    /// One scheduler for all meters; the readers as in [`read_all`].
+    fn fleet_case(
+        runs: Vec<Run>,
+        char_ns: f64,
+        stop: &AtomicBool,
+        errors: &Mutex<Vec<f64>>,
+        failure: &Mutex<Option<String>>,
+    ) {
+        let mut members = Vec::new();
+        let mut readers = Vec::new();
+        for (meter, port, reader) in runs {
+            let uart = meter.uart();
+            readers.push(reader_file(reader, &uart));
+            members.push(Member {
+                meter,
+                port: Box::new(port),
+                options: SimOptions::default(),
+                observer: Box::new(|_| {}),
+                events: Box::new(|_| {}),
+            });
+        }
+        // One scheduler thread per core, as `meterlab sim`; METERLAB_BENCH_FLEET_THREADS tries
+        // another number.
+        let threads = std::env::var("METERLAB_BENCH_FLEET_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        std::thread::scope(|s| {
+            let fleet = s.spawn(move || fleet::run(members, threads, stop));
+            s.spawn(move || read_all(readers, char_ns, stop, errors));
+            std::thread::sleep(RUN);
+            stop.store(true, Ordering::Relaxed);
+            for r in fleet.join().unwrap_or_default() {
+                if let Err(e) = r {
+                    *failure.lock().expect("lock") = Some(format!("driver: {e:?}"));
+                }
+            }
+        });
+    }
+
+    /// The reader side of a case: one thread polls every pty's slave side and time-stamps each
+    /// read, until `stop`.
+    fn read_all(mut readers: Vec<File>, char_ns: f64, stop: &AtomicBool, errors: &Mutex<Vec<f64>>) {
+        let mut gaps: Vec<Gaps> = readers.iter().map(|_| Gaps::new(char_ns)).collect();
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            let mut fds: Vec<PollFd<'_>> = readers
+                .iter()
+                .map(|r| PollFd::new(r.as_fd(), PollFlags::POLLIN))
+                .collect();
+            if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+                continue;
+            }
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+                .collect();
+            drop(fds);
+            for ((r, g), ready) in readers.iter_mut().zip(gaps.iter_mut()).zip(ready) {
+                if ready {
+                    if let Ok(n) = r.read(&mut buf) {
+                        g.read(Instant::now(), n);
+                    }
+                }
+            }
+        }
+        let mut e = errors.lock().expect("lock");
+        for g in gaps {
+            e.extend(g.errors);
+        }
+    }
+
+    /// The slave end of a pty as a file for nonblocking reads after `poll`, in raw mode at the
+    /// meter's settings (as the serial port it replaces).
+    fn reader_file(reader: SerialPort, uart: &meterlab_sim::line::UartConfig) -> File {
+        let path = reader.describe();
+        drop(reader);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(path)
+            .expect("the slave opens");
+        meterlab_sim::transport::pty::set_terminal(&file, uart).expect("raw mode");
+        file
     }
 
     fn figures(f: &Figures) -> String {
@@ -214,14 +351,14 @@ mod timing {
 
     /// Searches for the largest number of concurrent meters within one character time: doubling
     /// from 1 up to `cap` until the first failure, then bisecting, within [`SEARCH_BUDGET`].
-    pub fn max_concurrent(baud: &str, profile: &str, interval: &str, cap: usize) {
+    pub fn max_concurrent(baud: &str, profile: &str, interval: &str, cap: usize, mode: Mode) {
         let start = Instant::now();
         let longest = std::cell::Cell::new(Duration::ZERO);
         let run = |meters: usize| {
             let t = Instant::now();
-            let r = case(profile, interval, meters);
+            let r = case(profile, interval, meters, mode);
             longest.set(longest.get().max(t.elapsed()));
-            print(&format!("  {baud} baud, {meters} meters"), &r);
+            print(&format!("  {mode:?}: {baud} baud, {meters} meters"), &r);
             r
         };
         let pass = |r: &Result<Figures, Limit>| matches!(r, Ok(f) if f.within());
@@ -280,8 +417,121 @@ mod timing {
             })
             .unwrap_or_default();
         println!(
-            "{baud} baud: {found} meters within one character time ({first}{best}; search {:.0} s)",
+            "{mode:?}: {baud} baud: {found} meters within one character time ({first}{best}; search {:.0} s)",
             start.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Kilobytes of the process's resident set now and at its peak (`/proc/self/status`).
+    fn rss_kb() -> (u64, u64) {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Runs `meters` meters of `profile` pushing every `interval`, each behind its own TCP port
+    /// with a client that reads everything, on the scheduler for a few seconds; prints the memory
+    /// per meter.
+    pub fn tcp_fleet_memory(meters: usize, profile: &str, interval: &str) {
+        use std::net::TcpStream;
+        const SPAN: Duration = Duration::from_secs(12);
+        let (before, _) = rss_kb();
+        let mut spec = MeterSpec::new(profile);
+        spec.interval = Some(interval.into());
+        let mut members = Vec::new();
+        let mut addrs = Vec::new();
+        for i in 0..meters {
+            let port = match TcpPort::bind("127.0.0.1:0") {
+                Ok(p) => p,
+                Err(e) => {
+                    println!("{meters} meters behind TCP ports: could not run: port {i}: {e}");
+                    return;
+                }
+            };
+            addrs.push(port.local_addr());
+            members.push(Member {
+                meter: spec.build(Seed(i as u64 + 1)).expect("meter"),
+                port: Box::new(port),
+                options: SimOptions::default(),
+                observer: Box::new(|_| {}),
+                events: Box::new(|_| {}),
+            });
+        }
+        let clients: Vec<TcpStream> = addrs
+            .iter()
+            .filter_map(|a| TcpStream::connect(a).ok())
+            .collect();
+        for c in &clients {
+            let _ = c.set_nonblocking(true);
+        }
+        let stop = AtomicBool::new(false);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let started = Instant::now();
+        let (summaries, received) = std::thread::scope(|s| {
+            let fleet = s.spawn(|| fleet::run(members, threads, &stop));
+            let reader = s.spawn(|| {
+                let mut clients = clients;
+                let mut received = 0u64;
+                let mut buf = [0u8; 4096];
+                while !stop.load(Ordering::Relaxed) {
+                    let mut fds: Vec<PollFd<'_>> = clients
+                        .iter()
+                        .map(|c| PollFd::new(c.as_fd(), PollFlags::POLLIN))
+                        .collect();
+                    if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+                        continue;
+                    }
+                    let ready: Vec<bool> = fds
+                        .iter()
+                        .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+                        .collect();
+                    drop(fds);
+                    for (c, ready) in clients.iter_mut().zip(ready) {
+                        if ready {
+                            if let Ok(n) = c.read(&mut buf) {
+                                received += n as u64;
+                            }
+                        }
+                    }
+                }
+                received
+            });
+            std::thread::sleep(SPAN);
+            stop.store(true, Ordering::Relaxed);
+            (
+                fleet.join().unwrap_or_default(),
+                reader.join().unwrap_or_default(),
+            )
+        });
+        let (_, peak) = rss_kb();
+        let messages: u64 = summaries
+            .iter()
+            .filter_map(|s| s.as_ref().ok())
+            .map(|s| s.messages)
+            .sum();
+        let failed = summaries.iter().filter(|s| s.is_err()).count();
+        let per_meter_kb = peak.saturating_sub(before) as f64 / meters as f64;
+        println!(
+            "{meters} meters behind TCP ports ({profile} every {interval}, {threads} scheduler \
+             threads, {:.0} s): {} clients, {messages} messages, {received} bytes received, \
+             {failed} failed; peak RSS {} kB over {} kB before: {per_meter_kb:.0} kB per meter \
+             ({})",
+            started.elapsed().as_secs_f64(),
+            addrs.len(),
+            peak,
+            before,
+            if per_meter_kb <= 1024.0 {
+                "within 1 MB"
+            } else {
+                "NOT within 1 MB"
+            }
         );
     }
 }
@@ -294,7 +544,7 @@ fn main() {
 #[cfg(unix)]
 #[divan::bench(sample_count = 1, sample_size = 1)]
 fn gap_error_115200() {
-    let f = timing::case("dsmr-5.0", "100ms", 1);
+    let f = timing::case("dsmr-5.0", "100ms", 1, timing::Mode::Fleet);
     timing::print("115200 baud, 1 meter", &f);
 }
 
@@ -302,36 +552,58 @@ fn gap_error_115200() {
 #[cfg(unix)]
 #[divan::bench(sample_count = 1, sample_size = 1)]
 fn gap_error_2400() {
-    let f = timing::case("aidon-han", "500ms", 1);
+    let f = timing::case("aidon-han", "500ms", 1, timing::Mode::Fleet);
     timing::print("2400 baud, 1 meter", &f);
 }
 
-/// Concurrent meters at 2400 8E1, each on its own pty with its own reader.
+/// Concurrent meters at 2400 8E1 on the scheduler, each on its own pty.
 #[cfg(unix)]
-#[divan::bench(args = [4, 16, 64], sample_count = 1, sample_size = 1)]
+#[divan::bench(args = [16, 64, 256], sample_count = 1, sample_size = 1)]
 fn concurrent_meters_2400(meters: usize) {
-    let f = timing::case("aidon-han", "500ms", meters);
+    let f = timing::case("aidon-han", "500ms", meters, timing::Mode::Fleet);
     timing::print(&format!("2400 baud, {meters} meters"), &f);
 }
 
-/// Concurrent meters at 115200 8N1.
+/// Concurrent meters at 115200 8N1 on the scheduler.
 #[cfg(unix)]
 #[divan::bench(args = [2, 4, 16], sample_count = 1, sample_size = 1)]
 fn concurrent_meters_115200(meters: usize) {
-    let f = timing::case("dsmr-5.0", "100ms", meters);
+    let f = timing::case("dsmr-5.0", "100ms", meters, timing::Mode::Fleet);
     timing::print(&format!("115200 baud, {meters} meters"), &f);
 }
 
-/// The most concurrent meters at 115200 8N1 within one character time (up to 64).
+/// The most concurrent meters at 115200 8N1 within one character time (up to 64), on the
+/// scheduler and, for comparison, with a thread per meter.
 #[cfg(unix)]
-#[divan::bench(sample_count = 1, sample_size = 1)]
-fn max_concurrent_meters_115200() {
-    timing::max_concurrent("115200", "dsmr-5.0", "100ms", 64);
+#[divan::bench(args = ["fleet", "threads"], sample_count = 1, sample_size = 1)]
+fn max_concurrent_meters_115200(mode: &str) {
+    timing::max_concurrent("115200", "dsmr-5.0", "100ms", 64, mode_of(mode));
 }
 
-/// The most concurrent meters at 2400 8E1 within one character time (up to 256).
+/// The most concurrent meters at 2400 8E1 within one character time (up to 512 on the
+/// scheduler, 256 with a thread per meter).
 #[cfg(unix)]
+#[divan::bench(args = ["fleet", "threads"], sample_count = 1, sample_size = 1)]
+fn max_concurrent_meters_2400(mode: &str) {
+    let m = mode_of(mode);
+    let cap = if m == timing::Mode::Fleet { 512 } else { 256 };
+    timing::max_concurrent("2400", "aidon-han", "500ms", cap, m);
+}
+
+/// 1,000 meters behind TCP ports on the scheduler (a gateway fleet), each with a client
+/// connected: the memory per meter (the process's peak resident set over its size before the
+/// meters were made, divided by the meters).
+#[cfg(target_os = "linux")]
 #[divan::bench(sample_count = 1, sample_size = 1)]
-fn max_concurrent_meters_2400() {
-    timing::max_concurrent("2400", "aidon-han", "500ms", 256);
+fn tcp_fleet_memory_1000() {
+    timing::tcp_fleet_memory(1000, "aidon-han", "10s");
+}
+
+#[cfg(unix)]
+fn mode_of(name: &str) -> timing::Mode {
+    if name == "threads" {
+        timing::Mode::Threads
+    } else {
+        timing::Mode::Fleet
+    }
 }

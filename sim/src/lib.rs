@@ -18,6 +18,7 @@ pub mod meter;
 pub mod profile;
 pub mod replay;
 pub mod seed;
+pub mod session;
 pub mod spec;
 pub mod transport;
 pub mod wmbus;

@@ -474,3 +474,108 @@ fn follow_baud_a_mode_d_reader_that_sets_its_rate_at_once_reads_the_push() {
     let summary = handle.join().expect("meter thread");
     assert!(summary.messages >= 1, "{summary:?}");
 }
+
+/// One scheduler thread for many meters: every meter's telegrams arrive whole on its own pty,
+/// and a request/response meter on a TCP port of the same fleet answers its client.
+#[test]
+fn a_fleet_runs_many_meters_on_one_scheduler_thread() {
+    use meterlab_sim::transport::fleet::{self, Member};
+    use meterlab_sim::transport::tcp::TcpPort;
+    use std::sync::Mutex;
+
+    const PTYS: usize = 6;
+    let mut spec = MeterSpec::new("dsmr-5.0");
+    spec.interval = Some("50ms".into());
+    let mut members = Vec::new();
+    let mut readers = Vec::new();
+    let mut links = Vec::new();
+    let readings = Arc::new(Mutex::new(vec![0u64; PTYS + 1]));
+    for i in 0..PTYS {
+        let link = link(&format!("fleet-{i}"));
+        let port = PtyPort::create(&link).expect("pty");
+        readers.push(open_reader(&link));
+        links.push(link);
+        let r = Arc::clone(&readings);
+        members.push(Member {
+            meter: spec.build(Seed(i as u64 + 1)).expect("meter"),
+            port: Box::new(port),
+            options: SimOptions {
+                count: Some(2),
+                ..SimOptions::default()
+            },
+            observer: Box::new(move |_| r.lock().expect("lock")[i] += 1),
+            events: Box::new(|_| {}),
+        });
+    }
+    let tcp = TcpPort::bind("127.0.0.1:0").expect("tcp port");
+    let addr = tcp.local_addr();
+    members.push(Member {
+        meter: MeterSpec::new("mbus-heat").build(Seed(1)).expect("meter"),
+        port: Box::new(tcp),
+        options: SimOptions {
+            count: Some(2),
+            ..SimOptions::default()
+        },
+        observer: Box::new(|_| {}),
+        events: Box::new(|_| {}),
+    });
+    let stop = AtomicBool::new(false);
+    let (summaries, got, answer) = std::thread::scope(|s| {
+        let fleet = s.spawn(|| fleet::run(members, 1, &stop));
+        // The M-Bus client: SND_NKE (answered with E5), then REQ_UD2 (a data frame).
+        let client = s.spawn(move || {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .expect("timeout");
+            std::thread::sleep(Duration::from_millis(100));
+            stream
+                .write_all(&[0x10, 0x40, 0x00, 0x40, 0x16])
+                .expect("send");
+            let mut got = Vec::new();
+            let mut buf = [0u8; 512];
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while got.is_empty() && Instant::now() < deadline {
+                if let Ok(n) = stream.read(&mut buf) {
+                    got.extend_from_slice(&buf[..n]);
+                }
+            }
+            stream
+                .write_all(&[0x10, 0x7B, 0x00, 0x7B, 0x16])
+                .expect("send");
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while got.last() != Some(&0x16) && Instant::now() < deadline {
+                if let Ok(n) = stream.read(&mut buf) {
+                    got.extend_from_slice(&buf[..n]);
+                }
+            }
+            got
+        });
+        let got: Vec<Vec<u8>> = readers
+            .iter_mut()
+            .map(|r| {
+                read_until(r, Duration::from_secs(5), |b| {
+                    b.iter().filter(|&&c| c == b'!').count() >= 2 && b.ends_with(b"\r\n")
+                })
+            })
+            .collect();
+        let answer = client.join().expect("client");
+        let summaries = fleet.join().expect("fleet");
+        (summaries, got, answer)
+    });
+    assert_eq!(summaries.len(), PTYS + 1);
+    for (i, s) in summaries.iter().take(PTYS).enumerate() {
+        let s = s.as_ref().expect("runs");
+        assert_eq!(s.messages, 2, "meter {i}: {s:?}");
+        assert_eq!(s.bytes, s.sent_bytes, "meter {i}: every byte written");
+        assert!(has_telegram(&got[i]), "meter {i}");
+    }
+    assert_eq!(readings.lock().expect("lock")[..PTYS], [2; PTYS]);
+    let mbus = summaries[PTYS].as_ref().expect("runs");
+    assert_eq!(mbus.messages, 2, "{mbus:?}");
+    assert_eq!(answer.first(), Some(&0xE5), "{answer:02X?}");
+    assert_eq!(answer.get(1), Some(&0x68), "a long frame: {answer:02X?}");
+    for l in links {
+        assert!(!l.exists(), "the link goes with its port");
+    }
+}

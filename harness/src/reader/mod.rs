@@ -9,33 +9,8 @@ pub mod mbus;
 pub mod passive;
 
 use meterlab_decoder::Message;
-use meterlab_sim::line::UartConfig;
 
-/// What a reader does next.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// Send bytes, starting no earlier than `at_ns`.
-    Send {
-        /// Earliest start, ns.
-        at_ns: u64,
-        /// The bytes.
-        bytes: Vec<u8>,
-    },
-    /// Switch the reader's UART (both directions) at `at_ns`.
-    SetUart {
-        /// When, ns.
-        at_ns: u64,
-        /// The new settings.
-        config: UartConfig,
-    },
-    /// Wake the reader at `at_ns` (a timeout).
-    Wake {
-        /// When, ns.
-        at_ns: u64,
-    },
-    /// The reader has finished its work.
-    Done,
-}
+pub use meterlab_sim::session::Action;
 
 /// A reader on the line.
 pub trait Reader: Send {

@@ -2,27 +2,35 @@
 //!
 //! [`run`] drives one [`Meter`] in real time against a byte [`Port`]. Virtual time 0 is the
 //! moment `run` starts; from then on virtual nanoseconds are wall-clock nanoseconds since the
-//! start. The driver is the same loop as the harness's session, with sleeping instead of jumping:
+//! start. What happens on the line is the session engine's ([`crate::session::Engine`], the same
+//! one the harness runs in virtual time); this module is its real clock and its I/O:
 //!
-//! - the meter pushes at its own times ([`Meter::next_push_ns`]);
-//! - every outgoing message goes through a [`Channel`] from the meter's settings to the reader's
+//! - the engine makes the meter's pushes and replies and puts them through the meter-to-reader
+//!   [`Channel`](crate::line::Channel), from the meter's settings to the reader's
 //!   ([`SimOptions::reader`], or what the port reports, [`Port::reader_uart`]), with the
 //!   configured faults. A pty or a socket has no baud rate or parity, so the line model is
 //!   applied to the byte stream *before* it is written: a reader whose settings are wrong gets
 //!   exactly the bytes a real UART would have given it (with the host's error policy,
 //!   [`SimOptions::errors`]);
-//! - each received character is written on its own at its own time (its stop bit): the driver
-//!   decodes the line at most [`LOOKAHEAD`] ahead, sleeps until the next character is due
-//!   (timer slack lowered to 1 µs on Linux) and writes it, so the reader sees real serial timing;
-//! - the reader's bytes travel back through a second [`Channel`] at the reader's settings (the
-//!   line model again; characters the meter's UART gets with a parity or framing error are
-//!   discarded, as a meter's UART does), and the meter gets each character at the time its stop
-//!   bit arrives, so reply delays are the meter's own; a real UART has done that part itself.
-//!   Baud switches ([`Meter::take_uart_change`]) are honoured.
+//! - each received character is written on its own at its own time (its stop bit): the engine
+//!   decodes the line at most [`LOOKAHEAD`] ahead, the driver sleeps until the next character is
+//!   due (timer slack lowered to 1 µs on Linux) and writes it, so the reader sees real serial
+//!   timing;
+//! - the reader's bytes go into the engine as they arrive
+//!   ([`crate::session::Engine::reader_send`]): they travel back through the second channel at the
+//!   reader's settings, characters the meter's UART gets with a parity or framing error are
+//!   discarded, and the meter gets each character at the time its stop bit arrives, so reply
+//!   delays are the meter's own (a real UART, [`Port::frames_itself`], has done that part
+//!   itself). Baud switches of both sides are the engine's.
+//!
+//! With [`SimOptions::virtual_time`] the same loop jumps instead of sleeping.
 //!
 //! Ports: [`pty`] (Linux pseudo-terminal behind a stable symlink), [`tcp`] (a raw TCP server, like
 //! ser2net), [`serial`] (a real UART) and [`StdoutPort`] (raw or hex on standard output).
 
+pub mod clock;
+#[cfg(unix)]
+pub mod fleet;
 #[cfg(unix)]
 pub mod pty;
 pub mod serial;
@@ -30,28 +38,27 @@ pub mod tcp;
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use meterlab_decoder::Reading;
 
-use crate::line::{host_bytes, Channel, ErrorPolicy, Fault, LineError, RxChar, UartConfig};
-use crate::meter::{Emission, Meter};
+use crate::line::{host_bytes, ErrorPolicy, Fault, LineError, RxChar, UartConfig};
+use crate::meter::Meter;
 use crate::seed::Seed;
+use crate::session::{Engine, Limits, LineSetup, Options as EngineOptions, Output};
 
-/// The longest sleep of the driver: how quickly it notices a stop request or a new TCP client.
-pub const MAX_IDLE: Duration = Duration::from_millis(50);
+pub use crate::session::{ReaderSettings, REQUEST_LOG_MAX};
+pub use clock::MAX_IDLE;
+
+use clock::{Clock, Clocked, POLL_MIN};
 
 /// How far ahead of the clock the driver decodes the line. A reply the meter makes is never
 /// put on the line before what has been decoded, so it may start up to this much later than
 /// the meter asked (the reply windows of M-Bus and IEC 62056-21 are tens of milliseconds and
 /// more).
 pub const LOOKAHEAD: Duration = Duration::from_millis(2);
-
-/// Waits shorter than this are slept (precisely) without watching the port; longer ones wait
-/// on the port for the reader's bytes.
-const POLL_MIN: Duration = Duration::from_millis(1);
 
 /// Where a meter's bytes go and where the reader's bytes come from.
 ///
@@ -93,6 +100,13 @@ pub trait Port: Send {
     }
     /// What the port is, for messages (`/tmp/p1 -> /dev/pts/4`, `127.0.0.1:5001`).
     fn describe(&self) -> String;
+    /// The descriptor that becomes readable when the reader has written (or, for a server, a
+    /// reader connects): a scheduler of many meters ([`fleet`]) polls all its ports at once.
+    /// `None`: the port cannot be polled, and runs on a thread of its own ([`run`]).
+    #[cfg(unix)]
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
     /// How many readers have connected so far, where the port can tell (a TCP server).
     fn readers_seen(&self) -> Option<u64> {
         None
@@ -101,30 +115,6 @@ pub trait Port: Send {
     /// a port that groups its output by message ([`StdoutPort`]'s hex lines) ends the group.
     fn end_of_message(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-/// The reader's serial settings relative to the meter's: each field given replaces the meter's.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReaderSettings {
-    /// The reader's baud rate (`--baud`).
-    pub baud: Option<u32>,
-    /// The reader's character format and polarity, e.g. `8E1` or `8N1 inverted` (`--format`).
-    pub format: Option<String>,
-}
-
-impl ReaderSettings {
-    /// The reader's settings when the meter uses `meter`: the meter's own, with the overrides.
-    pub fn resolve(&self, meter: &UartConfig) -> Result<UartConfig, LineError> {
-        let baud = self.baud.unwrap_or(meter.baud);
-        match &self.format {
-            None => {
-                let config = UartConfig { baud, ..*meter };
-                config.validate()?;
-                Ok(config)
-            }
-            Some(format) => format!("{baud} {format}").parse(),
-        }
     }
 }
 
@@ -269,9 +259,6 @@ pub enum Event {
     },
 }
 
-/// The most request bytes an [`Event::Message`] carries.
-pub const REQUEST_LOG_MAX: usize = 256;
-
 /// A run failed: bad settings or faults, or the port failed (not: the reader went away).
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -283,30 +270,25 @@ pub enum TransportError {
     Io(#[from] io::Error),
 }
 
-/// The meter side of the run: the lines, what is queued on them, and the counts.
-struct Driver<'a> {
+/// The real clock around the session engine: what has been decoded for the reader and is not
+/// yet written, the messages and readings in flight, and the counts.
+struct Driver<'a, 'm> {
+    engine: Engine<'m>,
     options: &'a SimOptions,
     /// Where events go.
     events: &'a mut dyn FnMut(Event),
-    /// The wall clock at virtual time 0.
+    /// Where readings go.
+    observer: &'a mut dyn FnMut(Sent<'_>),
+    /// The wall clock at time 0.
     wall_start: DateTime<Utc>,
-    /// In virtual time: the clock (ns since the start).
-    virtual_now: Option<u64>,
-    /// What the meter heard since its last message.
-    heard: Vec<u8>,
+    /// The clock is virtual.
+    virtual_time: bool,
     /// When each message on the line ends (ns), oldest first.
     message_ends: VecDeque<u64>,
-    /// Meter to reader.
-    line: Channel,
-    /// Reader to meter (unused when the port frames characters itself).
-    back: Channel,
-    start: Instant,
     /// Characters decoded from the line, not yet written.
     due: VecDeque<RxChar>,
     /// Messages with readings whose first byte has not been written yet: (start, readings).
     truth: VecDeque<(u64, Vec<Reading>)>,
-    /// The line has been decoded to here.
-    decoded_to: u64,
     /// The reader's settings as the port reported them last.
     reader_known: Option<UartConfig>,
     /// A change of the port's settings, due at the time given.
@@ -316,141 +298,89 @@ struct Driver<'a> {
     summary: Summary,
 }
 
-impl Driver<'_> {
-    fn now(&self) -> u64 {
-        match self.virtual_now {
-            Some(t) => t,
-            None => u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        }
-    }
-
+impl Driver<'_, '_> {
     /// The wall-clock time of `ns` since the start.
     fn wall(&self, ns: u64) -> DateTime<Utc> {
         self.wall_start + chrono::Duration::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
     }
 
-    /// Waits until `deadline` (ns since the start): sleeps, or in virtual time moves the clock.
-    fn sleep_until(&mut self, deadline: u64) {
-        match &mut self.virtual_now {
-            Some(t) => *t = (*t).max(deadline),
-            None => sleep_until(self.start, deadline),
-        }
-    }
-
-    /// Puts a message the meter made on the line and tells the event log.
-    fn message(&mut self, at: u64, emissions: Vec<Emission>, reply: bool) {
-        let bytes: usize = emissions.iter().map(|e| e.bytes.len()).sum();
-        let readings: Vec<Reading> = emissions.iter().flat_map(|e| e.truth.clone()).collect();
-        let start = emissions.first().map_or(at, |e| {
-            e.at_ns.max(self.line.free_at()).max(self.decoded_to)
-        });
-        let seq = self.summary.messages;
-        self.summary.messages += 1;
-        self.send(emissions);
-        self.message_ends.push_back(self.line.free_at());
-        // A message the meter makes after hearing the reader answers it, even when the meter
-        // schedules it as a push (an IEC 62056-21 data message after the option select).
-        let reply = reply || !self.heard.is_empty();
-        let request = std::mem::take(&mut self.heard);
-        let at = self.wall(start);
-        (self.events)(Event::Message {
-            seq,
-            at,
-            reply,
-            bytes,
-            request,
-            readings,
-        });
-    }
-
-    fn pushes_over(&self, at: u64) -> bool {
-        self.options
-            .count
-            .is_some_and(|n| self.summary.messages >= n)
-            || self.options.until_ns.is_some_and(|u| at >= u)
-    }
-
-    /// Whether the line is still busy at `at` with what was sent before (the meter to reader
-    /// direction): a push due then would have to wait behind it.
-    fn busy_at(&self, at: u64) -> bool {
-        self.line.free_at() > at
-    }
-
-    /// A push made while the line is busy: counted and dropped, never queued (a queue would
-    /// grow for as long as the interval is shorter than a message's time on the line). The
-    /// first drop is a warning; the count is in the summary.
-    fn drop_push(&mut self, at: u64, emissions: &[Emission]) {
-        let bytes: usize = emissions.iter().map(|e| e.bytes.len()).sum();
-        if self.summary.dropped == 0 {
-            tracing::warn!(
-                "a push is due while the line still carries the previous message ({} ms \
-                 more): the interval is shorter than a message's time on the line, so pushes \
-                 are dropped until it is free (counted in the summary)",
-                self.line.free_at().saturating_sub(at) / 1_000_000
-            );
-        }
-        tracing::debug!(at, bytes, "push dropped: the line is busy");
-        self.summary.dropped += 1;
-        let when = self.wall(at);
-        (self.events)(Event::Dropped { at: when, bytes });
-    }
-
-    fn send(&mut self, emissions: Vec<Emission>) {
-        for e in emissions {
-            let start = e.at_ns.max(self.line.free_at()).max(self.decoded_to);
-            self.line.send(e.at_ns, &e.bytes);
-            self.summary.emissions += 1;
-            self.summary.sent_bytes += e.bytes.len() as u64;
-            if !e.truth.is_empty() {
-                self.truth.push_back((start, e.truth));
-            }
-        }
-    }
-
-    fn uart_change(&mut self, meter: &mut dyn Meter, port: &dyn Port, now: u64) {
-        let Some((at, config)) = meter.take_uart_change() else {
-            return;
-        };
-        let at = at.max(now);
-        if let Err(e) = self.line.set_tx_config(config) {
-            tracing::warn!("meter UART change refused: {e}");
-            return;
-        }
-        if let Err(e) = self.back.set_rx_config(at, config) {
-            tracing::warn!("meter UART change refused: {e}");
-        }
-        tracing::info!(at, %config, "meter switched its serial settings");
-        if self.reader_known.is_some() {
-            // The reader says itself when it switches.
-            return;
-        }
-        let reader = match self.options.reader.resolve(&config) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!("meter UART change to {config}: reader settings: {e}");
-                config
-            }
-        };
-        if port.frames_itself() {
-            let _ = self.line.set_rx_config(at, config);
-            self.port_change = Some((at, reader));
-        } else {
-            if let Err(e) = self.line.set_rx_config(at, reader) {
-                tracing::warn!("reader UART change refused: {e}");
-            }
-            if let Err(e) = self.back.set_tx_config(reader) {
-                tracing::warn!("reader UART change refused: {e}");
+    /// Takes in what the engine's last step did: messages and drops (events, counts, truth),
+    /// the reader's characters (to write at their times), the reader's own UART switching.
+    fn absorb(&mut self) {
+        let outputs: Vec<Output> = self.engine.take_outputs().collect();
+        for output in outputs {
+            match output {
+                Output::Message {
+                    start_ns,
+                    end_ns,
+                    reply,
+                    request,
+                    sent,
+                } => {
+                    let seq = self.summary.messages;
+                    self.summary.messages += 1;
+                    let mut bytes = 0;
+                    let mut readings = Vec::new();
+                    for s in sent {
+                        bytes += s.emission.bytes.len();
+                        self.summary.emissions += 1;
+                        self.summary.sent_bytes += s.emission.bytes.len() as u64;
+                        if !s.emission.truth.is_empty() {
+                            readings.extend(s.emission.truth.iter().cloned());
+                            self.truth.push_back((s.start_ns, s.emission.truth));
+                        }
+                    }
+                    self.message_ends.push_back(end_ns);
+                    let at = self.wall(start_ns);
+                    (self.events)(Event::Message {
+                        seq,
+                        at,
+                        reply,
+                        bytes,
+                        request,
+                        readings,
+                    });
+                }
+                Output::Dropped {
+                    at_ns,
+                    busy_ns,
+                    bytes,
+                } => {
+                    if self.summary.dropped == 0 {
+                        tracing::warn!(
+                            "a push is due while the line still carries the previous message \
+                             ({} ms more): the interval is shorter than a message's time on \
+                             the line, so pushes are dropped until it is free (counted in the \
+                             summary)",
+                            busy_ns / 1_000_000
+                        );
+                    }
+                    tracing::debug!(at_ns, bytes, "push dropped: the line is busy");
+                    self.summary.dropped += 1;
+                    let at = self.wall(at_ns);
+                    (self.events)(Event::Dropped { at, bytes });
+                }
+                Output::ReaderChars(chars) => {
+                    for c in chars {
+                        self.summary.rx_parity_errors += u64::from(c.parity_error);
+                        self.summary.rx_framing_errors += u64::from(c.framing_error && !c.brk);
+                        self.summary.rx_breaks += u64::from(c.brk);
+                        self.due.push_back(c);
+                    }
+                }
+                Output::ReaderUart { at_ns, config } => self.port_change = Some((at_ns, config)),
+                Output::MeterChars(_) => {}
             }
         }
     }
 
     /// The port reports new reader settings: the reader's receiver and transmitter switch now.
-    fn reader_change(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
+    fn reader_change(&mut self, port: &mut dyn Port, now: u64) {
         let Some(config) = port.reader_uart() else {
-            return Ok(());
+            return;
         };
         if self.reader_known == Some(config) {
-            return Ok(());
+            return;
         }
         self.reader_known = Some(config);
         tracing::debug!(%config, "the reader switched its serial settings");
@@ -460,43 +390,11 @@ impl Driver<'_> {
             at,
             config: config.to_string(),
         });
-        if port.frames_itself() {
-            // The reader's own UART has switched; the meter's port keeps the meter's settings.
-            return Ok(());
-        }
-        if let Err(e) = self.line.set_rx_config(now.max(self.decoded_to), config) {
-            tracing::warn!("reader UART change refused: {e}");
-        }
-        if let Err(e) = self.back.set_tx_config(config) {
-            tracing::warn!("reader UART change refused: {e}");
-        }
-        Ok(())
-    }
-
-    /// Decodes the line up to `horizon` into the queue of characters due.
-    fn decode(&mut self, horizon: u64) {
-        if horizon <= self.decoded_to {
-            return;
-        }
-        self.decoded_to = horizon;
-        for c in self.line.receive_until(horizon) {
-            if c.time_ns < self.options.reader_start_ns {
-                continue;
-            }
-            self.summary.rx_parity_errors += u64::from(c.parity_error);
-            self.summary.rx_framing_errors += u64::from(c.framing_error && !c.brk);
-            self.summary.rx_breaks += u64::from(c.brk);
-            self.due.push_back(c);
-        }
+        self.engine.set_reader_uart(now, config);
     }
 
     /// Writes the characters due by `now`.
-    fn flush(
-        &mut self,
-        port: &mut dyn Port,
-        now: u64,
-        observer: &mut dyn FnMut(Sent<'_>),
-    ) -> io::Result<()> {
+    fn flush(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
         let n = self.due.iter().take_while(|c| c.time_ns <= now).count();
         if n == 0 {
             return Ok(());
@@ -515,7 +413,7 @@ impl Driver<'_> {
             }
         }
         self.summary.bytes += bytes.len() as u64;
-        self.tell(last_ns, observer);
+        self.tell(last_ns);
         Ok(())
     }
 
@@ -523,7 +421,7 @@ impl Driver<'_> {
     fn end_messages(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
         while let Some(&end) = self.message_ends.front() {
             let written = now >= end
-                && self.decoded_to >= end
+                && self.engine.decoded_to() >= end
                 && !matches!(self.due.front(), Some(c) if c.time_ns <= end);
             if !written {
                 break;
@@ -542,8 +440,8 @@ impl Driver<'_> {
     }
 
     /// Reports the readings of the messages that have started by `by` (ns) to the observer.
-    fn tell(&mut self, by: u64, observer: &mut dyn FnMut(Sent<'_>)) {
-        let sent_at = if self.virtual_now.is_some() {
+    fn tell(&mut self, by: u64) {
+        let sent_at = if self.virtual_time {
             self.wall(by)
         } else {
             Utc::now()
@@ -551,7 +449,7 @@ impl Driver<'_> {
         while self.truth.front().is_some_and(|(start, _)| *start <= by) {
             if let Some((_, readings)) = self.truth.pop_front() {
                 for reading in &readings {
-                    observer(Sent {
+                    (self.observer)(Sent {
                         seq: self.summary.readings,
                         sent_at,
                         reading,
@@ -562,55 +460,66 @@ impl Driver<'_> {
         }
     }
 
-    /// Hands the meter what its UART has received by `now` from the reader; queues its replies.
-    fn hear(&mut self, meter: &mut dyn Meter, port: &dyn Port, now: u64) {
-        for c in self.back.receive_until(now) {
-            if c.parity_error || c.framing_error || c.brk {
-                continue;
-            }
-            self.answer(meter, port, c.time_ns, c.byte);
-        }
-    }
-
-    fn answer(&mut self, meter: &mut dyn Meter, port: &dyn Port, at: u64, byte: u8) {
-        if self
-            .options
-            .count
-            .is_some_and(|n| self.summary.messages >= n)
-        {
-            return;
-        }
-        if self.heard.len() < REQUEST_LOG_MAX {
-            self.heard.push(byte);
-        }
-        let replies = meter.receive(at, &[byte]);
-        if !replies.is_empty() {
-            self.message(at, replies, true);
-        }
-        self.uart_change(meter, port, at);
-    }
-
     /// Everything sent has been written and the line is quiet.
     fn quiet(&self, now: u64) -> bool {
-        self.due.is_empty() && now >= self.line.settled_at() && now >= self.back.settled_at()
+        self.due.is_empty() && self.engine.quiet(now)
     }
 }
 
-/// Sleeps until `deadline` (ns since `start`) as precisely as the system allows.
-fn sleep_until(start: Instant, deadline: u64) {
-    let target = start + Duration::from_nanos(deadline);
-    let now = Instant::now();
-    if target > now {
-        std::thread::sleep(target - now);
+impl Clocked for Driver<'_, '_> {
+    fn tick(&mut self, port: &mut dyn Port, now: u64) -> io::Result<bool> {
+        self.reader_change(port, now);
+        if let Some((at, config)) = self.port_change {
+            if at <= now {
+                port.set_uart(&config)?;
+                self.port_change = None;
+            }
+        }
+        if port.reader_done() {
+            self.engine.reader_finished();
+        }
+        self.engine.step(now, None);
+        self.absorb();
+        self.flush(port, now)?;
+        self.end_messages(port, now)?;
+        if self.closed || (self.due.is_empty() && self.engine.finished(now)) {
+            return Ok(false);
+        }
+        // In virtual time nobody writes: once nothing more is due, nothing ever will be.
+        let nothing_due = self.engine.next_push_at().is_none()
+            && self.port_change.is_none()
+            && self.options.until_ns.is_none()
+            && self.quiet(now);
+        Ok(!(self.virtual_time && nothing_due))
     }
-}
 
-/// Lets this thread's sleeps end within about a microsecond of their deadline (Linux timer
-/// slack is 50 µs by default, more than half a character time at 115200 baud).
-fn precise_timers() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = nix::sys::prctl::set_timerslack(1_000) {
-        tracing::debug!("cannot lower the timer slack: {e}");
+    /// A character to write, the engine's next event (a push, a step while the line is busy), a
+    /// port change, the end.
+    fn next_at(&self, now: u64) -> Option<u64> {
+        [
+            self.due.front().map(|c| c.time_ns),
+            self.engine.next_event_at(),
+            self.port_change.map(|(at, _)| at),
+            self.options.until_ns.filter(|&u| u > now),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|t| t.max(now))
+        .min()
+    }
+
+    fn input(&mut self, port: &mut dyn Port, now: u64, bytes: &[u8]) -> io::Result<()> {
+        if !port.frames_itself() {
+            self.summary.reader_bytes += bytes.len() as u64;
+            // The reader may have set its port just before writing (open, tcsetattr, write
+            // within a millisecond): its characters go out at the settings it has now, so
+            // look at them before putting the bytes on the line.
+            if port.settings_with_bytes() {
+                self.reader_change(port, now);
+            }
+        }
+        self.engine.reader_send(now, bytes);
+        Ok(())
     }
 }
 
@@ -633,6 +542,51 @@ pub fn run(
     run_logged(meter, port, options, stop, observer, &mut |_| {})
 }
 
+/// The session engine for `meter` on `port` with `options`: the line at the meter's settings and
+/// the reader's (what the port reports, or the meter's with [`SimOptions::reader`]'s
+/// overrides); a port that frames characters itself is set to the reader's settings.
+fn engine_for<'m>(
+    meter: &'m mut dyn Meter,
+    port: &mut dyn Port,
+    options: &SimOptions,
+) -> Result<(Engine<'m>, Option<UartConfig>), TransportError> {
+    let meter_uart = options.sender.unwrap_or_else(|| meter.uart());
+    let reader_known = port.reader_uart();
+    let framed = port.frames_itself();
+    let reader_uart = match reader_known {
+        Some(c) if !framed => c,
+        _ => options.reader.resolve(&meter_uart)?,
+    };
+    if framed {
+        port.set_uart(&reader_uart)?;
+    }
+    let line = LineSetup {
+        meter_tx: meter_uart,
+        // A real UART decodes the characters itself: the line applies only the faults.
+        reader_rx: if framed { meter_uart } else { reader_uart },
+        reader_tx: reader_uart,
+        meter_rx: meter_uart,
+        faults: options.faults.clone(),
+        reader_faults: options.reader_faults.clone(),
+        errors: options.errors,
+        reader_start_ns: options.reader_start_ns,
+    };
+    let limits = Limits {
+        pushes: None,
+        messages: options.count,
+        until_ns: options.until_ns,
+    };
+    let engine_options = EngineOptions {
+        step_ns: POLL_MIN.as_nanos() as u64,
+        lookahead_ns: LOOKAHEAD.as_nanos() as u64,
+        drop_when_busy: options.drop_when_busy,
+        reader_follows: reader_known.is_none().then(|| options.reader.clone()),
+        framed,
+    };
+    let engine = Engine::new(meter, &line, limits, engine_options, options.seed)?;
+    Ok((engine, reader_known))
+}
+
 /// [`run`], telling `events` what happens: each message made (with the request it answers),
 /// each push dropped, each change of the reader's settings.
 pub fn run_logged(
@@ -643,186 +597,80 @@ pub fn run_logged(
     observer: &mut dyn FnMut(Sent<'_>),
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary, TransportError> {
-    if !options.virtual_time {
-        precise_timers();
-    }
-    let meter_uart = options.sender.unwrap_or_else(|| meter.uart());
-    let reader_known = port.reader_uart();
-    let frames_itself = port.frames_itself();
-    let reader_uart = match reader_known {
-        Some(c) if !frames_itself => c,
-        _ => options.reader.resolve(&meter_uart)?,
-    };
-    if frames_itself {
-        port.set_uart(&reader_uart)?;
-    }
-    let rx = if frames_itself {
-        meter_uart
+    let mut clock = if options.virtual_time {
+        Clock::virtual_time()
     } else {
-        reader_uart
+        clock::precise_timers();
+        Clock::real()
     };
-    let line = Channel::try_new(
-        meter_uart,
-        rx,
-        options.faults.clone(),
-        options.seed.derive("line/meter-to-reader"),
-    )?;
-    let back = Channel::try_new(
-        reader_uart,
-        meter_uart,
-        options.reader_faults.clone(),
-        options.seed.derive("line/reader-to-meter"),
-    )?;
-    let mut d = Driver {
-        options,
-        events,
-        wall_start: options
-            .clock_start
-            .filter(|_| options.virtual_time)
-            .unwrap_or_else(Utc::now),
-        virtual_now: options.virtual_time.then_some(0),
-        heard: Vec::new(),
-        message_ends: VecDeque::new(),
-        line,
-        back,
-        start: Instant::now(),
-        due: VecDeque::new(),
-        truth: VecDeque::new(),
-        decoded_to: 0,
-        reader_known,
-        port_change: None,
-        closed: false,
-        summary: Summary::default(),
-    };
-    let mut buf = [0u8; 512];
-    if let Some(config) = d.reader_known {
-        d.summary.reader_settings.push(config.to_string());
-    }
-    while !stop.load(Ordering::Relaxed) {
-        let now = d.now();
-        d.reader_change(port, now)?;
-        if let Some((at, config)) = d.port_change {
-            if at <= now {
-                port.set_uart(&config)?;
-                d.port_change = None;
-            }
-        }
-        let reader_done = port.reader_done();
-        while let Some(t) = meter
-            .next_push_ns()
-            .filter(|&t| !reader_done && t <= now && !d.pushes_over(t))
-        {
-            let emissions = meter.push();
-            if d.options.drop_when_busy && d.busy_at(t) {
-                d.drop_push(t, &emissions);
-            } else {
-                d.message(t, emissions, false);
-            }
-            d.uart_change(meter, port, now);
-        }
-        if !frames_itself {
-            d.hear(meter, port, now);
-        }
-        // Decode ahead, but never past the next push (it would be delayed).
-        let mut horizon = now.saturating_add(LOOKAHEAD.as_nanos() as u64);
-        if let Some(t) = meter.next_push_ns().filter(|&t| !d.pushes_over(t)) {
-            horizon = horizon.min(t.max(now));
-        }
-        d.decode(horizon);
-        d.flush(port, now, observer)?;
-        d.end_messages(port, now)?;
-        if d.closed {
-            break;
-        }
-        let next_push = meter
-            .next_push_ns()
-            .filter(|&t| !d.pushes_over(t) && !reader_done);
-        let done = d.options.count.is_some_and(|n| d.summary.messages >= n)
-            || d.options.until_ns.is_some_and(|u| now >= u)
-            || reader_done;
-        if done && next_push.is_none() && d.quiet(now) {
-            break;
-        }
-        // In virtual time nobody writes: once nothing more is due, nothing ever will be.
-        if d.virtual_now.is_some()
-            && next_push.is_none()
-            && d.port_change.is_none()
-            && d.options.until_ns.is_none()
-            && d.quiet(now)
-        {
-            break;
-        }
+    let mut d = Driver::new(meter, port, options, observer, events)?;
+    clock::drive(&mut d, port, &mut clock, stop)?;
+    d.finish(port, clock.now())
+}
 
-        // The next moment something is due: a character, a push, a port change, the reader's
-        // characters reaching the meter; otherwise wait on the port.
-        let mut wake = now.saturating_add(MAX_IDLE.as_nanos() as u64);
-        if let Some(c) = d.due.front() {
-            wake = wake.min(c.time_ns);
-        } else if now < d.line.settled_at() {
-            wake = wake.min(horizon.max(now + 1));
+impl<'a, 'm> Driver<'a, 'm> {
+    /// The meter's side of a run of `meter` on `port`, time 0 now.
+    fn new(
+        meter: &'m mut dyn Meter,
+        port: &mut dyn Port,
+        options: &'a SimOptions,
+        observer: &'a mut dyn FnMut(Sent<'_>),
+        events: &'a mut dyn FnMut(Event),
+    ) -> Result<Self, TransportError> {
+        let (engine, reader_known) = engine_for(meter, port, options)?;
+        let mut summary = Summary::default();
+        if let Some(config) = reader_known {
+            summary.reader_settings.push(config.to_string());
         }
-        if !frames_itself && now < d.back.settled_at() {
-            wake = wake.min(now.saturating_add(POLL_MIN.as_nanos() as u64));
-        }
-        for t in [
-            next_push,
-            d.port_change.map(|(at, _)| at),
-            d.options.until_ns,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            wake = wake.min(t.max(now));
-        }
-        let wait = Duration::from_nanos(wake.saturating_sub(d.now()));
-        if wait < POLL_MIN || d.virtual_now.is_some() {
-            d.sleep_until(wake);
-            continue;
-        }
-        // Whole milliseconds on the port (its timeouts are in ms), the rest slept precisely.
-        let n = port.read(&mut buf, Duration::from_millis(wait.as_millis() as u64))?;
-        let t = d.now();
-        let bytes = buf.get(..n).unwrap_or_default();
-        if frames_itself {
-            // A real UART: the bytes have crossed the wire already.
-            for &byte in bytes {
-                d.answer(meter, port, t, byte);
-            }
-        } else if !bytes.is_empty() {
-            d.summary.reader_bytes += bytes.len() as u64;
-            // The reader may have set its port just before writing (open, tcsetattr, write
-            // within a millisecond): its characters go out at the settings it has now, so
-            // look at them before putting the bytes on the line.
-            if port.settings_with_bytes() {
-                d.reader_change(port, t)?;
-            }
-            d.back.send(t, bytes);
-        }
+        Ok(Driver {
+            engine,
+            options,
+            events,
+            observer,
+            wall_start: options
+                .clock_start
+                .filter(|_| options.virtual_time)
+                .unwrap_or_else(Utc::now),
+            virtual_time: options.virtual_time,
+            message_ends: VecDeque::new(),
+            due: VecDeque::new(),
+            truth: VecDeque::new(),
+            reader_known,
+            port_change: None,
+            closed: false,
+            summary,
+        })
     }
-    // Messages the faults removed, or sent before the reader started, were sent all the same.
-    d.tell(d.decoded_to, observer);
-    d.summary.fault_log = d.line.fault_log().to_string();
-    d.summary.elapsed_ns = d.now();
-    d.summary.readers = port.readers_seen();
-    if !d.closed {
-        match port.end_of_message() {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
-            _ => {}
+
+    /// The end of the run at `elapsed_ns`: the last readings told, the port's last message
+    /// ended, the summary.
+    fn finish(mut self, port: &mut dyn Port, elapsed_ns: u64) -> Result<Summary, TransportError> {
+        let d = &mut self;
+        // Messages the faults removed, or sent before the reader started, were sent all the same.
+        d.tell(d.engine.decoded_to());
+        d.summary.fault_log = d.engine.to_reader().fault_log().to_string();
+        d.summary.elapsed_ns = elapsed_ns;
+        d.summary.readers = port.readers_seen();
+        if !d.closed {
+            match port.end_of_message() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
         }
-    }
-    if d.summary.dropped > 0 {
-        tracing::warn!(
-            dropped = d.summary.dropped,
-            sent = d.summary.messages,
-            "pushes dropped because the line was busy (interval shorter than a message)"
+        if d.summary.dropped > 0 {
+            tracing::warn!(
+                dropped = d.summary.dropped,
+                sent = d.summary.messages,
+                "pushes dropped because the line was busy (interval shorter than a message)"
+            );
+        }
+        tracing::info!(
+            messages = d.summary.messages,
+            bytes = d.summary.bytes,
+            "meter stopped"
         );
+        Ok(self.summary)
     }
-    tracing::info!(
-        messages = d.summary.messages,
-        bytes = d.summary.bytes,
-        "meter stopped"
-    );
-    Ok(d.summary)
 }
 
 /// Standard output as a port: the meter's bytes, paced, raw or as hex text (one line per

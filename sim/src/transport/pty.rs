@@ -390,6 +390,10 @@ impl Port for PtyPort {
         }
     }
 
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        Some(self.master.as_fd())
+    }
+
     fn settings_with_bytes(&self) -> bool {
         // A reader program sets its port (tcsetattr) before it writes.
         self.follow.is_some()

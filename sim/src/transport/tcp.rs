@@ -116,6 +116,15 @@ impl Port for TcpPort {
         }
     }
 
+    #[cfg(unix)]
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        Some(match &self.client {
+            Some((stream, _)) => stream.as_fd(),
+            None => self.listener.as_fd(),
+        })
+    }
+
     fn describe(&self) -> String {
         format!("tcp://{}", self.local)
     }

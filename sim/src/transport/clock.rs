@@ -1,0 +1,130 @@
+//! The real clock: one loop that runs a side of a line (the meter's session engine, or a reader
+//! in the same process) against its port, sleeping until the side's next event or until the
+//! port has bytes.
+//!
+//! A side is a state machine over time, like the session engine: [`Clocked::tick`] lets it act
+//! at a time, [`Clocked::next_at`] says when it next must, [`Clocked::input`] hands it what
+//! the port delivered. [`drive`] is the only real-time loop of meterlab: waits shorter than
+//! [`POLL_MIN`] are slept precisely, longer ones wait on the port (whole milliseconds, the
+//! port's timeouts), never longer than [`MAX_IDLE`]. A [`Clock`] in virtual time jumps instead
+//! of sleeping and never reads the port (`meterlab sim --stdout`).
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::Port;
+
+/// The longest sleep of the loop: how quickly it notices a stop request or a new TCP client.
+pub const MAX_IDLE: Duration = Duration::from_millis(50);
+
+/// Waits shorter than this are slept (precisely) without watching the port; longer ones wait
+/// on the port for bytes.
+pub const POLL_MIN: Duration = Duration::from_millis(1);
+
+/// Time since a start, in nanoseconds: the wall clock, or a virtual one that jumps.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    start: Instant,
+    virtual_now: Option<u64>,
+}
+
+impl Clock {
+    /// The wall clock from now on (time 0 is now).
+    pub fn real() -> Self {
+        Clock {
+            start: Instant::now(),
+            virtual_now: None,
+        }
+    }
+
+    /// A virtual clock at 0 that moves only when told to.
+    pub fn virtual_time() -> Self {
+        Clock {
+            start: Instant::now(),
+            virtual_now: Some(0),
+        }
+    }
+
+    /// Whether the clock is virtual.
+    pub fn is_virtual(&self) -> bool {
+        self.virtual_now.is_some()
+    }
+
+    /// Nanoseconds since the start.
+    pub fn now(&self) -> u64 {
+        match self.virtual_now {
+            Some(t) => t,
+            None => u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The instant of time 0.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Waits until `deadline` (ns since the start): sleeps, or in virtual time moves the clock.
+    pub fn sleep_until(&mut self, deadline: u64) {
+        match &mut self.virtual_now {
+            Some(t) => *t = (*t).max(deadline),
+            None => {
+                let target = self.start + Duration::from_nanos(deadline);
+                let now = Instant::now();
+                if target > now {
+                    std::thread::sleep(target - now);
+                }
+            }
+        }
+    }
+}
+
+/// One side of a line in real time (see the module doc).
+pub trait Clocked {
+    /// Acts at `now` (ns since the clock's start); `Ok(false)` when the run is over.
+    fn tick(&mut self, port: &mut dyn Port, now: u64) -> io::Result<bool>;
+    /// When it next must act, if it knows (otherwise the loop waits on the port for at most
+    /// [`MAX_IDLE`]).
+    fn next_at(&self, now: u64) -> Option<u64>;
+    /// Bytes the port delivered at `now`.
+    fn input(&mut self, port: &mut dyn Port, now: u64, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// Lets this thread's sleeps end within about a microsecond of their deadline (Linux timer
+/// slack is 50 µs by default, more than half a character time at 115200 baud).
+pub fn precise_timers() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_timerslack(1_000) {
+        tracing::debug!("cannot lower the timer slack: {e}");
+    }
+}
+
+/// Runs `side` against `port` on `clock` until it says it is over or `stop` is set.
+pub fn drive(
+    side: &mut dyn Clocked,
+    port: &mut dyn Port,
+    clock: &mut Clock,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut buf = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock.now();
+        if !side.tick(port, now)? {
+            break;
+        }
+        let idle = now.saturating_add(MAX_IDLE.as_nanos() as u64);
+        let wake = side.next_at(now).map_or(idle, |t| t.clamp(now, idle));
+        let wait = Duration::from_nanos(wake.saturating_sub(clock.now()));
+        if wait < POLL_MIN || clock.is_virtual() {
+            clock.sleep_until(wake);
+            continue;
+        }
+        // Whole milliseconds on the port (its timeouts are in ms), the rest slept precisely.
+        let n = port.read(&mut buf, Duration::from_millis(wait.as_millis() as u64))?;
+        let bytes = buf.get(..n).unwrap_or_default();
+        if !bytes.is_empty() {
+            side.input(port, clock.now(), bytes)?;
+        }
+    }
+    Ok(())
+}
