@@ -18,20 +18,32 @@
 //!   keystream (which is also how GCM encrypts, so this works for SC 0x30 without checking the
 //!   tag): `0F` is DLMS, `/` is DSMR. Without a key, or when that byte is neither, the guess is
 //!   DSMR for a length in the `82 xx xx` form with SC 0x30 (every Smarty frame: ~600 bytes,
-//!   authenticated and encrypted) and DLMS otherwise.
+//!   authenticated and encrypted) and DLMS otherwise;
+//! - wireless M-Bus in a receiver stick's framing (iM871A, AMB8465, CUL, rtl_wmbus, bare
+//!   frames; [`crate::wmbus::dongle::detect`]): M-Bus, whose decoder tells wired from wireless.
 
 use crate::dlms::apdu::{self, Plausible};
 use crate::dlms::ciphering::{self, Header, GENERAL_GLO_CIPHERING};
 use crate::dlms::DlmsDecoder;
 use crate::dsmr::DsmrDecoder;
 use crate::keys::Keys;
-use crate::mbus::MbusDecoder;
 use crate::reading::Protocol;
 use crate::stream::StreamDecoder;
 
 /// The protocol of the first message found in `bytes`, if any (see the module documentation).
 pub fn detect(bytes: &[u8], keys: &Keys) -> Option<Protocol> {
-    (0..bytes.len()).find_map(|i| detect_at(&bytes[i..], keys))
+    // A capture that starts with a wireless M-Bus message is one, whatever its bytes spell
+    // in ASCII (a bare frame `2F 44 …` starts like a DSMR identification line).
+    wireless(bytes, true).or_else(|| {
+        (0..bytes.len())
+            .find_map(|i| detect_at(&bytes[i..], keys).or_else(|| wireless(&bytes[i..], i == 0)))
+    })
+}
+
+/// Wireless M-Bus as a receiver stick delivers it ([`crate::wmbus::dongle::detect`]): decoded
+/// by the M-Bus decoder, which tells wired from wireless.
+fn wireless(d: &[u8], at_start: bool) -> Option<Protocol> {
+    crate::wmbus::dongle::detect(d, at_start).then_some(Protocol::Mbus)
 }
 
 /// Whether a capture that starts like a DSMR telegram (`/XXXZ ident`) is really an IEC 62056-21
@@ -101,12 +113,13 @@ fn ciphered(d: &[u8], keys: &Keys) -> Option<Protocol> {
 }
 
 /// The reference decoder for a protocol: DSMR → [`DsmrDecoder`], DLMS → [`DlmsDecoder`], IEC
-/// 62056-21 → [`IecDecoder`](crate::IecDecoder), wired M-Bus → [`MbusDecoder`].
+/// 62056-21 → [`IecDecoder`](crate::IecDecoder), M-Bus → [`MbusEitherDecoder`](crate::MbusEitherDecoder)
+/// (wired [`MbusDecoder`](crate::MbusDecoder) or wireless [`WmbusDecoder`](crate::WmbusDecoder)).
 pub fn decoder_for(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
     match protocol {
         Protocol::Dlms => Box::new(DlmsDecoder::new(keys)),
         Protocol::Iec62056_21 => Box::new(crate::IecDecoder::new()),
-        Protocol::Mbus => Box::new(MbusDecoder::new()),
+        Protocol::Mbus => Box::new(crate::wmbus::MbusEitherDecoder::new(keys)),
         Protocol::Dsmr => Box::new(DsmrDecoder::new(keys)),
     }
 }
