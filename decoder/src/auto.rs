@@ -34,16 +34,17 @@ use crate::stream::StreamDecoder;
 pub fn detect(bytes: &[u8], keys: &Keys) -> Option<Protocol> {
     // A capture that starts with a wireless M-Bus message is one, whatever its bytes spell
     // in ASCII (a bare frame `2F 44 …` starts like a DSMR identification line).
-    wireless(bytes, true).or_else(|| {
-        (0..bytes.len())
-            .find_map(|i| detect_at(&bytes[i..], keys).or_else(|| wireless(&bytes[i..], i == 0)))
+    wireless(bytes, 0).or_else(|| {
+        (0..bytes.len()).find_map(|i| detect_at(&bytes[i..], keys).or_else(|| wireless(bytes, i)))
     })
 }
 
-/// Wireless M-Bus as a receiver stick delivers it ([`crate::wmbus::dongle::detect`]): decoded
-/// by the M-Bus decoder, which tells wired from wireless.
-fn wireless(d: &[u8], at_start: bool) -> Option<Protocol> {
-    crate::wmbus::dongle::detect(d, at_start).then_some(Protocol::Mbus)
+/// Wireless M-Bus as a receiver stick delivers it, at `bytes[i]`
+/// ([`crate::wmbus::dongle::detect`]): decoded by the M-Bus decoder, which tells wired from
+/// wireless.
+fn wireless(bytes: &[u8], i: usize) -> Option<Protocol> {
+    let line_start = i == 0 || matches!(bytes[i - 1], b'\n' | b'\r');
+    crate::wmbus::dongle::detect(&bytes[i..], i == 0, line_start).then_some(Protocol::Mbus)
 }
 
 /// Whether a capture that starts like a DSMR telegram (`/XXXZ ident`) is really an IEC 62056-21

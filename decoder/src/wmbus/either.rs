@@ -51,7 +51,7 @@ fn wired_start(b: &[u8]) -> bool {
 
 /// Whether the capture is wireless; `None` while undecided.
 fn classify(b: &[u8], at_end: bool) -> Option<bool> {
-    if dongle::detect(b, true) {
+    if dongle::detect(b, true, true) {
         return Some(true);
     }
     if wired_start(b) {
@@ -63,7 +63,7 @@ fn classify(b: &[u8], at_end: bool) -> Option<bool> {
     (1..b.len())
         .find_map(|i| {
             let rest = &b[i..];
-            if dongle::detect(rest, false) {
+            if dongle::detect(rest, false, matches!(b[i - 1], b'\n' | b'\r')) {
                 Some(true)
             } else if wired_start(rest) {
                 Some(false)

@@ -9,7 +9,7 @@
 //! output does not depend on how the stream is chunked.
 
 use super::dongle::{self, raw::Crcs, Delivered, Framing, Unit};
-use super::telegram;
+use super::{link, telegram};
 use crate::keys::Keys;
 use crate::reading::Message;
 use crate::resync::{Framer, Resync, Skipped, SkippedSpan};
@@ -24,6 +24,12 @@ pub struct WmbusFramer {
     crcs: Crcs,
     /// The framing of the first message found; tried first from then on.
     framing: Option<Framing>,
+    /// In [`Crcs::Auto`]: whether the first bare frame had CRCs (then every one must).
+    raw_had_crcs: bool,
+    /// Whether the next byte starts a line (the stream's start, or after CR or LF): text
+    /// lines (CUL, rtl_wmbus) start only there, so hex inside a damaged line is not read as
+    /// a line of its own.
+    line_start: bool,
     skipped: Skipped,
 }
 
@@ -40,6 +46,8 @@ impl WmbusDecoder {
             keys,
             crcs,
             framing: None,
+            raw_had_crcs: false,
+            line_start: true,
             skipped: Skipped::new(describe_skipped),
         })
     }
@@ -53,7 +61,22 @@ fn describe_skipped(span: &SkippedSpan) -> String {
 }
 
 impl WmbusFramer {
-    fn unit(&self, b: &[u8], at_end: bool) -> (Unit, Option<Framing>) {
+    /// Whether bare frames at stream offset `at` may come without CRCs. In [`Crcs::Auto`] a
+    /// frame without CRCs has no check at all, so it is only taken where bare frames are
+    /// expected: at the start of the stream, or after a first bare frame that had none —
+    /// never inside another stick's framing, where a damaged message could otherwise be
+    /// read as one.
+    fn raw_crcs(&self, at: u64) -> Crcs {
+        match (self.crcs, self.framing) {
+            (Crcs::Auto, Some(Framing::Raw)) if self.raw_had_crcs => Crcs::Present,
+            (Crcs::Auto, Some(Framing::Raw)) => Crcs::Auto,
+            (Crcs::Auto, None) if at == 0 => Crcs::Auto,
+            (Crcs::Auto, _) => Crcs::Present,
+            (crcs, _) => crcs,
+        }
+    }
+
+    fn unit(&self, b: &[u8], at: u64, at_end: bool) -> (Unit, Option<Framing>) {
         // A framing that needs more bytes is waited for even when a later one could decide
         // now: with more bytes it might decide differently, and the output must not depend on
         // the chunking.
@@ -63,7 +86,10 @@ impl WmbusFramer {
                 .filter(|f| Some(*f) != self.framing),
         );
         for framing in order {
-            match dongle::unit(framing, b, at_end, self.crcs) {
+            if framing.is_text() && !self.line_start {
+                continue;
+            }
+            match dongle::unit(framing, b, at_end, self.raw_crcs(at)) {
                 Unit::Junk => {}
                 Unit::Need => return (Unit::Need, None),
                 u => return (u, Some(framing)),
@@ -94,6 +120,9 @@ impl Framer for WmbusFramer {
     fn process(&mut self, data: &[u8], base: u64, at_end: bool, out: &mut Vec<Message>) -> usize {
         let mut pos = 0;
         while pos < data.len() {
+            if pos > 0 {
+                self.line_start = matches!(data[pos - 1], b'\r' | b'\n');
+            }
             let at = base + pos as u64;
             let rest = &data[pos..];
             let text = self.framing.map_or(true, Framing::is_text);
@@ -101,7 +130,7 @@ impl Framer for WmbusFramer {
                 pos += 1;
                 continue;
             }
-            let (unit, framing) = self.unit(rest, at_end);
+            let (unit, framing) = self.unit(rest, at, at_end);
             match unit {
                 Unit::Need if !at_end => break,
                 Unit::Need => {
@@ -122,6 +151,9 @@ impl Framer for WmbusFramer {
                 }
                 Unit::Telegrams { len, telegrams } => {
                     self.skipped.flush(out);
+                    if self.framing.is_none() && framing == Some(Framing::Raw) {
+                        self.raw_had_crcs = link::first_block_ok(rest) || link::format_b_ok(rest);
+                    }
                     self.framing = self.framing.or(framing);
                     for t in telegrams {
                         self.telegram(t, at, out);
@@ -146,11 +178,16 @@ impl Framer for WmbusFramer {
                 }
             }
         }
+        if pos > 0 {
+            self.line_start = matches!(data[pos - 1], b'\r' | b'\n');
+        }
         pos
     }
 
     fn finish(&mut self, out: &mut Vec<Message>) {
         self.skipped.flush(out);
         self.framing = None;
+        self.raw_had_crcs = false;
+        self.line_start = true;
     }
 }

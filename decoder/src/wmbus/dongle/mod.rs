@@ -36,13 +36,16 @@ pub enum Framing {
 }
 
 impl Framing {
-    /// Every framing, in the order they are tried.
+    /// Every framing, in the order they are tried before one is found: the text lines, then
+    /// the checked binary forms (the AMB8465's checksum, a bare frame's CRCs), the iM871A
+    /// last, as its messages need not carry an FCS (a format B frame with L = `A5` would
+    /// otherwise be taken for an HCI message).
     pub const ALL: [Framing; 5] = [
-        Framing::Im871a,
-        Framing::Amb8465,
         Framing::Cul,
         Framing::RtlWmbus,
+        Framing::Amb8465,
         Framing::Raw,
+        Framing::Im871a,
     ];
 
     /// Whether the framing is text lines.
@@ -161,8 +164,9 @@ pub(crate) fn unhex(text: &[u8]) -> Option<Vec<u8>> {
 /// (with a right FCS when it has one) or device-management message, an AMB8465 frame with a
 /// right checksum, a CUL or rtl_wmbus line, or a bare frame whose first block CRC (format A)
 /// or block 2 CRC (format B) is right. A bare frame without CRCs is only taken at the start
-/// of a capture (`at_start`) and when its manufacturer and CI are plausible.
-pub fn detect(b: &[u8], at_start: bool) -> bool {
+/// of a capture (`at_start`) and when its manufacturer and CI are plausible; a text line only
+/// at a line start (`line_start`: the start of the capture or after CR or LF).
+pub fn detect(b: &[u8], at_start: bool, line_start: bool) -> bool {
     let telegram = |u: Unit| match u {
         Unit::Telegrams { telegrams, .. } => telegrams.iter().all(|t| t.frame.is_ok()),
         Unit::Link { .. } => true,
@@ -179,7 +183,7 @@ pub fn detect(b: &[u8], at_start: bool) -> bool {
         raw::Crcs::Present
     };
     hci || telegram(amb8465::unit(b, true))
-        || telegram(cul::unit(b, true))
-        || telegram(rtlwmbus::unit(b, true))
+        || (line_start && telegram(cul::unit(b, true)))
+        || (line_start && telegram(rtlwmbus::unit(b, true)))
         || telegram(raw::unit(b, true, crcs))
 }

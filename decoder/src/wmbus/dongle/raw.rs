@@ -55,7 +55,11 @@ pub fn unit(b: &[u8], at_end: bool, crcs: Crcs) -> Unit {
             telegrams: vec![Delivered::frame(frame)],
         },
         Err(e) if e.kind == "truncated" && !at_end => Unit::Need,
-        Err(e) if e.kind == "truncated" => Unit::Junk,
+        // The first block's CRC is right: a frame cut off by the end of the stream.
+        Err(e) if e.kind == "truncated" => Unit::Error {
+            len: b.len(),
+            error: e,
+        },
         Err(e) => Unit::Error {
             len: b.len().min(crate::wmbus::link::framed_len(l, format)),
             error: e,
