@@ -244,3 +244,45 @@ mod mbus_detection {
         assert!(matches!(messages.as_slice(), [crate::Message::Reading(_)]));
     }
 }
+
+#[cfg(test)]
+mod wmbus_detection {
+    use super::*;
+    use crate::test_hex::unhex;
+
+    #[test]
+    fn wireless_captures_are_mbus() {
+        let keys = Keys::default();
+        let forms: [&[u8]; 3] = [
+            b"b1844AE4C4455223368075F787A55000000041389E20100023B0000D0C62FC8\r\n",
+            b"T1;1;1;2019-04-03 19:00:42.000;97;148;33225544;0x1844AE4C4455223368077A55000000041389E20100023B0000\n",
+            b"\r\nb1844AE4C4455223368075F787A55000000041389E20100023B0000D0C62FC8\r\n",
+        ];
+        for f in forms {
+            assert_eq!(detect(f, &keys), Some(Protocol::Mbus));
+        }
+        for hex in [
+            "A5C2031844AE4C4455223368077A55000000041389E20100023B0000C8C6C1",
+            "FF031944AE4C4455223368077A55000000041389E20100023B0000B0F7",
+            "1844AE4C4455223368075F787A55000000041389E20100023B0000D0C6",
+            "1844AE4C4455223368077A55000000041389E20100023B0000",
+            // After junk, a bare frame only with its CRCs.
+            "00001844AE4C4455223368075F787A55000000041389E20100023B0000D0C6",
+        ] {
+            assert_eq!(detect(&unhex(hex), &keys), Some(Protocol::Mbus), "{hex}");
+        }
+        // A bare frame without CRCs after junk is not taken; an rtl_wmbus `0x` inside a line
+        // is none.
+        assert_ne!(
+            detect(
+                &unhex("00001844AE4C4455223368077A55000000041389E20100023B0000"),
+                &keys
+            ),
+            Some(Protocol::Mbus)
+        );
+        assert_eq!(detect(b"ab0x1844AE4C44552233", &keys), None);
+        let mut d = decoder_for(Protocol::Mbus, keys);
+        let messages = d.decode_all(forms[0]);
+        assert!(matches!(messages.as_slice(), [crate::Message::Reading(_)]));
+    }
+}

@@ -402,3 +402,29 @@ fn every_telegram_is_detected_and_decoded_through_auto() {
         assert_eq!(via_auto, decode(&v), "{}", v.name);
     }
 }
+
+#[test]
+fn the_other_corpora_are_not_taken_for_wireless() {
+    use meterlab_decoder::wmbus::dongle::detect as wireless;
+    let mut checked = 0;
+    let mut check = |name: &str, bytes: &[u8]| {
+        assert!(
+            !wireless(bytes, true, true),
+            "{name} taken for wireless M-Bus"
+        );
+        checked += 1;
+    };
+    for v in common::corpus() {
+        check(&v.name, &v.bytes);
+    }
+    for v in common::dlms_corpus() {
+        check(&v.name, &v.bytes);
+    }
+    for (name, bytes) in common::iec_dialogues() {
+        check(name, bytes);
+    }
+    for (i, bytes) in common::mbus_frames().iter().enumerate() {
+        check(&format!("wired frame {i}"), bytes);
+    }
+    assert!(checked > 150, "{checked} captures");
+}

@@ -185,6 +185,39 @@ fn mode7_mac_and_keys() {
     assert_eq!(kinds(&decode(&t.keys, &altered)), ["mac_mismatch"]);
 }
 
+#[test]
+fn mode5_iv_uses_the_long_header_address() {
+    // aventieswm: CI 0x72, mode 5. Another link-layer id (a radio module sending for the meter)
+    // changes nothing: the IV is built from the long header's M and A.
+    let t = wmbus::telegrams()
+        .into_iter()
+        .find(|t| t.name == "wmbusmeters/aventieswm-0")
+        .expect("aventieswm");
+    let mut other = t.frame.clone();
+    other[4..8].copy_from_slice(&[0x11, 0x22, 0x33, 0x44]);
+    let a = decode(&t.keys, &t.frame);
+    let b = decode(&t.keys, &other);
+    let (Some(ra), Some(rb)) = (a[0].reading(), b[0].reading()) else {
+        panic!("{a:?} {b:?}")
+    };
+    assert_eq!(rb.meter_id.as_deref(), Some("61070071"));
+    assert_eq!(
+        rb.value("link.id")
+            .map(|v| format!("{:?}", v.value))
+            .as_deref(),
+        Some("Text(\"44332211\")")
+    );
+    let records = |r: &meterlab_decoder::Reading| {
+        r.values
+            .iter()
+            .filter(|v| v.id.starts_with('#'))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(records(ra), records(rb));
+    assert!(records(ra).len() > 10);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 

@@ -93,7 +93,11 @@ impl Context<'_> {
             let rest = match (ell.session_number(), ell.encryption()) {
                 (None, _) => ell.rest().to_vec(),
                 (Some(sn), 1) => self.decrypt_ell(&ell, sn)?,
-                (Some(_), 0) => check_payload_crc(ell.rest(), "plain")?,
+                // Not encrypted: a payload CRC is taken off where one is (it checks nothing
+                // the link layer's CRCs do not).
+                (Some(_), 0) => {
+                    check_payload_crc(ell.rest(), "plain").unwrap_or_else(|_| ell.rest().to_vec())
+                }
                 (Some(_), enc) => {
                     return Err(Error::new(
                         "unsupported",
@@ -106,7 +110,7 @@ impl Context<'_> {
         }
         if cur.first() == Some(&CI_AFL) {
             let (a, n) = AflRepr::parse(&cur)?;
-            if a.fcl & FCL_MORE_FRAGMENTS != 0 || a.fcl & 0x00FF != 0 {
+            if a.fcl & FCL_MORE_FRAGMENTS != 0 {
                 return Err(Error::new(
                     "unsupported",
                     format!(
