@@ -235,6 +235,33 @@ proptest! {
     }
 
     #[test]
+    fn the_m_bus_decoder_tells_wired_from_wireless_whatever_the_chunking(
+        which in 0usize..9,
+        picks in proptest::collection::vec(any::<Index>(), 0..12),
+        noise in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let streams = plain_streams();
+        // A wireless stream, or the wired corpus frames, behind some noise or not.
+        let mut stream = if which < streams.len() { Vec::new() } else { noise };
+        match streams.get(which) {
+            Some((_, s, _)) => stream.extend(s),
+            None => stream.extend(common::mbus_frames().concat()),
+        }
+        let whole = decoder_for(Protocol::Mbus, Keys::default()).decode_all(&stream);
+        let cuts = cut_points(stream.len(), &picks);
+        let mut d = decoder_for(Protocol::Mbus, Keys::default());
+        let mut chunked = Vec::new();
+        let mut start = 0;
+        for &cut in &cuts {
+            d.feed(&stream[start..cut], &mut chunked);
+            start = cut;
+        }
+        d.feed(&stream[start..], &mut chunked);
+        d.finish(&mut chunked);
+        prop_assert_eq!(chunked, whole);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = decode(&Keys::default(), &bytes);
         let mut line = b"b".to_vec();

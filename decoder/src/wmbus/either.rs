@@ -12,8 +12,10 @@ use crate::mbus::MbusDecoder;
 use crate::reading::Message;
 use crate::stream::StreamDecoder;
 
-/// Bytes held before the decision is made on what is there.
-const HOLD: usize = 300;
+/// Bytes held before the decision is made on what is there: more than the longest first
+/// message of any framing (a CUL line is looked at up to [`dongle::MAX_LINE`] bytes), and the
+/// decision looks at no more, so it does not depend on how the stream is chunked.
+const HOLD: usize = dongle::MAX_LINE + 64;
 
 enum Inner {
     Undecided,
@@ -51,6 +53,7 @@ fn wired_start(b: &[u8]) -> bool {
 
 /// Whether the capture is wireless; `None` while undecided.
 fn classify(b: &[u8], at_end: bool) -> Option<bool> {
+    let b = &b[..b.len().min(HOLD)];
     if dongle::detect(b, true, true) {
         return Some(true);
     }
