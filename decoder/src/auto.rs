@@ -18,20 +18,33 @@
 //!   keystream (which is also how GCM encrypts, so this works for SC 0x30 without checking the
 //!   tag): `0F` is DLMS, `/` is DSMR. Without a key, or when that byte is neither, the guess is
 //!   DSMR for a length in the `82 xx xx` form with SC 0x30 (every Smarty frame: ~600 bytes,
-//!   authenticated and encrypted) and DLMS otherwise.
+//!   authenticated and encrypted) and DLMS otherwise;
+//! - wireless M-Bus in a receiver stick's framing (iM871A, AMB8465, CUL, rtl_wmbus, bare
+//!   frames; [`crate::wmbus::dongle::detect`]): M-Bus, whose decoder tells wired from wireless.
 
 use crate::dlms::apdu::{self, Plausible};
 use crate::dlms::ciphering::{self, Header, GENERAL_GLO_CIPHERING};
 use crate::dlms::DlmsDecoder;
 use crate::dsmr::DsmrDecoder;
 use crate::keys::Keys;
-use crate::mbus::MbusDecoder;
 use crate::reading::Protocol;
 use crate::stream::StreamDecoder;
 
 /// The protocol of the first message found in `bytes`, if any (see the module documentation).
 pub fn detect(bytes: &[u8], keys: &Keys) -> Option<Protocol> {
-    (0..bytes.len()).find_map(|i| detect_at(&bytes[i..], keys))
+    // A capture that starts with a wireless M-Bus message is one, whatever its bytes spell
+    // in ASCII (a bare frame `2F 44 …` starts like a DSMR identification line).
+    wireless(bytes, 0).or_else(|| {
+        (0..bytes.len()).find_map(|i| detect_at(&bytes[i..], keys).or_else(|| wireless(bytes, i)))
+    })
+}
+
+/// Wireless M-Bus as a receiver stick delivers it, at `bytes[i]`
+/// ([`crate::wmbus::dongle::detect`]): decoded by the M-Bus decoder, which tells wired from
+/// wireless.
+fn wireless(bytes: &[u8], i: usize) -> Option<Protocol> {
+    let line_start = i == 0 || matches!(bytes[i - 1], b'\n' | b'\r');
+    crate::wmbus::dongle::detect(&bytes[i..], i == 0, line_start).then_some(Protocol::Mbus)
 }
 
 /// Whether a capture that starts like a DSMR telegram (`/XXXZ ident`) is really an IEC 62056-21
@@ -101,12 +114,13 @@ fn ciphered(d: &[u8], keys: &Keys) -> Option<Protocol> {
 }
 
 /// The reference decoder for a protocol: DSMR → [`DsmrDecoder`], DLMS → [`DlmsDecoder`], IEC
-/// 62056-21 → [`IecDecoder`](crate::IecDecoder), wired M-Bus → [`MbusDecoder`].
+/// 62056-21 → [`IecDecoder`](crate::IecDecoder), M-Bus → [`MbusEitherDecoder`](crate::MbusEitherDecoder)
+/// (wired [`MbusDecoder`](crate::MbusDecoder) or wireless [`WmbusDecoder`](crate::WmbusDecoder)).
 pub fn decoder_for(protocol: Protocol, keys: Keys) -> Box<dyn StreamDecoder + Send> {
     match protocol {
         Protocol::Dlms => Box::new(DlmsDecoder::new(keys)),
         Protocol::Iec62056_21 => Box::new(crate::IecDecoder::new()),
-        Protocol::Mbus => Box::new(MbusDecoder::new()),
+        Protocol::Mbus => Box::new(crate::wmbus::MbusEitherDecoder::new(keys)),
         Protocol::Dsmr => Box::new(DsmrDecoder::new(keys)),
     }
 }
@@ -227,6 +241,48 @@ mod mbus_detection {
             0x68, 0x05, 0x05, 0x68, 0x08, 0x00, 0x78, 0x0F, 0x00, 0x8F, 0x16,
         ];
         let messages = d.decode_all(&frame);
+        assert!(matches!(messages.as_slice(), [crate::Message::Reading(_)]));
+    }
+}
+
+#[cfg(test)]
+mod wmbus_detection {
+    use super::*;
+    use crate::test_hex::unhex;
+
+    #[test]
+    fn wireless_captures_are_mbus() {
+        let keys = Keys::default();
+        let forms: [&[u8]; 3] = [
+            b"b1844AE4C4455223368075F787A55000000041389E20100023B0000D0C62FC8\r\n",
+            b"T1;1;1;2019-04-03 19:00:42.000;97;148;33225544;0x1844AE4C4455223368077A55000000041389E20100023B0000\n",
+            b"\r\nb1844AE4C4455223368075F787A55000000041389E20100023B0000D0C62FC8\r\n",
+        ];
+        for f in forms {
+            assert_eq!(detect(f, &keys), Some(Protocol::Mbus));
+        }
+        for hex in [
+            "A5C2031844AE4C4455223368077A55000000041389E20100023B0000C8C6C1",
+            "FF031944AE4C4455223368077A55000000041389E20100023B0000B0F7",
+            "1844AE4C4455223368075F787A55000000041389E20100023B0000D0C6",
+            "1844AE4C4455223368077A55000000041389E20100023B0000",
+            // After junk, a bare frame only with its CRCs.
+            "00001844AE4C4455223368075F787A55000000041389E20100023B0000D0C6",
+        ] {
+            assert_eq!(detect(&unhex(hex), &keys), Some(Protocol::Mbus), "{hex}");
+        }
+        // A bare frame without CRCs after junk is not taken; an rtl_wmbus `0x` inside a line
+        // is none.
+        assert_ne!(
+            detect(
+                &unhex("00001844AE4C4455223368077A55000000041389E20100023B0000"),
+                &keys
+            ),
+            Some(Protocol::Mbus)
+        );
+        assert_eq!(detect(b"ab0x1844AE4C44552233", &keys), None);
+        let mut d = decoder_for(Protocol::Mbus, keys);
+        let messages = d.decode_all(forms[0]);
         assert!(matches!(messages.as_slice(), [crate::Message::Reading(_)]));
     }
 }

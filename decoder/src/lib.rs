@@ -4,6 +4,9 @@
 //! ([`reading::Message`]), naming precisely what is wrong when it cannot: CRC, checksum, GCM tag,
 //! wrong key, framing. It never panics on any input.
 //!
+//! Wireless M-Bus ([`wmbus`]) reads what receiver sticks deliver; its readings are M-Bus
+//! readings ([`Protocol::Mbus`]), its records decoded by the wired decoder.
+//!
 //! The plain data types ([`reading`], [`obis`], [`decimal`], [`keys`]) are shared with the
 //! simulator; the protocol modules are the decoder's own and the simulator never calls them.
 
@@ -25,6 +28,7 @@ pub mod stream;
 mod test_hex;
 pub mod text;
 pub mod units;
+pub mod wmbus;
 
 pub use decimal::Decimal;
 pub use dlms::DlmsDecoder;
@@ -35,3 +39,4 @@ pub use mbus::MbusDecoder;
 pub use obis::Obis;
 pub use reading::{Direction, ErrorReport, LinkReport, Message, Protocol, Reading, Scalar, Value};
 pub use stream::StreamDecoder;
+pub use wmbus::{MbusEitherDecoder, WmbusDecoder};

@@ -4,7 +4,8 @@
 //! A *wrong reading* is a reading whose meter id, time or values differ from every reading the
 //! unmutated message gives (warnings are not data and are not compared). Messages whose framing
 //! carries a check — a DSMR CRC, a Smarty or DLMS GCM tag, an M-Bus checksum, an HDLC HCS/FCS,
-//! an IEC 62056-21 BCC — must give none: a flipped bit is caught by every one of those checks,
+//! an IEC 62056-21 BCC, a wireless M-Bus block CRC (CUL lines, bare frames with CRCs), iM871A
+//! FCS or AMB8465 checksum — must give none: a flipped bit is caught by every one of those checks,
 //! and a cut-off message is incomplete. Unprotected forms (DSMR 2.2/3.0 without CRC, bare
 //! APDUs without authentication, IEC pushes without BCC) cannot notice a changed digit; their
 //! wrong readings are counted and printed, not failed.
@@ -12,7 +13,8 @@
 use std::sync::Mutex;
 
 use meterlab_decoder::auto::decoder_for;
-use meterlab_decoder::{Keys, Message, Protocol, Reading};
+use meterlab_decoder::wmbus::Crcs;
+use meterlab_decoder::{Keys, Message, Protocol, Reading, StreamDecoder, WmbusDecoder};
 
 mod common;
 
@@ -23,6 +25,9 @@ struct Case {
     keys: Keys,
     bytes: Vec<u8>,
     protected: bool,
+    /// Wireless M-Bus bare frames: decoded by [`WmbusDecoder`] told whether they carry CRCs
+    /// (the caller's statement), not by the auto-detecting M-Bus decoder.
+    crcs: Option<Crcs>,
 }
 
 /// A reading without its warnings: what a wrong reading is judged by.
@@ -35,7 +40,10 @@ fn data(reading: &Reading) -> (Option<&str>, Option<&str>, String) {
 }
 
 fn decode(case: &Case, bytes: &[u8]) -> Vec<Message> {
-    decoder_for(case.protocol, case.keys.clone()).decode_all(bytes)
+    match case.crcs {
+        Some(crcs) => WmbusDecoder::with_crcs(case.keys.clone(), crcs).decode_all(bytes),
+        None => decoder_for(case.protocol, case.keys.clone()).decode_all(bytes),
+    }
 }
 
 /// Whether a DSMR capture carries a CRC after its `!`, or is a Smarty frame.
@@ -82,6 +90,7 @@ fn cases() -> Vec<Case> {
             keys: v.keys(),
             protected: dsmr_protected(&v.bytes),
             bytes: v.bytes.clone(),
+            crcs: None,
         });
     }
     for v in common::dlms_corpus() {
@@ -91,6 +100,7 @@ fn cases() -> Vec<Case> {
             keys: v.keys(),
             protected: dlms_protected(&v.bytes),
             bytes: v.bytes.clone(),
+            crcs: None,
         });
     }
     for (name, bytes) in common::iec_dialogues() {
@@ -100,6 +110,7 @@ fn cases() -> Vec<Case> {
             keys: Keys::default(),
             protected: iec_protected(bytes),
             bytes: bytes.clone(),
+            crcs: None,
         });
     }
     for (i, bytes) in common::mbus_frames().iter().enumerate() {
@@ -109,7 +120,36 @@ fn cases() -> Vec<Case> {
             keys: Keys::default(),
             protected: matches!(bytes.first(), Some(0x68 | 0x10)),
             bytes: bytes.clone(),
+            crcs: None,
         });
+    }
+    // Wireless M-Bus: each corpus telegram in the framings with a check (CUL lines with the
+    // block CRCs, iM871A frames with FCS, AMB8465 frames, bare frames with CRCs) and in two
+    // without (rtl_wmbus lines, bare frames without CRCs).
+    for t in common::wmbus::telegrams() {
+        let forms: [(&str, Vec<u8>, bool, Option<Crcs>); 6] = [
+            ("cul", common::wmbus::cul(&t.frame, false), true, None),
+            ("im871a", common::wmbus::im871a(&t.frame, true), true, None),
+            ("amb8465", common::wmbus::amb8465(&t.frame), true, None),
+            (
+                "format-a",
+                common::wmbus::format_a(&t.frame),
+                true,
+                Some(Crcs::Present),
+            ),
+            ("rtlwmbus", common::wmbus::rtlwmbus(&t.frame), false, None),
+            ("bare", t.frame.clone(), false, None),
+        ];
+        for (form, bytes, protected, crcs) in forms {
+            cases.push(Case {
+                name: format!("wmbus/{}/{form}", t.name),
+                protocol: Protocol::Mbus,
+                keys: t.keys.clone(),
+                bytes,
+                protected,
+                crcs,
+            });
+        }
     }
     cases
 }
@@ -214,7 +254,7 @@ fn no_wrong_reading_past_an_integrity_check() {
         protected.2.len()
     );
     println!(
-        "unprotected (DSMR 2.2/3.0, bare APDUs, IEC without BCC): {} messages, {} mutations, {} wrong readings",
+        "unprotected (DSMR 2.2/3.0, bare APDUs, IEC without BCC, wireless M-Bus without CRCs): {} messages, {} mutations, {} wrong readings",
         unprotected.0,
         unprotected.1,
         unprotected.2.len()
@@ -255,14 +295,22 @@ fn noise_gives_no_reading() {
         Protocol::Mbus,
     ] {
         let messages = decoder_for(protocol, Keys::default()).decode_all(&bytes);
-        let readings: Vec<_> = messages.iter().filter_map(Message::reading).collect();
-        assert!(
-            readings.is_empty(),
-            "{protocol:?}: {} readings from 1 MiB of noise, e.g. {:?}",
-            readings.len(),
-            readings.first()
-        );
+        assert_no_reading(protocol, &messages);
     }
+    // Wireless M-Bus told that bare frames carry CRCs (noise has no telegram in a framing
+    // with a check, and a bare frame without CRCs has none to pass).
+    let messages = WmbusDecoder::with_crcs(Keys::default(), Crcs::Present).decode_all(&bytes);
+    assert_no_reading(Protocol::Mbus, &messages);
+}
+
+fn assert_no_reading(protocol: Protocol, messages: &[Message]) {
+    let readings: Vec<_> = messages.iter().filter_map(Message::reading).collect();
+    assert!(
+        readings.is_empty(),
+        "{protocol:?}: {} readings from 1 MiB of noise, e.g. {:?}",
+        readings.len(),
+        readings.first()
+    );
 }
 
 /// A DSMR telegram with its CRC is no IEC 62056-21 push, though it looks like one (`/XXX5

@@ -51,8 +51,8 @@ def load(path):
 
 def main():
     seeds = {t: [] for t in
-             ["dsmr", "dsmr_keyed", "dlms", "dlms_keyed", "iec", "mbus", "auto", "capture",
-              "scenario"]}
+             ["dsmr", "dsmr_keyed", "dlms", "dlms_keyed", "iec", "mbus", "wmbus", "wmbus_keyed",
+              "auto", "capture", "scenario"]}
     for p in sorted((DATA / "dsmr").glob("*.yaml")):
         doc = load(p)
         data = wire_bytes(doc)
@@ -89,7 +89,17 @@ def main():
             data = bytes.fromhex("".join(str(doc.get("hex") or "").split()))
         except ValueError:
             continue
-        if data:
+        if not data:
+            continue
+        if "wireless" in p.parts:
+            # Bare frames, and the same telegram as a CUL line and an rtl_wmbus line.
+            for form in (data, b"b" + data.hex().upper().encode() + b"2FC8\r\n",
+                         b"T1;1;1;2019-04-03 19:00:42.000;97;148;0;0x"
+                         + data.hex().upper().encode() + b"\n"):
+                seeds["wmbus"].append(form)
+                seeds["wmbus_keyed"].append(keyed(doc, form) or bytes(17) + form)
+            seeds["auto"].append(keyed(doc, data) or data)
+        else:
             seeds["mbus"].append(data)
             seeds["auto"].append(data)
     for p in sorted((ROOT / "scenarios").rglob("*.yaml")):

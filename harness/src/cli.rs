@@ -578,6 +578,7 @@ pub enum ProtocolArg {
     /// IEC 62056-21 data readout (a captured dialogue or a mode D push).
     #[value(alias = "iec62056-21")]
     Iec,
-    /// Wired M-Bus (EN 13757-2/-3) replies (a capture of one or both directions).
+    /// Wired M-Bus (EN 13757-2/-3) replies (a capture of one or both directions), or wireless
+    /// M-Bus as a receiver stick delivers it (iM871A, AMB8465, CUL, rtl_wmbus, bare frames).
     Mbus,
 }

@@ -573,6 +573,7 @@ pub const ERROR_KINDS: &[&str] = &[
     "incomplete",
     "invocation_counter",
     "length",
+    "mac_mismatch",
     "malformed",
     "missing_auth_key",
     "missing_key",

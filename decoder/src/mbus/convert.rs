@@ -141,6 +141,14 @@ pub fn decode_data(ci: u8, data: &[u8]) -> Result<Reading, Error> {
     if ci == CI_FIXED || ci == CI_FIXED_MSB {
         return fixed::decode(ci, data);
     }
+    variable_reading(ci, data, DATA_OFFSET)
+}
+
+/// The reading of a variable data response (CI `72`, `76`, `78`, `7A`; others are errors as in
+/// [`parse_variable`]) whose data (after CI) starts at byte `data_offset` of its frame — the
+/// offset that names manufacturer data (`manufacturer_data@P`). Wireless M-Bus reuses it for
+/// its (decrypted) transport-layer data.
+pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Reading, Error> {
     let (header, records) = parse_variable(ci, data)?;
     let header_len = match header_kind(ci) {
         Some(HeaderKind::Long) => LONG_HEADER_LEN,
@@ -178,7 +186,7 @@ pub fn decode_data(ci: u8, data: &[u8]) -> Result<Reading, Error> {
     for (n, rec) in records.records.iter().enumerate() {
         let id = match records.manufacturer_at {
             Some(at) if rec.dif & 0xEF == 0x0F => {
-                format!("manufacturer_data@{}", DATA_OFFSET + header_len + at)
+                format!("manufacturer_data@{}", data_offset + header_len + at)
             }
             _ => format!("#{n}"),
         };
