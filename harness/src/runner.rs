@@ -194,7 +194,8 @@ pub fn run_scenario_with_seed(
     let transport = options.transport.unwrap_or(spec.transport);
     let mut failures = Vec::new();
     let result = if transport == Transport::Memory {
-        let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
+        let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed)
+            .map_err(|e| invalid(format!("line: {e}")))?;
         // Under its own seed a fault must take effect, or the scenario tests nothing; under
         // another (`--seed`, `--seeds`) a fault of chance (noise) may miss, and that is no
         // failure of the decoder.

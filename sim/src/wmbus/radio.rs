@@ -12,7 +12,7 @@
 //!   a probability falling linearly to 0.
 //! - **Repeater**: every telegram heard again `delay_ms` later with the hop bit set (ELL CC bit
 //!   `H`, else the configuration word's hop-counter bit), CRCs recomputed.
-//! - **Meter faults** ([`MeterFaults`], applied by [`RadioMeter`]): a wrong key, a replayed
+//! - **Meter faults** ([`super::meter::MeterFaults`], applied by [`RadioMeter`]): a wrong key, a replayed
 //!   telegram (access number and message counter repeat), counters that go back, a truncated frame
 //!   whose L field announces more bytes than it has.
 
@@ -28,20 +28,6 @@ use crate::seed::{Seed, SimRng};
 pub const SENSITIVITY_DBM: i16 = -105;
 /// Above the sensitivity by less than this, telegrams are lost with falling probability, dB.
 pub const FADE_MARGIN_DB: i16 = 10;
-
-/// Faults of one meter, by telegram number (0 = its first telegram).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MeterFaults {
-    /// Every telegram encrypted with a key other than the configured one.
-    pub wrong_key: bool,
-    /// Telegrams replaced by the previous one, byte for byte.
-    pub replay_at: Vec<u64>,
-    /// Telegrams before which access number and message counter go back by 8.
-    pub counter_back_at: Vec<u64>,
-    /// Telegrams cut to half their length (L unchanged).
-    pub truncate_at: Vec<u64>,
-}
 
 /// A repeater that hears every telegram and sends it again with the hop bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -369,6 +355,7 @@ mod test {
     use super::*;
     use crate::clock::WallClock;
     use crate::wmbus::catalog::CATALOG;
+    use crate::wmbus::meter::MeterFaults;
     use meterlab_decoder::Key;
 
     fn air(which: &[usize], at_ns: u64, faults: RadioFaults, seed: u64) -> Air {
