@@ -1328,6 +1328,7 @@ mod test {
             include_str!("../../decoder/src/dlms/mod.rs"),
             include_str!("../../decoder/src/iec/mod.rs"),
             include_str!("../../decoder/src/mbus/record.rs"),
+            include_str!("../../decoder/src/wmbus/mod.rs"),
         ];
         let mut kinds: std::collections::BTreeSet<&str> = sources
             .iter()
