@@ -1339,30 +1339,6 @@ mod test {
                 (!arm[..arm.find("=>")?].contains(['(', '\n'])).then_some(name)
             })
             .collect();
-        // The wireless M-Bus decoder names its kinds where it makes the error.
-        let wireless = [
-            include_str!("../../decoder/src/wmbus/afl.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/amb8465.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/cul.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/im871a.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/mod.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/raw.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/rtlwmbus.rs"),
-            include_str!("../../decoder/src/wmbus/either.rs"),
-            include_str!("../../decoder/src/wmbus/ell.rs"),
-            include_str!("../../decoder/src/wmbus/link.rs"),
-            include_str!("../../decoder/src/wmbus/mod.rs"),
-            include_str!("../../decoder/src/wmbus/security.rs"),
-            include_str!("../../decoder/src/wmbus/stream.rs"),
-            include_str!("../../decoder/src/wmbus/telegram.rs"),
-            include_str!("../../decoder/src/wmbus/tpl.rs"),
-        ];
-        kinds.extend(wireless.iter().flat_map(|src| {
-            src.split("Error::new(").skip(1).filter_map(|rest| {
-                let (name, _) = rest.trim_start().strip_prefix('"')?.split_once('"')?;
-                Some(name)
-            })
-        }));
         kinds.extend(["no_answer", "no_data", "protocol"]);
         let listed: std::collections::BTreeSet<&str> = ERROR_KINDS.iter().copied().collect();
         assert_eq!(kinds, listed);
