@@ -257,12 +257,12 @@ fn decode_field(
             let (b, len) = take(n)?;
             let b = &b[..len];
             let field = match (quantity.presentation, n) {
-                (Presentation::Plain, _) => Field::Number(Decimal::from_int(int_le(&b).into())),
-                (_, 2) => Field::Text(date_g(&b)),
-                (_, 4) if b[0] & 0x80 != 0 => Field::InvalidTime(date_f(&b)),
-                (_, 4) => Field::Text(date_f(&b)),
-                (_, 6) => Field::Text(date_i(&b)),
-                _ => Field::Number(Decimal::from_int(int_le(&b).into())),
+                (Presentation::Plain, _) => Field::Number(Decimal::from_int(int_le(b).into())),
+                (_, 2) => Field::Text(date_g(b)),
+                (_, 4) if b[0] & 0x80 != 0 => Field::InvalidTime(date_f(b)),
+                (_, 4) => Field::Text(date_f(b)),
+                (_, 6) => Field::Text(date_i(b)),
+                _ => Field::Number(Decimal::from_int(int_le(b).into())),
             };
             (field, n)
         }
