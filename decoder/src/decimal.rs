@@ -50,6 +50,15 @@ impl Decimal {
         if self.mantissa == 0 {
             return Decimal::new(0, 0);
         }
+        // 64-bit division is far cheaper than 128-bit: use it whenever the mantissa fits.
+        if let Ok(mut m) = i64::try_from(self.mantissa) {
+            let mut e = self.exponent;
+            while m % 10 == 0 {
+                m /= 10;
+                e += 1;
+            }
+            return Decimal::new(i128::from(m), e);
+        }
         let (mut m, mut e) = (self.mantissa, self.exponent);
         while m % 10 == 0 {
             m /= 10;

@@ -345,7 +345,7 @@ impl Message {
                 json_str(out, &error.message);
                 if let Some(offset) = error.offset {
                     out.extend_from_slice(br#","offset":"#);
-                    json_serde(out, &offset);
+                    json_uint(out, offset);
                 }
                 out.extend_from_slice(b"}}");
             }
@@ -406,7 +406,7 @@ impl Value {
         json_str(out, &self.id);
         out.extend_from_slice(br#","value":"#);
         match &self.value {
-            Scalar::Number(d) => json_serde(out, d),
+            Scalar::Number(d) => json_decimal(out, d),
             Scalar::Text(t) => json_str(out, t),
         }
         let strings = [
@@ -423,15 +423,15 @@ impl Value {
         }
         if let Some(storage) = self.storage {
             out.extend_from_slice(br#","storage":"#);
-            json_serde(out, &storage);
+            json_uint(out, u64::from(storage));
         }
         if let Some(tariff) = self.tariff {
             out.extend_from_slice(br#","tariff":"#);
-            json_serde(out, &tariff);
+            json_uint(out, u64::from(tariff));
         }
         if let Some(subunit) = self.subunit {
             out.extend_from_slice(br#","subunit":"#);
-            json_serde(out, &subunit);
+            json_uint(out, u64::from(subunit));
         }
         if self.unverified {
             out.extend_from_slice(br#","unverified":true"#);
@@ -447,9 +447,9 @@ impl Value {
 /// A JSON string: copied whole when nothing in it needs escaping, else escaped by serde_json.
 fn json_str(out: &mut Vec<u8>, s: &str) {
     // No early exit: the fold over the bytes vectorises.
-    let plain = !s.bytes().fold(false, |bad, b| {
-        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
+    let plain = !s
+        .bytes()
+        .fold(false, |bad, b| bad | ESCAPED[usize::from(b)]);
     if plain {
         out.reserve(s.len() + 2);
         out.push(b'"');
@@ -458,6 +458,50 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     } else {
         json_serde(out, s);
     }
+}
+
+/// The bytes JSON strings must escape: control characters, `"` and `\\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// An unsigned integer in decimal, as serde_json writes it.
+fn json_uint(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = value;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// A number: integers (exponent 0, within `i64`) directly, anything else as serde_json writes
+/// [`Decimal`]'s `Serialize` (normalised integer, else the nearest double).
+fn json_decimal(out: &mut Vec<u8>, d: &Decimal) {
+    if d.exponent() == 0 {
+        if let Ok(m) = i64::try_from(d.mantissa()) {
+            if m < 0 {
+                out.push(b'-');
+            }
+            json_uint(out, m.unsigned_abs());
+            return;
+        }
+    }
+    json_serde(out, d);
 }
 
 fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
@@ -518,6 +562,17 @@ mod test {
             .push(Value::number("a", Decimal::new(-12345, -3), Some("m^3")));
         r.values.push(Value::number("b", Decimal::new(7, 30), None));
         r.values
+            .push(Value::number("i", Decimal::from_int(-0), None));
+        r.values.push(Value::number(
+            "j",
+            Decimal::from_int(i128::from(i64::MIN)),
+            None,
+        ));
+        r.values
+            .push(Value::number("k", Decimal::new(-1200, -2), None));
+        r.values
+            .push(Value::number("l", Decimal::from_int(-45).scaled(2), None));
+        r.values
             .push(Value::number("c", Decimal::new(1, -400), Some("°C")));
         r.values.push(
             Value::text("d\"q\\", "tab\there\u{1}\u{7f}é\n")
@@ -529,6 +584,14 @@ mod test {
             attribute: Some(-3),
             ..Value::number("e", Decimal::from_int(i128::from(i64::MAX) + 1), None)
         });
+        r.values
+            .push(Value::number("f", Decimal::from_int(0), None).record(
+                "",
+                "",
+                u64::MAX,
+                0,
+                u32::MAX,
+            ));
         let mut with_all = r.clone();
         with_all.meter_id = Some("E004\"".into());
         with_all.time = Some("t".into());
