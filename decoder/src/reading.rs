@@ -423,7 +423,7 @@ impl Value {
         }
         if let Some(storage) = self.storage {
             out.extend_from_slice(br#","storage":"#);
-            json_uint(out, u64::from(storage));
+            json_uint(out, storage);
         }
         if let Some(tariff) = self.tariff {
             out.extend_from_slice(br#","tariff":"#);
