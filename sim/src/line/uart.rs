@@ -573,11 +573,19 @@ fn run_time(anchor_ns: u64, run_bits: f64, bit_ns: f64, bits: f64) -> u64 {
 
 /// `x.round() as u64` (half away from zero, saturating, NaN to 0), without a libm call: the
 /// integer part by truncation, then the fraction, which `x - trunc(x)` gives exactly.
+/// Times in ns stay far below 2^62, where the signed conversions (one instruction each) apply.
 #[inline]
 fn round_to_u64(x: f64) -> u64 {
+    if (0.0..SIGNED_RANGE).contains(&x) {
+        let whole = x as i64;
+        return whole as u64 + u64::from(x - whole as f64 >= 0.5);
+    }
     let whole = x as u64;
     whole.saturating_add(u64::from(x - whole as f64 >= 0.5))
 }
+
+/// Below this, an `f64` converts to and from `i64` exactly in its integer part (2^62).
+const SIGNED_RANGE: f64 = 4_611_686_018_427_387_904.0;
 
 /// `n as f64`, with one conversion instruction for the values that fit an `i64`.
 #[inline]
@@ -591,6 +599,10 @@ fn to_f64(n: u64) -> f64 {
 /// `x.ceil() as u64` (saturating, NaN to 0), without a libm call.
 #[inline]
 fn ceil_to_u64(x: f64) -> u64 {
+    if (0.0..SIGNED_RANGE).contains(&x) {
+        let whole = x as i64;
+        return whole as u64 + u64::from((whole as f64) < x);
+    }
     let whole = x as u64;
     whole.saturating_add(u64::from((whole as f64) < x && whole < u64::MAX))
 }
@@ -862,6 +874,11 @@ pub struct Receiver {
     tick_ns: f64,
     /// `1 / tick_ns`.
     per_tick: f64,
+    /// The last sender settings asked about and [`Receiver::reads_cleanly`]'s answer.
+    clean_for: Option<(UartConfig, bool)>,
+    /// The start and stop-sample times of the last character computed on the fast path: a
+    /// session asks again every step until the stop sample is due.
+    clean_stop: Option<(u64, u64)>,
     /// Where the tick clock started (0, or the last reconfiguration).
     anchor_ns: u64,
     hunt_from_ns: u64,
@@ -875,6 +892,8 @@ impl Receiver {
             config,
             tick_ns,
             per_tick: 1.0 / tick_ns,
+            clean_for: None,
+            clean_stop: None,
             anchor_ns: 0,
             hunt_from_ns: 0,
         }
@@ -888,6 +907,8 @@ impl Receiver {
         self.config = config;
         self.tick_ns = config.bit_time_ns() / 16.0;
         self.per_tick = 1.0 / self.tick_ns;
+        self.clean_for = None;
+        self.clean_stop = None;
         self.anchor_ns = at_ns;
         self.hunt_from_ns = at_ns;
     }
@@ -978,13 +999,29 @@ impl Receiver {
                 let Some(clean) = wire.clean.front().copied() else {
                     break;
                 };
-                if clean.start_ns < self.hunt_from_ns || !self.reads_cleanly(&clean.config) {
+                let cleanly = match self.clean_for {
+                    Some((config, answer)) if config == clean.config => answer,
+                    _ => {
+                        let answer = self.reads_cleanly(&clean.config);
+                        self.clean_for = Some((clean.config, answer));
+                        answer
+                    }
+                };
+                if clean.start_ns < self.hunt_from_ns || !cleanly {
                     // Not a character this receiver reads as sent: bit by bit.
                     wire.materialize_before(clean.start_ns.saturating_add(1));
                     continue;
                 }
-                let detect = self.first_tick_at_or_after(clean.start_ns);
-                let stop_ns = self.tick_time(detect + 8 + 16 * self.config.samples_after_start());
+                let stop_ns = match self.clean_stop {
+                    Some((start, stop)) if start == clean.start_ns => stop,
+                    _ => {
+                        let detect = self.first_tick_at_or_after(clean.start_ns);
+                        let last_tick = detect + 8 + 16 * self.config.samples_after_start();
+                        let stop = self.tick_time(last_tick);
+                        self.clean_stop = Some((clean.start_ns, stop));
+                        stop
+                    }
+                };
                 if stop_ns > until_ns {
                     break;
                 }
@@ -1085,6 +1122,9 @@ mod test {
             0.49999999999999994,
             4503599627370495.5,
             4503599627370497.0,
+            4_611_686_018_427_387_904.0,
+            4_611_686_018_427_387_903.5,
+            4_611_686_018_427_388_905.0,
             9007199254740993.0,
             1e19,
             1.8446744073709552e19,
