@@ -617,13 +617,76 @@ pub fn run_jobs_then<T: Send>(
 
 #[cfg(test)]
 mod test {
+    use super::*;
+
+    /// Results come back in list order whatever thread ran them, and a further seed's run
+    /// keeps its verdict but not its readings.
+    #[test]
+    fn run_jobs_then_keeps_the_order_and_summaries_drop_the_readings() {
+        let scenarios = crate::builtin::scenarios().expect("the built-in suite parses");
+        let memory: Vec<&Scenario> = scenarios
+            .iter()
+            .filter(|s| {
+                s.spec.meter.capture.is_none()
+                    && !RunOptions::default().real_time(s)
+                    && s.name.starts_with("dsmr")
+            })
+            .take(3)
+            .collect();
+        assert_eq!(memory.len(), 3);
+        let mut list = Vec::new();
+        for &scenario in &memory {
+            list.push((
+                true,
+                Job {
+                    scenario,
+                    seed: None,
+                },
+            ));
+            for seed in sweep_seeds(scenario.spec.seed, 2) {
+                list.push((
+                    false,
+                    Job {
+                        scenario,
+                        seed: Some(seed),
+                    },
+                ));
+            }
+        }
+        let jobs: Vec<Job<'_>> = list.iter().map(|(_, j)| *j).collect();
+        let mut seen = 0;
+        let results = run_jobs_then(
+            &jobs,
+            &RunOptions::default(),
+            2,
+            |k, r| match list.get(k) {
+                Some((false, _)) => sweep_summary(r),
+                _ => r,
+            },
+            |done, total, _| {
+                seen += 1;
+                assert_eq!((done, total), (seen, 9));
+            },
+        );
+        assert_eq!(results.len(), 9);
+        for ((primary, job), r) in list.iter().zip(&results) {
+            let o = r.as_ref().expect("runs");
+            assert_eq!(o.name, job.scenario.name);
+            assert_eq!(o.seed, job.seed.unwrap_or(job.scenario.spec.seed));
+            assert!(o.failures.is_empty(), "{:?}", o.failures);
+            assert_eq!(!o.truth.is_empty(), *primary, "{}", o.name);
+            assert_eq!(!o.messages.is_empty(), *primary, "{}", o.name);
+            assert!(o.tally.sent > 0, "{}", o.name);
+        }
+    }
+
     #[test]
     fn sweep_seeds_are_fixed_distinct_and_not_the_own_seed() {
-        let a = super::sweep_seeds(10, 8);
-        assert_eq!(a, super::sweep_seeds(10, 8));
+        let a = sweep_seeds(10, 8);
+        assert_eq!(a, sweep_seeds(10, 8));
         assert_eq!(
             &a[..3],
-            &super::sweep_seeds(10, 3)[..],
+            &sweep_seeds(10, 3)[..],
             "N more keeps the first ones"
         );
         let mut sorted = a.clone();
@@ -631,6 +694,6 @@ mod test {
         sorted.dedup();
         assert_eq!(sorted.len(), 8);
         assert!(!a.contains(&10));
-        assert_ne!(a, super::sweep_seeds(11, 8));
+        assert_ne!(a, sweep_seeds(11, 8));
     }
 }
