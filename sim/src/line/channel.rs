@@ -168,15 +168,14 @@ impl Channel {
     /// returned once.
     pub fn receive_until(&mut self, until_ns: u64) -> Vec<RxChar> {
         let mut out = std::mem::take(&mut self.pending);
-        out.extend(self.receive_chars(until_ns));
+        self.receive_chars(until_ns, &mut out);
         out
     }
 
-    fn receive_chars(&mut self, until_ns: u64) -> Vec<RxChar> {
+    /// Appends the characters completed by `until_ns` to `out`.
+    fn receive_chars(&mut self, until_ns: u64, out: &mut Vec<RxChar>) {
         self.read_until_ns = self.read_until_ns.max(until_ns);
-        let mut out = Vec::new();
-        self.rx.receive_until(&mut self.wire, until_ns, &mut out);
-        out
+        self.rx.receive_until(&mut self.wire, until_ns, out);
     }
 
     /// Everything still on the line (call after the last send): reads until the line has been
@@ -205,8 +204,9 @@ impl Channel {
     /// switch is lost, as on a real UART.
     pub fn set_rx_config(&mut self, at_ns: u64, config: UartConfig) -> Result<(), LineError> {
         config.validate()?;
-        let before = self.receive_chars(at_ns);
-        self.pending.extend(before);
+        let mut pending = std::mem::take(&mut self.pending);
+        self.receive_chars(at_ns, &mut pending);
+        self.pending = pending;
         self.rx.reconfigure(at_ns, config);
         Ok(())
     }

@@ -926,8 +926,9 @@ impl Receiver {
     /// The first tick at or after `time_ns`.
     fn first_tick_at_or_after(&self, time_ns: u64) -> u64 {
         let time_ns = time_ns.max(self.anchor_ns);
-        // An estimate (the loops below make it exact whatever its rounding).
-        let mut k = ceil_to_u64(to_f64(time_ns - self.anchor_ns) * self.per_tick);
+        // An estimate (the loops below make it exact whatever its rounding): tick k is at or
+        // after `time_ns` when `k · tick` rounds up to it, from half a ns before.
+        let mut k = ceil_to_u64((to_f64(time_ns - self.anchor_ns) - 0.5) * self.per_tick);
         while k > 0 && self.tick_time(k - 1) >= time_ns {
             k -= 1;
         }
