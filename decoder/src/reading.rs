@@ -199,11 +199,17 @@ impl Reading {
         {
             return false;
         }
-        let key = |v: &&Value| (v.id.clone(), v.time.clone(), v.attribute);
+        // Most often the values come in the same order: no sorting then.
+        if self.values == other.values {
+            return true;
+        }
+        let order = |x: &&Value, y: &&Value| {
+            (&x.id, &x.time, x.attribute).cmp(&(&y.id, &y.time, y.attribute))
+        };
         let mut a: Vec<&Value> = self.values.iter().collect();
         let mut b: Vec<&Value> = other.values.iter().collect();
-        a.sort_by_key(key);
-        b.sort_by_key(key);
+        a.sort_by(order);
+        b.sort_by(order);
         a == b
     }
 }
