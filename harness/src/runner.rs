@@ -23,7 +23,9 @@ use crate::reader::Reader;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
 use crate::transport::{self, SerialDevices, Transport};
-use crate::verdict::{check, judge_with, wrong_readings_detail, MessageFate, Tally, Verdict};
+use crate::verdict::{
+    check, judge_with, wrong_readings_detail, MessageFate, Tally, Unmet, Verdict,
+};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -338,11 +340,10 @@ fn judge_outcome(
         failures.push(Failure { what, detail: None });
     }
     let wrong_diffs = || wrong_readings_detail(truth, messages, &fates);
-    for what in check(&spec.expect, &tally, reference) {
-        let detail = if what.contains("wrong readings") {
-            wrong_diffs()
-        } else {
-            None
+    for (unmet, what) in check(&spec.expect, &tally, reference) {
+        let detail = match unmet {
+            Unmet::Wrong => wrong_diffs(),
+            Unmet::Readings | Unmet::ErrorCount | Unmet::UnexpectedError => None,
         };
         failures.push(Failure { what, detail });
     }
