@@ -7,10 +7,11 @@
 //! - **M-Bus, parse only**: every wired corpus frame of `tests/data/mbus/` that both read, against
 //!   [`m_bus_parser`] 0.5's allocation-free path (`MbusData::try_from` and every record with its
 //!   labels and units, as its own corpus bench consumes them). Ours: the frame view with its
-//!   checksum, the header and every record parsed into its quantity and data field
-//!   ([`meterlab_decoder::mbus::convert::parse_variable`]; the fixed data structure for CI
-//!   `73`/`77`), without building a reading. Ours does more than the peer here: it decodes
-//!   every data field (BCD, integers, dates) where the peer keeps borrowed bytes.
+//!   checksum, the header, and every record delimited by the zero-copy
+//!   [`meterlab_decoder::mbus::record::RecordIter`] with its quantity (name, unit, exponent:
+//!   the peer's labels and units) read from the VIF chain; the data fields stay borrowed bytes,
+//!   as the peer's do (the fixed data structure for CI `73`/`77` is decoded). Until 2026-12-04
+//!   ours decoded every data field here too (`parse_variable`), more work than the peer's.
 //! - **M-Bus, full decode**: the same frames, `m_bus_parser::output::decode_bytes` (its typed
 //!   canonical output: exact values, units, manufacturer) against [`MbusDecoder`] to readings.
 //! - **DLMS**: the real Kaifa MA309 push of Netz NÖ / EVN (two M-Bus long frames, AES-128-GCM):
@@ -23,9 +24,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use divan::Bencher;
-use meterlab_decoder::mbus::convert::{parse_variable, DATA_OFFSET};
+use meterlab_decoder::mbus::convert::{split_variable, DATA_OFFSET};
 use meterlab_decoder::mbus::fixed::{self, CI_FIXED, CI_FIXED_MSB};
 use meterlab_decoder::mbus::frame::Frame;
+use meterlab_decoder::mbus::record::{RecordItem, RecordIter};
 use meterlab_decoder::{DlmsDecoder, DsmrDecoder, MbusDecoder, Message, StreamDecoder};
 
 #[path = "../tests/common/mod.rs"]
@@ -124,10 +126,18 @@ fn ours_mbus_parse(frame: &[u8]) -> Option<usize> {
     if ci == CI_FIXED || ci == CI_FIXED_MSB {
         return fixed::decode(ci, f.data()).ok().map(|r| r.values.len());
     }
-    let (header, records) = parse_variable(ci, f.data()).ok()?;
+    let (header, records) = split_variable(ci, f.data()).ok()?;
     black_box(&header);
     black_box(DATA_OFFSET);
-    Some(black_box(records).records.len())
+    let mut n = 0;
+    for item in RecordIter::new(records) {
+        if let RecordItem::Record(view) = item.ok()? {
+            black_box(view.quantity());
+            black_box(view);
+            n += 1;
+        }
+    }
+    Some(n)
 }
 
 /// Ours, full decode: the stream decoder to readings.

@@ -641,3 +641,58 @@ fn regression_manufacturer_ci_b7_libmbus_90() {
         "{messages:?}"
     );
 }
+
+/// The zero-copy record walk (`RecordIter`, the parse-only path) delimits every corpus frame's
+/// records exactly as `parse_records` decodes them: the same records in the same order, each
+/// view decoding to the same quantity and field, and the same error where the data is bad.
+#[test]
+fn record_views_delimit_what_parse_records_decodes() {
+    use meterlab_decoder::mbus::convert::split_variable;
+    use meterlab_decoder::mbus::frame::Frame;
+    use meterlab_decoder::mbus::record::{parse_records, RecordItem, RecordIter};
+    let mut compared = 0;
+    for frame in common::mbus_frames() {
+        let Ok(f) = Frame::new_checked(&frame[..]) else {
+            continue;
+        };
+        let Some(ci) = f.ci() else { continue };
+        let Ok((_, data)) = split_variable(ci, f.data()) else {
+            continue;
+        };
+        let msb_first = ci == 0x76;
+        let parsed = parse_records(data, msb_first);
+        let mut records = Vec::new();
+        let mut walked: Result<(), _> = Ok(());
+        for item in RecordIter::new(data) {
+            match item {
+                Ok(RecordItem::Record(view)) => {
+                    let quantity = view.quantity();
+                    match view.field(&quantity, msb_first) {
+                        Ok(field) => records.push((view.dif, quantity, field)),
+                        Err(e) => {
+                            walked = Err(e);
+                            break;
+                        }
+                    }
+                }
+                Ok(RecordItem::Manufacturer { .. }) => {}
+                Err(e) => walked = Err(e),
+            }
+        }
+        match (&parsed, walked) {
+            (Ok(p), Ok(())) => {
+                let decoded: Vec<_> = p
+                    .records
+                    .iter()
+                    .filter(|r| r.dif & 0x0F != 0x0F)
+                    .map(|r| (r.dif, r.quantity.clone(), r.field.clone()))
+                    .collect();
+                assert_eq!(decoded, records, "{}", hex::encode(frame));
+            }
+            (Err(p), Err(w)) => assert_eq!(p, &w, "{}", hex::encode(frame)),
+            (p, w) => panic!("{}: parse_records {p:?}, walk {w:?}", hex::encode(frame)),
+        }
+        compared += 1;
+    }
+    assert!(compared >= 50, "only {compared} frames compared");
+}

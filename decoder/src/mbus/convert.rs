@@ -111,6 +111,14 @@ pub fn decode_checked<T: AsRef<[u8]>>(frame: &Frame<T>) -> Decoded {
 
 /// The header and records of a variable data response's data (after CI).
 pub fn parse_variable(ci: u8, data: &[u8]) -> Result<(Option<HeaderRepr>, Records), Error> {
+    let (header, records) = split_variable(ci, data)?;
+    let records = parse_records(records, ci == 0x76)?;
+    Ok((header, records))
+}
+
+/// The header of a variable data response's data (after CI), and the data its records are in
+/// (for [`super::record::RecordIter`]; CI `76` sends every data field MSB first).
+pub fn split_variable(ci: u8, data: &[u8]) -> Result<(Option<HeaderRepr>, &[u8]), Error> {
     let Some(kind) = header_kind(ci) else {
         if ci == CI_APPLICATION_ERROR {
             let code = data.first().copied().unwrap_or(0);
@@ -121,10 +129,8 @@ pub fn parse_variable(ci: u8, data: &[u8]) -> Result<(Option<HeaderRepr>, Record
         }
         return Err(unsupported(ci, ""));
     };
-    let msb_first = ci == 0x76;
-    let (header, len) = HeaderRepr::parse(data, kind, msb_first)?;
-    let records = parse_records(&data[len..], msb_first)?;
-    Ok((header, records))
+    let (header, len) = HeaderRepr::parse(data, kind, ci == 0x76)?;
+    Ok((header, data.get(len..).unwrap_or_default()))
 }
 
 /// The `unsupported_ci` error of `ci`: `CI 0x8C: extended link layer (wireless)`.

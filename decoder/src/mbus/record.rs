@@ -2,8 +2,9 @@
 //! the data field codings of annex A: types A (BCD), B (integer), F/G/I (date and time),
 //! H (real), and the variable-length LVAR field of 6.3.3).
 //!
-//! [`parse_records`] walks the data after the header: idle fillers `2F` are skipped, `0F`/`1F`
-//! end the records with manufacturer data. A record that the telegram cuts off, or one with
+//! [`RecordIter`] delimits the records of the data after the header without decoding them (a
+//! zero-copy [`RecordView`] each); [`parse_records`] decodes what it delimits. Idle fillers `2F`
+//! are skipped, `0F`/`1F` end the records with manufacturer data. A record that the telegram cuts off, or one with
 //! more than 10 DIFEs or VIFEs, makes the whole telegram an error (as libmbus does).
 
 use super::dif::{self, Address, Coding};
@@ -128,36 +129,129 @@ fn premature(at: &str, offset: usize) -> Error {
     )
 }
 
-/// Parses the records in `data` (the bytes after the header). `msb_first` is CI `76`: every
-/// data field is sent most significant byte first.
-pub fn parse_records(data: &[u8], msb_first: bool) -> Result<Records, Error> {
-    let mut out = Records::default();
-    let mut i = 0;
-    while let Some(&dif) = data.get(i) {
-        i += 1;
-        match dif {
-            dif::IDLE_FILLER => continue,
-            dif::MANUFACTURER_DATA | dif::MORE_RECORDS_FOLLOW => {
-                out.records.push(Record {
-                    dif,
-                    address: Address::default(),
-                    function: "instantaneous",
-                    quantity: vif::primary(0x7F),
-                    field: Field::Hex(hex(&data[i..])),
-                });
-                out.more_follow = dif == dif::MORE_RECORDS_FOLLOW;
-                out.manufacturer_at = Some(i);
-                return Ok(out);
+/// One data record as it lies in the telegram: delimited and checked, not interpreted. The
+/// zero-copy view of [`RecordIter`]; [`RecordView::quantity`] and [`RecordView::field`] read
+/// it on demand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordView<'a> {
+    /// The DIF.
+    pub dif: u8,
+    /// The DIFEs (at most [`dif::MAX_DIFE`]).
+    pub difes: &'a [u8],
+    /// The VIF.
+    pub vif: u8,
+    /// The unit text of a plain-text VIF (`7C`/`FC`), as sent (last character first).
+    pub text: Option<&'a [u8]>,
+    /// The VIFEs, the extension code of an `FB`/`FD` VIF first (at most [`MAX_VIFE`]).
+    pub vifes: &'a [u8],
+    /// The data field, with its LVAR byte where the coding is variable.
+    pub data: &'a [u8],
+    /// Where the data field starts in the records' data.
+    pub data_at: usize,
+}
+
+impl RecordView<'_> {
+    /// What the VIF chain means. VIFEs after a manufacturer-specific VIFE (`7F`/`FF`) are not
+    /// applied.
+    pub fn quantity(&self) -> Quantity {
+        let (mut quantity, rest) = match (self.vif & 0x7F, self.vifes.split_first()) {
+            (0x7C, _) => {
+                let text = self.text.unwrap_or_default();
+                let text: String = text.iter().rev().map(|&b| char::from(b)).collect();
+                (Quantity::plain_text(&text), self.vifes)
             }
-            // Other special functions (global readout request `7F`…) carry no record.
-            d if d & 0x0F == 0x0F => continue,
-            _ => {}
+            (0x7B, Some((&code, rest))) if self.vif & 0x80 != 0 => (vif::extension_fb(code), rest),
+            (0x7D, Some((&code, rest))) if self.vif & 0x80 != 0 => (vif::extension_fd(code), rest),
+            _ => (vif::primary(self.vif), self.vifes),
+        };
+        for &e in rest {
+            if e & 0x7F == 0x7F {
+                break;
+            }
+            quantity.apply_vife(e);
         }
-        let mut difes = Vec::new();
+        quantity
+    }
+
+    /// Storage number, tariff and subunit.
+    pub fn address(&self) -> Address {
+        Address::of(self.dif, self.difes)
+    }
+
+    /// `instantaneous`, `maximum`, `minimum` or `error`.
+    pub fn function(&self) -> &'static str {
+        dif::function_name(self.dif)
+    }
+
+    /// The data field decoded for `quantity` (dates where the VIF says so); `msb_first` is CI
+    /// `76`.
+    pub fn field(&self, quantity: &Quantity, msb_first: bool) -> Result<Field, Error> {
+        decode_field(self.data, self.dif, quantity, msb_first, self.data_at).map(|(f, _)| f)
+    }
+}
+
+/// What [`RecordIter`] finds next in the records' data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordItem<'a> {
+    /// A data record.
+    Record(RecordView<'a>),
+    /// DIF `0F` (`more_follow: false`) or `1F`: manufacturer data from `at` (the byte after
+    /// the DIF) to the end; nothing follows.
+    Manufacturer {
+        /// The DIF was `1F`: more records follow in the next telegram.
+        more_follow: bool,
+        /// Where the manufacturer data starts.
+        at: usize,
+    },
+}
+
+/// The records of a variable data structure, delimited one by one without decoding them
+/// (EN 13757-3, 6.3 to 6.5): idle fillers and other special functions are skipped; a record the
+/// data cuts off, more than 10 DIFEs or VIFEs, or a reserved LVAR is an error, after which the
+/// iterator ends.
+#[derive(Clone, Debug)]
+pub struct RecordIter<'a> {
+    data: &'a [u8],
+    at: usize,
+    done: bool,
+}
+
+impl<'a> RecordIter<'a> {
+    /// The records in `data` (the bytes after the header).
+    pub fn new(data: &'a [u8]) -> Self {
+        RecordIter {
+            data,
+            at: 0,
+            done: false,
+        }
+    }
+
+    fn next_item(&mut self) -> Result<Option<RecordItem<'a>>, Error> {
+        let data = self.data;
+        let mut i = self.at;
+        let dif = loop {
+            let Some(&dif) = data.get(i) else {
+                return Ok(None);
+            };
+            i += 1;
+            match dif {
+                dif::MANUFACTURER_DATA | dif::MORE_RECORDS_FOLLOW => {
+                    return Ok(Some(RecordItem::Manufacturer {
+                        more_follow: dif == dif::MORE_RECORDS_FOLLOW,
+                        at: i,
+                    }));
+                }
+                // Idle fillers `2F` and other special functions (global readout request
+                // `7F`…) carry no record.
+                d if d & 0x0F == 0x0F => continue,
+                d => break d,
+            }
+        };
+        let difes_at = i;
         let mut last = dif;
         while last & 0x80 != 0 {
             let &e = data.get(i).ok_or_else(|| premature("DIFE", i))?;
-            if difes.len() == dif::MAX_DIFE {
+            if i - difes_at == dif::MAX_DIFE {
                 return Err(Error::new(
                     ErrorKind::TooManyDife,
                     format!(
@@ -166,68 +260,140 @@ pub fn parse_records(data: &[u8], msb_first: bool) -> Result<Records, Error> {
                     ),
                 ));
             }
-            difes.push(e);
             last = e;
             i += 1;
         }
+        let difes = &data[difes_at..i];
         let &vif_byte = data.get(i).ok_or_else(|| premature("VIF", i))?;
         i += 1;
-        let mut vife_count = 0;
-        let mut manufacturer_vifes = false;
-        let next_vife = |i: &mut usize, count: &mut usize| -> Result<u8, Error> {
-            let &e = data.get(*i).ok_or_else(|| premature("VIFE", *i))?;
-            if *count == MAX_VIFE {
+        let mut text = None;
+        if vif_byte & 0x7F == 0x7C {
+            let &len = data
+                .get(i)
+                .ok_or_else(|| premature("variable length VIF", i))?;
+            text = Some(
+                data.get(i + 1..i + 1 + usize::from(len))
+                    .ok_or_else(|| premature("variable length VIF", i))?,
+            );
+            i += 1 + usize::from(len);
+        }
+        let vifes_at = i;
+        let mut last = vif_byte;
+        while last & 0x80 != 0 {
+            let &e = data.get(i).ok_or_else(|| premature("VIFE", i))?;
+            if i - vifes_at == MAX_VIFE {
                 return Err(Error::new(
                     ErrorKind::TooManyVife,
                     format!("more than {MAX_VIFE} VIFEs at offset {i} of the data"),
                 ));
             }
-            *count += 1;
-            *i += 1;
-            Ok(e)
-        };
-        let (mut quantity, mut last) = match vif_byte & 0x7F {
-            0x7C => {
-                let &len = data
-                    .get(i)
-                    .ok_or_else(|| premature("variable length VIF", i))?;
-                let text = data
-                    .get(i + 1..i + 1 + usize::from(len))
-                    .ok_or_else(|| premature("variable length VIF", i))?;
-                i += 1 + usize::from(len);
-                let text: String = text.iter().rev().map(|&b| char::from(b)).collect();
-                (Quantity::plain_text(&text), vif_byte)
-            }
-            0x7B if vif_byte & 0x80 != 0 => {
-                let code = next_vife(&mut i, &mut vife_count)?;
-                (vif::extension_fb(code), code)
-            }
-            0x7D if vif_byte & 0x80 != 0 => {
-                let code = next_vife(&mut i, &mut vife_count)?;
-                (vif::extension_fd(code), code)
-            }
-            _ => (vif::primary(vif_byte), vif_byte),
-        };
-        while last & 0x80 != 0 {
-            let e = next_vife(&mut i, &mut vife_count)?;
-            if !manufacturer_vifes {
-                if e & 0x7F == 0x7F {
-                    manufacturer_vifes = true;
-                } else {
-                    quantity.apply_vife(e);
-                }
-            }
             last = e;
+            i += 1;
         }
-        let (field, used) = decode_field(&data[i..], dif, &quantity, msb_first, i)?;
-        i += used;
-        out.records.push(Record {
+        let vifes = &data[vifes_at..i];
+        let len = field_len(&data[i..], dif, i)?;
+        let field = &data[i..i + len];
+        let view = RecordView {
             dif,
-            address: Address::of(dif, &difes),
-            function: dif::function_name(dif),
-            quantity,
-            field,
-        });
+            difes,
+            vif: vif_byte,
+            text,
+            vifes,
+            data: field,
+            data_at: i,
+        };
+        self.at = i + len;
+        Ok(Some(RecordItem::Record(view)))
+    }
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    type Item = Result<RecordItem<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.next_item().transpose();
+        if !matches!(item, Some(Ok(RecordItem::Record(_)))) {
+            self.done = true;
+        }
+        item
+    }
+}
+
+/// The length of the data field at the start of `data` (with its LVAR byte), checked against
+/// what is there; `offset` is where it starts, for messages.
+fn field_len(data: &[u8], dif: u8, offset: usize) -> Result<usize, Error> {
+    let fixed = |n: usize| {
+        if data.len() < n {
+            Err(premature("data", offset))
+        } else {
+            Ok(n)
+        }
+    };
+    match Coding::of(dif) {
+        Coding::None | Coding::Selection | Coding::Special => Ok(0),
+        Coding::Integer(n) | Coding::Bcd(n) => fixed(n),
+        Coding::Real => fixed(4),
+        Coding::Variable => {
+            let &lvar = data.first().ok_or_else(|| premature("LVAR", offset))?;
+            let n = match lvar {
+                0x00..=0xBF => usize::from(lvar),
+                0xC0..=0xC9 | 0xD0..=0xD9 => usize::from(lvar & 0x0F),
+                0xE0..=0xEF => usize::from(lvar - 0xE0),
+                0xF0..=0xF4 => 4 * usize::from(lvar - 0xEC),
+                0xF5 => 48,
+                0xF6 => 64,
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::PrematureEnd,
+                        format!("reserved LVAR 0x{lvar:02X}: the record cannot be delimited"),
+                    ))
+                }
+            };
+            if data.len() - 1 < n {
+                Err(premature("variable data", offset + 1))
+            } else {
+                Ok(n + 1)
+            }
+        }
+    }
+}
+
+/// Parses the records in `data` (the bytes after the header). `msb_first` is CI `76`: every
+/// data field is sent most significant byte first.
+pub fn parse_records(data: &[u8], msb_first: bool) -> Result<Records, Error> {
+    let mut out = Records::default();
+    for item in RecordIter::new(data) {
+        match item? {
+            RecordItem::Record(view) => {
+                let quantity = view.quantity();
+                let field = view.field(&quantity, msb_first)?;
+                out.records.push(Record {
+                    dif: view.dif,
+                    address: view.address(),
+                    function: view.function(),
+                    quantity,
+                    field,
+                });
+            }
+            RecordItem::Manufacturer { more_follow, at } => {
+                out.records.push(Record {
+                    dif: if more_follow {
+                        dif::MORE_RECORDS_FOLLOW
+                    } else {
+                        dif::MANUFACTURER_DATA
+                    },
+                    address: Address::default(),
+                    function: "instantaneous",
+                    quantity: vif::primary(0x7F),
+                    field: Field::Hex(hex(&data[at..])),
+                });
+                out.more_follow = more_follow;
+                out.manufacturer_at = Some(at);
+            }
+        }
     }
     Ok(out)
 }
