@@ -15,7 +15,9 @@
 //! - **M-Bus, full decode**: the same frames, `m_bus_parser::output::decode_bytes` (its typed
 //!   canonical output: exact values, units, manufacturer) against [`MbusDecoder`] to readings.
 //! - **DLMS**: the real Kaifa MA309 push of Netz NÖ / EVN (two M-Bus long frames, AES-128-GCM):
-//!   [`dlms_cosem`] 0.2 (`mbusparse` frames, decryption, OBIS map) against [`DlmsDecoder`].
+//!   [`dlms_cosem`] 0.2 (`mbusparse` frames, decryption, OBIS map) against [`DlmsDecoder`] to
+//!   readings, and against ours to the same depth (`meterlab_to_apdu`: frame views, decryption,
+//!   the data-notification's A-XDR tree, no reading).
 //!
 //! The peers are used as libraries only. After divan's table, `main` times every pair once more
 //! in alternating rounds and prints messages per second and the ratio (ours / fastest peer).
@@ -244,6 +246,29 @@ fn dlms_cosem_decode(bytes: &[u8], key: &[u8; 16]) -> Option<usize> {
     Some(1)
 }
 
+/// Ours, to the parsed APDU as the peer goes: the M-Bus frame views (checksums checked), the
+/// general-glo-ciphering view, decryption and the data-notification with its A-XDR body tree
+/// (borrowing the plaintext), no reading built.
+fn ours_dlms_parse(bytes: &[u8], keys: &meterlab_decoder::Keys) -> Option<usize> {
+    use meterlab_decoder::dlms::apdu::DataNotification;
+    use meterlab_decoder::dlms::ciphering::GeneralGloCiphering;
+    let mut payload = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let f = Frame::new_checked(rest).ok()?;
+        if !f.checksum_ok() {
+            return None;
+        }
+        payload.extend_from_slice(f.data().get(2..)?);
+        rest = rest.get(f.len()..)?;
+    }
+    let glo = GeneralGloCiphering::new_checked(&payload[..]).ok()?;
+    let plain = glo.decrypt(keys).ok()?;
+    let notification = DataNotification::parse_exact(&plain).ok()?;
+    black_box(&notification);
+    Some(1)
+}
+
 fn ours_dlms(bytes: &[u8], keys: &meterlab_decoder::Keys) -> usize {
     DlmsDecoder::new(keys.clone())
         .decode_all(bytes)
@@ -337,6 +362,13 @@ mod dlms_kaifa_evn {
         let k = kaifa();
         bencher.bench(|| ours_dlms(black_box(&k.bytes), &k.keys));
     }
+
+    /// Ours to the parsed APDU only, the same depth as the peer's.
+    #[divan::bench]
+    fn meterlab_to_apdu(bencher: Bencher) {
+        let k = kaifa();
+        bencher.bench(|| ours_dlms_parse(black_box(&k.bytes), &k.keys));
+    }
 }
 
 // ---------------------------------------------------------------- ratios
@@ -428,6 +460,16 @@ fn ratios() {
             black_box(dlms_cosem_decode(black_box(&k.bytes), &k.key));
         },
     );
+    compare(
+        "DLMS EVN to the APDU",
+        1,
+        &mut || {
+            black_box(ours_dlms_parse(black_box(&k.bytes), &k.keys));
+        },
+        &mut || {
+            black_box(dlms_cosem_decode(black_box(&k.bytes), &k.key));
+        },
+    );
 }
 
 fn main() {
@@ -441,6 +483,7 @@ fn main() {
         theirs.is_some_and(|n| n > 0) && ours > 0,
         "{theirs:?} {ours}"
     );
+    assert_eq!(ours_dlms_parse(&k.bytes, &k.keys), Some(1));
     divan::main();
     // `cargo test --benches` runs this binary with `--test`: skip the timing then.
     if !std::env::args().any(|a| a == "--test") {
