@@ -258,8 +258,34 @@ impl<'de> Deserialize<'de> for Decimal {
     }
 }
 
+/// Appends `value` in decimal digits (as `u64`'s `Display` and serde_json write it), without
+/// the formatting machinery.
+pub(crate) fn write_uint(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = value;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 #[cfg(test)]
 mod test {
+    #[test]
+    fn write_uint_writes_what_display_writes() {
+        for v in [0, 7, 10, 1_234_567_890, u64::MAX] {
+            let mut out = Vec::new();
+            super::write_uint(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+        }
+    }
+
     use super::*;
 
     fn d(s: &str) -> Decimal {

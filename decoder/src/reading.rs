@@ -351,7 +351,7 @@ impl Message {
                 json_str(out, &error.message);
                 if let Some(offset) = error.offset {
                     out.extend_from_slice(br#","offset":"#);
-                    json_uint(out, offset);
+                    crate::decimal::write_uint(out, offset);
                 }
                 out.extend_from_slice(b"}}");
             }
@@ -429,15 +429,15 @@ impl Value {
         }
         if let Some(storage) = self.storage {
             out.extend_from_slice(br#","storage":"#);
-            json_uint(out, storage);
+            crate::decimal::write_uint(out, storage);
         }
         if let Some(tariff) = self.tariff {
             out.extend_from_slice(br#","tariff":"#);
-            json_uint(out, u64::from(tariff));
+            crate::decimal::write_uint(out, u64::from(tariff));
         }
         if let Some(subunit) = self.subunit {
             out.extend_from_slice(br#","subunit":"#);
-            json_uint(out, u64::from(subunit));
+            crate::decimal::write_uint(out, u64::from(subunit));
         }
         if self.unverified {
             out.extend_from_slice(br#","unverified":true"#);
@@ -479,22 +479,6 @@ const ESCAPED: [bool; 256] = {
     table
 };
 
-/// An unsigned integer in decimal, as serde_json writes it.
-fn json_uint(out: &mut Vec<u8>, value: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut rest = value;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
 /// A number: integers (exponent 0, within `i64`) directly, anything else as serde_json writes
 /// [`Decimal`]'s `Serialize` (normalised integer, else the nearest double).
 fn json_decimal(out: &mut Vec<u8>, d: &Decimal) {
@@ -503,7 +487,7 @@ fn json_decimal(out: &mut Vec<u8>, d: &Decimal) {
             if m < 0 {
                 out.push(b'-');
             }
-            json_uint(out, m.unsigned_abs());
+            crate::decimal::write_uint(out, m.unsigned_abs());
             return;
         }
     }

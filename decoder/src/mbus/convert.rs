@@ -229,21 +229,10 @@ pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Readi
 
 /// `#n`, the id of the `n`-th record, written without the formatting machinery.
 fn record_id(n: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut rest = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut id = String::with_capacity(1 + digits.len() - i);
-    id.push('#');
-    id.extend(digits[i..].iter().map(|&d| char::from(d)));
-    id
+    let mut id = Vec::with_capacity(21);
+    id.push(b'#');
+    crate::decimal::write_uint(&mut id, n as u64);
+    String::from_utf8(id).unwrap_or_default()
 }
 
 /// Whether a CI `72`/`76`/`78`/`7A` long frame's records end with DIF `1F` (more records
