@@ -29,6 +29,7 @@ use meterlab_sim::profile::SpecError;
 use meterlab_sim::transport::{
     self, hex_line, Event, Port, ReaderSettings, Sent, SimOptions, StdoutPort, Summary,
 };
+use meterlab_sim::wmbus::{self, DongleConfig, DongleKind};
 use meterlab_sim::{Meter, MeterSpec, Seed};
 
 use crate::cli::SimArgs;
@@ -172,10 +173,17 @@ fn start_now(spec: &mut MeterSpec) {
 
 /// The job the command line describes.
 pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
-    let profile = args
-        .profile
-        .clone()
-        .ok_or_else(|| anyhow!("name a profile (meterlab sim --list)"))?;
+    let profile = match &args.dongle {
+        Some(name) => {
+            let kind = DongleKind::from_name(name)
+                .ok_or_else(|| anyhow!("--dongle {name:?}: im871a, amb8465, cul or rtlwmbus"))?;
+            wmbus::profile_name(kind).to_string()
+        }
+        None => args
+            .profile
+            .clone()
+            .ok_or_else(|| anyhow!("name a profile (meterlab sim --list)"))?,
+    };
     let info = catalogue()
         .into_iter()
         .find(|p| p.name == profile)
@@ -185,6 +193,9 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
     spec.options.set("auth_key", &args.keys.auth_key);
     spec.interval = args.interval.clone();
     spec.start = args.start.clone();
+    if let (Some(name), Some(path)) = (&args.dongle, &args.config) {
+        dongle_options(&mut spec, name, path)?;
+    }
     if let Some(address) = &args.address {
         if address.trim().is_empty() {
             bail!("--address is empty");
@@ -260,6 +271,50 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         follow_baud: args.follow_baud,
         json_log: args.json_log.clone(),
     })
+}
+
+/// `--dongle NAME --config FILE`: the dongle's `meters:` and `radio:` from a [`DongleConfig`]
+/// file (its `dongle:` may be left out, or must be NAME), as the profile's options. The keys in
+/// the file go into the spec as written (they are never serialised back out).
+fn dongle_options(spec: &mut MeterSpec, name: &str, path: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+        let at = e.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        config_error(path, at, without_yaml_location(&e.to_string()))
+    })?;
+    let Some(map) = value.as_mapping_mut() else {
+        bail!(
+            "{}: a dongle file is a mapping: `meters:` (and `radio:`, `dongle: {name}`)",
+            path.display()
+        );
+    };
+    match map.get("dongle").and_then(|d| d.as_str()) {
+        Some(d) if d != name => bail!(
+            "{}: the file is for a {d} dongle, the command line asks for {name}",
+            path.display()
+        ),
+        _ => {
+            map.insert("dongle".into(), name.into());
+        }
+    }
+    // The whole file checked as a dongle configuration (unknown keys, types).
+    serde_yaml::from_value::<DongleConfig>(value.clone())
+        .map_err(|e| config_error(path, None, format!("not a dongle configuration: {e}")))?;
+    for key in ["meters", "radio"] {
+        if let Some(v) = value.get(key) {
+            spec.options.set(key, v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A serde_yaml message without its own `at line …` suffix.
+fn without_yaml_location(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
 }
 
 /// The `--config` file: `meters:`, each a meter spec (profile and options, as in a scenario)
@@ -551,10 +606,17 @@ struct Started {
 /// Builds the job's meter, opens its port and its logs; `ready` gets a line saying where the
 /// meter is.
 fn start_job(job: &SimJob, ready: &dyn Fn(&str)) -> Result<Started> {
-    let meter = job
-        .spec
-        .build(job.seed.derive("meter"))
-        .map_err(|e| anyhow!("{e}"))?;
+    let meter: Box<dyn Meter> = match wmbus::dongle_of_profile(&job.spec.profile) {
+        // A dongle logs what became of every telegram on the air.
+        Some(kind) => Box::new(FateLog(
+            wmbus::profile::build(kind, &job.spec, job.seed.derive("meter"))
+                .map_err(|e| anyhow!("{e}"))?,
+        )),
+        None => job
+            .spec
+            .build(job.seed.derive("meter"))
+            .map_err(|e| anyhow!("{e}"))?,
+    };
     let mut truth = match &job.truth {
         Some(path) => {
             Some(File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
@@ -615,6 +677,63 @@ fn start_job(job: &SimJob, ready: &dyn Fn(&str)) -> Result<Started> {
         events,
         json_log,
     })
+}
+
+/// A virtual dongle whose radio log goes to the log at `-v`: one line per telegram on the air
+/// and what became of it (delivered, dropped for its CRC, not listening, collision, weak). Meter
+/// names and faults only, never a key.
+struct FateLog(wmbus::Dongle);
+
+impl FateLog {
+    fn log(&mut self) {
+        for e in self.0.take_events() {
+            let faults = if e.faults.is_empty() {
+                String::new()
+            } else {
+                format!(" (meter faults: {:?})", e.faults)
+            };
+            tracing::info!(
+                target: "meterlab::sim",
+                "{}: telegram of {} at {:.3} s{}: {:?}{faults}",
+                self.0.profile(),
+                e.meter,
+                e.at_ns as f64 / 1e9,
+                if e.repeated { " via the repeater" } else { "" },
+                e.outcome,
+            );
+        }
+    }
+}
+
+impl Meter for FateLog {
+    fn profile(&self) -> &str {
+        self.0.profile()
+    }
+    fn protocol(&self) -> Protocol {
+        self.0.protocol()
+    }
+    fn uart(&self) -> UartConfig {
+        self.0.uart()
+    }
+    fn keys(&self) -> meterlab_decoder::Keys {
+        self.0.keys()
+    }
+    fn next_push_ns(&self) -> Option<u64> {
+        self.0.next_push_ns()
+    }
+    fn push(&mut self) -> Vec<meterlab_sim::Emission> {
+        let out = self.0.push();
+        self.log();
+        out
+    }
+    fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<meterlab_sim::Emission> {
+        let out = self.0.receive(now_ns, bytes);
+        self.log();
+        out
+    }
+    fn take_uart_change(&mut self) -> Option<(u64, UartConfig)> {
+        self.0.take_uart_change()
+    }
 }
 
 /// The end of a job: its summary line in the JSON log.
