@@ -608,10 +608,20 @@ struct Started {
 fn start_job(job: &SimJob, ready: &dyn Fn(&str)) -> Result<Started> {
     let meter: Box<dyn Meter> = match wmbus::dongle_of_profile(&job.spec.profile) {
         // A dongle logs what became of every telegram on the air.
-        Some(kind) => Box::new(FateLog(
-            wmbus::profile::build(kind, &job.spec, job.seed.derive("meter"))
-                .map_err(|e| anyhow!("{e}"))?,
-        )),
+        Some(kind) => {
+            let profile = job.spec.profile.clone();
+            Box::new(crate::radio_log::RadioLogged::new(
+                wmbus::profile::build(kind, &job.spec, job.seed.derive("meter"))
+                    .map_err(|e| anyhow!("{e}"))?,
+                Box::new(move |e| {
+                    tracing::info!(
+                        target: "meterlab::sim",
+                        "{profile}: {}",
+                        crate::radio_log::event_line(e)
+                    );
+                }),
+            ))
+        }
         None => job
             .spec
             .build(job.seed.derive("meter"))
@@ -677,63 +687,6 @@ fn start_job(job: &SimJob, ready: &dyn Fn(&str)) -> Result<Started> {
         events,
         json_log,
     })
-}
-
-/// A virtual dongle whose radio log goes to the log at `-v`: one line per telegram on the air
-/// and what became of it (delivered, dropped for its CRC, not listening, collision, weak). Meter
-/// names and faults only, never a key.
-struct FateLog(wmbus::Dongle);
-
-impl FateLog {
-    fn log(&mut self) {
-        for e in self.0.take_events() {
-            let faults = if e.faults.is_empty() {
-                String::new()
-            } else {
-                format!(" (meter faults: {:?})", e.faults)
-            };
-            tracing::info!(
-                target: "meterlab::sim",
-                "{}: telegram of {} at {:.3} s{}: {:?}{faults}",
-                self.0.profile(),
-                e.meter,
-                e.at_ns as f64 / 1e9,
-                if e.repeated { " via the repeater" } else { "" },
-                e.outcome,
-            );
-        }
-    }
-}
-
-impl Meter for FateLog {
-    fn profile(&self) -> &str {
-        self.0.profile()
-    }
-    fn protocol(&self) -> Protocol {
-        self.0.protocol()
-    }
-    fn uart(&self) -> UartConfig {
-        self.0.uart()
-    }
-    fn keys(&self) -> meterlab_decoder::Keys {
-        self.0.keys()
-    }
-    fn next_push_ns(&self) -> Option<u64> {
-        self.0.next_push_ns()
-    }
-    fn push(&mut self) -> Vec<meterlab_sim::Emission> {
-        let out = self.0.push();
-        self.log();
-        out
-    }
-    fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<meterlab_sim::Emission> {
-        let out = self.0.receive(now_ns, bytes);
-        self.log();
-        out
-    }
-    fn take_uart_change(&mut self) -> Option<(u64, UartConfig)> {
-        self.0.take_uart_change()
-    }
 }
 
 /// The end of a job: its summary line in the JSON log.
