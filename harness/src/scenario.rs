@@ -1350,6 +1350,7 @@ mod test {
             include_str!("../../decoder/src/dlms/mod.rs"),
             include_str!("../../decoder/src/iec/mod.rs"),
             include_str!("../../decoder/src/mbus/record.rs"),
+            include_str!("../../decoder/src/wmbus/mod.rs"),
         ];
         let mut kinds: std::collections::BTreeSet<&str> = sources
             .iter()

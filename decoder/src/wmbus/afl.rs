@@ -12,7 +12,7 @@
 //! truncated to 8 bytes); the MAC takes what the AFL length leaves. The MAC is verified in
 //! [`super::security`].
 
-use super::Error;
+use super::{Error, ErrorKind};
 
 /// The CI of the AFL.
 pub const CI_AFL: u8 = 0x90;
@@ -53,7 +53,7 @@ impl AflRepr {
     pub fn parse(b: &[u8]) -> Result<(AflRepr, usize), Error> {
         let cut = |what: &str| {
             Error::new(
-                "premature_end",
+                ErrorKind::PrematureEnd,
                 format!("the authentication and fragmentation layer ends inside its {what}"),
             )
         };

@@ -8,7 +8,7 @@
 //! is AES-CTR ciphertext; the CRC (CRC-16/EN-13757 over the payload) is the only check of the
 //! key ([`super::security::decrypt_ell`]).
 
-use super::Error;
+use super::{Error, ErrorKind};
 
 /// CI of the short ELL (CC, ACC).
 pub const CI_ELL_SHORT: u8 = 0x8C;
@@ -35,18 +35,21 @@ impl<T: AsRef<[u8]>> Ell<T> {
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let b = buffer.as_ref();
         let Some(&ci) = b.first() else {
-            return Err(Error::new("premature_end", "no extended link layer"));
+            return Err(Error::new(
+                ErrorKind::PrematureEnd,
+                "no extended link layer",
+            ));
         };
         if !is_ell(ci) {
             return Err(Error::new(
-                "unsupported_ci",
+                ErrorKind::UnsupportedCi,
                 format!("CI 0x{ci:02X} is no extended link layer"),
             ));
         }
         let ell = Ell { buffer };
         if ell.buffer.as_ref().len() < ell.header_len() {
             return Err(Error::new(
-                "premature_end",
+                ErrorKind::PrematureEnd,
                 format!(
                     "extended link layer CI 0x{ci:02X} needs {} bytes, {} are left",
                     ell.header_len(),

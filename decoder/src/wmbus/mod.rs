@@ -27,22 +27,73 @@ pub use dongle::Framing;
 pub use either::MbusEitherDecoder;
 pub use stream::WmbusDecoder;
 
-/// A wireless M-Bus decode failure: its kind in the reading format (`crc_mismatch`,
-/// `wrong_key`, `missing_key`, `mac_mismatch`, `fcs_mismatch`, `checksum`, `length`,
-/// `truncated`, `premature_end`, `unsupported_ci`, `unsupported`, `malformed`, and the record
-/// errors of [`crate::mbus::record::ErrorKind`]) and what exactly was wrong.
+/// The class of a wireless M-Bus decode failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// `crc_mismatch`: a link-layer block CRC, or rtl_wmbus reported a failed CRC.
+    CrcMismatch,
+    /// `fcs_mismatch`: an iM871A HCI frame's FCS.
+    FcsMismatch,
+    /// `checksum`: an AMB8465 frame's XOR checksum.
+    Checksum,
+    /// `length`: L disagrees with the bytes.
+    Length,
+    /// `truncated`: the bytes end inside a frame.
+    Truncated,
+    /// `premature_end`: a layer is cut off.
+    PrematureEnd,
+    /// `missing_key`: encrypted and no key.
+    MissingKey,
+    /// `wrong_key`: the decrypted data fails its check (`2F2F`, the ELL payload CRC, mode 7's
+    /// MAC together with `2F2F`).
+    WrongKey,
+    /// `mac_mismatch`: mode 7's AFL MAC fails although the data decrypts.
+    MacMismatch,
+    /// `unsupported_ci`: a CI that carries no data this decoder reads.
+    UnsupportedCi,
+    /// `unsupported`: a security mode, ELL encryption or fragmentation not decoded.
+    Unsupported,
+    /// `malformed`: a layer that contradicts itself (mode 7 without a message counter, an
+    /// rtl_wmbus telegram that is not hex).
+    Malformed,
+    /// The records' error (EN 13757-3, by the wired decoder).
+    Record(crate::mbus::record::ErrorKind),
+}
+
+impl ErrorKind {
+    /// The kind's name in the reading format.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::CrcMismatch => "crc_mismatch",
+            ErrorKind::FcsMismatch => "fcs_mismatch",
+            ErrorKind::Checksum => "checksum",
+            ErrorKind::Length => "length",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::PrematureEnd => "premature_end",
+            ErrorKind::MissingKey => "missing_key",
+            ErrorKind::WrongKey => "wrong_key",
+            ErrorKind::MacMismatch => "mac_mismatch",
+            ErrorKind::UnsupportedCi => "unsupported_ci",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Record(k) => k.name(),
+        }
+    }
+}
+
+/// A wireless M-Bus decode failure: its class and what exactly was wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
-    /// The kind's name.
-    pub kind: &'static str,
+    /// Its class.
+    pub kind: ErrorKind,
     /// What exactly was wrong.
     pub message: String,
 }
 
 impl Error {
     /// An error of `kind`.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
             message: message.into(),

@@ -102,7 +102,7 @@ impl WmbusFramer {
         let frame = match d.frame {
             Ok(f) => f,
             Err(e) => {
-                out.push(Message::error(e.kind, e.message, Some(at)));
+                out.push(Message::error(e.kind.name(), e.message, Some(at)));
                 return;
             }
         };
@@ -111,7 +111,7 @@ impl WmbusFramer {
                 r.warnings.extend(d.warnings);
                 out.push(Message::Reading(r));
             }
-            Err(e) => out.push(Message::error(e.kind, e.message, Some(at))),
+            Err(e) => out.push(Message::error(e.kind.name(), e.message, Some(at))),
         }
     }
 }
@@ -173,7 +173,7 @@ impl Framer for WmbusFramer {
                 }
                 Unit::Error { len, error } => {
                     self.skipped.flush(out);
-                    out.push(Message::error(error.kind, error.message, Some(at)));
+                    out.push(Message::error(error.kind.name(), error.message, Some(at)));
                     pos += len.max(1);
                 }
             }

@@ -28,7 +28,7 @@ use super::ell::{is_ell, Ell};
 use super::link::{Frame, LinkRepr, CI_OFFSET};
 use super::security::{self, CHECK_BYTES};
 use super::tpl::{tpl_kind, ConfigWord};
-use super::Error;
+use super::{Error, ErrorKind};
 use crate::crc::crc16_en13757;
 use crate::decimal::Decimal;
 use crate::keys::Key;
@@ -100,7 +100,7 @@ impl Context<'_> {
                 }
                 (Some(_), enc) => {
                     return Err(Error::new(
-                        "unsupported",
+                        ErrorKind::Unsupported,
                         format!("extended link layer encryption {enc} (only 1, AES-CTR, is known)"),
                     ))
                 }
@@ -112,7 +112,7 @@ impl Context<'_> {
             let (a, n) = AflRepr::parse(&cur)?;
             if a.fcl & FCL_MORE_FRAGMENTS != 0 {
                 return Err(Error::new(
-                    "unsupported",
+                    ErrorKind::Unsupported,
                     format!(
                         "fragment {} of a fragmented message (FCL 0x{:04X}): fragments are not \
                          reassembled",
@@ -131,7 +131,7 @@ impl Context<'_> {
         }
         let Some(&ci) = cur.first() else {
             return Err(Error::new(
-                "premature_end",
+                ErrorKind::PrematureEnd,
                 "the telegram ends before its transport layer",
             ));
         };
@@ -150,22 +150,22 @@ impl Context<'_> {
             return Ok(r);
         }
         let e = convert::unsupported(ci, "");
-        Err(Error::new(e.kind.name(), e.message))
+        Err(Error::new(ErrorKind::Record(e.kind), e.message))
     }
 
     fn decrypt_ell<T: AsRef<[u8]>>(&self, ell: &Ell<T>, sn: u32) -> Result<Vec<u8>, Error> {
         let key = self.key.ok_or_else(|| {
             Error::new(
-                "missing_key",
+                ErrorKind::MissingKey,
                 "the extended link layer is encrypted (AES-CTR) and no key was given",
             )
         })?;
         let plain =
             security::decrypt_ell(key, &self.m_and_a, ell.cc(), &sn.to_le_bytes(), ell.rest());
         check_payload_crc(&plain, "decrypted").map_err(|e| {
-            if e.kind == "crc_mismatch" {
+            if e.kind == ErrorKind::CrcMismatch {
                 Error::new(
-                    "wrong_key",
+                    ErrorKind::WrongKey,
                     format!(
                         "{}: the key is wrong (or the telegram corrupted)",
                         e.message
@@ -202,7 +202,7 @@ impl Context<'_> {
         let ci = b[0];
         let Some(kind) = tpl_kind(ci) else {
             let e = convert::unsupported(ci, "");
-            return Err(Error::new(e.kind.name(), e.message));
+            return Err(Error::new(ErrorKind::Record(e.kind), e.message));
         };
         let header_len = match kind.header {
             HeaderKind::Long => LONG_HEADER_LEN,
@@ -211,7 +211,7 @@ impl Context<'_> {
         };
         let header = b.get(1..1 + header_len).ok_or_else(|| {
             Error::new(
-                "premature_end",
+                ErrorKind::PrematureEnd,
                 format!(
                     "the transport layer header of CI 0x{ci:02X} needs {header_len} bytes, {} \
                      are left",
@@ -239,7 +239,7 @@ impl Context<'_> {
                 if cw.has_extension() {
                     data = data.get(1..).ok_or_else(|| {
                         Error::new(
-                            "premature_end",
+                            ErrorKind::PrematureEnd,
                             "the configuration-extension byte of security mode 7 is missing",
                         )
                     })?;
@@ -248,7 +248,7 @@ impl Context<'_> {
                 encrypted_len = n;
                 if data.len() < n {
                     return Err(Error::new(
-                        "premature_end",
+                        ErrorKind::PrematureEnd,
                         format!(
                             "the configuration word announces {} encrypted blocks ({n} bytes), \
                              {} bytes follow",
@@ -289,7 +289,7 @@ impl Context<'_> {
                             data.to_vec()
                         } else {
                             return Err(Error::new(
-                                "wrong_key",
+                                ErrorKind::WrongKey,
                                 format!(
                                     "security mode {mode}: the decrypted data does not start \
                                      with 2F2F: the key is wrong (or the telegram corrupted)"
@@ -308,7 +308,7 @@ impl Context<'_> {
                     }
                     None => {
                         return Err(Error::new(
-                            "missing_key",
+                            ErrorKind::MissingKey,
                             format!("encrypted with security mode {mode} and no key was given"),
                         ))
                     }
@@ -316,7 +316,7 @@ impl Context<'_> {
             }
             other => {
                 return Err(Error::new(
-                    "unsupported",
+                    ErrorKind::Unsupported,
                     format!("security mode {other} (only 0, 5 and 7 are decoded)"),
                 ))
             }
@@ -325,7 +325,7 @@ impl Context<'_> {
         let mut r = self.reading();
         if kind.compact {
             let v = convert::variable_reading(kind.variable_ci, &tpl_data, offset + 1)
-                .map_err(|e| Error::new(e.kind.name(), e.message))?;
+                .map_err(|e| Error::new(ErrorKind::Record(e.kind), e.message))?;
             adopt(&mut r, v);
             let compact = body.strip_prefix(&CHECK_BYTES[..]).unwrap_or(&body);
             let signature = match compact {
@@ -363,7 +363,7 @@ impl Context<'_> {
                         Ok(r)
                     }
                     _ if decrypted => Err(Error::new(
-                        e.kind.name(),
+                        ErrorKind::Record(e.kind),
                         format!(
                             "security mode {mode}: the data decrypts to 2F2F but its records do \
                              not parse ({}): manufacturer-specific content, or an IV built from \
@@ -371,7 +371,7 @@ impl Context<'_> {
                             e.message
                         ),
                     )),
-                    _ => Err(Error::new(e.kind.name(), e.message)),
+                    _ => Err(Error::new(ErrorKind::Record(e.kind), e.message)),
                 }
             }
         }
@@ -391,7 +391,7 @@ impl Context<'_> {
     ) -> Result<Vec<u8>, Error> {
         let Some((afl, mcr)) = afl.and_then(|a| a.mcr.map(|m| (a, m))) else {
             return Err(Error::new(
-                "malformed",
+                ErrorKind::Malformed,
                 "security mode 7 without an AFL message counter: no key can be derived",
             ));
         };
@@ -406,13 +406,13 @@ impl Context<'_> {
             if mac.len() > computed.len() || computed[..mac.len()] != mac[..] {
                 return Err(if plain.starts_with(&CHECK_BYTES) {
                     Error::new(
-                        "mac_mismatch",
+                        ErrorKind::MacMismatch,
                         "security mode 7: the AFL MAC does not verify although the data \
                          decrypts: the telegram was altered",
                     )
                 } else {
                     Error::new(
-                        "wrong_key",
+                        ErrorKind::WrongKey,
                         "security mode 7: the AFL MAC does not verify and the data does not \
                          decrypt to 2F2F: the key is wrong (or the telegram corrupted)",
                     )
@@ -437,7 +437,7 @@ fn adopt(r: &mut Reading, v: Reading) {
 fn check_payload_crc(b: &[u8], what: &str) -> Result<Vec<u8>, Error> {
     let Some((crc, payload)) = b.split_first_chunk::<2>() else {
         return Err(Error::new(
-            "premature_end",
+            ErrorKind::PrematureEnd,
             "the extended link layer's payload CRC is missing",
         ));
     };
@@ -445,7 +445,7 @@ fn check_payload_crc(b: &[u8], what: &str) -> Result<Vec<u8>, Error> {
     let computed = crc16_en13757(payload);
     if stated != computed {
         return Err(Error::new(
-            "crc_mismatch",
+            ErrorKind::CrcMismatch,
             format!("{what} payload CRC 0x{stated:04X}, computed 0x{computed:04X}"),
         ));
     }

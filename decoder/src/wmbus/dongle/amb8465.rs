@@ -6,7 +6,7 @@
 
 use super::{Delivered, Unit};
 use crate::reading::Direction;
-use crate::wmbus::Error;
+use crate::wmbus::{Error, ErrorKind};
 
 /// The start byte.
 pub const START: u8 = 0xFF;
@@ -50,7 +50,7 @@ pub fn unit(b: &[u8], at_end: bool) -> Unit {
         return Unit::Error {
             len: n,
             error: Error::new(
-                "checksum",
+                ErrorKind::Checksum,
                 format!(
                     "AMB8465 frame checksum 0x{:02X}, computed 0x{computed:02X}",
                     f[n - 1]
@@ -60,7 +60,10 @@ pub fn unit(b: &[u8], at_end: bool) -> Unit {
     }
     if cmd == DATA_IND {
         let telegram = if len < 2 {
-            Delivered::error(Error::new("length", "AMB8465 DATA_IND without a telegram"))
+            Delivered::error(Error::new(
+                ErrorKind::Length,
+                "AMB8465 DATA_IND without a telegram",
+            ))
         } else {
             // The last byte is the RSSI; L = the telegram's bytes after L.
             let mut frame = Vec::with_capacity(len);

@@ -4,7 +4,7 @@
 
 use super::{line, unhex, Delivered, Unit};
 use crate::wmbus::link::{framed_len, strip_crcs, FrameFormat};
-use crate::wmbus::Error;
+use crate::wmbus::{Error, ErrorKind};
 
 /// What the bytes at the start of `b` are.
 pub fn unit(b: &[u8], at_end: bool) -> Unit {
@@ -28,7 +28,10 @@ pub fn unit(b: &[u8], at_end: bool) -> Unit {
         return Unit::Junk;
     };
     let telegram = match bytes.first() {
-        None => Delivered::error(Error::new("length", "a CUL line without a telegram")),
+        None => Delivered::error(Error::new(
+            ErrorKind::Length,
+            "a CUL line without a telegram",
+        )),
         Some(&l) => {
             let framed = framed_len(l, format);
             match strip_crcs(&bytes, format) {
@@ -71,7 +74,7 @@ mod test {
             panic!("telegram expected")
         };
         assert_eq!(
-            telegrams[0].frame.as_ref().map_err(|e| e.kind),
+            telegrams[0].frame.as_ref().map_err(|e| e.kind.name()),
             Err("crc_mismatch")
         );
         assert_eq!(unit(b"bye\r\n", false), Unit::Junk);

@@ -10,7 +10,7 @@
 use super::{Delivered, Unit};
 use crate::crc::crc16_x25;
 use crate::reading::Direction;
-use crate::wmbus::Error;
+use crate::wmbus::{Error, ErrorKind};
 
 /// The start byte.
 pub const START: u8 = 0xA5;
@@ -64,7 +64,7 @@ pub fn unit(b: &[u8], at_end: bool) -> Unit {
             return Unit::Error {
                 len: n,
                 error: Error::new(
-                    "fcs_mismatch",
+                    ErrorKind::FcsMismatch,
                     format!("iM871A HCI frame FCS 0x{stated:04X}, computed 0x{computed:04X}"),
                 ),
             };

@@ -10,6 +10,7 @@ use crate::wmbus::afl::CI_AFL;
 use crate::wmbus::ell::is_ell;
 use crate::wmbus::link::{first_block_ok, format_b_ok, strip_crcs, FrameFormat, CI_OFFSET};
 use crate::wmbus::tpl::tpl_kind;
+use crate::wmbus::ErrorKind;
 
 /// Whether bare frames carry their CRCs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -54,9 +55,9 @@ pub fn unit(b: &[u8], at_end: bool, crcs: Crcs) -> Unit {
             len,
             telegrams: vec![Delivered::frame(frame)],
         },
-        Err(e) if e.kind == "truncated" && !at_end => Unit::Need,
+        Err(e) if e.kind == ErrorKind::Truncated && !at_end => Unit::Need,
         // The first block's CRC is right: a frame cut off by the end of the stream.
-        Err(e) if e.kind == "truncated" => Unit::Error {
+        Err(e) if e.kind == ErrorKind::Truncated => Unit::Error {
             len: b.len(),
             error: e,
         },

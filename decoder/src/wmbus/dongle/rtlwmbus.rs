@@ -6,21 +6,26 @@
 //! disagrees with the hex is corrected, with a warning, as wmbusmeters does.
 
 use super::{line, unhex, Delivered, Unit};
-use crate::wmbus::Error;
+use crate::wmbus::{Error, ErrorKind};
 
 fn telegram(hex: &[u8]) -> Delivered {
     let Some(mut bytes) = unhex(hex) else {
         return Delivered::error(Error::new(
-            "malformed",
+            ErrorKind::Malformed,
             "the telegram of an rtl_wmbus line is not hex",
         ));
     };
     let mut warnings = Vec::new();
     match bytes.len() {
-        0 => return Delivered::error(Error::new("length", "an rtl_wmbus line without a telegram")),
+        0 => {
+            return Delivered::error(Error::new(
+                ErrorKind::Length,
+                "an rtl_wmbus line without a telegram",
+            ))
+        }
         n if n > 256 => {
             return Delivered::error(Error::new(
-                "length",
+                ErrorKind::Length,
                 format!("{n} bytes are too many for one telegram"),
             ))
         }
@@ -76,7 +81,7 @@ pub fn unit(b: &[u8], at_end: bool) -> Unit {
             return Unit::Error {
                 len,
                 error: Error::new(
-                    "crc_mismatch",
+                    ErrorKind::CrcMismatch,
                     format!(
                         "rtl_wmbus reports a {} telegram whose CRC failed",
                         String::from_utf8_lossy(fields[0])
