@@ -1362,25 +1362,6 @@ mod test {
             })
             .collect();
         kinds.extend(["no_answer", "no_data", "protocol"]);
-        // The wireless decoder names its kinds in `Error::new("kind", …)`.
-        let wireless = [
-            include_str!("../../decoder/src/wmbus/afl.rs"),
-            include_str!("../../decoder/src/wmbus/ell.rs"),
-            include_str!("../../decoder/src/wmbus/link.rs"),
-            include_str!("../../decoder/src/wmbus/telegram.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/amb8465.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/cul.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/im871a.rs"),
-            include_str!("../../decoder/src/wmbus/dongle/rtlwmbus.rs"),
-        ];
-        kinds.extend(wireless.iter().flat_map(|src| {
-            src.split("Error::new(").skip(1).filter_map(|call| {
-                let (name, _) = call.trim_start().strip_prefix('"')?.split_once('"')?;
-                name.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_')
-                    .then_some(name)
-            })
-        }));
         let listed: std::collections::BTreeSet<&str> = ERROR_KINDS.iter().copied().collect();
         assert_eq!(kinds, listed);
     }
