@@ -196,7 +196,11 @@ fn readers(args: Vec<String>) -> Result<()> {
         // expectations file that can only shrink (readers/README.md).
         run(Command::new(&meterlab)
             .args(["run", "scenarios/wmbus", "--no-golden"])
-            .args(["--expect", "readers/pymeterbus-wmbus.expect.yaml", "--decoder"])
+            .args([
+                "--expect",
+                "readers/pymeterbus-wmbus.expect.yaml",
+                "--decoder",
+            ])
             .arg(format!(
                 "'{}' readers/pymeterbus_reader.py --wmbus -",
                 python.display()

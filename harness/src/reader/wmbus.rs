@@ -236,7 +236,7 @@ fn answer_len(buf: &[u8], expect: &Expect) -> Option<usize> {
             };
             let total = 4 + usize::from(n);
             (c == *cmd
-                && len.is_none_or(|l| l == total)
+                && len.map_or(true, |l| l == total)
                 && buf.len() >= total
                 && xor(&buf[..total - 1]) == buf[total - 1])
                 .then_some(total)

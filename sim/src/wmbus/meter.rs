@@ -16,7 +16,6 @@ use meterlab_decoder::{Decimal, Key, Protocol, Reading, Value};
 use super::ell::EllRepr;
 use super::link::{FrameFormat, FrameRepr, LinkRepr};
 use super::mode::RadioMode;
-use super::radio::MeterFaults;
 use super::security::SecurityMode;
 use super::telegram::{TelegramError, TelegramRepr};
 use super::tpl::{ConfigWord, TplHeader, TplRepr};
@@ -434,6 +433,20 @@ fn truth<'r>(
         r.values.push(rec.value(i));
     }
     r
+}
+
+/// Faults of one meter, by telegram number (0 = its first telegram).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MeterFaults {
+    /// Every telegram encrypted with a key other than the configured one.
+    pub wrong_key: bool,
+    /// Telegrams replaced by the previous one, byte for byte.
+    pub replay_at: Vec<u64>,
+    /// Telegrams before which access number and message counter go back by 8.
+    pub counter_back_at: Vec<u64>,
+    /// Telegrams cut to half their length (L unchanged).
+    pub truncate_at: Vec<u64>,
 }
 
 /// A radio meter sending on its schedule.

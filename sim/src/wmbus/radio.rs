@@ -29,19 +29,8 @@ pub const SENSITIVITY_DBM: i16 = -105;
 /// Above the sensitivity by less than this, telegrams are lost with falling probability, dB.
 pub const FADE_MARGIN_DB: i16 = 10;
 
-/// Faults of one meter, by telegram number (0 = its first telegram).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MeterFaults {
-    /// Every telegram encrypted with a key other than the configured one.
-    pub wrong_key: bool,
-    /// Telegrams replaced by the previous one, byte for byte.
-    pub replay_at: Vec<u64>,
-    /// Telegrams before which access number and message counter go back by 8.
-    pub counter_back_at: Vec<u64>,
-    /// Telegrams cut to half their length (L unchanged).
-    pub truncate_at: Vec<u64>,
-}
+/// Faults of one meter (defined beside the meter that applies them).
+pub use super::meter::MeterFaults;
 
 /// A repeater that hears every telegram and sends it again with the hop bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]

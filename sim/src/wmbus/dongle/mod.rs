@@ -368,7 +368,7 @@ impl Meter for Dongle {
 
     fn push(&mut self) -> Vec<Emission> {
         if let Some(&r) = self.replugs.front() {
-            if self.next_delivery_ns().is_none_or(|n| r <= n) {
+            if self.next_delivery_ns().map_or(true, |n| r <= n) {
                 self.replug_due(r);
                 return Vec::new();
             }
