@@ -239,7 +239,7 @@ fn a_dongle_config_for_another_stick_or_with_a_bad_meter_is_refused() {
     );
     std::fs::write(
         &config,
-        "meters: [ { profile: wmbus-heat, id: \"43054304\" } ]\n",
+        "meters: [ { profile: wmbus-heat, id: \"43054304\", key: \"12AB\" } ]\n",
     )
     .expect("config");
     let out = Command::new(env!("CARGO_BIN_EXE_meterlab"))
@@ -250,7 +250,7 @@ fn a_dongle_config_for_another_stick_or_with_a_bad_meter_is_refused() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("key"), "{err}");
+    assert!(err.contains("key") && !err.contains("12AB"), "{err}");
     let _ = std::fs::remove_file(&config);
 }
 

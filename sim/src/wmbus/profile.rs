@@ -3,8 +3,9 @@
 //! ([`WmbusOptions`]) are the `meters:` and `radio:` of a [`DongleConfig`] (the same format as
 //! `meterlab sim --dongle … --config FILE`), plus the dongle's own quirks a scenario may set.
 //!
-//! Without `meters:` a dongle hears [`default_meters`]: one meter of every catalog type, the
-//! encrypted ones with the published test key [`TEST_KEY`].
+//! Without `meters:` a dongle hears [`default_meters`]: one meter of every catalog type. An
+//! encrypted meter without `key:` has the published test key [`TEST_KEY`], as every encrypted
+//! profile has its test key.
 
 use std::collections::VecDeque;
 
@@ -97,10 +98,14 @@ pub fn build(kind: DongleKind, spec: &MeterSpec, seed: Seed) -> Result<Dongle, S
             "is for the default meters; with `meters:` give each meter its own `faults:`",
         ));
     }
-    let meters = options
+    let mut meters = options
         .meters
         .clone()
         .unwrap_or_else(|| default_meters(&options.meter_faults.clone().unwrap_or_default()));
+    // As every encrypted profile: the published test key unless a key is given.
+    for m in &mut meters {
+        m.key.get_or_insert_with(|| TEST_KEY.into());
+    }
     let config = DongleConfig {
         dongle: kind,
         meters,
@@ -145,6 +150,13 @@ mod test {
         let d = build(DongleKind::Im871a, &spec, Seed(1)).expect("builds");
         assert_eq!(d.air().meters().len(), 1);
         assert_eq!(d.air().faults().crc_error_per_mille, 10);
+        // An encrypted meter without a key has the test key.
+        let yaml = "profile: wmbus-cul\nmeters:\n  - { profile: wmbus-heat, id: \"43054304\" }\n";
+        let spec: MeterSpec = serde_yaml::from_str(yaml).expect("parses");
+        let d = build(DongleKind::Cul, &spec, Seed(1)).expect("builds");
+        let keys = d.meter_keys();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].1, TEST_KEY.parse().expect("key"));
     }
 
     #[test]
@@ -162,7 +174,7 @@ mod test {
             "meters"
         );
         assert_eq!(
-            bad("profile: wmbus-cul\nmeters: [ { profile: wmbus-heat, id: \"12345678\" } ]\n"),
+            bad("profile: wmbus-cul\nmeters: [ { profile: wmbus-heat, id: \"12345678\", key: \"12\" } ]\n"),
             "meters"
         );
         assert_eq!(bad("profile: wmbus-cul\nreplug_at: [soon]\n"), "replug_at");
