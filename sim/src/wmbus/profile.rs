@@ -26,7 +26,7 @@ pub fn line(kind: DongleKind) -> &'static str {
         DongleKind::Im871a => "57600 8N1",
         DongleKind::Amb8465 => "9600 8N1",
         DongleKind::Cul => "38400 8N1",
-        DongleKind::Rtlwmbus => "text lines (stdout of rtl_wmbus)",
+        DongleKind::Rtlwmbus => "115200 8N1 (text lines)",
     }
 }
 
