@@ -59,57 +59,96 @@ impl Obis {
 
     /// The reduced DSMR form `A-B:C.D.E` (drops F).
     pub fn to_reduced_string(&self) -> String {
-        let [a, b, c, d, e, _] = self.0;
-        format!("{a}-{b}:{c}.{d}.{e}")
+        let mut buf = [0u8; FULL_LEN];
+        let n = self.write_ascii(&mut buf, false);
+        ascii_string(&buf[..n])
     }
+
+    /// Writes `A-B:C.D.E` (and `*F` when `with_f`) into `buf`; returns the length. Decoders
+    /// print an id per value, so this is done without the formatting machinery.
+    fn write_ascii(&self, buf: &mut [u8; FULL_LEN], with_f: bool) -> usize {
+        let mut n = 0;
+        let groups = if with_f { 6 } else { 5 };
+        for (i, &g) in self.0.iter().take(groups).enumerate() {
+            if i > 0 {
+                buf[n] = b"-:..*"[i - 1];
+                n += 1;
+            }
+            if g >= 100 {
+                buf[n] = b'0' + g / 100;
+                n += 1;
+            }
+            if g >= 10 {
+                buf[n] = b'0' + g / 10 % 10;
+                n += 1;
+            }
+            buf[n] = b'0' + g % 10;
+            n += 1;
+        }
+        n
+    }
+}
+
+/// The longest full form: six three-digit groups and five separators.
+const FULL_LEN: usize = 23;
+
+/// ASCII bytes as a `String` (they are always valid UTF-8).
+fn ascii_string(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 impl fmt::Display for Obis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, ff] = self.0;
-        write!(f, "{a}-{b}:{c}.{d}.{e}*{ff}")
+        let mut buf = [0u8; FULL_LEN];
+        let n = self.write_ascii(&mut buf, true);
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
     }
 }
 
 impl FromStr for Obis {
     type Err = ObisError;
 
-    /// Accepts `A-B:C.D.E*F` and the reduced `A-B:C.D.E` (F = 255).
+    /// Accepts `A-B:C.D.E*F` and the reduced `A-B:C.D.E` (F = 255): every group one to three
+    /// decimal digits, at most 255.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ObisError(s.to_string());
-        let (ab, rest) = s.split_once(':').ok_or_else(err)?;
-        let (a, b) = ab.split_once('-').ok_or_else(err)?;
-        let (cde, f) = match rest.split_once('*') {
-            Some((cde, f)) => (cde, Some(f)),
-            None => (rest, None),
-        };
-        let mut groups = cde.split('.');
-        let (c, d, e) = (
-            groups.next().ok_or_else(err)?,
-            groups.next().ok_or_else(err)?,
-            groups.next().ok_or_else(err)?,
-        );
-        if groups.next().is_some() {
-            return Err(err());
-        }
-        let group = |g: &str| -> Result<u8, ObisError> {
-            if g.is_empty() || g.len() > 3 || !g.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(err());
-            }
-            g.parse().map_err(|_| err())
-        };
-        Ok(Obis([
-            group(a)?,
-            group(b)?,
-            group(c)?,
-            group(d)?,
-            group(e)?,
-            match f {
-                Some(f) => group(f)?,
-                None => 255,
-            },
-        ]))
+        parse_bytes(s.as_bytes()).ok_or_else(|| ObisError(s.to_string()))
     }
+}
+
+impl Obis {
+    /// [`Obis::from_str`] on bytes: `None` where it gives an error.
+    pub fn parse_ascii(bytes: &[u8]) -> Option<Obis> {
+        parse_bytes(bytes)
+    }
+}
+
+/// The OBIS code in `bytes` (the grammar of [`Obis::from_str`]), in one pass over the bytes.
+fn parse_bytes(bytes: &[u8]) -> Option<Obis> {
+    let mut groups = [255u8; 6];
+    let mut i = 0;
+    for (n, group) in groups.iter_mut().enumerate() {
+        let start = i;
+        let mut value: u16 = 0;
+        while let Some(&b) = bytes.get(i) {
+            if !b.is_ascii_digit() || i - start == 3 {
+                break;
+            }
+            value = value * 10 + u16::from(b - b'0');
+            i += 1;
+        }
+        if i == start || bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        *group = u8::try_from(value).ok()?;
+        match (n, bytes.get(i)) {
+            (4, None) => return Some(Obis(groups)),
+            (5, None) => return Some(Obis(groups)),
+            (0, Some(b'-')) | (1, Some(b':')) | (2 | 3, Some(b'.')) | (4, Some(b'*')) => i += 1,
+            _ => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -125,6 +164,11 @@ mod test {
         let o: Obis = "0-1:24.2.1*101".parse().expect("full form");
         assert_eq!(o.f(), 101);
         assert_eq!(o.with_b(2).to_string(), "0-2:24.2.1*101");
+        let o: Obis = "255-10:0.100.99*9".parse().expect("every width");
+        assert_eq!(o, Obis::new(255, 10, 0, 100, 99, 9));
+        assert_eq!(o.to_string(), "255-10:0.100.99*9");
+        assert_eq!(o.to_reduced_string(), "255-10:0.100.99");
+        assert_eq!("010-0:1.8.1".parse::<Obis>().map(|o| o.a()), Ok(10));
         for bad in [
             "",
             "1-0",
@@ -133,6 +177,11 @@ mod test {
             "1-0:1.8.256",
             "a-0:1.8.1",
             "1-0:1.8.1*",
+            "1-0:1.8.1*2*3",
+            "1-0:1.8.0001",
+            "1--0:1.8.1",
+            "1-0:1.8.1.",
+            ":1.8.1",
         ] {
             assert!(bad.parse::<Obis>().is_err(), "{bad:?} must be rejected");
         }

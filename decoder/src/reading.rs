@@ -199,11 +199,17 @@ impl Reading {
         {
             return false;
         }
-        let key = |v: &&Value| (v.id.clone(), v.time.clone(), v.attribute);
+        // Most often the values come in the same order: no sorting then.
+        if self.values == other.values {
+            return true;
+        }
+        let order = |x: &&Value, y: &&Value| {
+            (&x.id, &x.time, x.attribute).cmp(&(&y.id, &y.time, y.attribute))
+        };
         let mut a: Vec<&Value> = self.values.iter().collect();
         let mut b: Vec<&Value> = other.values.iter().collect();
-        a.sort_by_key(key);
-        b.sort_by_key(key);
+        a.sort_by(order);
+        b.sort_by(order);
         a == b
     }
 }
@@ -325,11 +331,197 @@ impl Message {
 
     /// One line of JSON (the JSON-lines output format).
     pub fn to_json_line(&self) -> String {
-        // Serialising these plain types cannot fail (no maps with non-string keys, no NaN
-        // produced by `Decimal`), but never panic on it either.
-        serde_json::to_string(self).unwrap_or_else(|e| {
+        let mut out = Vec::with_capacity(256);
+        self.write_json(&mut out);
+        // Only UTF-8 was written (strings are copied whole or escaped by serde_json).
+        String::from_utf8(out).unwrap_or_else(|e| {
             format!(r#"{{"error":{{"kind":"internal","message":"cannot serialise: {e}"}}}}"#)
         })
+    }
+
+    /// Appends the message's JSON (no newline) to `out`: exactly the bytes `serde_json` gives
+    /// for its `Serialize` derive (a test holds them equal), written field by field without
+    /// serde's machinery, since `meterlab decode` writes one line per message (issue #15).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Message::Error { error } => {
+                out.extend_from_slice(br#"{"error":{"kind":"#);
+                json_str(out, &error.kind);
+                out.extend_from_slice(br#","message":"#);
+                json_str(out, &error.message);
+                if let Some(offset) = error.offset {
+                    out.extend_from_slice(br#","offset":"#);
+                    json_uint(out, offset);
+                }
+                out.extend_from_slice(b"}}");
+            }
+            Message::Link { link } => {
+                out.extend_from_slice(br#"{"link":{"kind":"#);
+                json_str(out, &link.kind);
+                out.extend_from_slice(br#","direction":"#);
+                json_serde(out, &link.direction);
+                if let Some(address) = link.address {
+                    out.extend_from_slice(br#","address":"#);
+                    json_serde(out, &address);
+                }
+                if let Some(detail) = &link.detail {
+                    out.extend_from_slice(br#","detail":"#);
+                    json_str(out, detail);
+                }
+                if let Some(offset) = link.offset {
+                    out.extend_from_slice(br#","offset":"#);
+                    json_serde(out, &offset);
+                }
+                out.extend_from_slice(b"}}");
+            }
+            Message::Reading(r) => {
+                out.extend_from_slice(br#"{"protocol":"#);
+                json_str(out, r.protocol.name());
+                out.extend_from_slice(br#","meter_id":"#);
+                json_opt_str(out, r.meter_id.as_deref());
+                out.extend_from_slice(br#","time":"#);
+                json_opt_str(out, r.time.as_deref());
+                out.extend_from_slice(br#","values":["#);
+                for (i, v) in r.values.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(b']');
+                if !r.warnings.is_empty() {
+                    out.extend_from_slice(br#","warnings":["#);
+                    for (i, w) in r.warnings.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        json_str(out, w);
+                    }
+                    out.push(b']');
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+impl Value {
+    /// Appends the value's JSON object (see [`Message::write_json`]).
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"id":"#);
+        json_str(out, &self.id);
+        out.extend_from_slice(br#","value":"#);
+        match &self.value {
+            Scalar::Number(d) => json_decimal(out, d),
+            Scalar::Text(t) => json_str(out, t),
+        }
+        let strings = [
+            (&br#","unit":"#[..], &self.unit),
+            (br#","time":"#, &self.time),
+            (br#","quantity":"#, &self.quantity),
+            (br#","function":"#, &self.function),
+        ];
+        for (key, value) in strings {
+            if let Some(v) = value {
+                out.extend_from_slice(key);
+                json_str(out, v);
+            }
+        }
+        if let Some(storage) = self.storage {
+            out.extend_from_slice(br#","storage":"#);
+            json_uint(out, storage);
+        }
+        if let Some(tariff) = self.tariff {
+            out.extend_from_slice(br#","tariff":"#);
+            json_uint(out, u64::from(tariff));
+        }
+        if let Some(subunit) = self.subunit {
+            out.extend_from_slice(br#","subunit":"#);
+            json_uint(out, u64::from(subunit));
+        }
+        if self.unverified {
+            out.extend_from_slice(br#","unverified":true"#);
+        }
+        if let Some(attribute) = self.attribute {
+            out.extend_from_slice(br#","attribute":"#);
+            json_serde(out, &attribute);
+        }
+        out.push(b'}');
+    }
+}
+
+/// A JSON string: copied whole when nothing in it needs escaping, else escaped by serde_json.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // No early exit: the fold over the bytes vectorises.
+    let plain = !s
+        .bytes()
+        .fold(false, |bad, b| bad | ESCAPED[usize::from(b)]);
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        json_serde(out, s);
+    }
+}
+
+/// The bytes JSON strings must escape: control characters, `"` and `\\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// An unsigned integer in decimal, as serde_json writes it.
+fn json_uint(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = value;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// A number: integers (exponent 0, within `i64`) directly, anything else as serde_json writes
+/// [`Decimal`]'s `Serialize` (normalised integer, else the nearest double).
+fn json_decimal(out: &mut Vec<u8>, d: &Decimal) {
+    if d.exponent() == 0 {
+        if let Ok(m) = i64::try_from(d.mantissa()) {
+            if m < 0 {
+                out.push(b'-');
+            }
+            json_uint(out, m.unsigned_abs());
+            return;
+        }
+    }
+    json_serde(out, d);
+}
+
+fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A scalar as serde_json writes it (numbers, enums, escaped strings).
+fn json_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing these plain types into a Vec cannot fail; never panic on it either.
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
     }
 }
 
@@ -365,6 +557,70 @@ mod test {
             serde_json::from_str::<Message>(&line).expect("parses back"),
             err
         );
+    }
+
+    /// `write_json` gives exactly serde_json's bytes, for every field present or absent and
+    /// strings that need escaping.
+    #[test]
+    fn write_json_is_serde_json() {
+        let mut r = Reading::new(Protocol::Mbus);
+        r.values
+            .push(Value::number("a", Decimal::new(-12345, -3), Some("m^3")));
+        r.values.push(Value::number("b", Decimal::new(7, 30), None));
+        r.values
+            .push(Value::number("i", Decimal::from_int(-0), None));
+        r.values.push(Value::number(
+            "j",
+            Decimal::from_int(i128::from(i64::MIN)),
+            None,
+        ));
+        r.values
+            .push(Value::number("k", Decimal::new(-1200, -2), None));
+        r.values
+            .push(Value::number("l", Decimal::from_int(-45).scaled(2), None));
+        r.values
+            .push(Value::number("c", Decimal::new(1, -400), Some("°C")));
+        r.values.push(
+            Value::text("d\"q\\", "tab\there\u{1}\u{7f}é\n")
+                .record("Energy", "maximum", 3, 1, 2)
+                .at("2019-03-24T15:05:19+01:00"),
+        );
+        r.values.push(Value {
+            unverified: true,
+            attribute: Some(-3),
+            ..Value::number("e", Decimal::from_int(i128::from(i64::MAX) + 1), None)
+        });
+        r.values
+            .push(Value::number("f", Decimal::from_int(0), None).record(
+                "",
+                "",
+                u64::MAX,
+                0,
+                u32::MAX,
+            ));
+        let mut with_all = r.clone();
+        with_all.meter_id = Some("E004\"".into());
+        with_all.time = Some("t".into());
+        with_all.warnings = vec!["w1".into(), "\u{0}".into()];
+        let messages = [
+            Message::Reading(Reading::new(Protocol::Dsmr)),
+            Message::Reading(r),
+            Message::Reading(with_all),
+            Message::error("crc_mismatch", "bad \"x\"", Some(7)),
+            Message::error("k", "", None),
+            Message::link(
+                "req_ud2",
+                Direction::ToMeter,
+                Some(5),
+                Some("FCB=1".into()),
+                Some(12),
+            ),
+            Message::link("ack", Direction::FromMeter, None, None, None),
+        ];
+        for m in messages {
+            let serde = serde_json::to_string(&m).expect("serialises");
+            assert_eq!(m.to_json_line(), serde);
+        }
     }
 
     #[test]

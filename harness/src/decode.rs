@@ -152,17 +152,24 @@ pub fn decode_stream<R: Read>(
     Ok(summary)
 }
 
+/// Writes the messages as JSON lines ([`Message::write_json`] and a newline), each into one
+/// reused buffer handed to `out` in one write: no allocation per line, no formatting layer
+/// (issue #15: `decode` at the decoder's own rate).
 fn write_messages(
     messages: &mut Vec<Message>,
     out: &mut dyn Write,
     summary: &mut DecodeSummary,
 ) -> Result<(), DecodeError> {
+    let mut line = Vec::with_capacity(4096);
     for m in messages.drain(..) {
         summary.messages += 1;
         if matches!(m, Message::Error { .. }) {
             summary.errors += 1;
         }
-        writeln!(out, "{}", m.to_json_line()).map_err(DecodeError::Write)?;
+        line.clear();
+        m.write_json(&mut line);
+        line.push(b'\n');
+        out.write_all(&line).map_err(DecodeError::Write)?;
     }
     Ok(())
 }

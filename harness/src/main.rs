@@ -290,7 +290,12 @@ fn run(args: RunArgs) -> Result<u8> {
     };
     let started = Instant::now();
     let job_list: Vec<Job<'_>> = list.iter().map(|(_, _, j)| *j).collect();
-    let results = runner::run_jobs(&job_list, &options, jobs, |done, _total, r| {
+    // A further seed's run is kept as its verdict only (`runner::sweep_summary`).
+    let summarize = |k: usize, r| match list.get(k) {
+        Some((_, false, _)) => runner::sweep_summary(r),
+        _ => r,
+    };
+    let results = runner::run_jobs_then(&job_list, &options, jobs, summarize, |done, _total, r| {
         bar.set_position(done as u64);
         if let Ok(o) = r {
             bar.set_message(o.name.clone());

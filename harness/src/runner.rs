@@ -4,7 +4,6 @@
 //! Scenarios are independent and run in parallel on `jobs` threads; results come back in the
 //! order of the scenario list, whatever order they finish in.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -25,7 +24,9 @@ use crate::reader::Reader;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
 use crate::transport::{self, SerialDevices, Transport};
-use crate::verdict::{check, judge_with, wrong_readings_detail, MessageFate, Tally, Verdict};
+use crate::verdict::{
+    check, judge_with, wrong_readings_detail, MessageFate, Tally, Unmet, Verdict,
+};
 
 /// Which decoder is under test.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -203,7 +204,8 @@ pub fn run_scenario_with_seed(
     let transport = options.transport.unwrap_or(spec.transport);
     let mut failures = Vec::new();
     let result = if transport == Transport::Memory {
-        let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed);
+        let log = session::run(meter.as_mut(), reader.as_mut(), &line, limits, seed)
+            .map_err(|e| invalid(format!("line: {e}")))?;
         // Under its own seed a fault must take effect, or the scenario tests nothing; under
         // another (`--seed`, `--seeds`) a fault of chance (noise) may miss, and that is no
         // failure of the decoder.
@@ -354,11 +356,10 @@ fn judge_outcome(
         failures.push(Failure { what, detail: None });
     }
     let wrong_diffs = || wrong_readings_detail(truth, messages, &fates);
-    for what in check(&spec.expect, &tally, reference) {
-        let detail = if what.contains("wrong readings") {
-            wrong_diffs()
-        } else {
-            None
+    for (unmet, what) in check(&spec.expect, &tally, reference) {
+        let detail = match unmet {
+            Unmet::Wrong => wrong_diffs(),
+            Unmet::Readings | Unmet::ErrorCount | Unmet::UnexpectedError => None,
         };
         failures.push(Failure { what, detail });
     }
@@ -545,14 +546,38 @@ pub fn skipped(scenario: &Scenario, reason: &str) -> Result<Outcome, ScenarioErr
     Ok(outcome)
 }
 
+/// What `--seeds` keeps of a further seed's run: its verdict, failures and counts, without the
+/// readings sent and decoded and their fates (thousands of runs would otherwise hold every
+/// reading of every run in memory until the report).
+pub fn sweep_summary(run: Result<Outcome, ScenarioError>) -> Result<Outcome, ScenarioError> {
+    run.map(|mut outcome| {
+        outcome.truth = Vec::new();
+        outcome.messages = Vec::new();
+        outcome.fates = Vec::new();
+        outcome
+    })
+}
+
 /// Runs `list` on `jobs` threads; `progress(done, total, &outcome)` is called as each one
 /// finishes. Results are in the order of `list`.
 pub fn run_jobs(
     list: &[Job<'_>],
     options: &RunOptions,
     jobs: usize,
-    mut progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
+    progress: impl FnMut(usize, usize, &Result<Outcome, ScenarioError>),
 ) -> Vec<Result<Outcome, ScenarioError>> {
+    run_jobs_then(list, options, jobs, |_, run| run, progress)
+}
+
+/// [`run_jobs`], with `then(index, result)` applied to each result on the thread that ran it
+/// (e.g. [`sweep_summary`]); `progress` sees what `then` returned.
+pub fn run_jobs_then<T: Send>(
+    list: &[Job<'_>],
+    options: &RunOptions,
+    jobs: usize,
+    then: impl Fn(usize, Result<Outcome, ScenarioError>) -> T + Sync,
+    mut progress: impl FnMut(usize, usize, &T),
+) -> Vec<T> {
     let total = list.len();
     // Scenarios in real time (a pty, a cable, a reader program) run one at a time on their own
     // thread, so that they neither share a cable nor disturb each other's timing; the others
@@ -561,11 +586,13 @@ pub fn run_jobs(
         (0..total).partition(|&i| list.get(i).is_some_and(|j| options.real_time(j.scenario)));
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
-    let mut results: BTreeMap<usize, Result<Outcome, ScenarioError>> = BTreeMap::new();
+    let mut results: Vec<Option<T>> = (0..total).map(|_| None).collect();
+    let mut done = 0;
+    let then = &then;
     let run_one = |i: usize| {
         list.get(i).map(|j| {
             let _span = tracing::info_span!("scenario", name = %j.scenario.name).entered();
-            run_scenario_with_seed(j.scenario, options, j.seed)
+            then(i, run_scenario_with_seed(j.scenario, options, j.seed))
         })
     };
     std::thread::scope(|scope| {
@@ -596,22 +623,88 @@ pub fn run_jobs(
         }
         drop(tx);
         for (i, r) in rx {
-            progress(results.len() + 1, total, &r);
-            results.insert(i, r);
+            done += 1;
+            progress(done, total, &r);
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
         }
     });
-    results.into_values().collect()
+    results.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
 mod test {
+    use super::*;
+
+    /// Results come back in list order whatever thread ran them, and a further seed's run
+    /// keeps its verdict but not its readings.
+    #[test]
+    fn run_jobs_then_keeps_the_order_and_summaries_drop_the_readings() {
+        let scenarios = crate::builtin::scenarios().expect("the built-in suite parses");
+        let memory: Vec<&Scenario> = scenarios
+            .iter()
+            .filter(|s| {
+                s.spec.meter.capture.is_none()
+                    && !RunOptions::default().real_time(s)
+                    && s.name.starts_with("dsmr")
+            })
+            .take(3)
+            .collect();
+        assert_eq!(memory.len(), 3);
+        let mut list = Vec::new();
+        for &scenario in &memory {
+            list.push((
+                true,
+                Job {
+                    scenario,
+                    seed: None,
+                },
+            ));
+            for seed in sweep_seeds(scenario.spec.seed, 2) {
+                list.push((
+                    false,
+                    Job {
+                        scenario,
+                        seed: Some(seed),
+                    },
+                ));
+            }
+        }
+        let jobs: Vec<Job<'_>> = list.iter().map(|(_, j)| *j).collect();
+        let mut seen = 0;
+        let results = run_jobs_then(
+            &jobs,
+            &RunOptions::default(),
+            2,
+            |k, r| match list.get(k) {
+                Some((false, _)) => sweep_summary(r),
+                _ => r,
+            },
+            |done, total, _| {
+                seen += 1;
+                assert_eq!((done, total), (seen, 9));
+            },
+        );
+        assert_eq!(results.len(), 9);
+        for ((primary, job), r) in list.iter().zip(&results) {
+            let o = r.as_ref().expect("runs");
+            assert_eq!(o.name, job.scenario.name);
+            assert_eq!(o.seed, job.seed.unwrap_or(job.scenario.spec.seed));
+            assert!(o.failures.is_empty(), "{:?}", o.failures);
+            assert_eq!(!o.truth.is_empty(), *primary, "{}", o.name);
+            assert_eq!(!o.messages.is_empty(), *primary, "{}", o.name);
+            assert!(o.tally.sent > 0, "{}", o.name);
+        }
+    }
+
     #[test]
     fn sweep_seeds_are_fixed_distinct_and_not_the_own_seed() {
-        let a = super::sweep_seeds(10, 8);
-        assert_eq!(a, super::sweep_seeds(10, 8));
+        let a = sweep_seeds(10, 8);
+        assert_eq!(a, sweep_seeds(10, 8));
         assert_eq!(
             &a[..3],
-            &super::sweep_seeds(10, 3)[..],
+            &sweep_seeds(10, 3)[..],
             "N more keeps the first ones"
         );
         let mut sorted = a.clone();
@@ -619,6 +712,6 @@ mod test {
         sorted.dedup();
         assert_eq!(sorted.len(), 8);
         assert!(!a.contains(&10));
-        assert_ne!(a, super::sweep_seeds(11, 8));
+        assert_ne!(a, sweep_seeds(11, 8));
     }
 }

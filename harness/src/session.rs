@@ -7,7 +7,7 @@
 //! engine runs on a real clock over a pty, TCP or a UART ([`meterlab_sim::transport`]), so a
 //! scenario gives the same line in memory as on a real port by construction.
 
-use meterlab_sim::line::{Channel, RxChar};
+use meterlab_sim::line::{Channel, LineError, RxChar};
 use meterlab_sim::session::{self as engine, Action, Agent, Engine, Output};
 use meterlab_sim::{Emission, Meter, Seed};
 
@@ -81,27 +81,21 @@ impl Record {
 }
 
 /// Runs `meter` and `reader` against each other until the limits are reached, the reader is
-/// done, or nothing more can happen; every random choice comes from `seed`.
-///
-/// # Panics
-///
-/// If a setting or a fault of `line` is invalid (scenario settings read with serde always are).
+/// done, or nothing more can happen; every random choice comes from `seed`. A setting or a
+/// fault of `line` that the line model refuses is an error.
 pub fn run(
     meter: &mut dyn Meter,
     reader: &mut dyn Reader,
     line: &LineSetup,
     limits: Limits,
     seed: Seed,
-) -> SessionLog {
+) -> Result<SessionLog, LineError> {
     let limits = engine::Limits {
         pushes: limits.pushes,
         messages: None,
         until_ns: limits.until_ns,
     };
-    let mut engine = match Engine::new(meter, line, limits, engine::Options::default(), seed) {
-        Ok(e) => e,
-        Err(e) => panic!("session: invalid line setup: {e}"),
-    };
+    let mut engine = Engine::new(meter, line, limits, engine::Options::default(), seed)?;
     let mut record = Record::default();
     let mut agent = ReaderAgent(reader);
     engine.step(0, Some(&mut agent));
@@ -112,12 +106,12 @@ pub fn run(
     }
     let end_ns = engine.now();
     let (to_reader, to_meter) = engine.into_channels();
-    SessionLog {
+    Ok(SessionLog {
         emissions: record.emissions,
         reader_chars: record.reader_chars,
         meter_chars: record.meter_chars,
         to_reader,
         to_meter,
         end_ns,
-    }
+    })
 }

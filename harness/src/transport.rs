@@ -300,6 +300,10 @@ impl<P: Port> Port for Reporting<P> {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+    #[cfg(unix)]
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.inner.poll_fd()
+    }
 }
 
 fn report(settings: &Option<Arc<Mutex<UartConfig>>>, config: &UartConfig) {

@@ -302,34 +302,59 @@ fn nearest(truth: &[Reading], r: &Reading, from: usize) -> Option<usize> {
     (0..truth.len()).max_by_key(|&k| (score(&truth[k]), usize::from(k >= from), usize::MAX - k))
 }
 
-/// The expectations that do not hold, one sentence each.
-pub fn check(expect: &ExpectSpec, tally: &Tally, check_error_kinds: bool) -> Vec<String> {
+/// Which expectation of `expect:` did not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmet {
+    /// `readings:` (readings equal to the truth).
+    Readings,
+    /// `wrong:` (readings that match no telegram the meter sent); its failure carries the diff.
+    Wrong,
+    /// `errors:` for one kind: not the count expected.
+    ErrorCount,
+    /// An error kind that `errors:` does not allow.
+    UnexpectedError,
+}
+
+/// The expectations that do not hold, each with one sentence.
+pub fn check(expect: &ExpectSpec, tally: &Tally, check_error_kinds: bool) -> Vec<(Unmet, String)> {
     let mut failures = Vec::new();
     if !expect
         .readings
         .holds(tally.matched + tally.unjudged, tally.sent + tally.unjudged)
     {
-        failures.push(format!(
-            "expected {} readings equal to the truth, got {} (of {} telegrams sent)",
-            expect.readings, tally.matched, tally.sent
+        failures.push((
+            Unmet::Readings,
+            format!(
+                "expected {} readings equal to the truth, got {} (of {} telegrams sent)",
+                expect.readings, tally.matched, tally.sent
+            ),
         ));
     }
     if !expect.wrong.holds(tally.wrong, tally.sent) {
-        failures.push(format!(
-            "expected {} wrong readings (matching no telegram the meter sent), got {}",
-            expect.wrong, tally.wrong
+        failures.push((
+            Unmet::Wrong,
+            format!(
+                "expected {} wrong readings (matching no telegram the meter sent), got {}",
+                expect.wrong, tally.wrong
+            ),
         ));
     }
     if check_error_kinds {
         for (kind, count) in &expect.errors {
             let got = tally.errors.get(kind).copied().unwrap_or(0);
             if !count.holds(got, tally.sent) {
-                failures.push(format!("expected {count} `{kind}` errors, got {got}"));
+                failures.push((
+                    Unmet::ErrorCount,
+                    format!("expected {count} `{kind}` errors, got {got}"),
+                ));
             }
         }
         for (kind, got) in &tally.errors {
             if !expect.errors.allows(kind) {
-                failures.push(format!("unexpected `{kind}` errors: {got}"));
+                failures.push((
+                    Unmet::UnexpectedError,
+                    format!("unexpected `{kind}` errors: {got}"),
+                ));
             }
         }
     }
@@ -556,7 +581,12 @@ mod test {
 
         let expect = ExpectSpec::default();
         let failures = check(&expect, &tally, true);
-        assert_eq!(failures.len(), 3, "{failures:?}");
+        let unmet: Vec<Unmet> = failures.iter().map(|(u, _)| *u).collect();
+        assert_eq!(
+            unmet,
+            [Unmet::Readings, Unmet::Wrong, Unmet::UnexpectedError],
+            "{failures:?}"
+        );
     }
 
     /// Link messages (an M-Bus master's requests, the slave's E5) are neither readings nor

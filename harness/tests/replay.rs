@@ -68,7 +68,8 @@ fn received(s: &Scenario) -> (Vec<u8>, Vec<u64>) {
             until_ns: s.spec.run.duration,
         },
         Seed(s.spec.seed),
-    );
+    )
+    .expect("the scenario's line setup is valid");
     let times = log.emissions.iter().map(|e| e.at_ns).collect();
     (reader.received().to_vec(), times)
 }

@@ -890,4 +890,78 @@ mod test {
         assert_eq!(chars[0].byte, b'!');
         assert!(engine.decoded_to() >= chars[0].time_ns);
     }
+
+    #[test]
+    fn a_push_due_while_the_line_is_busy_is_dropped_when_asked() {
+        // 40 characters at 2400 baud take about 167 ms; the second push comes after 50 ms.
+        for drop_when_busy in [true, false] {
+            let mut meter = TestMeter::new(&[1_000_000, 51_000_000], &[b'x'; 40]);
+            let setup = line(config("2400 8N1"), config("2400 8N1"));
+            let options = Options {
+                drop_when_busy,
+                ..Options::default()
+            };
+            let mut engine =
+                Engine::new(&mut meter, &setup, Limits::default(), options, Seed(1)).expect("line");
+            let mut agent = TestAgent::default();
+            let mut outputs = Vec::new();
+            engine.step(0, Some(&mut agent));
+            while let Some(t) = engine.next_event_at() {
+                engine.step(t, Some(&mut agent));
+                outputs.extend(engine.take_outputs());
+            }
+            let messages = outputs
+                .iter()
+                .filter(|o| matches!(o, Output::Message { .. }))
+                .count();
+            let dropped: Vec<_> = outputs
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Dropped { at_ns, bytes, .. } => Some((*at_ns, *bytes)),
+                    _ => None,
+                })
+                .collect();
+            let received: usize = agent.got.iter().map(|(_, b)| b.len()).sum();
+            if drop_when_busy {
+                assert_eq!(
+                    (messages, dropped, received),
+                    (1, vec![(51_000_000, 40)], 40)
+                );
+            } else {
+                assert_eq!(
+                    (messages, dropped, received),
+                    (2, vec![], 80),
+                    "queued behind"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_framing_port_gets_the_readers_switch_and_its_bytes_reach_the_meter_at_once() {
+        let mut meter = TestMeter::new(&[1_000_000], b"0123456789");
+        meter.switch = Some(config("9600 8N1"));
+        let setup = line(config("2400 8N1"), config("2400 8N1"));
+        let options = Options {
+            framed: true,
+            reader_follows: Some(ReaderSettings::default()),
+            ..Options::default()
+        };
+        let mut engine =
+            Engine::new(&mut meter, &setup, Limits::default(), options, Seed(1)).expect("line");
+        engine.step(1_000_000, None);
+        let switches: Vec<_> = engine
+            .take_outputs()
+            .filter_map(|o| match o {
+                Output::ReaderUart { at_ns, config } => Some((at_ns, config)),
+                _ => None,
+            })
+            .collect();
+        // The port's UART follows the meter's switch, at the meter's time.
+        assert_eq!(switches, [(201_000_000, config("9600 8N1"))]);
+        // The reader's bytes have crossed a real wire already: heard when they arrive.
+        engine.reader_send(2_000_000, b"ab");
+        drop(engine);
+        assert_eq!(meter.heard, [(2_000_000, b'a'), (2_000_000, b'b')]);
+    }
 }

@@ -475,10 +475,11 @@ fn follow_baud_a_mode_d_reader_that_sets_its_rate_at_once_reads_the_push() {
     assert!(summary.messages >= 1, "{summary:?}");
 }
 
-/// One scheduler thread for many meters: every meter's telegrams arrive whole on its own pty,
-/// and a request/response meter on a TCP port of the same fleet answers its client.
+/// A few scheduler threads for many meters: every meter's telegrams arrive whole on its own pty,
+/// a request/response meter on a TCP port of the same fleet answers its client, and the
+/// summaries come back in the members' order.
 #[test]
-fn a_fleet_runs_many_meters_on_one_scheduler_thread() {
+fn a_fleet_runs_many_meters_on_a_few_scheduler_threads() {
     use meterlab_sim::transport::fleet::{self, Member};
     use meterlab_sim::transport::tcp::TcpPort;
     use std::sync::Mutex;
@@ -499,10 +500,9 @@ fn a_fleet_runs_many_meters_on_one_scheduler_thread() {
         members.push(Member {
             meter: spec.build(Seed(i as u64 + 1)).expect("meter"),
             port: Box::new(port),
-            options: SimOptions {
-                count: Some(2),
-                ..SimOptions::default()
-            },
+            // Until stopped: a meter that is done closes its port, and what its reader has
+            // not read yet goes with it.
+            options: SimOptions::default(),
             observer: Box::new(move |_| r.lock().expect("lock")[i] += 1),
             events: Box::new(|_| {}),
         });
@@ -521,7 +521,7 @@ fn a_fleet_runs_many_meters_on_one_scheduler_thread() {
     });
     let stop = AtomicBool::new(false);
     let (summaries, got, answer) = std::thread::scope(|s| {
-        let fleet = s.spawn(|| fleet::run(members, 1, &stop));
+        let fleet = s.spawn(|| fleet::run(members, 2, &stop));
         // The M-Bus client: SND_NKE (answered with E5), then REQ_UD2 (a data frame).
         let client = s.spawn(move || {
             let mut stream = std::net::TcpStream::connect(addr).expect("connect");
@@ -551,26 +551,36 @@ fn a_fleet_runs_many_meters_on_one_scheduler_thread() {
             }
             got
         });
-        let got: Vec<Vec<u8>> = readers
+        // Each reader reads as its meter writes (a meter that is done closes its port).
+        let readers: Vec<_> = readers
             .iter_mut()
             .map(|r| {
-                read_until(r, Duration::from_secs(5), |b| {
-                    b.iter().filter(|&&c| c == b'!').count() >= 2 && b.ends_with(b"\r\n")
+                s.spawn(move || {
+                    read_until(r, Duration::from_secs(5), |b| {
+                        b.iter().filter(|&&c| c == b'!').count() >= 2 && b.ends_with(b"\r\n")
+                    })
                 })
             })
             .collect();
+        let got: Vec<Vec<u8>> = readers
+            .into_iter()
+            .map(|r| r.join().expect("reader"))
+            .collect();
         let answer = client.join().expect("client");
+        stop.store(true, Ordering::Relaxed);
         let summaries = fleet.join().expect("fleet");
         (summaries, got, answer)
     });
     assert_eq!(summaries.len(), PTYS + 1);
     for (i, s) in summaries.iter().take(PTYS).enumerate() {
         let s = s.as_ref().expect("runs");
-        assert_eq!(s.messages, 2, "meter {i}: {s:?}");
-        assert_eq!(s.bytes, s.sent_bytes, "meter {i}: every byte written");
+        assert!(s.messages >= 2, "meter {i}: {s:?}");
+        assert!(s.bytes as usize >= got[i].len(), "meter {i}: {s:?}");
         assert!(has_telegram(&got[i]), "meter {i}");
     }
-    assert_eq!(readings.lock().expect("lock")[..PTYS], [2; PTYS]);
+    assert!(readings.lock().expect("lock")[..PTYS]
+        .iter()
+        .all(|&n| n >= 2));
     let mbus = summaries[PTYS].as_ref().expect("runs");
     assert_eq!(mbus.messages, 2, "{mbus:?}");
     assert_eq!(answer.first(), Some(&0xE5), "{answer:02X?}");

@@ -111,25 +111,47 @@ impl DateTimeRepr {
         if self.second > 59 {
             return field("second", self.second.into());
         }
-        let local = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        );
+        // `YYYY-MM-DDThh:mm:ss[+hh:mm]`, written without the formatting machinery (one per
+        // push and per captured value).
+        let mut text = String::with_capacity(25);
+        push_digits(&mut text, u32::from(self.year), 4);
+        for (separator, value) in [
+            ('-', self.month),
+            ('-', self.day),
+            ('T', self.hour),
+            (':', self.minute),
+            (':', self.second),
+        ] {
+            text.push(separator);
+            push_digits(&mut text, u32::from(value), 2);
+        }
         if self.deviation == DEVIATION_NOT_SPECIFIED {
-            return Ok(local);
+            return Ok(text);
         }
         if self.deviation.unsigned_abs() > MAX_DEVIATION.unsigned_abs() {
             return Err(NotADate::Deviation(self.deviation));
         }
         let offset = -i32::from(self.deviation);
-        let sign = if offset < 0 { '-' } else { '+' };
+        text.push(if offset < 0 { '-' } else { '+' });
         let offset = offset.unsigned_abs();
-        Ok(format!(
-            "{local}{sign}{:02}:{:02}",
-            offset / 60,
-            offset % 60
-        ))
+        push_digits(&mut text, offset / 60, 2);
+        text.push(':');
+        push_digits(&mut text, offset % 60, 2);
+        Ok(text)
     }
+}
+
+/// Appends `value` in decimal, zero-padded to `width` digits (more digits if it needs them).
+fn push_digits(text: &mut String, value: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut i = digits.len();
+    let mut rest = value;
+    while rest > 0 || digits.len() - i < width {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    text.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {

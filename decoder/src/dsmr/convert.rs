@@ -71,8 +71,23 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
     if !is_date {
         return Some(Timestamp::NotADate);
     }
+    // `YYYY-MM-DDThh:mm:ss` from the digits as sent (the year is 20YY), then the offset.
+    let mut rfc3339 = String::with_capacity(25);
+    rfc3339.push_str("20");
+    for (i, pair) in digits.chunks_exact(2).enumerate() {
+        if i > 0 {
+            rfc3339.push(char::from(b"--T::"[i - 1]));
+        }
+        rfc3339.push(char::from(pair[0]));
+        rfc3339.push(char::from(pair[1]));
+    }
+    rfc3339.push_str(offset);
+    debug_assert_eq!(
+        rfc3339,
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{offset}")
+    );
     Some(Timestamp::Date {
-        rfc3339: format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{offset}"),
+        rfc3339,
         lowercase_flag: matches!(flag, Some(b's' | b'w')),
     })
 }
@@ -98,16 +113,26 @@ pub fn is_text_object(obis: &Obis) -> bool {
 
 /// The number in `text` if it is exactly `[+-]digits[.digits]`.
 pub fn parse_number(text: &str) -> Option<Decimal> {
-    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let (int, frac) = match unsigned.split_once('.') {
-        Some((int, frac)) => (int, Some(frac)),
-        None => (unsigned, None),
+    let bytes = text.as_bytes();
+    let (negative, unsigned) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        Some(b'+') => (false, &bytes[1..]),
+        _ => (false, bytes),
     };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || !frac.map_or(true, digits) {
+    let (int, frac) = match unsigned.iter().position(|&b| b == b'.') {
+        Some(dot) => {
+            let frac = &unsigned[dot + 1..];
+            if frac.is_empty() {
+                return None;
+            }
+            (&unsigned[..dot], frac)
+        }
+        None => (unsigned, &[][..]),
+    };
+    if int.is_empty() {
         return None;
     }
-    text.parse().ok()
+    Decimal::from_digits(negative, int, frac)
 }
 
 /// The meter's identity: `0-0:96.1.1` if present and not empty, else `0-0:42.0.0`, hex-decoded
@@ -152,6 +177,7 @@ pub fn to_reading(repr: &TelegramRepr) -> Reading {
         warnings: Vec::new(),
     };
     let mut reading = Reading::new(Protocol::Dsmr);
+    reading.values.reserve(repr.lines.len());
     reading.meter_id = Some(meter_id(repr));
     let mut clocks = repr.lines.iter().filter(|line| line.obis == CLOCK);
     if let Some(clock) = clocks.next() {
@@ -193,7 +219,7 @@ impl Converter {
 
     /// The RFC 3339 time of a timestamp group, or `None` with a warning.
     fn time(&mut self, obis: Obis, text: &str) -> Option<String> {
-        let id = obis.to_reduced_string();
+        let id = || obis.to_reduced_string();
         match parse_timestamp(text) {
             Some(Timestamp::Date {
                 rfc3339,
@@ -201,19 +227,24 @@ impl Converter {
             }) => {
                 if lowercase_flag {
                     self.warn(format!(
-                        "{id}: timestamp {text} has a lower-case DST flag; read as upper case"
+                        "{}: timestamp {text} has a lower-case DST flag; read as upper case",
+                        id()
                     ));
                 }
                 Some(rfc3339)
             }
             Some(Timestamp::NotADate) => {
                 self.warn(format!(
-                    "{id}: timestamp {text} is not a date; no time given"
+                    "{}: timestamp {text} is not a date; no time given",
+                    id()
                 ));
                 None
             }
             None => {
-                self.warn(format!("{id}: {text:?} is not a timestamp; no time given"));
+                self.warn(format!(
+                    "{}: {text:?} is not a timestamp; no time given",
+                    id()
+                ));
                 None
             }
         }

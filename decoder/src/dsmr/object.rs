@@ -47,9 +47,9 @@ impl ObjectLine {
             .iter()
             .position(|&b| b == b'(')
             .ok_or(LineError::NoGroup)?;
-        let id = ascii(&line[..open]);
-        let obis: Obis = id.parse().map_err(|_| LineError::BadId(id))?;
-        let groups = parse_groups(&line[open..])?;
+        let id = &line[..open];
+        let obis = Obis::parse_ascii(id).ok_or_else(|| LineError::BadId(ascii(id)))?;
+        let groups = parse_groups_checked(&line[open..])?;
         Ok(ObjectLine { obis, groups })
     }
 
@@ -80,6 +80,11 @@ impl fmt::Display for ObjectLine {
 /// id, or a DSMR 2.2 continuation line). A group holds any printable ASCII except parentheses.
 pub fn parse_groups(text: &[u8]) -> Result<Vec<String>, LineError> {
     check_printable(text)?;
+    parse_groups_checked(text)
+}
+
+/// [`parse_groups`] on text already checked to be printable.
+fn parse_groups_checked(text: &[u8]) -> Result<Vec<String>, LineError> {
     let mut groups = Vec::new();
     let mut rest = text;
     while let Some((&first, after)) = rest.split_first() {
@@ -109,9 +114,9 @@ fn check_printable(bytes: &[u8]) -> Result<(), LineError> {
     }
 }
 
-/// Bytes already checked to be printable ASCII, as a string.
+/// Bytes already checked to be printable ASCII, as a string (one copy, no per-byte work).
 fn ascii(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]

@@ -188,7 +188,7 @@ pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Readi
             Some(at) if rec.dif & 0xEF == 0x0F => {
                 format!("manufacturer_data@{}", data_offset + header_len + at)
             }
-            _ => format!("#{n}"),
+            _ => record_id(n),
         };
         let q = &rec.quantity;
         let value = match &rec.field {
@@ -219,6 +219,25 @@ pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Readi
             .push(value.record(&q.name, rec.function, a.storage, a.tariff, a.subunit));
     }
     Ok(r)
+}
+
+/// `#n`, the id of the `n`-th record, written without the formatting machinery.
+fn record_id(n: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(1 + digits.len() - i);
+    id.push('#');
+    id.extend(digits[i..].iter().map(|&d| char::from(d)));
+    id
 }
 
 /// Whether a CI `72`/`76`/`78`/`7A` long frame's records end with DIF `1F` (more records

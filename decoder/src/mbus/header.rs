@@ -98,7 +98,7 @@ impl HeaderRepr {
                 if !msb_first {
                     id_bytes.reverse();
                 }
-                let id: String = id_bytes.iter().map(|b| format!("{b:02X}")).collect();
+                let id = super::record::hex(&id_bytes);
                 Ok((
                     Some(HeaderRepr {
                         id: Some(id),

@@ -6,8 +6,6 @@
 //! end the records with manufacturer data. A record that the telegram cuts off, or one with
 //! more than 10 DIFEs or VIFEs, makes the whole telegram an error (as libmbus does).
 
-use std::fmt::Write as _;
-
 use super::dif::{self, Address, Coding};
 use super::vif::{self, Presentation, Quantity};
 use crate::decimal::Decimal;
@@ -242,33 +240,40 @@ fn decode_field(
     msb_first: bool,
     offset: usize,
 ) -> Result<(Field, usize), Error> {
-    let take = |n: usize| -> Result<Vec<u8>, Error> {
+    // A fixed-length field (at most 8 bytes), least significant byte first, on the stack.
+    let take = |n: usize| -> Result<([u8; 8], usize), Error> {
         let b = data.get(..n).ok_or_else(|| premature("data", offset))?;
-        let mut v = b.to_vec();
+        let mut v = [0u8; 8];
+        let n = n.min(8);
+        v[..n].copy_from_slice(&b[..n]);
         if msb_first {
-            v.reverse();
+            v[..n].reverse();
         }
-        Ok(v)
+        Ok((v, n))
     };
     Ok(match Coding::of(dif) {
         Coding::None | Coding::Selection | Coding::Special => (Field::Empty, 0),
         Coding::Integer(n) => {
-            let b = take(n)?;
+            let (b, len) = take(n)?;
+            let b = &b[..len];
             let field = match (quantity.presentation, n) {
-                (Presentation::Plain, _) => Field::Number(Decimal::from_int(int_le(&b).into())),
-                (_, 2) => Field::Text(date_g(&b)),
-                (_, 4) if b[0] & 0x80 != 0 => Field::InvalidTime(date_f(&b)),
-                (_, 4) => Field::Text(date_f(&b)),
-                (_, 6) => Field::Text(date_i(&b)),
-                _ => Field::Number(Decimal::from_int(int_le(&b).into())),
+                (Presentation::Plain, _) => Field::Number(Decimal::from_int(int_le(b).into())),
+                (_, 2) => Field::Text(date_g(b)),
+                (_, 4) if b[0] & 0x80 != 0 => Field::InvalidTime(date_f(b)),
+                (_, 4) => Field::Text(date_f(b)),
+                (_, 6) => Field::Text(date_i(b)),
+                _ => Field::Number(Decimal::from_int(int_le(b).into())),
             };
             (field, n)
         }
         Coding::Real => {
-            let b = take(4)?;
+            let (b, _) = take(4)?;
             (real(f32::from_le_bytes([b[0], b[1], b[2], b[3]])), 4)
         }
-        Coding::Bcd(n) => (bcd(&take(n)?, false), n),
+        Coding::Bcd(n) => {
+            let (b, len) = take(n)?;
+            (bcd(&b[..len], false), n)
+        }
         Coding::Variable => {
             let &lvar = data.first().ok_or_else(|| premature("LVAR", offset))?;
             let rest = &data[1..];
@@ -321,9 +326,11 @@ fn decode_field(
 
 /// Upper-case hex without spaces, in the order given.
 pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02X}");
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0F)]));
     }
     s
 }
@@ -349,15 +356,21 @@ pub(crate) fn int_le(b: &[u8]) -> i64 {
 
 /// BCD (type A), least significant byte first; a leading `F` nibble is the minus sign.
 pub(crate) fn bcd(b: &[u8], negative: bool) -> Field {
-    let digits: Vec<u8> = b.iter().rev().flat_map(|&x| [x >> 4, x & 0x0F]).collect();
-    let (sign, body) = match digits.split_first() {
-        Some((0xF, rest)) => (-1, rest),
-        _ => (1, &digits[..]),
+    // The digits, most significant first, without collecting them (LVAR BCD has up to 18).
+    let mut digits = b.iter().rev().flat_map(|&x| [x >> 4, x & 0x0F]).peekable();
+    let sign = if digits.peek() == Some(&0xF) {
+        digits.next();
+        -1
+    } else {
+        1
     };
-    if body.iter().any(|&d| d > 9) {
-        return Field::InvalidBcd(hex(&b.iter().rev().copied().collect::<Vec<_>>()));
+    let mut magnitude: i128 = 0;
+    for d in digits {
+        if d > 9 {
+            return Field::InvalidBcd(hex_msb_first(b));
+        }
+        magnitude = magnitude * 10 + i128::from(d);
     }
-    let magnitude = body.iter().fold(0i128, |acc, &d| acc * 10 + i128::from(d));
     let sign = if negative { -sign } else { sign };
     Field::Number(Decimal::from_int(sign * magnitude))
 }

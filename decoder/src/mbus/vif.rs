@@ -6,6 +6,8 @@
 //! factor (a power of ten and an integer multiplier for time units) that turns the raw value
 //! into that unit.
 
+use std::borrow::Cow;
+
 /// How a record's value is to be presented besides its data field coding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Presentation {
@@ -20,8 +22,9 @@ pub enum Presentation {
 /// The meaning of a VIF (after its extension tables and VIFEs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quantity {
-    /// The quantity as libmbus's normalized output names it (`Energy`).
-    pub name: String,
+    /// The quantity as libmbus's normalized output names it (`Energy`): a table entry, or the
+    /// text of a plain-text VIF.
+    pub name: Cow<'static, str>,
     /// The normalized unit (`Wh`), `None` for identifiers, dimensionless values and dates.
     pub unit: Option<&'static str>,
     /// Power of ten to apply to the raw value.
@@ -35,9 +38,9 @@ pub struct Quantity {
 }
 
 impl Quantity {
-    fn new(name: &str, unit: Option<&'static str>, exponent: i32) -> Self {
+    fn new(name: &'static str, unit: Option<&'static str>, exponent: i32) -> Self {
         Quantity {
-            name: name.to_string(),
+            name: Cow::Borrowed(name),
             unit,
             exponent,
             multiplier: 1,
@@ -46,19 +49,22 @@ impl Quantity {
         }
     }
 
-    fn duration(name: &str, code: u8) -> Self {
+    fn duration(name: &'static str, code: u8) -> Self {
         let mut q = Quantity::new(name, Some("s"), 0);
         q.multiplier = [1, 60, 3600, 86400][usize::from(code & 3)];
         q
     }
 
-    fn none(name: &str) -> Self {
+    fn none(name: &'static str) -> Self {
         Quantity::new(name, None, 0)
     }
 
     /// A quantity named by a plain-text VIF (`7C`/`FC`): the text is the name, no unit.
     pub fn plain_text(text: &str) -> Self {
-        Quantity::none(text)
+        Quantity {
+            name: Cow::Owned(text.to_string()),
+            ..Quantity::none("")
+        }
     }
 
     /// Applies one combinable VIFE (extension bit masked off): the multiplicative ones
@@ -236,20 +242,20 @@ mod fb_electricity {
     fn reactive_and_apparent_quantities() {
         let q = extension_fb(0x82);
         assert_eq!(
-            (q.name.as_str(), q.unit, q.exponent),
+            (&*q.name, q.unit, q.exponent),
             ("Reactive energy", Some("varh"), 3)
         );
         assert_eq!(extension_fb(0x03).exponent, 4);
         assert_eq!(extension_fb(0x05).unit, Some("VAh"));
         let q = extension_fb(0x14);
         assert_eq!(
-            (q.name.as_str(), q.unit, q.exponent),
+            (&*q.name, q.unit, q.exponent),
             ("Reactive power", Some("var"), 0)
         );
         assert_eq!(extension_fb(0x97).exponent, 3);
         let q = extension_fb(0x34);
         assert_eq!(
-            (q.name.as_str(), q.unit, q.exponent),
+            (&*q.name, q.unit, q.exponent),
             ("Apparent power", Some("VA"), 0)
         );
         assert_eq!(extension_fb(0x37).exponent, 3);

@@ -5,6 +5,11 @@
 //! telegram, a reply); the byte-level fault layers rewrite each message, the transmitter frames
 //! the bytes at its settings, the bit-level layers disturb the bit cells, and the receiver, at
 //! its own settings, turns the wire's levels back into characters when asked.
+//!
+//! A character no bit-level fault touches goes on the wire in closed form and is read without
+//! sampling when the receiver's settings allow (the fast path, see [`super::uart`]); the
+//! characters, times and flags are exactly those of the bit-by-bit path, which
+//! [`Channel::bit_by_bit`] forces (the reference the fast path is tested against).
 
 use super::fault::{Fault, FaultLayers, FaultLog};
 use super::uart::{Frame, LineError, Receiver, RxChar, Transmitter, UartConfig, Wire};
@@ -31,6 +36,8 @@ pub struct Channel {
     read_until_ns: u64,
     /// Characters received before a receiver reconfiguration, not yet handed out.
     pending: Vec<RxChar>,
+    /// Every character edge by edge (no closed form): the reference path.
+    bit_by_bit: bool,
 }
 
 impl Channel {
@@ -72,6 +79,7 @@ impl Channel {
             cells_sent: 0,
             read_until_ns: 0,
             pending: Vec::new(),
+            bit_by_bit: false,
         };
         let junk = channel.faults.junk();
         if !junk.is_empty() {
@@ -81,6 +89,20 @@ impl Channel {
             }
         }
         Ok(channel)
+    }
+
+    /// The same line with every character sent and received bit by bit, edge by edge: the
+    /// reference for the fast path, which gives exactly the same characters, times and flags.
+    /// Call before sending anything (characters already sent stay as they are).
+    pub fn bit_by_bit(mut self) -> Self {
+        self.bit_by_bit = true;
+        self
+    }
+
+    /// How many characters the receiver read on the fast path so far (sent without bit-level
+    /// faults and read without sampling).
+    pub fn fast_path_chars(&self) -> u64 {
+        self.wire.fast_reads()
     }
 
     /// The sender's settings.
@@ -128,6 +150,14 @@ impl Channel {
 
     /// Frames one byte, lets the bit-level faults at it, and puts it on the wire.
     fn transmit(&mut self, byte: u8) {
+        let cells = self.tx.config().cells_per_char();
+        if !self.bit_by_bit
+            && !self.faults.touch_bits(self.cells_sent, cells)
+            && self.tx.send_clean(&mut self.wire, byte)
+        {
+            self.cells_sent += cells as u64;
+            return;
+        }
         let mut frame = Frame::new(self.tx.config(), byte);
         self.faults.apply_bits(self.cells_sent, frame.cells_mut());
         self.cells_sent += frame.cells().len() as u64;
@@ -138,15 +168,14 @@ impl Channel {
     /// returned once.
     pub fn receive_until(&mut self, until_ns: u64) -> Vec<RxChar> {
         let mut out = std::mem::take(&mut self.pending);
-        out.extend(self.receive_chars(until_ns));
+        self.receive_chars(until_ns, &mut out);
         out
     }
 
-    fn receive_chars(&mut self, until_ns: u64) -> Vec<RxChar> {
+    /// Appends the characters completed by `until_ns` to `out`.
+    fn receive_chars(&mut self, until_ns: u64, out: &mut Vec<RxChar>) {
         self.read_until_ns = self.read_until_ns.max(until_ns);
-        let mut out = Vec::new();
-        self.rx.receive_until(&mut self.wire, until_ns, &mut out);
-        out
+        self.rx.receive_until(&mut self.wire, until_ns, out);
     }
 
     /// Everything still on the line (call after the last send): reads until the line has been
@@ -175,8 +204,9 @@ impl Channel {
     /// switch is lost, as on a real UART.
     pub fn set_rx_config(&mut self, at_ns: u64, config: UartConfig) -> Result<(), LineError> {
         config.validate()?;
-        let before = self.receive_chars(at_ns);
-        self.pending.extend(before);
+        let mut pending = std::mem::take(&mut self.pending);
+        self.receive_chars(at_ns, &mut pending);
+        self.pending = pending;
         self.rx.reconfigure(at_ns, config);
         Ok(())
     }

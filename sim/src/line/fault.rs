@@ -1139,6 +1139,17 @@ impl FaultLayers {
         }
     }
 
+    /// Whether a bit-level layer would change or draw anything for the `len` cells from traffic
+    /// index `first`: if not, [`FaultLayers::apply_bits`] on them is a no-op and may be skipped.
+    pub fn touch_bits(&self, first: u64, len: usize) -> bool {
+        let end = first + len as u64;
+        self.layers.iter().any(|layer| match layer.fault {
+            Fault::Noise { .. } => layer.next < end,
+            Fault::Burst { .. } => layer.burst_left > 0 || layer.next < end,
+            _ => false,
+        })
+    }
+
     /// What the layers did so far.
     pub fn log(&self) -> &FaultLog {
         &self.log

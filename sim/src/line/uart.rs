@@ -14,6 +14,14 @@
 //!   edge, confirms the start bit at its middle, then samples every bit at its middle, and reports
 //!   each character with parity, framing and break flags ([`RxChar`]).
 //!
+//! Fast path: a character no bit-level fault touches can be put on the wire in closed form
+//! ([`Transmitter::send_clean`]): the wire keeps the byte and its timing instead of its edges.
+//! A receiver whose settings read such a character without doubt (same data bits, parity and
+//! polarity, clock close enough that every sample falls well inside its cell, see
+//! [`Receiver::reads_cleanly`]) and that is hunting at its start computes the character and its
+//! stop-sample time directly; in every other case the character is turned into its edges first
+//! ([`Wire`] does this on demand), so the result is exactly that of the bit-by-bit path.
+//!
 //! Levels: *mark* is logical 1 (idle, stop bits), *space* is logical 0 (start bit). On a wire
 //! with [`Polarity::Normal`] mark is the high level; [`Polarity::Inverted`] swaps them, as a DSMR
 //! P1 port does (its output is an open collector driven by an inverted signal).
@@ -284,6 +292,14 @@ impl UartConfig {
         mark == (self.polarity == Polarity::Normal)
     }
 
+    /// Bit cells of one character: start, data, parity, stop (a 1.5-bit stop period is one
+    /// cell).
+    pub fn cells_per_char(&self) -> usize {
+        1 + usize::from(self.data_bits.clamp(5, 8))
+            + usize::from(self.parity != Parity::None)
+            + self.stop_bits.cells()
+    }
+
     /// Bit cells after the start bit up to and including the first stop bit: what a receiver
     /// samples after confirming the start bit.
     fn samples_after_start(&self) -> u64 {
@@ -506,11 +522,89 @@ pub struct Edge {
 ///
 /// Edges are kept only until the receiver has sampled past them ([`Wire::forget_before`]);
 /// consecutive edges always alternate (no edge repeats the level before it).
+///
+/// Characters sent with [`Transmitter::send_clean`] are kept in closed form after all edges
+/// until a receiver reads them on its fast path or something needs their edges (a later
+/// [`Wire::drive`], a receiver that samples them bit by bit); [`Wire::edges`] and
+/// [`Wire::last_edge_ns`] see only the edges made so far ([`Wire::materialize`] makes all).
 #[derive(Clone, Debug)]
 pub struct Wire {
     initial_high: bool,
     base_high: bool,
     edges: VecDeque<Edge>,
+    /// Characters in closed form, in time order, all after the last edge.
+    clean: VecDeque<CleanChar>,
+    /// Characters a receiver read from their closed form (fast path), for tests and benches.
+    fast_reads: u64,
+}
+
+/// A character without bit-level faults, as [`Transmitter::send_frame`] would have driven it:
+/// its byte, settings and place in the transmitter's run.
+#[derive(Clone, Copy, Debug)]
+struct CleanChar {
+    config: UartConfig,
+    byte: u8,
+    /// The run's anchor and the character's position in it (bit times), as in [`Transmitter`].
+    anchor_ns: u64,
+    run_bits: f64,
+    bit_ns: f64,
+    /// The falling edge of its start bit.
+    start_ns: u64,
+}
+
+impl CleanChar {
+    /// Drives the edges [`Transmitter::send_frame`] drives for this character.
+    fn drive_edges(&self, wire: &mut Wire) {
+        let frame = Frame::new(&self.config, self.byte);
+        for (i, &mark) in frame.cells().iter().enumerate() {
+            let time = run_time(self.anchor_ns, self.run_bits, self.bit_ns, i as f64);
+            wire.drive_edge(time, self.config.wire_level(mark));
+        }
+        let end_bits = self.run_bits + self.config.bits_per_char();
+        let end = run_time(self.anchor_ns, end_bits, self.bit_ns, 0.0);
+        wire.drive_edge(end, self.config.wire_level(true));
+    }
+}
+
+/// The time `bits` bit times after position `run_bits` of a run anchored at `anchor_ns`.
+fn run_time(anchor_ns: u64, run_bits: f64, bit_ns: f64, bits: f64) -> u64 {
+    anchor_ns.saturating_add(round_to_u64((run_bits + bits) * bit_ns))
+}
+
+/// `x.round() as u64` (half away from zero, saturating, NaN to 0), without a libm call: the
+/// integer part by truncation, then the fraction, which `x - trunc(x)` gives exactly.
+/// Times in ns stay far below 2^62, where the signed conversions (one instruction each) apply.
+#[inline]
+fn round_to_u64(x: f64) -> u64 {
+    if (0.0..SIGNED_RANGE).contains(&x) {
+        let whole = x as i64;
+        return whole as u64 + u64::from(x - whole as f64 >= 0.5);
+    }
+    let whole = x as u64;
+    whole.saturating_add(u64::from(x - whole as f64 >= 0.5))
+}
+
+/// Below this, an `f64` converts to and from `i64` exactly in its integer part (2^62).
+const SIGNED_RANGE: f64 = 4_611_686_018_427_387_904.0;
+
+/// `n as f64`, with one conversion instruction for the values that fit an `i64`.
+#[inline]
+fn to_f64(n: u64) -> f64 {
+    match i64::try_from(n) {
+        Ok(small) => small as f64,
+        Err(_) => n as f64,
+    }
+}
+
+/// `x.ceil() as u64` (saturating, NaN to 0), without a libm call.
+#[inline]
+fn ceil_to_u64(x: f64) -> u64 {
+    if (0.0..SIGNED_RANGE).contains(&x) {
+        let whole = x as i64;
+        return whole as u64 + u64::from((whole as f64) < x);
+    }
+    let whole = x as u64;
+    whole.saturating_add(u64::from((whole as f64) < x && whole < u64::MAX))
 }
 
 impl Wire {
@@ -520,7 +614,44 @@ impl Wire {
             initial_high,
             base_high: initial_high,
             edges: VecDeque::new(),
+            clean: VecDeque::new(),
+            fast_reads: 0,
         }
+    }
+
+    /// Turns every character kept in closed form into its edges.
+    pub fn materialize(&mut self) {
+        self.materialize_before(u64::MAX);
+    }
+
+    /// Turns the characters in closed form that start before `time_ns` into their edges.
+    fn materialize_before(&mut self, time_ns: u64) {
+        while let Some(clean) = self.clean.front().copied() {
+            if clean.start_ns >= time_ns {
+                break;
+            }
+            self.clean.pop_front();
+            clean.drive_edges(self);
+        }
+    }
+
+    /// Whether a character in closed form starting at `start_ns`, with this mark level, may be
+    /// appended: the line must be at mark before it, with no edge at or after its start (the
+    /// falling edge of its start bit must be a real edge).
+    fn accepts_clean(&self, start_ns: u64, mark_high: bool) -> bool {
+        if start_ns == 0 {
+            return false;
+        }
+        match (self.clean.back(), self.edges.back()) {
+            (Some(last), _) => last.config.wire_level(true) == mark_high,
+            (None, Some(edge)) => edge.time_ns < start_ns && edge.high == mark_high,
+            (None, None) => self.base_high == mark_high,
+        }
+    }
+
+    /// How many characters receivers read from their closed form (the fast path).
+    pub fn fast_reads(&self) -> u64 {
+        self.fast_reads
     }
 
     /// The level at t = 0 (after anything driven at exactly 0).
@@ -531,6 +662,12 @@ impl Wire {
     /// Drives the wire to a level from `time_ns` on. Times must not decrease (an earlier time is
     /// treated as the latest one); driving at the time of the last edge replaces that edge.
     pub fn drive(&mut self, time_ns: u64, high: bool) {
+        self.materialize();
+        self.drive_edge(time_ns, high);
+    }
+
+    /// [`Wire::drive`] with no characters in closed form left.
+    fn drive_edge(&mut self, time_ns: u64, high: bool) {
         let last = self.edges.back().map(|e| e.time_ns);
         let time_ns = last.map_or(time_ns, |last| time_ns.max(last));
         if last == Some(time_ns) {
@@ -549,11 +686,13 @@ impl Wire {
 
     /// The level a receiver sampling at `time_ns` sees: the one set by the last edge strictly
     /// before it.
-    pub fn sample(&self, time_ns: u64) -> bool {
+    pub fn sample(&mut self, time_ns: u64) -> bool {
+        self.materialize_before(time_ns);
         self.sampler().sample(time_ns)
     }
 
-    /// A sampler for increasing sample times: each edge is looked at once.
+    /// A sampler for increasing sample times: each edge is looked at once. It sees the edges
+    /// made so far only (see [`Wire::materialize`]).
     pub fn sampler(&self) -> Sampler<'_> {
         Sampler {
             wire: self,
@@ -574,6 +713,7 @@ impl Wire {
 
     /// Forgets the edges before `time_ns` (nothing will sample before it any more).
     pub fn forget_before(&mut self, time_ns: u64) {
+        self.materialize_before(time_ns);
         while let Some(edge) = self.edges.front() {
             if edge.time_ns >= time_ns {
                 break;
@@ -664,6 +804,31 @@ impl Transmitter {
         self.free_at_ns = at_ns;
     }
 
+    /// Sends `byte`, which no bit-level fault touches, right after the previous character of
+    /// the run, in closed form (see [`Wire`]); exactly what `send_frame(wire,
+    /// &Frame::new(config, byte))` sends. Returns `false` and sends nothing when the wire cannot
+    /// take it in closed form (the line is not at mark just before it, or it starts at t = 0);
+    /// send it with [`Transmitter::send_frame`] then.
+    pub fn send_clean(&mut self, wire: &mut Wire, byte: u8) -> bool {
+        // `at_bits(0.0)`: the run's position is always where the line became free.
+        let start_ns = self.free_at_ns;
+        debug_assert_eq!(start_ns, self.at_bits(0.0));
+        if !wire.accepts_clean(start_ns, self.idle_high()) {
+            return false;
+        }
+        wire.clean.push_back(CleanChar {
+            config: self.config,
+            byte,
+            anchor_ns: self.anchor_ns,
+            run_bits: self.run_bits,
+            bit_ns: self.bit_ns,
+            start_ns,
+        });
+        self.run_bits += self.config.bits_per_char();
+        self.free_at_ns = self.at_bits(0.0);
+        true
+    }
+
     /// Sends one frame right after the previous character of the run; returns when its stop
     /// period ends. The line returns to idle (mark) then, whatever the cells were.
     pub fn send_frame(&mut self, wire: &mut Wire, frame: &Frame) -> u64 {
@@ -690,9 +855,7 @@ impl Transmitter {
 
     /// The time `bits` bit times after the current position in the run.
     fn at_bits(&self, bits: f64) -> u64 {
-        let offset = ((self.run_bits + bits) * self.bit_ns).round();
-        // `as` saturates; offsets are far below u64::MAX for any valid setting.
-        self.anchor_ns.saturating_add(offset as u64)
+        run_time(self.anchor_ns, self.run_bits, self.bit_ns, bits)
     }
 }
 
@@ -709,6 +872,13 @@ impl Transmitter {
 pub struct Receiver {
     config: UartConfig,
     tick_ns: f64,
+    /// `1 / tick_ns`.
+    per_tick: f64,
+    /// The last sender settings asked about and [`Receiver::reads_cleanly`]'s answer.
+    clean_for: Option<(UartConfig, bool)>,
+    /// The start and stop-sample times of the last character computed on the fast path: a
+    /// session asks again every step until the stop sample is due.
+    clean_stop: Option<(u64, u64)>,
     /// Where the tick clock started (0, or the last reconfiguration).
     anchor_ns: u64,
     hunt_from_ns: u64,
@@ -717,9 +887,13 @@ pub struct Receiver {
 impl Receiver {
     /// A receiver, hunting from t = 0.
     pub fn new(config: UartConfig) -> Receiver {
+        let tick_ns = config.bit_time_ns() / 16.0;
         Receiver {
             config,
-            tick_ns: config.bit_time_ns() / 16.0,
+            tick_ns,
+            per_tick: 1.0 / tick_ns,
+            clean_for: None,
+            clean_stop: None,
             anchor_ns: 0,
             hunt_from_ns: 0,
         }
@@ -732,6 +906,9 @@ impl Receiver {
         let at_ns = at_ns.max(self.hunt_from_ns);
         self.config = config;
         self.tick_ns = config.bit_time_ns() / 16.0;
+        self.per_tick = 1.0 / self.tick_ns;
+        self.clean_for = None;
+        self.clean_stop = None;
         self.anchor_ns = at_ns;
         self.hunt_from_ns = at_ns;
     }
@@ -743,13 +920,15 @@ impl Receiver {
 
     /// The time of the receiver's `k`-th tick.
     fn tick_time(&self, k: u64) -> u64 {
-        self.anchor_ns + (k as f64 * self.tick_ns).round() as u64
+        self.anchor_ns + round_to_u64(to_f64(k) * self.tick_ns)
     }
 
     /// The first tick at or after `time_ns`.
     fn first_tick_at_or_after(&self, time_ns: u64) -> u64 {
         let time_ns = time_ns.max(self.anchor_ns);
-        let mut k = ((time_ns - self.anchor_ns) as f64 / self.tick_ns).ceil() as u64;
+        // An estimate (the loops below make it exact whatever its rounding): tick k is at or
+        // after `time_ns` when `k · tick` rounds up to it, from half a ns before.
+        let mut k = ceil_to_u64((to_f64(time_ns - self.anchor_ns) - 0.5) * self.per_tick);
         while k > 0 && self.tick_time(k - 1) >= time_ns {
             k -= 1;
         }
@@ -765,7 +944,36 @@ impl Receiver {
         (ticks as f64 * self.tick_ns).ceil() as u64 + 2
     }
 
-    fn next_falling_edge(&self, wire: &Wire) -> Option<u64> {
+    /// Whether this receiver reads every character sent at `tx` without bit faults as sent,
+    /// whatever the phase of its tick clock: same data bits, parity and polarity, and clocks
+    /// close enough that each sample (start check, data, parity, stop) falls strictly inside
+    /// its cell.
+    ///
+    /// With `E` the start edge, the start is detected at the first tick `T` with
+    /// `E ≤ T < E + tick + 1` (ticks are rounded to ns), and sample `j` (0 = start check) is
+    /// taken at `T + (j + ½)·bit_rx ± 1`; cell `j` spans `E + j·bit_tx ± 1` to
+    /// `E + (j + 1)·bit_tx ± 1`. With `S` samples after the start and `Δ = |bit_rx − bit_tx|`,
+    /// every sample is strictly after its cell's first edge if `½·bit_rx − S·Δ − 2 > 0` and
+    /// before the next cell's edge if `bit_tx − ½·bit_rx − S·Δ − tick − 3 > 0` (one more ns of
+    /// margin for float rounding in each).
+    pub fn reads_cleanly(&self, tx: &UartConfig) -> bool {
+        if *tx == self.config {
+            // Δ = 0: both bounds hold for every baud rate up to MAX_BAUD (bit ≥ 75 ns).
+            return true;
+        }
+        if tx.data_bits != self.config.data_bits
+            || tx.parity != self.config.parity
+            || tx.polarity != self.config.polarity
+        {
+            return false;
+        }
+        let bit_rx = self.tick_ns * 16.0;
+        let bit_tx = tx.bit_time_ns();
+        let drift = (bit_rx - bit_tx).abs() * self.config.samples_after_start() as f64;
+        0.5 * bit_rx - drift - 3.0 > 0.0 && bit_tx - 0.5 * bit_rx - drift - self.tick_ns - 4.0 > 0.0
+    }
+
+    fn next_falling_edge(&self, wire: &mut Wire) -> Option<u64> {
         let space_high = self.config.wire_level(false);
         if self.hunt_from_ns == 0 && wire.initial_high() == space_high {
             return Some(0);
@@ -786,12 +994,61 @@ impl Receiver {
     /// The wire must be final up to `until_ns`: nothing may later be driven before it.
     pub fn receive_until(&mut self, wire: &mut Wire, until_ns: u64, out: &mut Vec<RxChar>) {
         let mark_high = self.config.wire_level(true);
-        while let Some(edge_ns) = self.next_falling_edge(wire) {
+        loop {
+            let Some(edge_ns) = self.next_falling_edge(wire) else {
+                // No edge left: the next character, if any, is in closed form.
+                let Some(clean) = wire.clean.front().copied() else {
+                    break;
+                };
+                let cleanly = match self.clean_for {
+                    Some((config, answer)) if config == clean.config => answer,
+                    _ => {
+                        let answer = self.reads_cleanly(&clean.config);
+                        self.clean_for = Some((clean.config, answer));
+                        answer
+                    }
+                };
+                if clean.start_ns < self.hunt_from_ns || !cleanly {
+                    // Not a character this receiver reads as sent: bit by bit.
+                    wire.materialize_before(clean.start_ns.saturating_add(1));
+                    continue;
+                }
+                let stop_ns = match self.clean_stop {
+                    Some((start, stop)) if start == clean.start_ns => stop,
+                    _ => {
+                        let detect = self.first_tick_at_or_after(clean.start_ns);
+                        let last_tick = detect + 8 + 16 * self.config.samples_after_start();
+                        let stop = self.tick_time(last_tick);
+                        self.clean_stop = Some((clean.start_ns, stop));
+                        stop
+                    }
+                };
+                if stop_ns > until_ns {
+                    break;
+                }
+                out.push(RxChar {
+                    byte: clean.byte & clean.config.data_mask(),
+                    time_ns: stop_ns,
+                    parity_error: false,
+                    framing_error: false,
+                    brk: false,
+                });
+                self.hunt_from_ns = stop_ns;
+                // What `forget_before(stop_ns)` leaves after its edges: all gone, line at mark.
+                wire.clean.pop_front();
+                wire.edges.clear();
+                wire.base_high = mark_high;
+                wire.fast_reads += 1;
+                continue;
+            };
             let detect = self.first_tick_at_or_after(edge_ns);
             let check_ns = self.tick_time(detect + 8);
             if check_ns > until_ns {
                 break;
             }
+            // The samples below may reach into characters kept in closed form.
+            let last_tick = detect + 8 + 16 * self.config.samples_after_start();
+            wire.materialize_before(self.tick_time(last_tick));
             let mut sampler = wire.sampler();
             if sampler.sample(check_ns) == mark_high {
                 // False start: a glitch shorter than half a bit.
@@ -799,7 +1056,6 @@ impl Receiver {
                 wire.forget_before(check_ns);
                 continue;
             }
-            let last_tick = detect + 8 + 16 * self.config.samples_after_start();
             let stop_ns = self.tick_time(last_tick);
             if stop_ns > until_ns {
                 break;
@@ -854,6 +1110,45 @@ mod test {
         let mut out = Vec::new();
         receiver.receive_until(&mut wire, end + receiver.max_char_span_ns(), &mut out);
         out
+    }
+
+    #[test]
+    fn rounding_without_libm_matches_std() {
+        let special = [
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            4503599627370497.0,
+            4_611_686_018_427_387_904.0,
+            4_611_686_018_427_387_903.5,
+            4_611_686_018_427_388_905.0,
+            9007199254740993.0,
+            1e19,
+            1.8446744073709552e19,
+            1e300,
+            -0.4,
+            -0.6,
+            -1e10,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let random = (0..100_000).map(|i| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+            unit * 10f64.powi(i % 20) + f64::from(i % 7) * 0.5
+        });
+        for x in special.into_iter().chain(random) {
+            assert_eq!(round_to_u64(x), x.round() as u64, "round {x}");
+            assert_eq!(ceil_to_u64(x), x.ceil() as u64, "ceil {x}");
+        }
     }
 
     #[test]

@@ -20,7 +20,8 @@ use thiserror::Error;
 
 use super::catalog::constructor;
 use super::dongle::{Dongle, DongleKind};
-use super::radio::{Air, MeterFaults, RadioFaults};
+use super::meter::MeterFaults;
+use super::radio::{Air, RadioFaults};
 use super::security::SecurityMode;
 use super::RadioMeter;
 use crate::clock::{WallClock, NS_PER_MS};

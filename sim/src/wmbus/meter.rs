@@ -117,6 +117,20 @@ impl Transmission {
     }
 }
 
+/// Faults of one meter, by telegram number (0 = its first telegram).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MeterFaults {
+    /// Every telegram encrypted with a key other than the configured one.
+    pub wrong_key: bool,
+    /// Telegrams replaced by the previous one, byte for byte.
+    pub replay_at: Vec<u64>,
+    /// Telegrams before which access number and message counter go back by 8.
+    pub counter_back_at: Vec<u64>,
+    /// Telegrams cut to half their length (L unchanged).
+    pub truncate_at: Vec<u64>,
+}
+
 /// A meter fault in one telegram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -433,20 +447,6 @@ fn truth<'r>(
         r.values.push(rec.value(i));
     }
     r
-}
-
-/// Faults of one meter, by telegram number (0 = its first telegram).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MeterFaults {
-    /// Every telegram encrypted with a key other than the configured one.
-    pub wrong_key: bool,
-    /// Telegrams replaced by the previous one, byte for byte.
-    pub replay_at: Vec<u64>,
-    /// Telegrams before which access number and message counter go back by 8.
-    pub counter_back_at: Vec<u64>,
-    /// Telegrams cut to half their length (L unchanged).
-    pub truncate_at: Vec<u64>,
 }
 
 /// A radio meter sending on its schedule.

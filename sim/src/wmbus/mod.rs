@@ -33,10 +33,10 @@ pub use catalog::CATALOG;
 pub use config::{ConfigError, DongleConfig, RadioMeterConfig};
 pub use dongle::{Dongle, DongleKind};
 pub use link::{FrameFormat, FrameRepr, LinkRepr};
-pub use meter::{RadioMeter, RadioMeterSpec};
+pub use meter::{MeterFaults, RadioMeter, RadioMeterSpec};
 pub use mode::RadioMode;
 pub use profile::WmbusOptions;
-pub use radio::{Air, MeterFaults, RadioFaults};
+pub use radio::{Air, RadioFaults};
 pub use telegram::TelegramRepr;
 
 use crate::meter::Meter;

@@ -11,7 +11,8 @@ use std::collections::VecDeque;
 
 use super::config::{DongleConfig, RadioMeterConfig};
 use super::dongle::{Dongle, DongleKind};
-use super::radio::{MeterFaults, RadioFaults};
+use super::meter::MeterFaults;
+use super::radio::RadioFaults;
 use crate::clock::parse_duration;
 use crate::seed::Seed;
 use crate::spec::{MeterSpec, SpecError};

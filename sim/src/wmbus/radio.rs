@@ -12,7 +12,7 @@
 //!   a probability falling linearly to 0.
 //! - **Repeater**: every telegram heard again `delay_ms` later with the hop bit set (ELL CC bit
 //!   `H`, else the configuration word's hop-counter bit), CRCs recomputed.
-//! - **Meter faults** ([`MeterFaults`], applied by [`RadioMeter`]): a wrong key, a replayed
+//! - **Meter faults** ([`super::meter::MeterFaults`], applied by [`RadioMeter`]): a wrong key, a replayed
 //!   telegram (access number and message counter repeat), counters that go back, a truncated frame
 //!   whose L field announces more bytes than it has.
 
@@ -28,9 +28,6 @@ use crate::seed::{Seed, SimRng};
 pub const SENSITIVITY_DBM: i16 = -105;
 /// Above the sensitivity by less than this, telegrams are lost with falling probability, dB.
 pub const FADE_MARGIN_DB: i16 = 10;
-
-/// Faults of one meter (defined beside the meter that applies them).
-pub use super::meter::MeterFaults;
 
 /// A repeater that hears every telegram and sends it again with the hop bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -358,6 +355,7 @@ mod test {
     use super::*;
     use crate::clock::WallClock;
     use crate::wmbus::catalog::CATALOG;
+    use crate::wmbus::meter::MeterFaults;
     use meterlab_decoder::Key;
 
     fn air(which: &[usize], at_ns: u64, faults: RadioFaults, seed: u64) -> Air {

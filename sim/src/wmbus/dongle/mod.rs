@@ -482,8 +482,9 @@ pub(crate) mod test {
 
     use crate::seed::Seed;
     use crate::wmbus::catalog::CATALOG;
+    use crate::wmbus::meter::MeterFaults;
     use crate::wmbus::meter::{MeterFault, RadioMeter};
-    use crate::wmbus::radio::{MeterFaults, RadioFaults, Repeater};
+    use crate::wmbus::radio::{RadioFaults, Repeater};
 
     /// A dongle of `kind` with catalog meters `which` (all sending at first within 1 s).
     fn dongle(kind: DongleKind, which: &[usize], faults: RadioFaults, mf: MeterFaults) -> Dongle {
