@@ -4,6 +4,8 @@
     pymeterbus_reader.py PORT [--address N] [--baud 2400] [--format 8E1] [--count N]
                               [--timeout S] [--interval S]
     pymeterbus_reader.py -            (decode RSP_UD frames from standard input; no master role)
+    pymeterbus_reader.py --wmbus PORT|- [--key HEX] [--count N] [--timeout S]
+                                      (wireless M-Bus: what a receiver stick delivers)
 
 As a master on PORT (a serial device or a pseudo-terminal, opened with pyserial) it sends SND_NKE
 to the primary address, waits for the E5 acknowledgement, then sends REQ_UD2 and decodes the
@@ -11,10 +13,18 @@ RSP_UD with pyMeterBus, `--count` times (default 1). With `-` it reads a byte st
 hex text) from standard input and decodes every long frame in it; E5, short and control frames
 (the master's side of a capture) are skipped. Each RSP_UD becomes one line of the reading format
 (docs/reading-format.md, "Wired M-Bus"); what pyMeterBus cannot give is listed in readers/README.md.
+
+With --wmbus it reads what a wireless M-Bus receiver stick delivers (rtl_wmbus lines, CUL `b…`
+lines, iM871A HCI frames, AMB8465 FF 03 frames: the wrapper takes the telegram out of the stick's
+framing, as a host program does; CUL frames carry their CRCs, which the wrapper cuts out by the
+format A/B block layout without checking them) from a port (an rtl_wmbus pty: it needs no start-up)
+or standard input, and decodes each telegram with pyMeterBus's wireless class (`meterbus.load`,
+`WTelegramSndNr`), the one --key (or METERLAB_KEY) given to every meter.
 """
 
 import argparse
 import json
+import os
 import re
 import string
 import sys
@@ -299,6 +309,156 @@ def master(args):
     return 0
 
 
+def cut_crcs(frame, format_b):
+    """A frame as sent on the air without its block CRCs (EN 13757-4 format A or B), unchecked."""
+    if not frame:
+        return frame
+    if format_b:
+        first, rest = frame[:10], frame[12:]
+        out = first + rest[:115]
+        rest = rest[117:]
+        out += rest[:-2] if rest else b""
+    else:
+        out, rest = frame[:10], frame[12:]
+        while rest:
+            out += rest[:16]
+            rest = rest[18:]
+    return bytes([len(out) - 1]) + out[1:]
+
+
+def wmbus_telegrams(data):
+    """(telegram without CRCs, or None for a frame of the stick's own) for each message."""
+    i = 0
+    while i < len(data):
+        b = data[i]
+        end = data.find(b"\n", i)
+        line = data[i:end if end >= 0 else len(data)].strip()
+        if b == 0xA5 and i + 4 <= len(data):  # iM871A: A5 ctrl|ep id len payload [ts][rssi][fcs]
+            ctrl, n = data[i + 1] >> 4, data[i + 3]
+            total = 4 + n + (4 if ctrl & 2 else 0) + (1 if ctrl & 4 else 0) + (2 if ctrl & 8 else 0)
+            if data[i + 1] & 0x0F == 2 and data[i + 2] == 0x03:
+                yield bytes([n]) + bytes(data[i + 4:i + 4 + n])
+            i += total
+        elif b == 0xFF and i + 3 <= len(data):  # AMB8465 command mode: FF cmd len payload CS
+            cmd, n = data[i + 1], data[i + 2]
+            if cmd == 0x03 and n > 1:  # DATA_IND, the last payload byte is the RSSI
+                payload = bytes(data[i + 3:i + 3 + n - 1])
+                yield bytes([len(payload)]) + payload
+            i += 4 + n
+        elif line[:2] in (b"T1", b"C1", b"S1") and b";0x" in line:  # rtl_wmbus
+            hexpart = line.split(b";0x", 1)[1].split(b";")[0]
+            try:
+                t = bytes.fromhex(hexpart.decode("ascii"))
+            except ValueError:
+                t = b""
+            if line.split(b";")[1:2] == [b"1"] and t:
+                yield bytes([len(t) - 1]) + t[1:]
+            i = end + 1 if end >= 0 else len(data)
+        elif line[:1] == b"b" and len(line) > 5:  # CUL: b<hex with CRCs><LQI><RSSI>, bY: format B
+            fmt_b = line[1:2] == b"Y"
+            try:
+                raw = bytes.fromhex(line[2 if fmt_b else 1:-4].decode("ascii"))
+            except ValueError:
+                raw = b""
+            if raw:
+                yield cut_crcs(raw, fmt_b)
+            i = end + 1 if end >= 0 else len(data)
+        else:
+            i = end + 1 if end >= 0 and data[i:i + 1].isascii() else i + 1
+
+
+def wmbus_reading(t, key):
+    """One wireless telegram (L C M A CI …, no CRCs) → a reading-format object."""
+    if key is not None:
+        meterbus.WTelegramBaseDataHeader._keys = AnyMeter(key)
+    try:
+        frame = meterbus.load(list(t))
+    except MBusFrameCRCError as err:
+        return {"error": {"kind": "crc_mismatch", "message": f"{err}"}}
+    except (MBusFrameDecodeError, IndexError, ValueError, KeyError, TypeError) as err:
+        return {"error": {"kind": "malformed", "message": f"{type(err).__name__}: {err}"}}
+    if not isinstance(frame, meterbus.WTelegramSndNr) or frame.dataHeader is None:
+        return {"error": {"kind": "malformed", "message": "not a wireless SND_NR telegram"}}
+    h = frame.dataHeader
+    meter_id = "".join(f"{b:02X}" for b in h.id_nr)
+    values = [
+        {"id": "link.manufacturer", "value": h.manufacturer_field.decodeManufacturer},
+        {"id": "link.id", "value": meter_id},
+        {"id": "link.version", "value": h.version_field.parts[0]},
+        {"id": "link.device_type", "value": h.device_field.parts[0]},
+    ]
+    if h.acc_nr_field.parts:
+        values.append({"id": "header.access_number", "value": h.acc_nr_field.parts[0]})
+        values.append({"id": "header.status", "value": h.status_field.parts[0]})
+    warnings = []
+    for n, rec in enumerate(frame.records):
+        try:
+            value, unit, quantity = record_value(rec)
+        except Exception as err:  # pyMeterBus raises on records it cannot interpret
+            warnings.append(f"record #{n}: {type(err).__name__}: {err}")
+            continue
+        if value is None:
+            warnings.append(f"record #{n}: no value")
+            continue
+        if isinstance(value, (float, Decimal)) and not (value == value and abs(value) < 1e18):
+            # what pyMeterBus reads from ciphertext: NaN, ±inf, 1e37 — a text, not a number
+            value = str(value)
+        elif isinstance(value, Decimal) and value != 0 and abs(value) < Decimal("1e-12"):
+            value = str(value)
+        storage, tariff, subunit = rec.dib.parse_dife()
+        v = {"id": f"#{n}", "value": value}
+        if unit:
+            v["unit"] = unit
+        v["quantity"] = quantity
+        v["function"] = FUNCTION.get(rec.dib.function_type, "instantaneous")
+        v["storage"] = storage or 0
+        v["tariff"] = tariff or 0
+        v["subunit"] = subunit or 0
+        values.append(v)
+    out = {"protocol": "mbus", "meter_id": meter_id, "time": None, "values": values}
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+class AnyMeter(dict):
+    """pyMeterBus looks keys up by meter id; the wrapper's one key serves every meter."""
+
+    def __init__(self, key):
+        super().__init__()
+        self.key = key
+
+    def get(self, _id, default=None):
+        return self.key
+
+
+def wmbus(args):
+    key_hex = args.key or os.environ.get("METERLAB_KEY")
+    key = bytes.fromhex(key_hex) if key_hex else None
+    if args.port == "-":
+        for t in wmbus_telegrams(sys.stdin.buffer.read()):
+            dump(wmbus_reading(t, key))
+        return 0
+    import serial  # pyserial
+
+    ser = serial.serial_for_url(args.port, baudrate=args.baud, timeout=0.2)
+    buf, done, quiet_since = b"", 0, time.monotonic()
+    while args.count == 0 or done < args.count:
+        chunk = ser.read(4096)
+        if chunk:
+            buf += chunk
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > args.timeout:
+            break
+        cut = buf.rfind(b"\n") + 1  # rtl_wmbus and CUL lines: whole lines only
+        if cut:
+            for t in wmbus_telegrams(buf[:cut]):
+                dump(wmbus_reading(t, key))
+                done += 1
+            buf = buf[cut:]
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("port", help="serial port or pty path, or - to decode frames from stdin")
@@ -308,7 +468,14 @@ def main():
     ap.add_argument("--count", type=int, default=1, help="readouts (REQ_UD2) to do")
     ap.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer")
     ap.add_argument("--interval", type=float, default=0.0, help="seconds between readouts")
+    ap.add_argument("--wmbus", action="store_true",
+                    help="wireless M-Bus: read what a receiver stick delivers")
+    ap.add_argument("--key", help="wireless: AES key (32 hex digits) for every meter")
     args = ap.parse_args()
+    if args.wmbus:
+        if args.timeout == 2.0:
+            args.timeout = 30.0
+        return wmbus(args)
     if not re.fullmatch(r"[78][NEO][12]", args.format):
         ap.error("--format is like 8E1")
     if args.port == "-":

@@ -350,12 +350,18 @@ pub struct LoopbackArgs {
 )]
 pub struct SimArgs {
     /// The meter profile (`meterlab sim --list`).
-    #[arg(value_name = "PROFILE", required_unless_present_any = ["list", "config"])]
+    #[arg(value_name = "PROFILE", required_unless_present_any = ["list", "config", "dongle"])]
     pub profile: Option<String>,
+    /// A virtual wireless M-Bus receiver stick (profile `wmbus-<TYPE>`) with the meters of
+    /// `--config` (a dongle file: `meters:`, `radio:`) or one meter of each catalog type.
+    #[arg(long, value_name = "TYPE", conflicts_with_all = ["profile", "list"],
+          value_parser = ["im871a", "amb8465", "cul", "rtlwmbus"])]
+    pub dongle: Option<String>,
     /// List the profiles with their protocol and line settings.
     #[arg(long, conflicts_with_all = ["profile", "config"])]
     pub list: bool,
-    /// Run the meters listed in this YAML file, each on its own port (docs in README.md).
+    /// Run the meters listed in this YAML file, each on its own port (docs in README.md); with
+    /// --dongle, the dongle's meters and radio faults (`DongleConfig`, README "wireless M-Bus").
     #[arg(long, value_name = "FILE", conflicts_with = "profile")]
     pub config: Option<PathBuf>,
     /// Serve the meter on a new pty, reachable through this symlink (Linux).

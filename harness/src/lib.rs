@@ -22,6 +22,7 @@ pub mod loopback;
 pub mod manual;
 pub mod outcome;
 pub mod prepare;
+pub mod radio_log;
 pub mod reader;
 pub mod redact;
 pub mod replay;

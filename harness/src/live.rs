@@ -113,6 +113,7 @@ pub fn run(
         sender,
         receiver,
         keys,
+        ..
     } = prepare(scenario, seed)?;
     // The reader program's settings are its own business; the line model assumes it follows
     // the meter (baud switches included) unless the scenario names the reader's settings.

@@ -791,8 +791,8 @@ fn sim(args: SimArgs) -> Result<u8> {
         return profiles();
     }
     let jobs = match &args.config {
-        Some(path) => meterlab_harness::sim::load_config(path)?,
-        None => vec![meterlab_harness::sim::job_from_args(&args)?],
+        Some(path) if args.dongle.is_none() => meterlab_harness::sim::load_config(path)?,
+        _ => vec![meterlab_harness::sim::job_from_args(&args)?],
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Each ends the meters cleanly: their pty links and lock files are removed.

@@ -5,6 +5,9 @@ use meterlab_decoder::{Key, Keys};
 use meterlab_sim::line::UartConfig;
 use meterlab_sim::{Meter, Seed};
 
+use meterlab_sim::wmbus::dongle_of_profile;
+
+use crate::radio_log::{RadioLogged, RadioTally};
 use crate::scenario::{KeyChoice, Scenario, ScenarioError};
 
 /// A scenario's meter built with its seed, the line's settings at both ends, and the keys the
@@ -17,20 +20,30 @@ pub(crate) struct Prepared {
     /// error is the meter's own).
     pub receiver: UartConfig,
     pub keys: Keys,
+    /// A wireless M-Bus dongle's radio log, counted (`None` for other meters).
+    pub radio: Option<RadioTally>,
 }
 
 /// Builds what every run of `scenario` with `seed` starts from.
 pub(crate) fn prepare(scenario: &Scenario, seed: Seed) -> Result<Prepared, ScenarioError> {
     let spec = &scenario.spec;
-    let meter = match crate::replay::meter(scenario, seed.derive("meter"))? {
-        Some(replayed) => replayed,
-        None => spec
-            .meter
-            .build(seed.derive("meter"))
-            .map_err(|e| ScenarioError::Invalid {
-                path: scenario.path.clone(),
-                message: e.to_string(),
-            })?,
+    let invalid = |e: meterlab_sim::profile::SpecError| ScenarioError::Invalid {
+        path: scenario.path.clone(),
+        message: e.to_string(),
+    };
+    let mut radio = None;
+    let meter = if let Some(replayed) = crate::replay::meter(scenario, seed.derive("meter"))? {
+        replayed
+    } else if let Some(kind) = dongle_of_profile(&spec.meter.profile) {
+        // A dongle: its radio log is counted for the report.
+        let dongle = meterlab_sim::wmbus::profile::build(kind, &spec.meter, seed.derive("meter"))
+            .map_err(invalid)?;
+        let tally = RadioTally::default();
+        let logged = RadioLogged::new(dongle, tally.sink());
+        radio = Some(tally);
+        Box::new(logged)
+    } else {
+        spec.meter.build(seed.derive("meter")).map_err(invalid)?
     };
     let sender = spec.line.sender.unwrap_or_else(|| meter.uart());
     let receiver = spec.line.receiver.unwrap_or_else(|| sender.with_ppm(0.0));
@@ -44,6 +57,7 @@ pub(crate) fn prepare(scenario: &Scenario, seed: Seed) -> Result<Prepared, Scena
         sender,
         receiver,
         keys,
+        radio,
     })
 }
 

@@ -19,6 +19,7 @@ use crate::prepare::{prepare, Prepared};
 use crate::reader::iec::IecReader;
 use crate::reader::mbus::MbusMaster;
 use crate::reader::passive::PassiveReader;
+use crate::reader::wmbus::DongleHost;
 use crate::reader::Reader;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::session::{self, Limits, LineSetup};
@@ -150,6 +151,7 @@ pub fn run_scenario_with_seed(
         sender,
         receiver,
         keys,
+        radio,
     } = prepare(scenario, seed)?;
     let line = LineSetup {
         meter_tx: sender,
@@ -172,12 +174,19 @@ pub fn run_scenario_with_seed(
             "reader.mbus: only M-Bus meters take a master script".into(),
         ));
     }
-    let mut reader: Box<dyn Reader> = match meter.protocol() {
-        Protocol::Iec62056_21 if !push_meter => {
+    let dongle = meterlab_sim::wmbus::dongle_of_profile(meter.profile());
+    let mut reader: Box<dyn Reader> = match (meter.protocol(), dongle) {
+        // A wireless M-Bus dongle: the host's start-up, then listening.
+        (_, Some(kind)) => Box::new(DongleHost::new(
+            kind,
+            &spec.reader.wmbus.clone().unwrap_or_default(),
+            decoder,
+        )),
+        (Protocol::Iec62056_21, None) if !push_meter => {
             Box::new(IecReader::new(spec.reader.iec.clone().unwrap_or_default(), receiver, decoder))
         }
         // A push meter speaking M-Bus is a replayed capture: read it passively.
-        Protocol::Mbus if !push_meter => match &spec.reader.mbus {
+        (Protocol::Mbus, None) if !push_meter => match &spec.reader.mbus {
             Some(script) => Box::new(MbusMaster::new(script.clone(), receiver, decoder)),
             None => {
                 return Err(invalid(
@@ -289,6 +298,13 @@ pub fn run_scenario_with_seed(
         transport,
     );
     outcome.fault_log = result.fault_log;
+    // A dongle's radio log: what became of each telegram on the air.
+    if let Some(radio) = &radio {
+        if !outcome.fault_log.is_empty() {
+            outcome.fault_log.push_str("; ");
+        }
+        outcome.fault_log.push_str(&radio.text());
+    }
     outcome.sent_messages = result.sent_messages;
     outcome.sent_bytes = result.sent_bytes;
     outcome.received_bytes = received_bytes;

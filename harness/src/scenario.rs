@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::reader::iec::IecReaderSpec;
 use crate::reader::mbus::MbusMasterSpec;
+use crate::reader::wmbus::DongleHostSpec;
 use crate::transport::Transport;
 
 /// A scenario file could not be used.
@@ -142,6 +143,10 @@ pub struct ReaderSpec {
     /// The M-Bus master's script (M-Bus meters need one).
     #[serde(default)]
     pub mbus: Option<MbusMasterSpec>,
+    /// How the host sets up a wireless M-Bus dongle (`wmbus-*` profiles; defaults apply when
+    /// absent).
+    #[serde(default)]
+    pub wmbus: Option<DongleHostSpec>,
     /// A reader program to test instead of meterlab's reader, as with `meterlab run --reader`
     /// (run with `sh -c`, `{port}` replaced by the port's path); `--decoder` or `--reader` on
     /// the command line replace it.
@@ -167,6 +172,7 @@ impl Default for ReaderSpec {
             auth_key: KeyChoice::Meter,
             iec: None,
             mbus: None,
+            wmbus: None,
             command: None,
             follow_baud: false,
         }
@@ -1026,6 +1032,22 @@ fn check_reader(
                 "reader.mbus: only M-Bus meters take a master script, and {profile} is not one"
             ),
         ));
+    }
+    match (
+        meterlab_sim::wmbus::dongle_of_profile(profile),
+        &spec.reader.wmbus,
+    ) {
+        (None, Some(_)) => {
+            return Err(located(
+                &["reader", "wmbus"],
+                format!("reader.wmbus: {profile} is not a wireless M-Bus dongle (wmbus-im871a, wmbus-amb8465, wmbus-cul, wmbus-rtlwmbus)"),
+            ))
+        }
+        (Some(kind), Some(host)) => {
+            crate::reader::wmbus::check(kind, host)
+                .map_err(|e| located(&["reader", "wmbus"], format!("reader.wmbus: {e}")))?;
+        }
+        _ => {}
     }
     if spec.reader.iec.is_some() && pushes {
         return Err(located(

@@ -29,6 +29,7 @@ use meterlab_sim::profile::SpecError;
 use meterlab_sim::transport::{
     self, hex_line, Event, Port, ReaderSettings, Sent, SimOptions, StdoutPort, Summary,
 };
+use meterlab_sim::wmbus::{self, DongleConfig, DongleKind};
 use meterlab_sim::{Meter, MeterSpec, Seed};
 
 use crate::cli::SimArgs;
@@ -172,10 +173,17 @@ fn start_now(spec: &mut MeterSpec) {
 
 /// The job the command line describes.
 pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
-    let profile = args
-        .profile
-        .clone()
-        .ok_or_else(|| anyhow!("name a profile (meterlab sim --list)"))?;
+    let profile = match &args.dongle {
+        Some(name) => {
+            let kind = DongleKind::from_name(name)
+                .ok_or_else(|| anyhow!("--dongle {name:?}: im871a, amb8465, cul or rtlwmbus"))?;
+            wmbus::profile_name(kind).to_string()
+        }
+        None => args
+            .profile
+            .clone()
+            .ok_or_else(|| anyhow!("name a profile (meterlab sim --list)"))?,
+    };
     let info = catalogue()
         .into_iter()
         .find(|p| p.name == profile)
@@ -185,6 +193,9 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
     spec.options.set("auth_key", &args.keys.auth_key);
     spec.interval = args.interval.clone();
     spec.start = args.start.clone();
+    if let (Some(name), Some(path)) = (&args.dongle, &args.config) {
+        dongle_options(&mut spec, name, path)?;
+    }
     if let Some(address) = &args.address {
         if address.trim().is_empty() {
             bail!("--address is empty");
@@ -260,6 +271,50 @@ pub fn job_from_args(args: &SimArgs) -> Result<SimJob> {
         follow_baud: args.follow_baud,
         json_log: args.json_log.clone(),
     })
+}
+
+/// `--dongle NAME --config FILE`: the dongle's `meters:` and `radio:` from a [`DongleConfig`]
+/// file (its `dongle:` may be left out, or must be NAME), as the profile's options. The keys in
+/// the file go into the spec as written (they are never serialised back out).
+fn dongle_options(spec: &mut MeterSpec, name: &str, path: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+        let at = e.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        config_error(path, at, without_yaml_location(&e.to_string()))
+    })?;
+    let Some(map) = value.as_mapping_mut() else {
+        bail!(
+            "{}: a dongle file is a mapping: `meters:` (and `radio:`, `dongle: {name}`)",
+            path.display()
+        );
+    };
+    match map.get("dongle").and_then(|d| d.as_str()) {
+        Some(d) if d != name => bail!(
+            "{}: the file is for a {d} dongle, the command line asks for {name}",
+            path.display()
+        ),
+        _ => {
+            map.insert("dongle".into(), name.into());
+        }
+    }
+    // The whole file checked as a dongle configuration (unknown keys, types).
+    serde_yaml::from_value::<DongleConfig>(value.clone())
+        .map_err(|e| config_error(path, None, format!("not a dongle configuration: {e}")))?;
+    for key in ["meters", "radio"] {
+        if let Some(v) = value.get(key) {
+            spec.options.set(key, v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A serde_yaml message without its own `at line …` suffix.
+fn without_yaml_location(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
 }
 
 /// The `--config` file: `meters:`, each a meter spec (profile and options, as in a scenario)
@@ -551,10 +606,27 @@ struct Started {
 /// Builds the job's meter, opens its port and its logs; `ready` gets a line saying where the
 /// meter is.
 fn start_job(job: &SimJob, ready: &dyn Fn(&str)) -> Result<Started> {
-    let meter = job
-        .spec
-        .build(job.seed.derive("meter"))
-        .map_err(|e| anyhow!("{e}"))?;
+    let meter: Box<dyn Meter> = match wmbus::dongle_of_profile(&job.spec.profile) {
+        // A dongle logs what became of every telegram on the air.
+        Some(kind) => {
+            let profile = job.spec.profile.clone();
+            Box::new(crate::radio_log::RadioLogged::new(
+                wmbus::profile::build(kind, &job.spec, job.seed.derive("meter"))
+                    .map_err(|e| anyhow!("{e}"))?,
+                Box::new(move |e| {
+                    tracing::info!(
+                        target: "meterlab::sim",
+                        "{profile}: {}",
+                        crate::radio_log::event_line(e)
+                    );
+                }),
+            ))
+        }
+        None => job
+            .spec
+            .build(job.seed.derive("meter"))
+            .map_err(|e| anyhow!("{e}"))?,
+    };
     let mut truth = match &job.truth {
         Some(path) => {
             Some(File::create(path).with_context(|| format!("cannot write {}", path.display()))?)

@@ -161,11 +161,12 @@ fn selection_by_name_protocol_and_tag() {
         !dlms.is_empty() && dlms.iter().all(|n| n.starts_with("dlms-")),
         "{dlms:?}"
     );
+    // Wireless M-Bus scenarios are M-Bus scenarios too (one `Protocol::Mbus`).
     let mbus_iec = listed(&["--protocol", "mbus,iec"]);
     assert!(
         mbus_iec
             .iter()
-            .all(|n| n.starts_with("mbus-") || n.starts_with("iec-")),
+            .all(|n| n.starts_with("mbus-") || n.starts_with("wmbus-") || n.starts_with("iec-")),
         "{mbus_iec:?}"
     );
     // Tags derived from the scenario: smarty and EVN meters are encrypted, a noise fault is a

@@ -7,10 +7,16 @@
 use crate::meter::Meter;
 use crate::seed::Seed;
 pub use crate::spec::{Family, MeterSpec, ProfileInfo, SpecError};
-use crate::{dlms, dsmr, iec, mbus};
+use crate::{dlms, dsmr, iec, mbus, wmbus};
 
 /// The protocols, in listing order. A new protocol adds its `FAMILY` here.
-pub const FAMILIES: [Family; 4] = [dsmr::FAMILY, dlms::FAMILY, iec::FAMILY, mbus::FAMILY];
+pub const FAMILIES: [Family; 5] = [
+    dsmr::FAMILY,
+    dlms::FAMILY,
+    iec::FAMILY,
+    mbus::FAMILY,
+    wmbus::FAMILY,
+];
 
 /// Every built-in profile.
 pub fn catalogue() -> Vec<ProfileInfo> {

@@ -6,7 +6,8 @@
 //! - `cargo xtask readers [--check] [--live]` — a Python venv (`target/readers-venv`) with the
 //!   PyPI readers of `readers/requirements.txt`; `--check` compares their wrappers' JSON with
 //!   `meterlab decode` on every corpus telegram (`readers/check.py`), `--live` also runs
-//!   `readers/scenarios/` (virtual meters read by them over ptys and TCP, `meterlab run`)
+//!   `readers/scenarios/` (virtual meters read by them over ptys and TCP, `meterlab run`) and
+//!   pyMeterBus on `scenarios/wmbus` (`readers/pymeterbus-wmbus.expect.yaml`)
 //! - `cargo xtask man`    — the man pages, generated from the clap definitions, into
 //!   `target/man/` (`meterlab man --out`)
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]` — each fuzz target of `fuzz/` (cargo-fuzz,
@@ -190,6 +191,20 @@ fn readers(args: Vec<String>) -> Result<()> {
         run(Command::new(&meterlab)
             .args(["run", "readers/scenarios", "--no-golden"])
             .env("PYTHON", &python)
+            .current_dir(&root))?;
+        // pyMeterBus as the decoder of the wireless scenarios, its known faults listed in an
+        // expectations file that can only shrink (readers/README.md).
+        run(Command::new(&meterlab)
+            .args(["run", "scenarios/wmbus", "--no-golden"])
+            .args([
+                "--expect",
+                "readers/pymeterbus-wmbus.expect.yaml",
+                "--decoder",
+            ])
+            .arg(format!(
+                "'{}' readers/pymeterbus_reader.py --wmbus -",
+                python.display()
+            ))
             .current_dir(&root))?;
     }
     eprintln!(

@@ -370,6 +370,11 @@ pub fn detect(window: &[u8], format: InputFormat, complete: bool) -> Result<Form
                     " (only white space: no bytes, no text)",
                 ));
             }
+            // The text lines of a wireless M-Bus receiver stick (rtl_wmbus `T1;1;1;…;0x…`,
+            // CUL `b…`) are what was sent, not a log with hex in it.
+            if receiver_lines(text) {
+                return Ok(Form::Raw);
+            }
             Ok(detect_text(text).unwrap_or(Form::Raw))
         }
         InputFormat::Hex => forced("hex", text.and_then(hex::detect_hex)),
@@ -399,6 +404,19 @@ pub fn detect(window: &[u8], format: InputFormat, complete: bool) -> Result<Form
             .and_then(text::detect)
             .unwrap_or(Form::Text(text::TextForm::as_sent()))),
     }
+}
+
+/// Whether the text's first non-empty line is one a wireless M-Bus receiver stick prints (the
+/// reference decoder's own check of an rtl_wmbus or CUL telegram line).
+fn receiver_lines(text: &str) -> bool {
+    let start = text.len() - text.trim_start_matches(['\r', '\n']).len();
+    let b = &text.as_bytes()[start..];
+    let line_end = b
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |n| n + 1);
+    matches!(b.first(), Some(b'T' | b'C' | b'S' | b'b'))
+        && meterlab_decoder::wmbus::dongle::detect(&b[..line_end], false, true)
 }
 
 /// The most specific text form that explains the input, if any.

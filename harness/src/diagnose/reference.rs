@@ -31,12 +31,14 @@ pub struct Reference {
 }
 
 /// The profiles the references and the benchmark set are made of: every built-in profile but
-/// `mbus-bus`, which needs its slaves configured.
+/// `mbus-bus`, which needs its slaves configured, and the wireless M-Bus receiver sticks
+/// (`wmbus-*`: a USB stick's serial settings are not the user's to get wrong, and most of them
+/// say nothing before their host has set them up).
 pub fn profiles() -> Vec<&'static str> {
     meterlab_sim::profile::catalogue()
         .into_iter()
         .map(|p| p.name)
-        .filter(|&n| n != "mbus-bus")
+        .filter(|&n| n != "mbus-bus" && meterlab_sim::wmbus::dongle_of_profile(n).is_none())
         .collect()
 }
 

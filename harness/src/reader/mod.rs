@@ -2,11 +2,13 @@
 //!
 //! A reader is a state machine over virtual time, like a meter: it may send requests, switch its
 //! UART, ask to be woken after a timeout, and it decodes what it receives. The passive reader
-//! listens to a push meter; request/response protocols get readers that run their dialogue.
+//! listens to a push meter; request/response protocols get readers that run their dialogue, and a
+//! wireless M-Bus dongle gets the host that sets it up (`wmbus`).
 
 pub mod iec;
 pub mod mbus;
 pub mod passive;
+pub mod wmbus;
 
 use meterlab_decoder::Message;
 

@@ -156,6 +156,8 @@ pub struct Dongle {
     events: Vec<RadioEvent>,
     pending: VecDeque<Reception>,
     tx_free_ns: u64,
+    replugs: VecDeque<u64>,
+    reply_delay_ns: Option<u64>,
 }
 
 impl Dongle {
@@ -169,6 +171,8 @@ impl Dongle {
             events: Vec::new(),
             pending: VecDeque::new(),
             tx_free_ns: 0,
+            replugs: VecDeque::new(),
+            reply_delay_ns: None,
         };
         d.fill();
         d
@@ -207,6 +211,28 @@ impl Dongle {
         self.stick.power_cycle();
         self.tx_free_ns = self.tx_free_ns.min(now_ns);
         self.fill();
+    }
+
+    /// Unplugs and plugs the stick in again at each of these times (ascending, ns): a
+    /// scenario's `replug_at`. Each happens as a push without bytes at its time.
+    pub fn set_replugs(&mut self, at_ns: VecDeque<u64>) {
+        self.replugs = at_ns;
+    }
+
+    /// Replaces the stick's time from a command to its reply (a scenario's slow stick).
+    pub fn set_reply_delay_ns(&mut self, ns: u64) {
+        self.reply_delay_ns = Some(ns);
+    }
+
+    /// Does the scheduled replugs due by `now_ns`; whether there was one.
+    fn replug_due(&mut self, now_ns: u64) -> bool {
+        let mut any = false;
+        while self.replugs.front().is_some_and(|&t| t <= now_ns) {
+            let t = self.replugs.pop_front().unwrap_or(now_ns);
+            self.replug(t);
+            any = true;
+        }
+        any
     }
 
     /// The radio log since the last call: every telegram and what became of it.
@@ -332,6 +358,45 @@ impl Meter for Dongle {
     }
 
     fn next_push_ns(&self) -> Option<u64> {
+        let next = self.next_delivery_ns();
+        match (self.replugs.front(), next) {
+            (Some(&r), Some(n)) => Some(r.min(n)),
+            (Some(&r), None) => Some(r),
+            (None, n) => n,
+        }
+    }
+
+    fn push(&mut self) -> Vec<Emission> {
+        if let Some(&r) = self.replugs.front() {
+            if self.next_delivery_ns().map_or(true, |n| r <= n) {
+                self.replug_due(r);
+                return Vec::new();
+            }
+        }
+        self.push_delivery()
+    }
+
+    fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<Emission> {
+        self.replug_due(now_ns);
+        // What ended on the air before the command was heard under the old configuration.
+        self.pass_by(now_ns);
+        let replies = self.stick.host(bytes);
+        let at = now_ns.saturating_add(
+            self.reply_delay_ns
+                .unwrap_or_else(|| self.stick.reply_delay_ns()),
+        );
+        let out = replies
+            .into_iter()
+            .map(|r| self.send(at, r, Vec::new()))
+            .collect();
+        self.fill();
+        out
+    }
+}
+
+impl Dongle {
+    /// When the next telegram is delivered (or the queue passed), without replugs.
+    fn next_delivery_ns(&self) -> Option<u64> {
         match self.first_delivered() {
             Some(i) => Some(self.pending[i].at_ns.saturating_add(DELIVERY_DELAY_NS)),
             // Nothing to deliver in the queue: move on past it, if the stick listens at all.
@@ -344,7 +409,8 @@ impl Meter for Dongle {
         }
     }
 
-    fn push(&mut self) -> Vec<Emission> {
+    /// The next delivery (or a step past undelivered receptions).
+    fn push_delivery(&mut self) -> Vec<Emission> {
         let Some(i) = self.first_delivered() else {
             let until = self
                 .pending
@@ -372,19 +438,6 @@ impl Meter for Dongle {
                 out.push(self.send(rx.at_ns.saturating_add(DELIVERY_DELAY_NS), bytes, truth));
             }
         }
-        self.fill();
-        out
-    }
-
-    fn receive(&mut self, now_ns: u64, bytes: &[u8]) -> Vec<Emission> {
-        // What ended on the air before the command was heard under the old configuration.
-        self.pass_by(now_ns);
-        let replies = self.stick.host(bytes);
-        let at = now_ns.saturating_add(self.stick.reply_delay_ns());
-        let out = replies
-            .into_iter()
-            .map(|r| self.send(at, r, Vec::new()))
-            .collect();
         self.fill();
         out
     }
