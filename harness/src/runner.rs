@@ -128,6 +128,50 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<Outcome
     run_scenario_with_seed(scenario, options, options.seed_override)
 }
 
+/// meterlab's reader for `meter`, as the scenario's `reader:` section sets it up, with the
+/// reference `decoder` behind it: a wireless M-Bus stick gets its host (start-up, then
+/// listening), an IEC 62056-21 meter that waits for requests a dialogue reader, an M-Bus slave
+/// the master's script; every push meter (a replayed capture too) a passive reader. A `reader:`
+/// option that does not fit the meter is an error, in a sentence.
+pub fn choose_reader(
+    reader: &crate::scenario::ReaderSpec,
+    meter: &dyn meterlab_sim::Meter,
+    receiver: meterlab_sim::line::UartConfig,
+    decoder: Box<dyn StreamDecoder + Send>,
+) -> Result<Box<dyn Reader>, &'static str> {
+    let push_meter = meter.next_push_ns().is_some();
+    if reader.mbus.is_some() && meter.protocol() != Protocol::Mbus {
+        return Err("reader.mbus: only M-Bus meters take a master script");
+    }
+    let dongle = meterlab_sim::wmbus::dongle_of_profile(meter.profile());
+    Ok(match (meter.protocol(), dongle) {
+        // A wireless M-Bus dongle: the host's start-up, then listening.
+        (_, Some(kind)) => Box::new(DongleHost::new(
+            kind,
+            &reader.wmbus.clone().unwrap_or_default(),
+            decoder,
+        )),
+        (Protocol::Iec62056_21, None) if !push_meter => Box::new(IecReader::new(
+            reader.iec.clone().unwrap_or_default(),
+            receiver,
+            decoder,
+        )),
+        // A push meter speaking M-Bus is a replayed capture: read it passively.
+        (Protocol::Mbus, None) if !push_meter => match &reader.mbus {
+            Some(script) => Box::new(MbusMaster::new(script.clone(), receiver, decoder)),
+            None => {
+                return Err("reader.mbus: an M-Bus meter only answers requests; give the master's steps, e.g. `mbus: { steps: [ { snd_nke: { address: 5 } }, { req_ud2: { address: 5 } } ] }`")
+            }
+        },
+        _ => {
+            if reader.iec.is_some() {
+                return Err("reader.iec: this meter pushes its data; there is no dialogue to run");
+            }
+            Box::new(PassiveReader::new(decoder, reader.read_size))
+        }
+    })
+}
+
 /// Runs one scenario with `seed` in place of its own (golden files are then not compared).
 pub fn run_scenario_with_seed(
     scenario: &Scenario,
@@ -168,39 +212,8 @@ pub fn run_scenario_with_seed(
         until_ns: spec.run.duration,
     };
     let decoder = reference_decoder(meter.protocol(), keys.clone());
-    let push_meter = meter.next_push_ns().is_some();
-    if spec.reader.mbus.is_some() && meter.protocol() != Protocol::Mbus {
-        return Err(invalid(
-            "reader.mbus: only M-Bus meters take a master script".into(),
-        ));
-    }
-    let dongle = meterlab_sim::wmbus::dongle_of_profile(meter.profile());
-    let mut reader: Box<dyn Reader> = match (meter.protocol(), dongle) {
-        // A wireless M-Bus dongle: the host's start-up, then listening.
-        (_, Some(kind)) => Box::new(DongleHost::new(
-            kind,
-            &spec.reader.wmbus.clone().unwrap_or_default(),
-            decoder,
-        )),
-        (Protocol::Iec62056_21, None) if !push_meter => {
-            Box::new(IecReader::new(spec.reader.iec.clone().unwrap_or_default(), receiver, decoder))
-        }
-        // A push meter speaking M-Bus is a replayed capture: read it passively.
-        (Protocol::Mbus, None) if !push_meter => match &spec.reader.mbus {
-            Some(script) => Box::new(MbusMaster::new(script.clone(), receiver, decoder)),
-            None => {
-                return Err(invalid(
-                    "reader.mbus: an M-Bus meter only answers requests; give the master's steps, e.g. `mbus: { steps: [ { snd_nke: { address: 5 } }, { req_ud2: { address: 5 } } ] }`".into(),
-                ))
-            }
-        },
-        _ => {
-            if spec.reader.iec.is_some() {
-                return Err(invalid("reader.iec: this meter pushes its data; there is no dialogue to run".into()));
-            }
-            Box::new(PassiveReader::new(decoder, spec.reader.read_size))
-        }
-    };
+    let mut reader = choose_reader(&spec.reader, meter.as_ref(), receiver, decoder)
+        .map_err(|message| invalid(message.into()))?;
     let transport = options.transport.unwrap_or(spec.transport);
     let mut failures = Vec::new();
     let result = if transport == Transport::Memory {
