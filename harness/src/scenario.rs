@@ -955,6 +955,10 @@ fn find_path(text: &str, keys: &[&str]) -> (Option<usize>, usize) {
 /// The byte offset of the first `key:` at or after `from` that is a mapping key: at the start
 /// of a line (`top`), or else after indentation, `{`, `,` or `- `, and not in a comment.
 fn find_key(text: &str, from: usize, key: &str, top: bool) -> Option<usize> {
+    // An empty key (a path segment serde could not name) is found everywhere and nowhere.
+    if key.is_empty() {
+        return None;
+    }
     let mut start = from;
     while let Some(pos) = text.get(start..)?.find(key) {
         let at = start + pos;
@@ -1364,6 +1368,17 @@ mod test {
         kinds.extend(["no_answer", "no_data", "protocol"]);
         let listed: std::collections::BTreeSet<&str> = ERROR_KINDS.iter().copied().collect();
         assert_eq!(kinds, listed);
+    }
+
+    /// Found by the `scenario` fuzz target: a key YAML reads as an anchor (`&kipped_bytes`)
+    /// made serde's error path end in an empty key, which `find_key` used to search for
+    /// forever.
+    #[test]
+    fn an_error_at_an_empty_key_is_located_without_looping() {
+        assert_eq!(find_key("a: 1\nb: 2\n", 0, "", false), None);
+        let text = "meter: { profile: mbus-heat, primary_address: 5 }\nreader:\n  mbus:\n    steps:\n      - req_ud2: { address: 5 }\nrun: { duration: 60s }\nexpect:\n  errors: { checksum: \">= 0\", &kipped_bytes: \">= 0\", stop_b}te: \">= 0\" }\n";
+        let err = Scenario::parse(Path::new("fuzz.yaml"), text).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("fuzz.yaml")));
     }
 
     #[test]
