@@ -104,6 +104,10 @@ def main():
             seeds["auto"].append(data)
     for p in sorted((ROOT / "scenarios").rglob("*.yaml")):
         seeds["scenario"].append(p.read_bytes())
+    # Reproducers the fuzzer found, kept by hand in fuzz/regressions/<target>/.
+    for p in sorted((ROOT / "fuzz" / "regressions").rglob("*")):
+        if p.is_file() and p.parent.name in seeds:
+            seeds[p.parent.name].append(p.read_bytes())
     for target, items in seeds.items():
         d = OUT / target
         shutil.rmtree(d, ignore_errors=True)
