@@ -44,7 +44,7 @@ pub fn detect(bytes: &[u8], keys: &Keys) -> Option<Protocol> {
 /// wireless.
 fn wireless(bytes: &[u8], i: usize) -> Option<Protocol> {
     let line_start = i == 0 || matches!(bytes[i - 1], b'\n' | b'\r');
-    crate::wmbus::dongle::detect(&bytes[i..], i == 0, line_start).then_some(Protocol::Mbus)
+    crate::wmbus::dongle::detect(&bytes[i..], i == 0, line_start, true).then_some(Protocol::Mbus)
 }
 
 /// Whether a capture that starts like a DSMR telegram (`/XXXZ ident`) is really an IEC 62056-21

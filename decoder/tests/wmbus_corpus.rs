@@ -409,7 +409,7 @@ fn the_other_corpora_are_not_taken_for_wireless() {
     let mut checked = 0;
     let mut check = |name: &str, bytes: &[u8]| {
         assert!(
-            !wireless(bytes, true, true),
+            !wireless(bytes, true, true, true),
             "{name} taken for wireless M-Bus"
         );
         checked += 1;

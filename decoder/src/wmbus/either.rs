@@ -44,20 +44,23 @@ impl std::fmt::Debug for MbusEitherDecoder {
 }
 
 /// A wired frame start: `68 L L 68`, a short frame with its checksum, `E5` before another
-/// frame or alone.
-fn wired_start(b: &[u8]) -> bool {
+/// frame or alone (`at_end`: `b` is all there is; a lone `E5` may be followed by anything).
+fn wired_start(b: &[u8], at_end: bool) -> bool {
     matches!(*b, [0x68, l1, l2, 0x68, ..] if l1 == l2)
         || matches!(*b, [0x10, c, a, cs, 0x16, ..] if c.wrapping_add(a) == cs)
-        || matches!(*b, [0xE5] | [0xE5, 0x10 | 0x68 | 0xE5, ..])
+        || matches!(*b, [0xE5, 0x10 | 0x68 | 0xE5, ..])
+        || (at_end && b == [0xE5])
 }
 
 /// Whether the capture is wireless; `None` while undecided.
 fn classify(b: &[u8], at_end: bool) -> Option<bool> {
+    // Only the first HOLD bytes count, and a message they only begin is not taken, so the
+    // decision does not depend on how the stream is chunked.
     let b = &b[..b.len().min(HOLD)];
-    if dongle::detect(b, true, true) {
+    if dongle::detect(b, true, true, at_end) {
         return Some(true);
     }
-    if wired_start(b) {
+    if wired_start(b, at_end) {
         return Some(false);
     }
     if !at_end && b.len() < HOLD {
@@ -66,9 +69,9 @@ fn classify(b: &[u8], at_end: bool) -> Option<bool> {
     (1..b.len())
         .find_map(|i| {
             let rest = &b[i..];
-            if dongle::detect(rest, false, matches!(b[i - 1], b'\n' | b'\r')) {
+            if dongle::detect(rest, false, matches!(b[i - 1], b'\n' | b'\r'), at_end) {
                 Some(true)
-            } else if wired_start(rest) {
+            } else if wired_start(rest, at_end) {
                 Some(false)
             } else {
                 None
@@ -133,5 +136,37 @@ impl StreamDecoder for MbusEitherDecoder {
         }
         // The next stream is told afresh.
         self.inner = Inner::Undecided;
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn messages(chunks: &[&[u8]]) -> Vec<Message> {
+        let mut d = MbusEitherDecoder::new(Keys::default());
+        let mut out = Vec::new();
+        for c in chunks {
+            d.feed(c, &mut out);
+        }
+        d.finish(&mut out);
+        out
+    }
+
+    /// Found by the `auto` fuzz target: `TMODE` (the start of a culfw reply line) before a cut
+    /// wired frame was taken for a CUL line when the bytes came one at a time, and for junk
+    /// before a wired frame when they came at once.
+    #[test]
+    fn the_decision_does_not_depend_on_the_chunking() {
+        let cases: [&[u8]; 3] = [
+            b"TMODEh))h\x08\xfdrD\"u\x92$#)\x1f\x00\x00\x00\x0c\x13'\x04\x85\x02\x0b;'\x01\x00L\x13\x19TD\x01Bl\x0b\x0c\x00\x02\x02\xff\x00\x99\x16",
+            b"TMODE\r\n",
+            b"\xe5A",
+        ];
+        for bytes in cases {
+            let whole = messages(&[bytes]);
+            let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+            assert_eq!(messages(&singles), whole, "{bytes:?}");
+        }
     }
 }

@@ -416,7 +416,7 @@ fn receiver_lines(text: &str) -> bool {
         .position(|&c| c == b'\n')
         .map_or(b.len(), |n| n + 1);
     matches!(b.first(), Some(b'T' | b'C' | b'S' | b'b'))
-        && meterlab_decoder::wmbus::dongle::detect(&b[..line_end], false, true)
+        && meterlab_decoder::wmbus::dongle::detect(&b[..line_end], false, true, true)
 }
 
 /// The most specific text form that explains the input, if any.

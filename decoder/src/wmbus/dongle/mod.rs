@@ -166,14 +166,18 @@ pub(crate) fn unhex(text: &[u8]) -> Option<Vec<u8>> {
 /// or block 2 CRC (format B) is right. A bare frame without CRCs is only taken at the start
 /// of a capture (`at_start`) and when its manufacturer and CI are plausible; a text line only
 /// at a line start (`line_start`: the start of the capture or after CR or LF).
-pub fn detect(b: &[u8], at_start: bool, line_start: bool) -> bool {
+///
+/// `at_end`: `b` is all there is. Otherwise a message that `b` only begins is not taken (a
+/// CUL `TMODE` may be the start of another line), so that what is detected on a prefix of a
+/// stream is detected on every longer one.
+pub fn detect(b: &[u8], at_start: bool, line_start: bool, at_end: bool) -> bool {
     let telegram = |u: Unit| match u {
         Unit::Telegrams { telegrams, .. } => telegrams.iter().all(|t| t.frame.is_ok()),
         Unit::Link { .. } => true,
         _ => false,
     };
     // An HCI message without FCS is too weak a sign; a telegram without one is taken.
-    let hci = match im871a::unit(b, true) {
+    let hci = match im871a::unit(b, at_end) {
         Unit::Link { .. } => b.get(1).is_some_and(|c| c & 0x80 != 0),
         u => telegram(u),
     };
@@ -182,8 +186,8 @@ pub fn detect(b: &[u8], at_start: bool, line_start: bool) -> bool {
     } else {
         raw::Crcs::Present
     };
-    hci || telegram(amb8465::unit(b, true))
-        || (line_start && telegram(cul::unit(b, true)))
-        || (line_start && telegram(rtlwmbus::unit(b, true)))
-        || telegram(raw::unit(b, true, crcs))
+    hci || telegram(amb8465::unit(b, at_end))
+        || (line_start && telegram(cul::unit(b, at_end)))
+        || (line_start && telegram(rtlwmbus::unit(b, at_end)))
+        || telegram(raw::unit(b, at_end, crcs))
 }
