@@ -1,8 +1,8 @@
 //! An M-Bus capture that may be wired (EN 13757-2 frames, [`MbusDecoder`]) or wireless (what a
 //! receiver stick delivers, [`WmbusDecoder`]): [`MbusEitherDecoder`] holds the first bytes
-//! until it can tell which, then hands the stream to that decoder. Wireless when the capture
-//! starts with a wireless message ([`super::dongle::detect`]), wired when it starts with a
-//! wired frame; with neither, the first position where one of them starts decides, and a
+//! until it can tell which, then hands the stream to that decoder. Wired when the capture
+//! starts with a wired frame, wireless when it starts with a complete wireless message
+//! ([`super::dongle::detect`]); with neither, the first position where one of them starts decides, and a
 //! capture with neither is wired (whose decoder reports its bytes as skipped).
 
 use super::dongle;
@@ -56,12 +56,15 @@ fn wired_start(b: &[u8], at_end: bool) -> bool {
 fn classify(b: &[u8], at_end: bool) -> Option<bool> {
     // Only the first HOLD bytes count, and a message they only begin is not taken, so the
     // decision does not depend on how the stream is chunked.
+    // A wired frame start is looked at first: it shows in the first 2 to 5 bytes, before any
+    // wireless message can be complete, so a stream that begins with both (a bare wireless
+    // frame whose L is 0x68, say) is told the same whatever its chunks.
     let b = &b[..b.len().min(HOLD)];
-    if dongle::detect(b, true, true, at_end) {
-        return Some(true);
-    }
     if wired_start(b, at_end) {
         return Some(false);
+    }
+    if dongle::detect(b, true, true, at_end) {
+        return Some(true);
     }
     if !at_end && b.len() < HOLD {
         return None;
@@ -163,7 +166,8 @@ mod test {
             b"TMODE\r\n",
             b"\xe5A",
         ];
-        for bytes in cases {
+        let found = include_bytes!("../../../fuzz/regressions/auto/wired-start-and-bare-frame");
+        for bytes in cases.into_iter().chain([&found[..]]) {
             let whole = messages(&[bytes]);
             let singles: Vec<&[u8]> = bytes.chunks(1).collect();
             assert_eq!(messages(&singles), whole, "{bytes:?}");
