@@ -152,12 +152,7 @@ impl Stick for Amb8465 {
         self.rx.extend_from_slice(bytes);
         let mut replies = Vec::new();
         loop {
-            let skip = self
-                .rx
-                .iter()
-                .position(|&b| b == START)
-                .unwrap_or(self.rx.len());
-            self.rx.drain(..skip);
+            super::skip_to(&mut self.rx, START);
             if self.rx.len() < 3 {
                 break;
             }

@@ -180,12 +180,7 @@ impl Stick for Im871a {
         self.rx.extend_from_slice(bytes);
         let mut replies = Vec::new();
         loop {
-            let skip = self
-                .rx
-                .iter()
-                .position(|&b| b == START)
-                .unwrap_or(self.rx.len());
-            self.rx.drain(..skip);
+            super::skip_to(&mut self.rx, START);
             if self.rx.len() < 4 {
                 break;
             }

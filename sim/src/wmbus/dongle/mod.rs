@@ -117,6 +117,13 @@ pub fn rssi_raw_half_db(dbm: i16) -> u8 {
     raw.clamp(-128, 127) as i8 as u8
 }
 
+/// Drops what the host sent before the next `start` byte of a binary command (all of it when
+/// there is none): a stick's parser resynchronising on its frame start.
+fn skip_to(rx: &mut Vec<u8>, start: u8) {
+    let skip = rx.iter().position(|&b| b == start).unwrap_or(rx.len());
+    rx.drain(..skip);
+}
+
 /// 8N1 at `baud`, as every stick's USB serial port is set.
 pub fn uart_8n1(baud: u32) -> UartConfig {
     UartConfig {
