@@ -423,6 +423,11 @@ pub struct SimArgs {
     /// A fault on the line, as YAML, e.g. 'noise: { ber: 1.0e-4 }' (repeatable).
     #[arg(long, value_name = "YAML")]
     pub fault: Vec<String>,
+    /// Keep the meters' timing at real-time priority (Linux SCHED_FIFO, priority 10), so other
+    /// work on the machine does not delay characters by whole time slices; needs root,
+    /// CAP_SYS_NICE or `ulimit -r` ≥ 10, otherwise a warning and normal priority.
+    #[arg(long)]
+    pub realtime: bool,
 }
 
 /// `meterlab run`.

@@ -805,7 +805,7 @@ fn sim(args: SimArgs) -> Result<u8> {
         signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))
             .context("cannot install the signal handler")?;
     }
-    meterlab_harness::sim::run_jobs(jobs, stop)?;
+    meterlab_harness::sim::run_jobs(jobs, stop, args.realtime)?;
     Ok(exit_code::SUCCESS)
 }
 

@@ -1023,14 +1023,19 @@ fn on_scheduler(job: &SimJob) -> bool {
 
 /// Runs every job until `stop` is set (SIGINT/SIGTERM) or each has reached its count: the meters
 /// on ptys and TCP ports on one scheduler (a thread per core, not per meter), the others on a
-/// thread each; the first error stops the others.
-pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
+/// thread each; the first error stops the others. With `realtime`, every thread that keeps a
+/// meter's timing asks for real-time priority
+/// ([`meterlab_sim::transport::clock::realtime_priority`]) and warns where it cannot have it.
+pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>, realtime: bool) -> Result<()> {
     let (shared, own): (Vec<SimJob>, Vec<SimJob>) = jobs.into_iter().partition(on_scheduler);
     let mut handles: Vec<std::thread::JoinHandle<Vec<Result<String>>>> = own
         .into_iter()
         .map(|job| {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
+                if realtime {
+                    ask_realtime_priority();
+                }
                 let result = run_job(&job, &stop, &|where_| {
                     eprintln!("meterlab sim: {where_}");
                 });
@@ -1043,7 +1048,9 @@ pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
         .collect();
     if !shared.is_empty() {
         let stop = Arc::clone(&stop);
-        handles.push(std::thread::spawn(move || run_shared(shared, &stop)));
+        handles.push(std::thread::spawn(move || {
+            run_shared(shared, &stop, realtime)
+        }));
     }
     let mut first_error = None;
     for h in handles {
@@ -1069,9 +1076,23 @@ pub fn run_jobs(jobs: Vec<SimJob>, stop: Arc<AtomicBool>) -> Result<()> {
     }
 }
 
+/// Real-time priority for this thread, or a warning that says why not.
+fn ask_realtime_priority() {
+    #[cfg(unix)]
+    if let Err(e) = meterlab_sim::transport::clock::realtime_priority() {
+        tracing::warn!(
+            "--realtime: this meter runs at normal priority ({e}); real-time priority needs \
+             root, CAP_SYS_NICE or a real-time limit (ulimit -r) of at least {}",
+            meterlab_sim::transport::clock::REALTIME_PRIORITY
+        );
+    }
+    #[cfg(not(unix))]
+    tracing::warn!("--realtime: real-time priority is implemented for Linux only");
+}
+
 /// The jobs on the shared scheduler: summaries in words, or errors.
 #[cfg(unix)]
-fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool) -> Vec<Result<String>> {
+fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool, realtime: bool) -> Vec<Result<String>> {
     use meterlab_sim::transport::fleet::{self, Member};
     let mut results = Vec::new();
     let mut members = Vec::new();
@@ -1097,8 +1118,7 @@ fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool) -> Vec<Result<String>> {
     if !results.is_empty() {
         return results;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let summaries = fleet::run(members, threads, stop);
+    let summaries = fleet::run(members, fleet::Scheduling::new(realtime), stop);
     for ((job, json_log), summary) in running.iter().zip(summaries) {
         let result = summary
             .map_err(anyhow::Error::from)
@@ -1114,7 +1134,10 @@ fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool) -> Vec<Result<String>> {
 
 /// Without a scheduler (not Unix; [`on_scheduler`] sends no job here there): in turn.
 #[cfg(not(unix))]
-fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool) -> Vec<Result<String>> {
+fn run_shared(jobs: Vec<SimJob>, stop: &AtomicBool, realtime: bool) -> Vec<Result<String>> {
+    if realtime {
+        ask_realtime_priority();
+    }
     jobs.iter()
         .map(|job| {
             run_job(job, stop, &|where_| eprintln!("meterlab sim: {where_}"))

@@ -174,6 +174,37 @@ fn pty_reader_decodes_the_truth_and_sigterm_removes_the_link() {
     let _ = std::fs::remove_file(&truth_log);
 }
 
+/// `--realtime`: the meter's timing at real-time priority where the process may (elsewhere a
+/// warning and normal priority); its reader decodes the truth either way and it ends after its
+/// count.
+#[test]
+fn a_realtime_meter_on_a_pty_keeps_the_truth() {
+    let link = temp("realtime");
+    let truth_log = temp("realtime-truth.jsonl");
+    let mut child = spawn(&[
+        "dsmr-5.0",
+        "--pty",
+        link.to_str().expect("utf-8"),
+        "--interval",
+        "200ms",
+        "--count",
+        "3",
+        "--realtime",
+        "--truth",
+        truth_log.to_str().expect("utf-8"),
+    ]);
+    wait_for("the pty link", Duration::from_secs(5), || {
+        std::fs::symlink_metadata(&link).is_ok()
+    });
+    let mut reader = open_pty(&link);
+    let decoded = decode_readings(|buf| pty_read(&mut reader, buf), 2);
+    assert_decoded_is_truth(&decoded, &truth_log);
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    drop(reader);
+    assert!(status.success(), "{status:?}");
+    let _ = std::fs::remove_file(&truth_log);
+}
+
 #[test]
 fn pty_link_is_removed_after_count() {
     let link = temp("count");

@@ -34,7 +34,7 @@
 mod timing {
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
     use std::fs::File;
@@ -57,6 +57,9 @@ mod timing {
         Threads,
         /// One scheduler for all meters (`transport::fleet::run`, a thread per core).
         Fleet,
+        /// The same at real-time priority (`meterlab sim --realtime`), and the reader thread
+        /// too: what other work on the machine no longer delays.
+        FleetRealtime,
     }
 
     /// How long each case runs its meters.
@@ -89,14 +92,90 @@ mod timing {
         pub p50_us: f64,
         pub p99_us: f64,
         pub p99_abs_us: f64,
+        /// The same figures at the meters' side: each `write` to a pty's master time-stamped as
+        /// it returns (the scheduler's own pacing, before the kernel delivers the byte).
+        pub sent: Sent,
+    }
+
+    /// Timing errors at the meters' side of the ptys, in µs.
+    #[derive(Debug, Default)]
+    pub struct Sent {
+        pub gaps: usize,
+        pub p99_us: f64,
+        pub p99_abs_us: f64,
+    }
+
+    /// Where a case is judged: at the reader (end to end) or where the meters write.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Criterion {
+        Received,
+        Sent,
     }
 
     impl Figures {
         /// Whether the case is within one character time (see the module's doc).
         pub fn within(&self) -> bool {
-            self.gaps > 0
-                && self.p99_us <= self.char_us
-                && self.p99_abs_us <= self.char_us + TOLERANCE_US
+            within(self.gaps, self.p99_us, self.p99_abs_us, self.char_us)
+        }
+
+        /// Whether the meters' writes are within one character time.
+        pub fn sent_within(&self) -> bool {
+            within(
+                self.sent.gaps,
+                self.sent.p99_us,
+                self.sent.p99_abs_us,
+                self.char_us,
+            )
+        }
+
+        fn passes(&self, criterion: Criterion) -> bool {
+            match criterion {
+                Criterion::Received => self.within(),
+                Criterion::Sent => self.sent_within(),
+            }
+        }
+    }
+
+    fn within(gaps: usize, p99_us: f64, p99_abs_us: f64, char_us: f64) -> bool {
+        gaps > 0 && p99_us <= char_us && p99_abs_us <= char_us + TOLERANCE_US
+    }
+
+    /// Sorted signed errors and sorted absolute errors.
+    fn sorted(mut e: Vec<f64>) -> (Vec<f64>, Vec<f64>) {
+        e.sort_by(f64::total_cmp);
+        let mut abs: Vec<f64> = e.iter().map(|x| x.abs()).collect();
+        abs.sort_by(f64::total_cmp);
+        (e, abs)
+    }
+
+    /// A pty whose writes are time-stamped as they return (see [`Sent`]).
+    struct Stamped {
+        pty: PtyPort,
+        gaps: Arc<Mutex<Gaps>>,
+    }
+
+    impl Port for Stamped {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+            self.pty.write(bytes)?;
+            if let Ok(mut g) = self.gaps.lock() {
+                g.read(Instant::now(), bytes.len());
+            }
+            Ok(())
+        }
+        fn read(&mut self, buf: &mut [u8], timeout: Duration) -> std::io::Result<usize> {
+            self.pty.read(buf, timeout)
+        }
+        fn settings_with_bytes(&self) -> bool {
+            self.pty.settings_with_bytes()
+        }
+        fn reader_uart(&mut self) -> Option<meterlab_sim::line::UartConfig> {
+            self.pty.reader_uart()
+        }
+        fn describe(&self) -> String {
+            self.pty.describe()
+        }
+        fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+            self.pty.poll_fd()
         }
     }
 
@@ -140,20 +219,35 @@ mod timing {
             .first()
             .map(|(m, _, _)| m.uart().char_time_ns())
             .unwrap_or(1.0);
+        let stamps: Vec<Arc<Mutex<Gaps>>> = (0..runs.len())
+            .map(|_| Arc::new(Mutex::new(Gaps::new(char_ns))))
+            .collect();
+        let runs: Vec<Run> = runs
+            .into_iter()
+            .zip(&stamps)
+            .map(|((meter, pty, reader), gaps)| {
+                let gaps = Arc::clone(gaps);
+                (meter, Stamped { pty, gaps }, reader)
+            })
+            .collect();
         let stop = AtomicBool::new(false);
         let errors = Mutex::new(Vec::<f64>::new());
         let failure = Mutex::new(None::<String>);
         match mode {
             Mode::Threads => threads_case(runs, char_ns, meters, &stop, &errors, &failure),
-            Mode::Fleet => fleet_case(runs, char_ns, &stop, &errors, &failure),
+            Mode::Fleet => fleet_case(runs, char_ns, false, &stop, &errors, &failure),
+            Mode::FleetRealtime => fleet_case(runs, char_ns, true, &stop, &errors, &failure),
         }
         if let Some(what) = failure.into_inner().expect("lock") {
             return Err(limit(what));
         }
-        let mut e = errors.into_inner().expect("lock");
-        e.sort_by(f64::total_cmp);
-        let mut abs: Vec<f64> = e.iter().map(|x| x.abs()).collect();
-        abs.sort_by(f64::total_cmp);
+        let (e, abs) = sorted(errors.into_inner().expect("lock"));
+        let sent: Vec<f64> = stamps
+            .iter()
+            .filter_map(|g| g.lock().ok().map(|g| g.errors.clone()))
+            .flatten()
+            .collect();
+        let (sent, sent_abs) = sorted(sent);
         Ok(Figures {
             meters,
             char_us: char_ns / 1000.0,
@@ -161,10 +255,15 @@ mod timing {
             p50_us: percentile(&e, 0.5),
             p99_us: percentile(&e, 0.99),
             p99_abs_us: percentile(&abs, 0.99),
+            sent: Sent {
+                gaps: sent.len(),
+                p99_us: percentile(&sent, 0.99),
+                p99_abs_us: percentile(&sent_abs, 0.99),
+            },
         })
     }
 
-    type Run = (Box<dyn meterlab_sim::Meter>, PtyPort, SerialPort);
+    type Run = (Box<dyn meterlab_sim::Meter>, Stamped, SerialPort);
 
     /// The timing error of each byte after the first: `gap − char_ns` in µs, where gaps under
     /// 50 character times count; bytes of one read share its time stamp.
@@ -233,7 +332,7 @@ mod timing {
                     return;
                 }
             }
-            s.spawn(move || read_all(readers, char_ns, stop, errors));
+            s.spawn(move || read_all(readers, char_ns, false, stop, errors));
             std::thread::sleep(RUN);
             stop.store(true, Ordering::Relaxed);
         });
@@ -243,6 +342,7 @@ mod timing {
     fn fleet_case(
         runs: Vec<Run>,
         char_ns: f64,
+        realtime: bool,
         stop: &AtomicBool,
         errors: &Mutex<Vec<f64>>,
         failure: &Mutex<Option<String>>,
@@ -260,15 +360,18 @@ mod timing {
                 events: Box::new(|_| {}),
             });
         }
-        // One scheduler thread per core, as `meterlab sim`; METERLAB_BENCH_FLEET_THREADS tries
-        // another number.
-        let threads = std::env::var("METERLAB_BENCH_FLEET_THREADS")
+        // The threads of `meterlab sim` (`Scheduling::new`: a thread per core, one core fewer at
+        // real-time priority); METERLAB_BENCH_FLEET_THREADS tries another number.
+        let mut scheduling = fleet::Scheduling::new(realtime);
+        if let Some(t) = std::env::var("METERLAB_BENCH_FLEET_THREADS")
             .ok()
             .and_then(|t| t.parse().ok())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        {
+            scheduling.threads = t;
+        }
         std::thread::scope(|s| {
-            let fleet = s.spawn(move || fleet::run(members, threads, stop));
-            s.spawn(move || read_all(readers, char_ns, stop, errors));
+            let fleet = s.spawn(move || fleet::run(members, scheduling, stop));
+            s.spawn(move || read_all(readers, char_ns, realtime, stop, errors));
             std::thread::sleep(RUN);
             stop.store(true, Ordering::Relaxed);
             for r in fleet.join().unwrap_or_default() {
@@ -280,8 +383,19 @@ mod timing {
     }
 
     /// The reader side of a case: one thread polls every pty's slave side and time-stamps each
-    /// read, until `stop`.
-    fn read_all(mut readers: Vec<File>, char_ns: f64, stop: &AtomicBool, errors: &Mutex<Vec<f64>>) {
+    /// read, until `stop`; at real-time priority with `realtime`.
+    fn read_all(
+        mut readers: Vec<File>,
+        char_ns: f64,
+        realtime: bool,
+        stop: &AtomicBool,
+        errors: &Mutex<Vec<f64>>,
+    ) {
+        if realtime {
+            if let Err(e) = meterlab_sim::transport::clock::realtime_priority() {
+                println!("the reader runs at normal priority: {e}");
+            }
+        }
         let mut gaps: Vec<Gaps> = readers.iter().map(|_| Gaps::new(char_ns)).collect();
         let mut buf = [0u8; 4096];
         while !stop.load(Ordering::Relaxed) {
@@ -328,16 +442,17 @@ mod timing {
 
     fn figures(f: &Figures) -> String {
         format!(
-            "char {:.0} us, {} gaps, error p50 {:+.0} us, p99 {:+.0} us, |error| p99 {:.0} us",
-            f.char_us, f.gaps, f.p50_us, f.p99_us, f.p99_abs_us
+            "char {:.0} us, {} gaps, error p50 {:+.0} us, p99 {:+.0} us, |error| p99 {:.0} us; \
+             sent: p99 {:+.0} us, |error| p99 {:.0} us",
+            f.char_us, f.gaps, f.p50_us, f.p99_us, f.p99_abs_us, f.sent.p99_us, f.sent.p99_abs_us
         )
     }
 
     fn verdict(f: &Figures) -> &'static str {
-        if f.within() {
-            "within one character time"
-        } else {
-            "NOT within one character time"
+        match (f.within(), f.sent_within()) {
+            (true, _) => "within one character time",
+            (false, true) => "NOT within one character time (sent: within)",
+            (false, false) => "NOT within one character time (sent: NOT within)",
         }
     }
 
@@ -351,7 +466,14 @@ mod timing {
 
     /// Searches for the largest number of concurrent meters within one character time: doubling
     /// from 1 up to `cap` until the first failure, then bisecting, within [`SEARCH_BUDGET`].
-    pub fn max_concurrent(baud: &str, profile: &str, interval: &str, cap: usize, mode: Mode) {
+    pub fn max_concurrent(
+        baud: &str,
+        profile: &str,
+        interval: &str,
+        cap: usize,
+        mode: Mode,
+        criterion: Criterion,
+    ) {
         let start = Instant::now();
         let longest = std::cell::Cell::new(Duration::ZERO);
         let run = |meters: usize| {
@@ -361,7 +483,11 @@ mod timing {
             print(&format!("  {mode:?}: {baud} baud, {meters} meters"), &r);
             r
         };
-        let pass = |r: &Result<Figures, Limit>| matches!(r, Ok(f) if f.within());
+        let pass = |r: &Result<Figures, Limit>| matches!(r, Ok(f) if f.passes(criterion));
+        let judged = match criterion {
+            Criterion::Received => "",
+            Criterion::Sent => " as sent",
+        };
         // The last passing and the first failing case.
         let mut best: Option<Figures> = None;
         let mut failing: Option<Result<Figures, Limit>> = None;
@@ -411,13 +537,14 @@ mod timing {
             .as_ref()
             .map(|f| {
                 format!(
-                    ", at {found}: p99 {:+.0} us, |error| p99 {:.0} us",
-                    f.p99_us, f.p99_abs_us
+                    ", at {found}: p99 {:+.0} us, |error| p99 {:.0} us; sent p99 {:+.0} us, \
+                     |error| p99 {:.0} us",
+                    f.p99_us, f.p99_abs_us, f.sent.p99_us, f.sent.p99_abs_us
                 )
             })
             .unwrap_or_default();
         println!(
-            "{mode:?}: {baud} baud: {found} meters within one character time ({first}{best}; search {:.0} s)",
+            "{mode:?}: {baud} baud: {found} meters within one character time{judged} ({first}{best}; search {:.0} s)",
             start.elapsed().as_secs_f64()
         );
     }
@@ -472,10 +599,11 @@ mod timing {
             let _ = c.set_nonblocking(true);
         }
         let stop = AtomicBool::new(false);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let scheduling = fleet::Scheduling::per_core();
+        let threads = scheduling.threads;
         let started = Instant::now();
         let (summaries, received) = std::thread::scope(|s| {
-            let fleet = s.spawn(|| fleet::run(members, threads, &stop));
+            let fleet = s.spawn(|| fleet::run(members, scheduling, &stop));
             let reader = s.spawn(|| {
                 let mut clients = clients;
                 let mut received = 0u64;
@@ -575,19 +703,39 @@ fn concurrent_meters_115200(meters: usize) {
 /// The most concurrent meters at 115200 8N1 within one character time (up to 64), on the
 /// scheduler and, for comparison, with a thread per meter.
 #[cfg(unix)]
-#[divan::bench(args = ["fleet", "threads"], sample_count = 1, sample_size = 1)]
+#[divan::bench(args = ["fleet", "fleet-realtime", "threads"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_115200(mode: &str) {
-    timing::max_concurrent("115200", "dsmr-5.0", "100ms", 64, mode_of(mode));
+    let c = timing::Criterion::Received;
+    timing::max_concurrent("115200", "dsmr-5.0", "100ms", 64, mode_of(mode), c);
+}
+
+/// The most concurrent meters at 115200 8N1 whose writes are within one character time (the
+/// scheduler's own pacing, up to 64).
+#[cfg(unix)]
+#[divan::bench(args = ["fleet", "fleet-realtime"], sample_count = 1, sample_size = 1)]
+fn max_concurrent_meters_sent_115200(mode: &str) {
+    let c = timing::Criterion::Sent;
+    timing::max_concurrent("115200", "dsmr-5.0", "100ms", 64, mode_of(mode), c);
 }
 
 /// The most concurrent meters at 2400 8E1 within one character time (up to 512 on the
 /// scheduler, 256 with a thread per meter).
 #[cfg(unix)]
-#[divan::bench(args = ["fleet", "threads"], sample_count = 1, sample_size = 1)]
+#[divan::bench(args = ["fleet", "fleet-realtime", "threads"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_2400(mode: &str) {
     let m = mode_of(mode);
-    let cap = if m == timing::Mode::Fleet { 512 } else { 256 };
-    timing::max_concurrent("2400", "aidon-han", "500ms", cap, m);
+    let cap = if m == timing::Mode::Threads { 256 } else { 512 };
+    let c = timing::Criterion::Received;
+    timing::max_concurrent("2400", "aidon-han", "500ms", cap, m, c);
+}
+
+/// The most concurrent meters at 2400 8E1 whose writes are within one character time (up to
+/// 512).
+#[cfg(unix)]
+#[divan::bench(args = ["fleet", "fleet-realtime"], sample_count = 1, sample_size = 1)]
+fn max_concurrent_meters_sent_2400(mode: &str) {
+    let c = timing::Criterion::Sent;
+    timing::max_concurrent("2400", "aidon-han", "500ms", 512, mode_of(mode), c);
 }
 
 /// 1,000 meters behind TCP ports on the scheduler (a gateway fleet), each with a client
@@ -601,9 +749,9 @@ fn tcp_fleet_memory_1000() {
 
 #[cfg(unix)]
 fn mode_of(name: &str) -> timing::Mode {
-    if name == "threads" {
-        timing::Mode::Threads
-    } else {
-        timing::Mode::Fleet
+    match name {
+        "threads" => timing::Mode::Threads,
+        "fleet-realtime" => timing::Mode::FleetRealtime,
+        _ => timing::Mode::Fleet,
     }
 }

@@ -521,7 +521,16 @@ fn a_fleet_runs_many_meters_on_a_few_scheduler_threads() {
     });
     let stop = AtomicBool::new(false);
     let (summaries, got, answer) = std::thread::scope(|s| {
-        let fleet = s.spawn(|| fleet::run(members, 2, &stop));
+        let fleet = s.spawn(|| {
+            fleet::run(
+                members,
+                fleet::Scheduling {
+                    threads: 2,
+                    realtime: false,
+                },
+                &stop,
+            )
+        });
         // The M-Bus client: SND_NKE (answered with E5), then REQ_UD2 (a data frame).
         let client = s.spawn(move || {
             let mut stream = std::net::TcpStream::connect(addr).expect("connect");

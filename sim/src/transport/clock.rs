@@ -99,6 +99,46 @@ pub fn precise_timers() {
     }
 }
 
+/// The `SCHED_FIFO` priority of [`realtime_priority`]: low among real-time priorities (1–99), so
+/// the kernel's own threads that run at 50 still come first.
+pub const REALTIME_PRIORITY: u8 = 10;
+
+/// Puts this thread under the real-time scheduling policy `SCHED_FIFO` at
+/// [`REALTIME_PRIORITY`] (Linux; elsewhere an `Unsupported` error): it then runs as soon as it
+/// wakes, before every normal process, instead of waiting for the kernel to preempt a compiler
+/// or a test suite that shares the core. It needs root, `CAP_SYS_NICE` or a real-time limit
+/// (`ulimit -r`, `RLIMIT_RTPRIO`) of at least the priority; without one the error is
+/// `PermissionDenied` and the thread keeps its normal priority. The loops of this module never
+/// spin: a real-time thread sleeps between its characters, and the kernel keeps 5% of every
+/// second for other threads anyway (`kernel.sched_rt_runtime_us`).
+pub fn realtime_priority() -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            set_thread_priority_and_policy, thread_native_id, Error, RealtimeThreadSchedulePolicy,
+            ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        };
+        let value = ThreadPriorityValue::try_from(REALTIME_PRIORITY)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Crossplatform(value),
+            ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        )
+        .map_err(|e| match e {
+            Error::OS(code) => io::Error::from_raw_os_error(code),
+            other => io::Error::other(other.to_string()),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "real-time priority is implemented for Linux only",
+        ))
+    }
+}
+
 /// Runs `side` against `port` on `clock` until it says it is over or `stop` is set.
 pub fn drive(
     side: &mut dyn Clocked,
@@ -127,4 +167,38 @@ pub fn drive(
         }
     }
     Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod test {
+    use super::*;
+    use thread_priority::{
+        thread_schedule_policy, RealtimeThreadSchedulePolicy, ThreadSchedulePolicy,
+    };
+
+    /// Granted (root, `CAP_SYS_NICE`, `ulimit -r`): the thread is under `SCHED_FIFO` afterwards;
+    /// refused: a permission error, and the thread keeps its policy.
+    #[test]
+    fn realtime_priority_is_granted_or_refused_for_want_of_permission() {
+        let (result, policy) = std::thread::spawn(|| {
+            let before = thread_schedule_policy().ok();
+            let result = realtime_priority();
+            (result, (before, thread_schedule_policy().ok()))
+        })
+        .join()
+        .expect("the thread ends");
+        let (before, after) = policy;
+        match result {
+            Ok(()) => assert_eq!(
+                after,
+                Some(ThreadSchedulePolicy::Realtime(
+                    RealtimeThreadSchedulePolicy::Fifo
+                ))
+            ),
+            Err(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
+                assert_eq!(after, before);
+            }
+        }
+    }
 }
