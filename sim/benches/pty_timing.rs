@@ -60,6 +60,10 @@ mod timing {
         /// The same at real-time priority (`meterlab sim --realtime`), and the reader thread
         /// too: what other work on the machine no longer delays.
         FleetRealtime,
+        /// No meterlab, the machine's floor: one thread at real-time priority writes a byte to
+        /// every pty each character time, sleeping until the next (the same reader). What this
+        /// misses, no scheduler of meters can meet on the machine.
+        Floor,
     }
 
     /// How long each case runs its meters.
@@ -237,6 +241,7 @@ mod timing {
             Mode::Threads => threads_case(runs, char_ns, meters, &stop, &errors, &failure),
             Mode::Fleet => fleet_case(runs, char_ns, false, &stop, &errors, &failure),
             Mode::FleetRealtime => fleet_case(runs, char_ns, true, &stop, &errors, &failure),
+            Mode::Floor => floor_case(runs, char_ns, &stop, &errors),
         }
         if let Some(what) = failure.into_inner().expect("lock") {
             return Err(limit(what));
@@ -379,6 +384,40 @@ mod timing {
                     *failure.lock().expect("lock") = Some(format!("driver: {e:?}"));
                 }
             }
+        });
+    }
+
+    /// The machine's floor ([`Mode::Floor`]).
+    fn floor_case(runs: Vec<Run>, char_ns: f64, stop: &AtomicBool, errors: &Mutex<Vec<f64>>) {
+        let mut ports = Vec::new();
+        let mut readers = Vec::new();
+        for (meter, port, reader) in runs {
+            readers.push(reader_file(reader, &meter.uart()));
+            ports.push(port);
+        }
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                meterlab_sim::transport::clock::precise_timers();
+                if let Err(e) = meterlab_sim::transport::clock::realtime_priority() {
+                    println!("the floor's writer runs at normal priority: {e}");
+                }
+                let start = Instant::now();
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let due = start + Duration::from_nanos((i as f64 * char_ns) as u64);
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                    for p in ports.iter_mut() {
+                        let _ = p.write(b"~");
+                    }
+                }
+            });
+            s.spawn(move || read_all(readers, char_ns, true, stop, errors));
+            std::thread::sleep(RUN);
+            stop.store(true, Ordering::Relaxed);
         });
     }
 
@@ -692,6 +731,15 @@ fn concurrent_meters_2400(meters: usize) {
     timing::print(&format!("2400 baud, {meters} meters"), &f);
 }
 
+/// The machine's floor at 115200 8N1: no meterlab, one real-time thread writing a byte to every
+/// pty each character time, read by the same reader (see `timing::Mode::Floor`).
+#[cfg(unix)]
+#[divan::bench(args = [1, 2, 4, 8, 16], sample_count = 1, sample_size = 1)]
+fn floor_115200(ptys: usize) {
+    let f = timing::case("dsmr-5.0", "100ms", ptys, timing::Mode::Floor);
+    timing::print(&format!("floor: 115200 baud, {ptys} ptys"), &f);
+}
+
 /// Concurrent meters at 115200 8N1 on the scheduler.
 #[cfg(unix)]
 #[divan::bench(args = [2, 4, 16], sample_count = 1, sample_size = 1)]
@@ -703,7 +751,7 @@ fn concurrent_meters_115200(meters: usize) {
 /// The most concurrent meters at 115200 8N1 within one character time (up to 64), on the
 /// scheduler and, for comparison, with a thread per meter.
 #[cfg(unix)]
-#[divan::bench(args = ["fleet", "fleet-realtime", "threads"], sample_count = 1, sample_size = 1)]
+#[divan::bench(args = ["fleet", "fleet-realtime", "threads", "floor"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_115200(mode: &str) {
     let c = timing::Criterion::Received;
     timing::max_concurrent("115200", "dsmr-5.0", "100ms", 64, mode_of(mode), c);
@@ -752,6 +800,7 @@ fn mode_of(name: &str) -> timing::Mode {
     match name {
         "threads" => timing::Mode::Threads,
         "fleet-realtime" => timing::Mode::FleetRealtime,
+        "floor" => timing::Mode::Floor,
         _ => timing::Mode::Fleet,
     }
 }
