@@ -247,8 +247,9 @@ fn dlms_cosem_decode(bytes: &[u8], key: &[u8; 16]) -> Option<usize> {
 }
 
 /// Ours, to the parsed APDU as the peer goes: the M-Bus frame views (checksums checked), the
-/// general-glo-ciphering view, decryption and the data-notification with its A-XDR body tree
-/// (borrowing the plaintext), no reading built.
+/// general-glo-ciphering view, decryption in place (the joined segments become the plaintext:
+/// no second copy) and the data-notification with its A-XDR body tree (borrowing the
+/// plaintext), no reading built.
 fn ours_dlms_parse(bytes: &[u8], keys: &meterlab_decoder::Keys) -> Option<usize> {
     use meterlab_decoder::dlms::apdu::DataNotification;
     use meterlab_decoder::dlms::ciphering::GeneralGloCiphering;
@@ -262,9 +263,9 @@ fn ours_dlms_parse(bytes: &[u8], keys: &meterlab_decoder::Keys) -> Option<usize>
         payload.extend_from_slice(f.data().get(2..)?);
         rest = rest.get(f.len()..)?;
     }
-    let glo = GeneralGloCiphering::new_checked(&payload[..]).ok()?;
-    let plain = glo.decrypt(keys).ok()?;
-    let notification = DataNotification::parse_exact(&plain).ok()?;
+    let mut glo = GeneralGloCiphering::new_checked(&mut payload[..]).ok()?;
+    let plain = glo.decrypt_in_place(keys).ok()?;
+    let notification = DataNotification::parse_exact(plain).ok()?;
     black_box(&notification);
     Some(1)
 }

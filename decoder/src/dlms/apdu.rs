@@ -378,7 +378,7 @@ mod test {
         assert!(dn.date_time_typed);
         let dt = dn.date_time().expect("date-time present");
         assert_eq!(dt.to_rfc3339().as_deref(), Ok("2017-09-12T23:18:42"));
-        assert_eq!(dn.body, Data::Structure(vec![Data::Unsigned32(1320)]));
+        assert_eq!(dn.body, Data::Structure(Box::new([Data::Unsigned32(1320)])));
         assert_eq!(plausible_start(&bytes), Plausible::Yes);
         assert_eq!(plausible_start(&bytes[..6]), Plausible::NeedMore(7));
     }

@@ -55,15 +55,15 @@ pub enum Data<'a> {
     /// `00` null-data.
     Null,
     /// `01` array: elements of one type.
-    Array(Vec<Data<'a>>),
+    Array(Box<[Data<'a>]>),
     /// `02` structure: a sequence of elements.
-    Structure(Vec<Data<'a>>),
+    Structure(Box<[Data<'a>]>),
     /// `03` boolean (any non-zero byte is true).
     Boolean(bool),
     /// `04` bit-string.
     BitString {
-        /// Number of bits.
-        bits: usize,
+        /// Number of bits (an A-XDR length: at most four bytes).
+        bits: u32,
         /// The bits, first bit in the most significant bit of the first byte.
         bytes: &'a [u8],
     },
@@ -182,7 +182,7 @@ impl<'a> Data<'a> {
     /// A scaler-unit structure `{integer scaler, enum unit}` (Blue Book class 3 attribute 3).
     pub fn as_scaler_unit(&self) -> Option<(i8, u8)> {
         match self {
-            Data::Structure(items) => match items.as_slice() {
+            Data::Structure(items) => match &items[..] {
                 [Data::Integer8(scaler), Data::Enum(unit)] => Some((*scaler, *unit)),
                 _ => None,
             },
@@ -260,7 +260,7 @@ impl<'a> Data<'a> {
             Data::Boolean(b) => out.extend([0x03, u8::from(*b)]),
             Data::BitString { bits, bytes } => {
                 out.push(0x04);
-                encode_length(*bits, out);
+                encode_length(*bits as usize, out);
                 out.extend_from_slice(bytes);
             }
             Data::Integer32(v) => tagged(out, 0x05, &v.to_be_bytes()),
@@ -371,6 +371,8 @@ fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), 
                 items.push(item);
                 pos = next;
             }
+            // As many elements as allocated: no copy.
+            let items = items.into_boxed_slice();
             let data = if tag == ARRAY {
                 Data::Array(items)
             } else {
@@ -383,6 +385,10 @@ fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), 
             let (bits, pos) = read_length(bytes, at1)?;
             let n = bits.div_ceil(8);
             let contents = take(bytes, pos, n)?;
+            let bits = u32::try_from(bits).map_err(|_| Error::LengthForm {
+                byte: bytes[at1],
+                at: at1,
+            })?;
             (
                 Data::BitString {
                     bits,
@@ -472,6 +478,17 @@ mod test {
         assert_eq!(again, bytes);
     }
 
+    /// A value is three words: a push's list of 30-odd elements stays one small allocation,
+    /// and a two-element scaler-unit structure takes 48 bytes.
+    #[test]
+    fn test_data_is_three_words() {
+        assert!(
+            std::mem::size_of::<Data<'_>>() <= 3 * std::mem::size_of::<usize>(),
+            "{} bytes",
+            std::mem::size_of::<Data<'_>>()
+        );
+    }
+
     #[test]
     fn test_all_types_round_trip() {
         let text = b"KFM_001";
@@ -502,7 +519,7 @@ mod test {
             Data::Time(&[0x15, 0x0B, 0x11, 0x00]),
             Data::OctetString(&[0x55; 300]),
         ];
-        let list = Data::Array(values.clone());
+        let list = Data::Array(values.clone().into());
         let mut bytes = Vec::new();
         list.encode(&mut bytes);
         let (back, used) = Data::parse(&bytes).expect("round trip");

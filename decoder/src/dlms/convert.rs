@@ -140,7 +140,7 @@ fn text_of(data: &Data<'_>) -> String {
         Data::OctetString(b) => octet_string_text(b),
         Data::VisibleString(b) => b.iter().map(|&b| char::from(b)).collect(),
         Data::Utf8String(b) => String::from_utf8_lossy(b).into_owned(),
-        Data::BitString { bits, bytes } => (0..*bits)
+        Data::BitString { bits, bytes } => (0..*bits as usize)
             .map(|i| {
                 let byte = bytes.get(i / 8).copied().unwrap_or(0);
                 if byte & (0x80 >> (i % 8)) != 0 {
@@ -195,7 +195,10 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     let list_id = elements.first().and_then(Data::as_string_bytes);
     // Numbers sent without scaler-unit that no description scales: given as sent.
     let mut raw: Vec<String> = Vec::new();
-    let mut ids: Vec<Option<Obis>> = Vec::new();
+    // At most one value per group of elements: one allocation for the values.
+    let groups = group_count(elements);
+    reading.values.reserve_exact(groups);
+    let mut ids: Vec<Option<Obis>> = Vec::with_capacity(groups);
     let mut clocks: Vec<Clock> = Vec::new();
     let mut i = 0;
     while i < elements.len() {
@@ -269,6 +272,18 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     no_scaler_warning(&raw, &mut warnings);
     let ids = Ids { ids, clocks };
     finish(reading, notification, &ids, system_title, warnings)
+}
+
+/// How many groups the elements of a list form: a keyed group ([`layout::keyed_group`]) or a
+/// single element each.
+fn group_count(elements: &[Data<'_>]) -> usize {
+    let mut i = 0;
+    let mut n = 0;
+    while i < elements.len() {
+        i += layout::keyed_group(elements, i).unwrap_or(1);
+        n += 1;
+    }
+    n
 }
 
 /// What the conversion of a list found besides the values: the OBIS id of each value (for the

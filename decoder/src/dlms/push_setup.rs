@@ -59,7 +59,7 @@ impl CaptureObject {
     /// structure.
     pub fn parse(data: &Data<'_>) -> Option<CaptureObject> {
         match data {
-            Data::Structure(items) => match items.as_slice() {
+            Data::Structure(items) => match &items[..] {
                 [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index)]
                 | [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index), Data::Structure(_), Data::Array(_)] => {
                     Some(CaptureObject {
@@ -191,18 +191,18 @@ pub fn parse_descriptor_body(bytes: &[u8], at: usize) -> Option<(Data<'_>, usize
         }
         let class = u16::from_be_bytes([entry[2], entry[3]]);
         let attribute = i8::from_le_bytes([entry[10]]);
-        captures.push(Data::Structure(vec![
+        captures.push(Data::Structure(Box::new([
             Data::Unsigned16(class),
             Data::OctetString(bytes.get(pos + 4..pos + 10)?),
             Data::Integer8(attribute),
             Data::Unsigned16(0),
-        ]));
+        ])));
         let (value, next) = Data::parse_at(bytes, pos + 11).ok()?;
         elements.push(value);
         pos = next;
     }
-    elements.insert(0, Data::Array(captures));
-    Some((Data::Structure(elements), pos, lead))
+    elements.insert(0, Data::Array(captures.into()));
+    Some((Data::Structure(elements.into()), pos, lead))
 }
 
 #[cfg(test)]
@@ -298,7 +298,7 @@ mod test {
         let (body, _) = Data::parse_at(&bytes, 0).expect("valid");
         assert_eq!(PushObjectList::parse(std::slice::from_ref(&body)), None);
         assert_eq!(PushObjectList::parse(&[]), None);
-        assert_eq!(PushObjectList::parse(&[Data::Array(vec![])]), None);
+        assert_eq!(PushObjectList::parse(&[Data::Array(Box::new([]))]), None);
     }
 
     #[test]
