@@ -365,7 +365,7 @@ mod test {
         let dt = dn.date_time().expect("date-time present");
         assert_eq!(dt.to_rfc3339().as_deref(), Ok("2021-10-13T07:30:57+02:00"));
         assert_eq!((dt.weekday, dt.clock_status), (3, 0x80));
-        let items = dn.body.elements().expect("structure");
+        let items = dn.body.elements().expect("structure").to_slice();
         assert_eq!(items.len(), 9);
         assert_eq!(items[1], Data::Unsigned32(137_323));
         assert_eq!(plausible_start(&bytes), Plausible::Yes);
@@ -378,7 +378,7 @@ mod test {
         assert!(dn.date_time_typed);
         let dt = dn.date_time().expect("date-time present");
         assert_eq!(dt.to_rfc3339().as_deref(), Ok("2017-09-12T23:18:42"));
-        assert_eq!(dn.body, Data::Structure(Box::new([Data::Unsigned32(1320)])));
+        assert_eq!(dn.body, Data::Structure([Data::Unsigned32(1320)].into()));
         assert_eq!(plausible_start(&bytes), Plausible::Yes);
         assert_eq!(plausible_start(&bytes[..6]), Plausible::NeedMore(7));
     }

@@ -21,11 +21,16 @@
 //! | 17 / 18 | float32 / float64 | IEEE 754, 4 / 8 bytes |
 //! | 19 / 1A / 1B | date-time / date / time | 12 / 5 / 4 bytes |
 //!
-//! [`Data::parse`] is zero-copy (strings borrow the input) and safe on hostile input: nesting is
-//! limited to [`MAX_DEPTH`] levels, and an array or structure is only allocated once the input
-//! holds at least one byte per declared element, so memory stays proportional to the input.
+//! [`Data::parse`] is zero-copy and allocation-free: strings borrow the input, and an array or
+//! structure is an [`Elements`] view of its checked encoding whose elements are read when they
+//! are looked at (a push's body is checked once, to its last byte, and then read once by the
+//! conversion). It is safe on hostile input: nesting is limited to [`MAX_DEPTH`] levels, and an
+//! array or structure must have at least one byte per declared element.
 //! Running out of bytes is told apart from bytes that are wrong ([`Error::Incomplete`]), which
 //! lets a stream decoder wait for more.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use crate::obis::Obis;
 
@@ -55,9 +60,9 @@ pub enum Data<'a> {
     /// `00` null-data.
     Null,
     /// `01` array: elements of one type.
-    Array(Box<[Data<'a>]>),
+    Array(Elements<'a>),
     /// `02` structure: a sequence of elements.
-    Structure(Box<[Data<'a>]>),
+    Structure(Elements<'a>),
     /// `03` boolean (any non-zero byte is true).
     Boolean(bool),
     /// `04` bit-string.
@@ -104,6 +109,122 @@ pub enum Data<'a> {
     /// `1B` time (4 bytes: hour, minute, second, hundredths).
     Time(&'a [u8]),
 }
+
+/// The elements of an array or structure: a view of their checked A-XDR encoding, read on
+/// demand, or elements built by the decoder (a body it rewrites, see
+/// [`super::push_setup::parse_descriptor_body`]). Two are equal when their elements are.
+#[derive(Clone)]
+pub struct Elements<'a>(ElementsRepr<'a>);
+
+#[derive(Clone)]
+enum ElementsRepr<'a> {
+    /// `count` elements encoded back to back in `bytes`, every one checked by [`Data::parse`].
+    Encoded { bytes: &'a [u8], count: u32 },
+    /// Elements built in memory.
+    Built(Box<[Data<'a>]>),
+}
+
+impl<'a> Elements<'a> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            ElementsRepr::Encoded { count, .. } => *count as usize,
+            ElementsRepr::Built(items) => items.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The elements in order (read from the encoding, or copies of the built ones).
+    pub fn iter(&self) -> ElementsIter<'_, 'a> {
+        ElementsIter {
+            elements: self,
+            index: 0,
+            pos: 0,
+        }
+    }
+
+    /// The element at `index`.
+    pub fn get(&self, index: usize) -> Option<Data<'a>> {
+        self.iter().nth(index)
+    }
+
+    /// The first element.
+    pub fn first(&self) -> Option<Data<'a>> {
+        self.iter().next()
+    }
+
+    /// The elements as a slice: borrowed when built, read into a new vector when encoded.
+    pub fn to_slice(&self) -> Cow<'_, [Data<'a>]> {
+        match &self.0 {
+            ElementsRepr::Encoded { .. } => Cow::Owned(self.iter().collect()),
+            ElementsRepr::Built(items) => Cow::Borrowed(items),
+        }
+    }
+}
+
+impl<'a> From<Vec<Data<'a>>> for Elements<'a> {
+    fn from(items: Vec<Data<'a>>) -> Self {
+        Elements(ElementsRepr::Built(items.into_boxed_slice()))
+    }
+}
+
+impl<'a, const N: usize> From<[Data<'a>; N]> for Elements<'a> {
+    fn from(items: [Data<'a>; N]) -> Self {
+        Elements(ElementsRepr::Built(Box::new(items)))
+    }
+}
+
+impl PartialEq for Elements<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Elements<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The elements of an [`Elements`], in order.
+#[derive(Clone, Debug)]
+pub struct ElementsIter<'e, 'a> {
+    elements: &'e Elements<'a>,
+    index: usize,
+    /// Where the next encoded element starts.
+    pos: usize,
+}
+
+impl<'a> Iterator for ElementsIter<'_, 'a> {
+    type Item = Data<'a>;
+
+    fn next(&mut self) -> Option<Data<'a>> {
+        if self.index >= self.elements.len() {
+            return None;
+        }
+        self.index += 1;
+        match &self.elements.0 {
+            ElementsRepr::Encoded { bytes, .. } => {
+                // Checked when the encoding was parsed: this cannot fail.
+                let (item, next) = parse_at(bytes, self.pos, 0).ok()?;
+                self.pos = next;
+                Some(item)
+            }
+            ElementsRepr::Built(items) => items.get(self.index - 1).cloned(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.elements.len() - self.index;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for ElementsIter<'_, '_> {}
 
 /// Why bytes are not one A-XDR `Data`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -162,7 +283,7 @@ impl<'a> Data<'a> {
     }
 
     /// The elements of an array or structure.
-    pub fn elements(&self) -> Option<&[Data<'a>]> {
+    pub fn elements(&self) -> Option<&Elements<'a>> {
         match self {
             Data::Array(items) | Data::Structure(items) => Some(items),
             _ => None,
@@ -182,10 +303,18 @@ impl<'a> Data<'a> {
     /// A scaler-unit structure `{integer scaler, enum unit}` (Blue Book class 3 attribute 3).
     pub fn as_scaler_unit(&self) -> Option<(i8, u8)> {
         match self {
-            Data::Structure(items) => match &items[..] {
-                [Data::Integer8(scaler), Data::Enum(unit)] => Some((*scaler, *unit)),
-                _ => None,
-            },
+            // Checked encoding: `0F scaler 16 unit` is the only one of `{integer, enum}`.
+            Data::Structure(Elements(ElementsRepr::Encoded {
+                bytes: [INTEGER, scaler, ENUM, unit],
+                count: 2,
+            })) => Some((i8::from_be_bytes([*scaler]), *unit)),
+            Data::Structure(items) if items.len() == 2 => {
+                let mut items = items.iter();
+                match (items.next(), items.next()) {
+                    (Some(Data::Integer8(scaler)), Some(Data::Enum(unit))) => Some((scaler, unit)),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -253,7 +382,7 @@ impl<'a> Data<'a> {
                     STRUCTURE
                 });
                 encode_length(items.len(), out);
-                for item in items {
+                for item in items.iter() {
                     item.encode(out);
                 }
             }
@@ -333,125 +462,187 @@ pub(crate) fn read_length(bytes: &[u8], at: usize) -> Result<(usize, usize), Err
     }
 }
 
-fn array<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], Error> {
-    let b = take(bytes, at, N)?;
-    let mut out = [0u8; N];
-    out.copy_from_slice(b);
-    Ok(out)
+/// Where one `Data` lies, known once it is checked.
+#[derive(Clone, Copy, Debug)]
+struct Extent {
+    tag: u8,
+    /// Where the contents start: after the tag and any length or count.
+    start: usize,
+    /// The length or count of a string, bit-string (in bits), array or structure.
+    len: usize,
+    /// The offset after the value.
+    end: usize,
 }
 
-fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), Error> {
+/// Marks a tag in [`FIXED_SIZE`] whose contents are not of a fixed size.
+const NOT_FIXED: u8 = 0xFF;
+
+/// The size of the contents of each fixed-size type, by tag ([`NOT_FIXED`] for the others).
+static FIXED_SIZE: [u8; 256] = {
+    let mut sizes = [NOT_FIXED; 256];
+    sizes[NULL as usize] = 0;
+    sizes[0x03] = 1;
+    sizes[0x0D] = 1;
+    sizes[INTEGER as usize] = 1;
+    sizes[0x11] = 1;
+    sizes[ENUM as usize] = 1;
+    sizes[0x10] = 2;
+    sizes[0x12] = 2;
+    sizes[0x05] = 4;
+    sizes[0x06] = 4;
+    sizes[0x17] = 4;
+    sizes[0x1B] = 4;
+    sizes[0x1A] = 5;
+    sizes[0x14] = 8;
+    sizes[0x15] = 8;
+    sizes[0x18] = 8;
+    sizes[0x19] = 12;
+    sizes
+};
+
+/// Checks the `Data` at `at` (nested elements included, `depth` levels down) and tells where
+/// it lies; allocates nothing.
+fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
     let tag = take(bytes, at, 1)?[0];
     let at1 = at + 1;
-    let fixed = |n: usize| take(bytes, at1, n).map(|_| at1 + n);
-    Ok(match tag {
-        NULL => (Data::Null, at1),
+    let n = FIXED_SIZE[usize::from(tag)];
+    if n != NOT_FIXED {
+        let n = usize::from(n);
+        let end = at1.saturating_add(n);
+        if end > bytes.len() {
+            return Err(Error::Incomplete {
+                needed: end,
+                got: bytes.len(),
+            });
+        }
+        return Ok(Extent {
+            tag,
+            start: at1,
+            len: n,
+            end,
+        });
+    }
+    match tag {
         ARRAY | STRUCTURE => {
             if depth >= MAX_DEPTH {
                 return Err(Error::TooDeep { at });
             }
-            let (count, mut pos) = read_length(bytes, at1)?;
-            // Every element takes at least one byte: do not allocate for more than are there.
-            if bytes.len().saturating_sub(pos) < count {
+            let (count, start) = read_length(bytes, at1)?;
+            // Every element takes at least one byte.
+            if bytes.len().saturating_sub(start) < count {
                 return Err(Error::Incomplete {
-                    needed: pos.saturating_add(count),
+                    needed: start.saturating_add(count),
                     got: bytes.len(),
                 });
             }
-            let mut items = Vec::with_capacity(count);
+            let mut pos = start;
             for i in 0..count {
-                let (item, next) = parse_at(bytes, pos, depth + 1).map_err(|e| match e {
-                    // The elements after this one need at least a byte each.
-                    Error::Incomplete { needed, got } => Error::Incomplete {
-                        needed: needed.saturating_add(count - i - 1),
-                        got,
-                    },
-                    e => e,
-                })?;
-                items.push(item);
-                pos = next;
+                // Most elements are numbers that fit: skipped here, without a call.
+                if let Some(&tag) = bytes.get(pos) {
+                    let n = FIXED_SIZE[usize::from(tag)];
+                    let end = pos + 1 + usize::from(n);
+                    if n != NOT_FIXED && end <= bytes.len() {
+                        pos = end;
+                        continue;
+                    }
+                }
+                pos = extent(bytes, pos, depth + 1)
+                    .map_err(|e| match e {
+                        // The elements after this one need at least a byte each.
+                        Error::Incomplete { needed, got } => Error::Incomplete {
+                            needed: needed.saturating_add(count - i - 1),
+                            got,
+                        },
+                        e => e,
+                    })?
+                    .end;
             }
-            // As many elements as allocated: no copy.
-            let items = items.into_boxed_slice();
-            let data = if tag == ARRAY {
+            Ok(Extent {
+                tag,
+                start,
+                len: count,
+                end: pos,
+            })
+        }
+        0x04 | OCTET_STRING | VISIBLE_STRING | 0x0C => {
+            let (len, start) = read_length(bytes, at1)?;
+            let n = if tag == 0x04 { len.div_ceil(8) } else { len };
+            take(bytes, start, n)?;
+            Ok(Extent {
+                tag,
+                start,
+                len,
+                end: start + n,
+            })
+        }
+        0x13 => Err(Error::Unsupported { tag, at }),
+        _ => Err(Error::UnknownTag { tag, at }),
+    }
+}
+
+/// The value of a checked `Data` (`extent` succeeded on these bytes).
+fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Result<Data<'a>, Error> {
+    let contents = bytes.get(e.start..e.end).unwrap_or_default();
+    let byte = contents.first().copied().unwrap_or_default();
+    fn be<const N: usize>(contents: &[u8]) -> [u8; N] {
+        contents.try_into().unwrap_or([0; N])
+    }
+    // Counts and bit lengths are A-XDR lengths, at most four bytes.
+    let length_form = || Error::LengthForm {
+        byte: bytes
+            .get(e.start.saturating_sub(1))
+            .copied()
+            .unwrap_or_default(),
+        at: e.start.saturating_sub(1),
+    };
+    Ok(match e.tag {
+        NULL => Data::Null,
+        ARRAY | STRUCTURE => {
+            let items = Elements(ElementsRepr::Encoded {
+                bytes: contents,
+                count: u32::try_from(e.len).map_err(|_| length_form())?,
+            });
+            if e.tag == ARRAY {
                 Data::Array(items)
             } else {
                 Data::Structure(items)
-            };
-            (data, pos)
+            }
         }
-        0x03 => (Data::Boolean(take(bytes, at1, 1)?[0] != 0), fixed(1)?),
-        0x04 => {
-            let (bits, pos) = read_length(bytes, at1)?;
-            let n = bits.div_ceil(8);
-            let contents = take(bytes, pos, n)?;
-            let bits = u32::try_from(bits).map_err(|_| Error::LengthForm {
-                byte: bytes[at1],
-                at: at1,
-            })?;
-            (
-                Data::BitString {
-                    bits,
-                    bytes: contents,
-                },
-                pos + n,
-            )
+        0x03 => Data::Boolean(byte != 0),
+        0x04 => Data::BitString {
+            bits: u32::try_from(e.len).map_err(|_| length_form())?,
+            bytes: contents,
+        },
+        0x05 => Data::Integer32(i32::from_be_bytes(be(contents))),
+        0x06 => Data::Unsigned32(u32::from_be_bytes(be(contents))),
+        OCTET_STRING => Data::OctetString(contents),
+        VISIBLE_STRING => Data::VisibleString(contents),
+        0x0C => Data::Utf8String(contents),
+        0x0D => Data::Bcd(byte),
+        INTEGER => Data::Integer8(i8::from_be_bytes([byte])),
+        0x10 => Data::Integer16(i16::from_be_bytes(be(contents))),
+        0x11 => Data::Unsigned8(byte),
+        0x12 => Data::Unsigned16(u16::from_be_bytes(be(contents))),
+        0x14 => Data::Integer64(i64::from_be_bytes(be(contents))),
+        0x15 => Data::Unsigned64(u64::from_be_bytes(be(contents))),
+        ENUM => Data::Enum(byte),
+        0x17 => Data::Float32(f32::from_be_bytes(be(contents))),
+        0x18 => Data::Float64(f64::from_be_bytes(be(contents))),
+        0x19 => Data::DateTime(contents),
+        0x1A => Data::Date(contents),
+        0x1B => Data::Time(contents),
+        tag => {
+            return Err(Error::UnknownTag {
+                tag,
+                at: e.start.saturating_sub(1),
+            })
         }
-        0x05 => (
-            Data::Integer32(i32::from_be_bytes(array(bytes, at1)?)),
-            at1 + 4,
-        ),
-        0x06 => (
-            Data::Unsigned32(u32::from_be_bytes(array(bytes, at1)?)),
-            at1 + 4,
-        ),
-        OCTET_STRING | VISIBLE_STRING | 0x0C => {
-            let (len, pos) = read_length(bytes, at1)?;
-            let contents = take(bytes, pos, len)?;
-            let data = match tag {
-                OCTET_STRING => Data::OctetString(contents),
-                VISIBLE_STRING => Data::VisibleString(contents),
-                _ => Data::Utf8String(contents),
-            };
-            (data, pos + len)
-        }
-        0x0D => (Data::Bcd(take(bytes, at1, 1)?[0]), fixed(1)?),
-        INTEGER => (
-            Data::Integer8(i8::from_be_bytes(array(bytes, at1)?)),
-            at1 + 1,
-        ),
-        0x10 => (
-            Data::Integer16(i16::from_be_bytes(array(bytes, at1)?)),
-            at1 + 2,
-        ),
-        0x11 => (Data::Unsigned8(take(bytes, at1, 1)?[0]), fixed(1)?),
-        0x12 => (
-            Data::Unsigned16(u16::from_be_bytes(array(bytes, at1)?)),
-            at1 + 2,
-        ),
-        0x13 => return Err(Error::Unsupported { tag, at }),
-        0x14 => (
-            Data::Integer64(i64::from_be_bytes(array(bytes, at1)?)),
-            at1 + 8,
-        ),
-        0x15 => (
-            Data::Unsigned64(u64::from_be_bytes(array(bytes, at1)?)),
-            at1 + 8,
-        ),
-        ENUM => (Data::Enum(take(bytes, at1, 1)?[0]), fixed(1)?),
-        0x17 => (
-            Data::Float32(f32::from_be_bytes(array(bytes, at1)?)),
-            at1 + 4,
-        ),
-        0x18 => (
-            Data::Float64(f64::from_be_bytes(array(bytes, at1)?)),
-            at1 + 8,
-        ),
-        0x19 => (Data::DateTime(take(bytes, at1, 12)?), at1 + 12),
-        0x1A => (Data::Date(take(bytes, at1, 5)?), at1 + 5),
-        0x1B => (Data::Time(take(bytes, at1, 4)?), at1 + 4),
-        _ => return Err(Error::UnknownTag { tag, at }),
     })
+}
+
+fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), Error> {
+    let e = extent(bytes, at, depth)?;
+    Ok((value_of(bytes, e)?, e.end))
 }
 
 #[cfg(test)]
@@ -469,7 +660,7 @@ mod test {
         let bytes = unhex(REGISTER);
         let (data, used) = Data::parse(&bytes).expect("valid data");
         assert_eq!(used, bytes.len());
-        let items = data.elements().expect("a structure");
+        let items = data.elements().expect("a structure").to_slice();
         assert_eq!(items[0].as_obis(), Some(Obis::new(1, 0, 1, 7, 0, 255)));
         assert_eq!(items[1], Data::Unsigned32(1362));
         assert_eq!(items[2].as_scaler_unit(), Some((0, 0x1B)));
@@ -478,15 +669,31 @@ mod test {
         assert_eq!(again, bytes);
     }
 
-    /// A value is three words: a push's list of 30-odd elements stays one small allocation,
-    /// and a two-element scaler-unit structure takes 48 bytes.
+    /// An array or structure owns no memory: parsing a push's body allocates nothing, and a
+    /// value is four words.
     #[test]
-    fn test_data_is_three_words() {
+    fn test_parse_allocates_nothing() {
         assert!(
-            std::mem::size_of::<Data<'_>>() <= 3 * std::mem::size_of::<usize>(),
+            std::mem::size_of::<Data<'_>>() <= 4 * std::mem::size_of::<usize>(),
             "{} bytes",
             std::mem::size_of::<Data<'_>>()
         );
+        let bytes = unhex(REGISTER);
+        let (data, _) = Data::parse(&bytes).expect("valid data");
+        let Data::Structure(Elements(ElementsRepr::Encoded {
+            bytes: encoded,
+            count,
+        })) = &data
+        else {
+            panic!("a structure read from its encoding: {data:?}");
+        };
+        assert_eq!((encoded.len(), *count), (bytes.len() - 2, 3));
+        let items: Vec<Data<'_>> = data.elements().expect("structure").iter().collect();
+        assert!(matches!(
+            &items[2],
+            Data::Structure(Elements(ElementsRepr::Encoded { .. }))
+        ));
+        assert_eq!(data, Data::Structure(items.into()));
     }
 
     #[test]

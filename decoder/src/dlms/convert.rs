@@ -21,6 +21,8 @@
 //! arrays and structures); null-data is the text `""`; a float without an exact decimal form
 //! (`NaN`, `inf`, beyond 38 digits) is its text with a warning.
 
+use std::borrow::Cow;
+
 use crate::decimal::Decimal;
 use crate::obis::Obis;
 use crate::reading::{Protocol, Reading, Scalar, Value};
@@ -182,10 +184,12 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             "body sent as {{enum {lead}, array of {{attribute descriptor, value}}}} with untagged descriptors (Sagemcom XT211 firmware), not COSEM data; read as a self-describing push"
         ));
     }
+    // The list, read once from its encoding; a body that is no list is a list of one.
     let elements = match notification.body.elements() {
-        Some(elements) => elements,
-        None => std::slice::from_ref(&notification.body),
+        Some(elements) => elements.to_slice(),
+        None => Cow::Borrowed(std::slice::from_ref(&notification.body)),
     };
+    let elements = &elements[..];
     if let Some(list) = PushObjectList::parse(elements) {
         let ids = described_values(&list, elements, &mut reading, &mut warnings);
         return finish(reading, notification, &ids, system_title, warnings);
@@ -203,12 +207,24 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     let mut i = 0;
     while i < elements.len() {
         if let Some(used) = layout::keyed_group(elements, i) {
+            // Values are copied out of the list (no element owns memory but a rewritten body).
             let (obis, data, extra) = match &elements[i] {
                 Data::Structure(items) if used == 1 => {
-                    (items[0].as_obis(), &items[1], items.get(2))
+                    let mut items = items.iter();
+                    let obis = items.next().and_then(|d| d.as_obis());
+                    let Some(data) = items.next() else {
+                        i += used;
+                        continue;
+                    };
+                    (obis, data, items.next())
                 }
-                _ => (elements[i].as_obis(), &elements[i + 1], elements.get(i + 2)),
+                _ => (
+                    elements[i].as_obis(),
+                    elements[i + 1].clone(),
+                    elements.get(i + 2).cloned(),
+                ),
             };
+            let (data, extra) = (&data, extra.as_ref());
             i += used;
             let Some(obis) = obis else { continue };
             let id = obis.to_string();

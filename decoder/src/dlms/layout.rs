@@ -234,7 +234,7 @@ fn u32s(elements: &[Data<'_>]) -> bool {
 pub fn keyed_group(elements: &[Data<'_>], index: usize) -> Option<usize> {
     let element = elements.get(index)?;
     if let Data::Structure(items) = element {
-        if (2..=3).contains(&items.len()) && items[0].as_obis().is_some() {
+        if (2..=3).contains(&items.len()) && items.first().is_some_and(|d| d.as_obis().is_some()) {
             return Some(1);
         }
     }
