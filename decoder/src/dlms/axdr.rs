@@ -210,9 +210,9 @@ impl<'a> Iterator for ElementsIter<'_, 'a> {
         match &self.elements.0 {
             ElementsRepr::Encoded { bytes, .. } => {
                 // Checked when the encoding was parsed: this cannot fail.
-                let (item, next) = parse_at(bytes, self.pos, 0).ok()?;
-                self.pos = next;
-                Some(item)
+                let e = checked_extent(bytes, self.pos)?;
+                self.pos = e.end;
+                value_of(bytes, e).ok()
             }
             ElementsRepr::Built(items) => items.get(self.index - 1).cloned(),
         }
@@ -577,6 +577,35 @@ fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
         }
         0x13 => Err(Error::Unsupported { tag, at }),
         _ => Err(Error::UnknownTag { tag, at }),
+    }
+}
+
+/// Where the `Data` at `at` of an encoding checked by [`extent`] lies: numbers and strings
+/// straight from their tag and length, nested arrays and structures walked again.
+fn checked_extent(bytes: &[u8], at: usize) -> Option<Extent> {
+    let tag = *bytes.get(at)?;
+    let start = at + 1;
+    let n = FIXED_SIZE[usize::from(tag)];
+    if n != NOT_FIXED {
+        let len = usize::from(n);
+        return Some(Extent {
+            tag,
+            start,
+            len,
+            end: start + len,
+        });
+    }
+    match tag {
+        OCTET_STRING | VISIBLE_STRING | 0x0C => {
+            let (len, start) = read_length(bytes, start).ok()?;
+            Some(Extent {
+                tag,
+                start,
+                len,
+                end: start + len,
+            })
+        }
+        _ => extent(bytes, at, 0).ok(),
     }
 }
 

@@ -43,6 +43,11 @@ pub fn is_clock(obis: Obis) -> bool {
     obis.a() == 0 && obis.c() == 1 && obis.d() == 0 && obis.e() == 0
 }
 
+/// The id of a value: its OBIS id in the full form `A-B:C.D.E*F`.
+fn value_id(obis: Obis) -> String {
+    obis.to_string()
+}
+
 /// An octet-string as text when every byte is printable ASCII, else as upper-case hex.
 pub fn octet_string_text(bytes: &[u8]) -> String {
     if bytes.iter().all(|b| (0x20..=0x7E).contains(b)) {
@@ -68,8 +73,8 @@ fn value(
     warnings: &mut Vec<String>,
 ) -> Value {
     let number = match data {
-        Data::Float32(f) => Some(Decimal::from_f64(f64::from(*f)).ok_or(f.to_string())),
-        Data::Float64(f) => Some(Decimal::from_f64(*f).ok_or(f.to_string())),
+        Data::Float32(f) => Some(Decimal::from_f64(f64::from(*f)).ok_or_else(|| f.to_string())),
+        Data::Float64(f) => Some(Decimal::from_f64(*f).ok_or_else(|| f.to_string())),
         Data::Boolean(b) => Some(Ok(Decimal::from_int(i128::from(*b)))),
         other => other.as_integer().map(|v| Ok(Decimal::from_int(v))),
     };
@@ -161,9 +166,27 @@ fn text_of(data: &Data<'_>) -> String {
     }
 }
 
+/// How a clock element is named in warnings (only written when one is given).
+#[derive(Clone, Copy, Debug)]
+enum ClockId {
+    /// By its OBIS id.
+    Obis(Obis),
+    /// By its position, named by the layout: `#i (0-0:1.0.0*255)`.
+    Slot(usize),
+}
+
+impl std::fmt::Display for ClockId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClockId::Obis(obis) => write!(f, "{obis}"),
+            ClockId::Slot(i) => write!(f, "#{i} ({})", layout::CLOCK),
+        }
+    }
+}
+
 /// A clock element of the list: where it is, and its date-time.
 struct Clock {
-    id: String,
+    id: ClockId,
     date_time: Option<DateTimeRepr>,
     type_name: &'static str,
 }
@@ -227,17 +250,17 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             let (data, extra) = (&data, extra.as_ref());
             i += used;
             let Some(obis) = obis else { continue };
-            let id = obis.to_string();
             if is_clock(obis) {
                 if obis.b() == 0 {
                     clocks.push(Clock {
-                        id,
+                        id: ClockId::Obis(obis),
                         date_time: date_time_of(data),
                         type_name: data.type_name(),
                     });
                 }
                 continue;
             }
+            let id = value_id(obis);
             let sent = extra.and_then(Data::as_scaler_unit);
             if let (Some(extra), None) = (extra, sent) {
                 if used == 1 {
@@ -247,8 +270,9 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
                     ));
                 }
             }
-            let listed = list_id.and_then(|list| layout::listed_scale(list, obis));
-            let scaler_unit = sent.or(listed);
+            // The list's description is looked up only when the telegram sends no scaler-unit.
+            let scaler_unit =
+                sent.or_else(|| list_id.and_then(|list| layout::listed_scale(list, obis)));
             if scaler_unit.is_none() && data.as_integer().is_some() && is_quantity(obis) {
                 raw.push(id.clone());
             }
@@ -261,18 +285,18 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
         let data = &elements[i];
         match layout.and_then(|l| l.slot_at(i, elements.len())) {
             Some(slot) if slot.id == layout::CLOCK => clocks.push(Clock {
-                id: format!("#{i} ({})", layout::CLOCK),
+                id: ClockId::Slot(i),
                 date_time: date_time_of(data),
                 type_name: data.type_name(),
             }),
             Some(slot) => {
                 let id = slot.id;
                 if slot.scale.is_none() && data.as_integer().is_some() && is_quantity(id) {
-                    raw.push(id.to_string());
+                    raw.push(value_id(id));
                 }
                 reading
                     .values
-                    .push(value(id.to_string(), data, slot.scale, &mut warnings));
+                    .push(value(value_id(id), data, slot.scale, &mut warnings));
                 ids.push(Some(id));
             }
             None => {
@@ -411,20 +435,20 @@ fn described_values(
     let mut raw = Vec::new();
     for &(i, co, data) in &described {
         let obis = co.logical_name;
-        let id = obis.to_string();
         if co.is_push_object_list() || co.is_scaler_unit() || co.is_capture_time() {
             continue;
         }
         if co.is_clock_time() || (co.attribute == VALUE_ATTRIBUTE && is_clock(obis)) {
             if obis.b() == 0 {
                 ids.clocks.push(Clock {
-                    id,
+                    id: ClockId::Obis(obis),
                     date_time: date_time_of(data),
                     type_name: data.type_name(),
                 });
             }
             continue;
         }
+        let id = value_id(obis);
         if co.data_index != 0 {
             warnings.push(format!(
                 "element #{i}: {id} attribute {} data index {}: one entry of the attribute",
