@@ -140,11 +140,14 @@ impl<'a> Elements<'a> {
 
     /// The elements in order (read from the encoding, or copies of the built ones).
     pub fn iter(&self) -> ElementsIter<'_, 'a> {
-        ElementsIter {
-            elements: self,
-            index: 0,
-            pos: 0,
-        }
+        ElementsIter(match &self.0 {
+            ElementsRepr::Encoded { bytes, count } => IterRepr::Encoded {
+                bytes,
+                pos: 0,
+                left: *count as usize,
+            },
+            ElementsRepr::Built(items) => IterRepr::Built(items.iter()),
+        })
     }
 
     /// The element at `index`.
@@ -192,34 +195,43 @@ impl fmt::Debug for Elements<'_> {
 
 /// The elements of an [`Elements`], in order.
 #[derive(Clone, Debug)]
-pub struct ElementsIter<'e, 'a> {
-    elements: &'e Elements<'a>,
-    index: usize,
-    /// Where the next encoded element starts.
-    pos: usize,
+pub struct ElementsIter<'e, 'a>(IterRepr<'e, 'a>);
+
+#[derive(Clone, Debug)]
+enum IterRepr<'e, 'a> {
+    /// `left` more elements, the next at `bytes[pos..]`.
+    Encoded {
+        bytes: &'a [u8],
+        pos: usize,
+        left: usize,
+    },
+    Built(std::slice::Iter<'e, Data<'a>>),
 }
 
 impl<'a> Iterator for ElementsIter<'_, 'a> {
     type Item = Data<'a>;
 
     fn next(&mut self) -> Option<Data<'a>> {
-        if self.index >= self.elements.len() {
-            return None;
-        }
-        self.index += 1;
-        match &self.elements.0 {
-            ElementsRepr::Encoded { bytes, .. } => {
+        match &mut self.0 {
+            IterRepr::Encoded { bytes, pos, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
                 // Checked when the encoding was parsed: this cannot fail.
-                let e = checked_extent(bytes, self.pos)?;
-                self.pos = e.end;
-                value_of(bytes, e).ok()
+                let e = checked_extent(bytes, *pos)?;
+                *pos = e.end;
+                Some(value_of(bytes, e))
             }
-            ElementsRepr::Built(items) => items.get(self.index - 1).cloned(),
+            IterRepr::Built(items) => items.next().cloned(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.elements.len() - self.index;
+        let left = match &self.0 {
+            IterRepr::Encoded { left, .. } => *left,
+            IterRepr::Built(items) => items.len(),
+        };
         (left, Some(left))
     }
 }
@@ -535,16 +547,19 @@ fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
                     got: bytes.len(),
                 });
             }
+            if u32::try_from(count).is_err() {
+                return Err(Error::LengthForm {
+                    byte: bytes.get(at1).copied().unwrap_or_default(),
+                    at: at1,
+                });
+            }
             let mut pos = start;
             for i in 0..count {
-                // Most elements are numbers that fit: skipped here, without a call.
-                if let Some(&tag) = bytes.get(pos) {
-                    let n = FIXED_SIZE[usize::from(tag)];
-                    let end = pos + 1 + usize::from(n);
-                    if n != NOT_FIXED && end <= bytes.len() {
-                        pos = end;
-                        continue;
-                    }
+                // Most elements are numbers, or strings with a one-byte length, that fit:
+                // skipped here, without a call.
+                if let Some(end) = short_end(bytes, pos) {
+                    pos = end;
+                    continue;
                 }
                 pos = extent(bytes, pos, depth + 1)
                     .map_err(|e| match e {
@@ -568,6 +583,12 @@ fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
             let (len, start) = read_length(bytes, at1)?;
             let n = if tag == 0x04 { len.div_ceil(8) } else { len };
             take(bytes, start, n)?;
+            if u32::try_from(len).is_err() {
+                return Err(Error::LengthForm {
+                    byte: bytes.get(at1).copied().unwrap_or_default(),
+                    at: at1,
+                });
+            }
             Ok(Extent {
                 tag,
                 start,
@@ -580,8 +601,50 @@ fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
     }
 }
 
-/// Where the `Data` at `at` of an encoding checked by [`extent`] lies: numbers and strings
-/// straight from their tag and length, nested arrays and structures walked again.
+/// The end of the number, or of the string with a one-byte length, at `at`, if that is what
+/// lies there and it fits in `bytes`.
+fn short_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let tag = *bytes.get(at)?;
+    let n = FIXED_SIZE[usize::from(tag)];
+    let end = if n != NOT_FIXED {
+        at + 1 + usize::from(n)
+    } else if matches!(tag, OCTET_STRING | VISIBLE_STRING | 0x0C) {
+        let len = *bytes.get(at + 1)?;
+        if len >= 0x80 {
+            return None;
+        }
+        at + 2 + usize::from(len)
+    } else {
+        return None;
+    };
+    (end <= bytes.len()).then_some(end)
+}
+
+/// An A-XDR length at `at` of checked bytes: its value and the offset after it.
+fn checked_length(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    ciphering::parse_length(bytes.get(at..)?)
+        .ok()
+        .flatten()
+        .map(|(len, used)| (len, at + used))
+}
+
+/// The end of the `Data` at `at` of an encoding checked by [`extent`] (walked without checking
+/// again).
+fn checked_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if let Some(end) = short_end(bytes, at) {
+        return Some(end);
+    }
+    let tag = *bytes.get(at)?;
+    let (len, start) = checked_length(bytes, at + 1)?;
+    match tag {
+        ARRAY | STRUCTURE => (0..len).try_fold(start, |pos, _| checked_end(bytes, pos)),
+        0x04 => Some(start + len.div_ceil(8)),
+        _ => Some(start + len),
+    }
+}
+
+/// Where the `Data` at `at` of an encoding checked by [`extent`] lies: read from its tag and
+/// length, nested arrays and structures walked without checking again.
 fn checked_extent(bytes: &[u8], at: usize) -> Option<Extent> {
     let tag = *bytes.get(at)?;
     let start = at + 1;
@@ -595,41 +658,34 @@ fn checked_extent(bytes: &[u8], at: usize) -> Option<Extent> {
             end: start + len,
         });
     }
-    match tag {
-        OCTET_STRING | VISIBLE_STRING | 0x0C => {
-            let (len, start) = read_length(bytes, start).ok()?;
-            Some(Extent {
-                tag,
-                start,
-                len,
-                end: start + len,
-            })
-        }
-        _ => extent(bytes, at, 0).ok(),
-    }
+    let (len, start) = checked_length(bytes, start)?;
+    let end = match tag {
+        ARRAY | STRUCTURE => (0..len).try_fold(start, |pos, _| checked_end(bytes, pos))?,
+        0x04 => start + len.div_ceil(8),
+        _ => start + len,
+    };
+    Some(Extent {
+        tag,
+        start,
+        len,
+        end,
+    })
 }
 
 /// The value of a checked `Data` (`extent` succeeded on these bytes).
-fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Result<Data<'a>, Error> {
+fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Data<'a> {
     let contents = bytes.get(e.start..e.end).unwrap_or_default();
     let byte = contents.first().copied().unwrap_or_default();
     fn be<const N: usize>(contents: &[u8]) -> [u8; N] {
         contents.try_into().unwrap_or([0; N])
     }
-    // Counts and bit lengths are A-XDR lengths, at most four bytes.
-    let length_form = || Error::LengthForm {
-        byte: bytes
-            .get(e.start.saturating_sub(1))
-            .copied()
-            .unwrap_or_default(),
-        at: e.start.saturating_sub(1),
-    };
-    Ok(match e.tag {
-        NULL => Data::Null,
+    // `extent` refused counts and bit lengths beyond 32 bits.
+    let len32 = u32::try_from(e.len).unwrap_or(u32::MAX);
+    match e.tag {
         ARRAY | STRUCTURE => {
             let items = Elements(ElementsRepr::Encoded {
                 bytes: contents,
-                count: u32::try_from(e.len).map_err(|_| length_form())?,
+                count: len32,
             });
             if e.tag == ARRAY {
                 Data::Array(items)
@@ -639,7 +695,7 @@ fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Result<Data<'a>, Error> {
         }
         0x03 => Data::Boolean(byte != 0),
         0x04 => Data::BitString {
-            bits: u32::try_from(e.len).map_err(|_| length_form())?,
+            bits: len32,
             bytes: contents,
         },
         0x05 => Data::Integer32(i32::from_be_bytes(be(contents))),
@@ -660,18 +716,14 @@ fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Result<Data<'a>, Error> {
         0x19 => Data::DateTime(contents),
         0x1A => Data::Date(contents),
         0x1B => Data::Time(contents),
-        tag => {
-            return Err(Error::UnknownTag {
-                tag,
-                at: e.start.saturating_sub(1),
-            })
-        }
-    })
+        // `NULL`; `extent` accepts no other tag.
+        _ => Data::Null,
+    }
 }
 
 fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), Error> {
     let e = extent(bytes, at, depth)?;
-    Ok((value_of(bytes, e)?, e.end))
+    Ok((value_of(bytes, e), e.end))
 }
 
 #[cfg(test)]

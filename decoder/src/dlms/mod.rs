@@ -27,7 +27,7 @@ pub mod stream;
 pub mod transport;
 
 pub use apdu::{DataNotification, DateTimeRepr};
-pub use axdr::Data;
+pub use axdr::{Data, Elements};
 pub use ciphering::{CipherError, GeneralGloCiphering, SecurityControl};
 pub use stream::DlmsDecoder;
 
