@@ -221,7 +221,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     // A list id sent first without a code names the list's description (`Kamstrup_V0001`).
     let list_id = elements.first().and_then(Data::as_string_bytes);
     // Numbers sent without scaler-unit that no description scales: given as sent.
-    let mut raw: Vec<String> = Vec::new();
+    let mut raw: Vec<Obis> = Vec::new();
     // At most one value per group of elements: one allocation for the values.
     let groups = group_count(elements);
     reading.values.reserve_exact(groups);
@@ -274,7 +274,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             let scaler_unit =
                 sent.or_else(|| list_id.and_then(|list| layout::listed_scale(list, obis)));
             if scaler_unit.is_none() && data.as_integer().is_some() && is_quantity(obis) {
-                raw.push(id.clone());
+                raw.push(obis);
             }
             reading
                 .values
@@ -292,7 +292,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             Some(slot) => {
                 let id = slot.id;
                 if slot.scale.is_none() && data.as_integer().is_some() && is_quantity(id) {
-                    raw.push(value_id(id));
+                    raw.push(id);
                 }
                 reading
                     .values
@@ -348,11 +348,11 @@ fn finish(
 }
 
 /// The one warning for numbers sent without scaler-unit that nothing scales.
-fn no_scaler_warning(raw: &[String], warnings: &mut Vec<String>) {
+fn no_scaler_warning(raw: &[Obis], warnings: &mut Vec<String>) {
     if raw.is_empty() {
         return;
     }
-    let shown: Vec<&str> = raw.iter().take(4).map(String::as_str).collect();
+    let shown: Vec<String> = raw.iter().take(4).map(|&obis| value_id(obis)).collect();
     let more = if raw.len() > shown.len() { ", …" } else { "" };
     warnings.push(format!(
         "no scaler or unit in the telegram for {} value(s) ({}{more}) and no list description that gives them: raw values as sent",
@@ -461,7 +461,7 @@ fn described_values(
             && data.as_integer().is_some()
             && is_quantity(obis)
         {
-            raw.push(id.clone());
+            raw.push(obis);
         }
         let mut v = value(id, data, scaler_unit, warnings);
         if co.attribute != VALUE_ATTRIBUTE {
