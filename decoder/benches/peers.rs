@@ -16,8 +16,10 @@
 //!   canonical output: exact values, units, manufacturer) against [`MbusDecoder`] to readings.
 //! - **DLMS**: the real Kaifa MA309 push of Netz NÖ / EVN (two M-Bus long frames, AES-128-GCM):
 //!   [`dlms_cosem`] 0.2 (`mbusparse` frames, decryption, OBIS map) against [`DlmsDecoder`] to
-//!   readings, and against ours to the same depth (`meterlab_to_apdu`: frame views, decryption,
-//!   the data-notification's A-XDR tree, no reading).
+//!   readings, and against ours to the same depth (`meterlab_to_apdu`: frame views, decryption
+//!   in place, the data-notification's A-XDR body checked, its arrays and structures zero-copy
+//!   views; `meterlab_to_apdu_every_element`: the same, then every element read once, as the
+//!   peer's `Data` tree holds them all; no reading).
 //!
 //! The peers are used as libraries only. After divan's table, `main` times every pair once more
 //! in alternating rounds and prints messages per second and the ratio (ours / fastest peer).
@@ -247,9 +249,16 @@ fn dlms_cosem_decode(bytes: &[u8], key: &[u8; 16]) -> Option<usize> {
 }
 
 /// Ours, to the parsed APDU as the peer goes: the M-Bus frame views (checksums checked), the
-/// general-glo-ciphering view, decryption and the data-notification with its A-XDR body tree
-/// (borrowing the plaintext), no reading built.
-fn ours_dlms_parse(bytes: &[u8], keys: &meterlab_decoder::Keys) -> Option<usize> {
+/// general-glo-ciphering view, decryption in place (the joined segments become the plaintext:
+/// no second copy) and the data-notification with its A-XDR body checked to its last byte
+/// (since 2026-12-05 arrays and structures are zero-copy views whose elements are read on
+/// demand, `axdr::Elements`; before, a `Vec` per structure), no reading built. With `read_all`
+/// every element of the body is then read once, as the peer's `Data` tree holds them all.
+fn ours_dlms_parse_with(
+    bytes: &[u8],
+    keys: &meterlab_decoder::Keys,
+    read_all: bool,
+) -> Option<usize> {
     use meterlab_decoder::dlms::apdu::DataNotification;
     use meterlab_decoder::dlms::ciphering::GeneralGloCiphering;
     let mut payload = Vec::with_capacity(bytes.len());
@@ -262,11 +271,35 @@ fn ours_dlms_parse(bytes: &[u8], keys: &meterlab_decoder::Keys) -> Option<usize>
         payload.extend_from_slice(f.data().get(2..)?);
         rest = rest.get(f.len()..)?;
     }
-    let glo = GeneralGloCiphering::new_checked(&payload[..]).ok()?;
-    let plain = glo.decrypt(keys).ok()?;
-    let notification = DataNotification::parse_exact(&plain).ok()?;
+    let mut glo = GeneralGloCiphering::new_checked(&mut payload[..]).ok()?;
+    let plain = glo.decrypt_in_place(keys).ok()?;
+    let notification = DataNotification::parse_exact(plain).ok()?;
+    if read_all {
+        black_box(read_every_element(&notification.body));
+    }
     black_box(&notification);
     Some(1)
+}
+
+fn ours_dlms_parse(bytes: &[u8], keys: &meterlab_decoder::Keys) -> Option<usize> {
+    ours_dlms_parse_with(bytes, keys, false)
+}
+
+/// Reads every element of a `Data` (nested ones included); returns how many.
+fn read_every_element(data: &meterlab_decoder::dlms::Data<'_>) -> usize {
+    match data.elements() {
+        Some(items) => {
+            items
+                .iter()
+                .map(|item| read_every_element(&item))
+                .sum::<usize>()
+                + 1
+        }
+        None => {
+            black_box(data);
+            1
+        }
+    }
 }
 
 fn ours_dlms(bytes: &[u8], keys: &meterlab_decoder::Keys) -> usize {
@@ -369,6 +402,13 @@ mod dlms_kaifa_evn {
         let k = kaifa();
         bencher.bench(|| ours_dlms_parse(black_box(&k.bytes), &k.keys));
     }
+
+    /// Ours to the parsed APDU, every element of its body then read once.
+    #[divan::bench]
+    fn meterlab_to_apdu_every_element(bencher: Bencher) {
+        let k = kaifa();
+        bencher.bench(|| ours_dlms_parse_with(black_box(&k.bytes), &k.keys, true));
+    }
 }
 
 // ---------------------------------------------------------------- ratios
@@ -470,6 +510,16 @@ fn ratios() {
             black_box(dlms_cosem_decode(black_box(&k.bytes), &k.key));
         },
     );
+    compare(
+        "DLMS APDU, all read",
+        1,
+        &mut || {
+            black_box(ours_dlms_parse_with(black_box(&k.bytes), &k.keys, true));
+        },
+        &mut || {
+            black_box(dlms_cosem_decode(black_box(&k.bytes), &k.key));
+        },
+    );
 }
 
 fn main() {
@@ -484,6 +534,7 @@ fn main() {
         "{theirs:?} {ours}"
     );
     assert_eq!(ours_dlms_parse(&k.bytes, &k.keys), Some(1));
+    assert_eq!(ours_dlms_parse_with(&k.bytes, &k.keys, true), Some(1));
     divan::main();
     // `cargo test --benches` runs this binary with `--test`: skip the timing then.
     if !std::env::args().any(|a| a == "--test") {

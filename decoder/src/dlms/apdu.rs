@@ -111,47 +111,57 @@ impl DateTimeRepr {
         if self.second > 59 {
             return field("second", self.second.into());
         }
-        // `YYYY-MM-DDThh:mm:ss[+hh:mm]`, written without the formatting machinery (one per
-        // push and per captured value).
-        let mut text = String::with_capacity(25);
-        push_digits(&mut text, u32::from(self.year), 4);
-        for (separator, value) in [
-            ('-', self.month),
-            ('-', self.day),
-            ('T', self.hour),
-            (':', self.minute),
-            (':', self.second),
-        ] {
-            text.push(separator);
-            push_digits(&mut text, u32::from(value), 2);
-        }
-        if self.deviation == DEVIATION_NOT_SPECIFIED {
-            return Ok(text);
-        }
-        if self.deviation.unsigned_abs() > MAX_DEVIATION.unsigned_abs() {
+        if self.deviation != DEVIATION_NOT_SPECIFIED
+            && self.deviation.unsigned_abs() > MAX_DEVIATION.unsigned_abs()
+        {
             return Err(NotADate::Deviation(self.deviation));
         }
-        let offset = -i32::from(self.deviation);
-        text.push(if offset < 0 { '-' } else { '+' });
-        let offset = offset.unsigned_abs();
-        push_digits(&mut text, offset / 60, 2);
-        text.push(':');
-        push_digits(&mut text, offset % 60, 2);
-        Ok(text)
+        // `YYYY-MM-DDThh:mm:ss[+hh:mm]`, written into bytes without the formatting machinery
+        // (one per push and per captured value); every field is in range, so the widths fit.
+        let mut text = *b"0000-00-00T00:00:00+00:00";
+        let year = self.year;
+        text[0] = digit(year / 1000);
+        text[1] = digit(year / 100);
+        text[2] = digit(year / 10);
+        text[3] = digit(year);
+        for (at, value) in [
+            (5, self.month),
+            (8, self.day),
+            (11, self.hour),
+            (14, self.minute),
+            (17, self.second),
+        ] {
+            two_digits(&mut text, at, value);
+        }
+        let len = if self.deviation == DEVIATION_NOT_SPECIFIED {
+            19
+        } else {
+            let offset = -i32::from(self.deviation);
+            if offset < 0 {
+                text[19] = b'-';
+            }
+            let offset = offset.unsigned_abs();
+            // At most 14 hours (checked above).
+            two_digits(&mut text, 20, (offset / 60) as u8);
+            two_digits(&mut text, 23, (offset % 60) as u8);
+            text.len()
+        };
+        // ASCII digits and separators only.
+        Ok(std::str::from_utf8(&text[..len])
+            .unwrap_or_default()
+            .to_string())
     }
 }
 
-/// Appends `value` in decimal, zero-padded to `width` digits (more digits if it needs them).
-fn push_digits(text: &mut String, value: u32, width: usize) {
-    let mut digits = [b'0'; 10];
-    let mut i = digits.len();
-    let mut rest = value;
-    while rest > 0 || digits.len() - i < width {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    text.extend(digits[i..].iter().map(|&d| char::from(d)));
+/// The last decimal digit of `value`, as ASCII.
+fn digit(value: u16) -> u8 {
+    b'0' + (value % 10) as u8
+}
+
+/// Writes `value` (below 100) as two ASCII digits at `text[at..at + 2]`.
+fn two_digits(text: &mut [u8], at: usize, value: u8) {
+    text[at] = b'0' + value / 10 % 10;
+    text[at + 1] = b'0' + value % 10;
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -365,7 +375,7 @@ mod test {
         let dt = dn.date_time().expect("date-time present");
         assert_eq!(dt.to_rfc3339().as_deref(), Ok("2021-10-13T07:30:57+02:00"));
         assert_eq!((dt.weekday, dt.clock_status), (3, 0x80));
-        let items = dn.body.elements().expect("structure");
+        let items = dn.body.elements().expect("structure").to_slice();
         assert_eq!(items.len(), 9);
         assert_eq!(items[1], Data::Unsigned32(137_323));
         assert_eq!(plausible_start(&bytes), Plausible::Yes);
@@ -378,7 +388,7 @@ mod test {
         assert!(dn.date_time_typed);
         let dt = dn.date_time().expect("date-time present");
         assert_eq!(dt.to_rfc3339().as_deref(), Ok("2017-09-12T23:18:42"));
-        assert_eq!(dn.body, Data::Structure(vec![Data::Unsigned32(1320)]));
+        assert_eq!(dn.body, Data::Structure([Data::Unsigned32(1320)].into()));
         assert_eq!(plausible_start(&bytes), Plausible::Yes);
         assert_eq!(plausible_start(&bytes[..6]), Plausible::NeedMore(7));
     }
@@ -401,6 +411,19 @@ mod test {
         assert_eq!(
             dt("07E4021D06000000FF800000").to_rfc3339().as_deref(),
             Ok("2020-02-29T00:00:00")
+        );
+        // Every digit position and the widest offsets (±14:00; 841 minutes is out of range).
+        assert_eq!(
+            dt("03E70C1F07173B3B63FCB800").to_rfc3339().as_deref(),
+            Ok("0999-12-31T23:59:59+14:00")
+        );
+        assert_eq!(
+            dt("270F0A0A0A0A0A0A00034800").to_rfc3339().as_deref(),
+            Ok("9999-10-10T10:10:10-14:00")
+        );
+        assert_eq!(
+            dt("270F0A0A0A0A0A0A00034900").to_rfc3339(),
+            Err(NotADate::Deviation(841))
         );
         for bad in [
             "FFFFFFFFFFFFFFFFFF800000",

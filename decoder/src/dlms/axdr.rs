@@ -21,11 +21,16 @@
 //! | 17 / 18 | float32 / float64 | IEEE 754, 4 / 8 bytes |
 //! | 19 / 1A / 1B | date-time / date / time | 12 / 5 / 4 bytes |
 //!
-//! [`Data::parse`] is zero-copy (strings borrow the input) and safe on hostile input: nesting is
-//! limited to [`MAX_DEPTH`] levels, and an array or structure is only allocated once the input
-//! holds at least one byte per declared element, so memory stays proportional to the input.
+//! [`Data::parse`] is zero-copy and allocation-free: strings borrow the input, and an array or
+//! structure is an [`Elements`] view of its checked encoding whose elements are read when they
+//! are looked at (a push's body is checked once, to its last byte, and then read once by the
+//! conversion). It is safe on hostile input: nesting is limited to [`MAX_DEPTH`] levels, and an
+//! array or structure must have at least one byte per declared element.
 //! Running out of bytes is told apart from bytes that are wrong ([`Error::Incomplete`]), which
 //! lets a stream decoder wait for more.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use crate::obis::Obis;
 
@@ -55,15 +60,15 @@ pub enum Data<'a> {
     /// `00` null-data.
     Null,
     /// `01` array: elements of one type.
-    Array(Vec<Data<'a>>),
+    Array(Elements<'a>),
     /// `02` structure: a sequence of elements.
-    Structure(Vec<Data<'a>>),
+    Structure(Elements<'a>),
     /// `03` boolean (any non-zero byte is true).
     Boolean(bool),
     /// `04` bit-string.
     BitString {
-        /// Number of bits.
-        bits: usize,
+        /// Number of bits (an A-XDR length: at most four bytes).
+        bits: u32,
         /// The bits, first bit in the most significant bit of the first byte.
         bytes: &'a [u8],
     },
@@ -104,6 +109,134 @@ pub enum Data<'a> {
     /// `1B` time (4 bytes: hour, minute, second, hundredths).
     Time(&'a [u8]),
 }
+
+/// The elements of an array or structure: a view of their checked A-XDR encoding, read on
+/// demand, or elements built by the decoder (a body it rewrites, see
+/// [`super::push_setup::parse_descriptor_body`]). Two are equal when their elements are.
+#[derive(Clone)]
+pub struct Elements<'a>(ElementsRepr<'a>);
+
+#[derive(Clone)]
+enum ElementsRepr<'a> {
+    /// `count` elements encoded back to back in `bytes`, every one checked by [`Data::parse`].
+    Encoded { bytes: &'a [u8], count: u32 },
+    /// Elements built in memory.
+    Built(Box<[Data<'a>]>),
+}
+
+impl<'a> Elements<'a> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            ElementsRepr::Encoded { count, .. } => *count as usize,
+            ElementsRepr::Built(items) => items.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The elements in order (read from the encoding, or copies of the built ones).
+    pub fn iter(&self) -> ElementsIter<'_, 'a> {
+        ElementsIter(match &self.0 {
+            ElementsRepr::Encoded { bytes, count } => IterRepr::Encoded {
+                bytes,
+                pos: 0,
+                left: *count as usize,
+            },
+            ElementsRepr::Built(items) => IterRepr::Built(items.iter()),
+        })
+    }
+
+    /// The element at `index`.
+    pub fn get(&self, index: usize) -> Option<Data<'a>> {
+        self.iter().nth(index)
+    }
+
+    /// The first element.
+    pub fn first(&self) -> Option<Data<'a>> {
+        self.iter().next()
+    }
+
+    /// The elements as a slice: borrowed when built, read into a new vector when encoded.
+    pub fn to_slice(&self) -> Cow<'_, [Data<'a>]> {
+        match &self.0 {
+            ElementsRepr::Encoded { .. } => Cow::Owned(self.iter().collect()),
+            ElementsRepr::Built(items) => Cow::Borrowed(items),
+        }
+    }
+}
+
+impl<'a> From<Vec<Data<'a>>> for Elements<'a> {
+    fn from(items: Vec<Data<'a>>) -> Self {
+        Elements(ElementsRepr::Built(items.into_boxed_slice()))
+    }
+}
+
+impl<'a, const N: usize> From<[Data<'a>; N]> for Elements<'a> {
+    fn from(items: [Data<'a>; N]) -> Self {
+        Elements(ElementsRepr::Built(Box::new(items)))
+    }
+}
+
+impl PartialEq for Elements<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Elements<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The elements of an [`Elements`], in order.
+#[derive(Clone, Debug)]
+pub struct ElementsIter<'e, 'a>(IterRepr<'e, 'a>);
+
+#[derive(Clone, Debug)]
+enum IterRepr<'e, 'a> {
+    /// `left` more elements, the next at `bytes[pos..]`.
+    Encoded {
+        bytes: &'a [u8],
+        pos: usize,
+        left: usize,
+    },
+    Built(std::slice::Iter<'e, Data<'a>>),
+}
+
+impl<'a> Iterator for ElementsIter<'_, 'a> {
+    type Item = Data<'a>;
+
+    fn next(&mut self) -> Option<Data<'a>> {
+        match &mut self.0 {
+            IterRepr::Encoded { bytes, pos, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                // Checked when the encoding was parsed: this cannot fail.
+                let e = checked_extent(bytes, *pos)?;
+                *pos = e.end;
+                Some(value_of(bytes, e))
+            }
+            IterRepr::Built(items) => items.next().cloned(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = match &self.0 {
+            IterRepr::Encoded { left, .. } => *left,
+            IterRepr::Built(items) => items.len(),
+        };
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for ElementsIter<'_, '_> {}
 
 /// Why bytes are not one A-XDR `Data`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -162,7 +295,7 @@ impl<'a> Data<'a> {
     }
 
     /// The elements of an array or structure.
-    pub fn elements(&self) -> Option<&[Data<'a>]> {
+    pub fn elements(&self) -> Option<&Elements<'a>> {
         match self {
             Data::Array(items) | Data::Structure(items) => Some(items),
             _ => None,
@@ -182,10 +315,18 @@ impl<'a> Data<'a> {
     /// A scaler-unit structure `{integer scaler, enum unit}` (Blue Book class 3 attribute 3).
     pub fn as_scaler_unit(&self) -> Option<(i8, u8)> {
         match self {
-            Data::Structure(items) => match items.as_slice() {
-                [Data::Integer8(scaler), Data::Enum(unit)] => Some((*scaler, *unit)),
-                _ => None,
-            },
+            // Checked encoding: `0F scaler 16 unit` is the only one of `{integer, enum}`.
+            Data::Structure(Elements(ElementsRepr::Encoded {
+                bytes: [INTEGER, scaler, ENUM, unit],
+                count: 2,
+            })) => Some((i8::from_be_bytes([*scaler]), *unit)),
+            Data::Structure(items) if items.len() == 2 => {
+                let mut items = items.iter();
+                match (items.next(), items.next()) {
+                    (Some(Data::Integer8(scaler)), Some(Data::Enum(unit))) => Some((scaler, unit)),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -253,14 +394,14 @@ impl<'a> Data<'a> {
                     STRUCTURE
                 });
                 encode_length(items.len(), out);
-                for item in items {
+                for item in items.iter() {
                     item.encode(out);
                 }
             }
             Data::Boolean(b) => out.extend([0x03, u8::from(*b)]),
             Data::BitString { bits, bytes } => {
                 out.push(0x04);
-                encode_length(*bits, out);
+                encode_length(*bits as usize, out);
                 out.extend_from_slice(bytes);
             }
             Data::Integer32(v) => tagged(out, 0x05, &v.to_be_bytes()),
@@ -333,119 +474,256 @@ pub(crate) fn read_length(bytes: &[u8], at: usize) -> Result<(usize, usize), Err
     }
 }
 
-fn array<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], Error> {
-    let b = take(bytes, at, N)?;
-    let mut out = [0u8; N];
-    out.copy_from_slice(b);
-    Ok(out)
+/// Where one `Data` lies, known once it is checked.
+#[derive(Clone, Copy, Debug)]
+struct Extent {
+    tag: u8,
+    /// Where the contents start: after the tag and any length or count.
+    start: usize,
+    /// The length or count of a string, bit-string (in bits), array or structure.
+    len: usize,
+    /// The offset after the value.
+    end: usize,
 }
 
-fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), Error> {
+/// Marks a tag in [`FIXED_SIZE`] whose contents are not of a fixed size.
+const NOT_FIXED: u8 = 0xFF;
+
+/// The size of the contents of each fixed-size type, by tag ([`NOT_FIXED`] for the others).
+static FIXED_SIZE: [u8; 256] = {
+    let mut sizes = [NOT_FIXED; 256];
+    sizes[NULL as usize] = 0;
+    sizes[0x03] = 1;
+    sizes[0x0D] = 1;
+    sizes[INTEGER as usize] = 1;
+    sizes[0x11] = 1;
+    sizes[ENUM as usize] = 1;
+    sizes[0x10] = 2;
+    sizes[0x12] = 2;
+    sizes[0x05] = 4;
+    sizes[0x06] = 4;
+    sizes[0x17] = 4;
+    sizes[0x1B] = 4;
+    sizes[0x1A] = 5;
+    sizes[0x14] = 8;
+    sizes[0x15] = 8;
+    sizes[0x18] = 8;
+    sizes[0x19] = 12;
+    sizes
+};
+
+/// Checks the `Data` at `at` (nested elements included, `depth` levels down) and tells where
+/// it lies; allocates nothing.
+fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
     let tag = take(bytes, at, 1)?[0];
     let at1 = at + 1;
-    let fixed = |n: usize| take(bytes, at1, n).map(|_| at1 + n);
-    Ok(match tag {
-        NULL => (Data::Null, at1),
+    let n = FIXED_SIZE[usize::from(tag)];
+    if n != NOT_FIXED {
+        let n = usize::from(n);
+        let end = at1.saturating_add(n);
+        if end > bytes.len() {
+            return Err(Error::Incomplete {
+                needed: end,
+                got: bytes.len(),
+            });
+        }
+        return Ok(Extent {
+            tag,
+            start: at1,
+            len: n,
+            end,
+        });
+    }
+    match tag {
         ARRAY | STRUCTURE => {
             if depth >= MAX_DEPTH {
                 return Err(Error::TooDeep { at });
             }
-            let (count, mut pos) = read_length(bytes, at1)?;
-            // Every element takes at least one byte: do not allocate for more than are there.
-            if bytes.len().saturating_sub(pos) < count {
+            let (count, start) = read_length(bytes, at1)?;
+            // Every element takes at least one byte.
+            if bytes.len().saturating_sub(start) < count {
                 return Err(Error::Incomplete {
-                    needed: pos.saturating_add(count),
+                    needed: start.saturating_add(count),
                     got: bytes.len(),
                 });
             }
-            let mut items = Vec::with_capacity(count);
-            for i in 0..count {
-                let (item, next) = parse_at(bytes, pos, depth + 1).map_err(|e| match e {
-                    // The elements after this one need at least a byte each.
-                    Error::Incomplete { needed, got } => Error::Incomplete {
-                        needed: needed.saturating_add(count - i - 1),
-                        got,
-                    },
-                    e => e,
-                })?;
-                items.push(item);
-                pos = next;
+            if u32::try_from(count).is_err() {
+                return Err(Error::LengthForm {
+                    byte: bytes.get(at1).copied().unwrap_or_default(),
+                    at: at1,
+                });
             }
-            let data = if tag == ARRAY {
+            let mut pos = start;
+            for i in 0..count {
+                // Most elements are numbers, or strings with a one-byte length, that fit:
+                // skipped here, without a call.
+                if let Some(end) = short_end(bytes, pos) {
+                    pos = end;
+                    continue;
+                }
+                pos = extent(bytes, pos, depth + 1)
+                    .map_err(|e| match e {
+                        // The elements after this one need at least a byte each.
+                        Error::Incomplete { needed, got } => Error::Incomplete {
+                            needed: needed.saturating_add(count - i - 1),
+                            got,
+                        },
+                        e => e,
+                    })?
+                    .end;
+            }
+            Ok(Extent {
+                tag,
+                start,
+                len: count,
+                end: pos,
+            })
+        }
+        0x04 | OCTET_STRING | VISIBLE_STRING | 0x0C => {
+            let (len, start) = read_length(bytes, at1)?;
+            let n = if tag == 0x04 { len.div_ceil(8) } else { len };
+            take(bytes, start, n)?;
+            if u32::try_from(len).is_err() {
+                return Err(Error::LengthForm {
+                    byte: bytes.get(at1).copied().unwrap_or_default(),
+                    at: at1,
+                });
+            }
+            Ok(Extent {
+                tag,
+                start,
+                len,
+                end: start + n,
+            })
+        }
+        0x13 => Err(Error::Unsupported { tag, at }),
+        _ => Err(Error::UnknownTag { tag, at }),
+    }
+}
+
+/// The end of the number, or of the string with a one-byte length, at `at`, if that is what
+/// lies there and it fits in `bytes`.
+fn short_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let tag = *bytes.get(at)?;
+    let n = FIXED_SIZE[usize::from(tag)];
+    let end = if n != NOT_FIXED {
+        at + 1 + usize::from(n)
+    } else if matches!(tag, OCTET_STRING | VISIBLE_STRING | 0x0C) {
+        let len = *bytes.get(at + 1)?;
+        if len >= 0x80 {
+            return None;
+        }
+        at + 2 + usize::from(len)
+    } else {
+        return None;
+    };
+    (end <= bytes.len()).then_some(end)
+}
+
+/// An A-XDR length at `at` of checked bytes: its value and the offset after it.
+fn checked_length(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    ciphering::parse_length(bytes.get(at..)?)
+        .ok()
+        .flatten()
+        .map(|(len, used)| (len, at + used))
+}
+
+/// The end of the `Data` at `at` of an encoding checked by [`extent`] (walked without checking
+/// again).
+fn checked_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if let Some(end) = short_end(bytes, at) {
+        return Some(end);
+    }
+    let tag = *bytes.get(at)?;
+    let (len, start) = checked_length(bytes, at + 1)?;
+    match tag {
+        ARRAY | STRUCTURE => (0..len).try_fold(start, |pos, _| checked_end(bytes, pos)),
+        0x04 => Some(start + len.div_ceil(8)),
+        _ => Some(start + len),
+    }
+}
+
+/// Where the `Data` at `at` of an encoding checked by [`extent`] lies: read from its tag and
+/// length, nested arrays and structures walked without checking again.
+fn checked_extent(bytes: &[u8], at: usize) -> Option<Extent> {
+    let tag = *bytes.get(at)?;
+    let start = at + 1;
+    let n = FIXED_SIZE[usize::from(tag)];
+    if n != NOT_FIXED {
+        let len = usize::from(n);
+        return Some(Extent {
+            tag,
+            start,
+            len,
+            end: start + len,
+        });
+    }
+    let (len, start) = checked_length(bytes, start)?;
+    let end = match tag {
+        ARRAY | STRUCTURE => (0..len).try_fold(start, |pos, _| checked_end(bytes, pos))?,
+        0x04 => start + len.div_ceil(8),
+        _ => start + len,
+    };
+    Some(Extent {
+        tag,
+        start,
+        len,
+        end,
+    })
+}
+
+/// The value of a checked `Data` (`extent` succeeded on these bytes).
+fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Data<'a> {
+    let contents = bytes.get(e.start..e.end).unwrap_or_default();
+    let byte = contents.first().copied().unwrap_or_default();
+    fn be<const N: usize>(contents: &[u8]) -> [u8; N] {
+        contents.try_into().unwrap_or([0; N])
+    }
+    // `extent` refused counts and bit lengths beyond 32 bits.
+    let len32 = u32::try_from(e.len).unwrap_or(u32::MAX);
+    match e.tag {
+        ARRAY | STRUCTURE => {
+            let items = Elements(ElementsRepr::Encoded {
+                bytes: contents,
+                count: len32,
+            });
+            if e.tag == ARRAY {
                 Data::Array(items)
             } else {
                 Data::Structure(items)
-            };
-            (data, pos)
+            }
         }
-        0x03 => (Data::Boolean(take(bytes, at1, 1)?[0] != 0), fixed(1)?),
-        0x04 => {
-            let (bits, pos) = read_length(bytes, at1)?;
-            let n = bits.div_ceil(8);
-            let contents = take(bytes, pos, n)?;
-            (
-                Data::BitString {
-                    bits,
-                    bytes: contents,
-                },
-                pos + n,
-            )
-        }
-        0x05 => (
-            Data::Integer32(i32::from_be_bytes(array(bytes, at1)?)),
-            at1 + 4,
-        ),
-        0x06 => (
-            Data::Unsigned32(u32::from_be_bytes(array(bytes, at1)?)),
-            at1 + 4,
-        ),
-        OCTET_STRING | VISIBLE_STRING | 0x0C => {
-            let (len, pos) = read_length(bytes, at1)?;
-            let contents = take(bytes, pos, len)?;
-            let data = match tag {
-                OCTET_STRING => Data::OctetString(contents),
-                VISIBLE_STRING => Data::VisibleString(contents),
-                _ => Data::Utf8String(contents),
-            };
-            (data, pos + len)
-        }
-        0x0D => (Data::Bcd(take(bytes, at1, 1)?[0]), fixed(1)?),
-        INTEGER => (
-            Data::Integer8(i8::from_be_bytes(array(bytes, at1)?)),
-            at1 + 1,
-        ),
-        0x10 => (
-            Data::Integer16(i16::from_be_bytes(array(bytes, at1)?)),
-            at1 + 2,
-        ),
-        0x11 => (Data::Unsigned8(take(bytes, at1, 1)?[0]), fixed(1)?),
-        0x12 => (
-            Data::Unsigned16(u16::from_be_bytes(array(bytes, at1)?)),
-            at1 + 2,
-        ),
-        0x13 => return Err(Error::Unsupported { tag, at }),
-        0x14 => (
-            Data::Integer64(i64::from_be_bytes(array(bytes, at1)?)),
-            at1 + 8,
-        ),
-        0x15 => (
-            Data::Unsigned64(u64::from_be_bytes(array(bytes, at1)?)),
-            at1 + 8,
-        ),
-        ENUM => (Data::Enum(take(bytes, at1, 1)?[0]), fixed(1)?),
-        0x17 => (
-            Data::Float32(f32::from_be_bytes(array(bytes, at1)?)),
-            at1 + 4,
-        ),
-        0x18 => (
-            Data::Float64(f64::from_be_bytes(array(bytes, at1)?)),
-            at1 + 8,
-        ),
-        0x19 => (Data::DateTime(take(bytes, at1, 12)?), at1 + 12),
-        0x1A => (Data::Date(take(bytes, at1, 5)?), at1 + 5),
-        0x1B => (Data::Time(take(bytes, at1, 4)?), at1 + 4),
-        _ => return Err(Error::UnknownTag { tag, at }),
-    })
+        0x03 => Data::Boolean(byte != 0),
+        0x04 => Data::BitString {
+            bits: len32,
+            bytes: contents,
+        },
+        0x05 => Data::Integer32(i32::from_be_bytes(be(contents))),
+        0x06 => Data::Unsigned32(u32::from_be_bytes(be(contents))),
+        OCTET_STRING => Data::OctetString(contents),
+        VISIBLE_STRING => Data::VisibleString(contents),
+        0x0C => Data::Utf8String(contents),
+        0x0D => Data::Bcd(byte),
+        INTEGER => Data::Integer8(i8::from_be_bytes([byte])),
+        0x10 => Data::Integer16(i16::from_be_bytes(be(contents))),
+        0x11 => Data::Unsigned8(byte),
+        0x12 => Data::Unsigned16(u16::from_be_bytes(be(contents))),
+        0x14 => Data::Integer64(i64::from_be_bytes(be(contents))),
+        0x15 => Data::Unsigned64(u64::from_be_bytes(be(contents))),
+        ENUM => Data::Enum(byte),
+        0x17 => Data::Float32(f32::from_be_bytes(be(contents))),
+        0x18 => Data::Float64(f64::from_be_bytes(be(contents))),
+        0x19 => Data::DateTime(contents),
+        0x1A => Data::Date(contents),
+        0x1B => Data::Time(contents),
+        // `NULL`; `extent` accepts no other tag.
+        _ => Data::Null,
+    }
+}
+
+fn parse_at(bytes: &[u8], at: usize, depth: usize) -> Result<(Data<'_>, usize), Error> {
+    let e = extent(bytes, at, depth)?;
+    Ok((value_of(bytes, e), e.end))
 }
 
 #[cfg(test)]
@@ -463,13 +741,40 @@ mod test {
         let bytes = unhex(REGISTER);
         let (data, used) = Data::parse(&bytes).expect("valid data");
         assert_eq!(used, bytes.len());
-        let items = data.elements().expect("a structure");
+        let items = data.elements().expect("a structure").to_slice();
         assert_eq!(items[0].as_obis(), Some(Obis::new(1, 0, 1, 7, 0, 255)));
         assert_eq!(items[1], Data::Unsigned32(1362));
         assert_eq!(items[2].as_scaler_unit(), Some((0, 0x1B)));
         let mut again = Vec::new();
         data.encode(&mut again);
         assert_eq!(again, bytes);
+    }
+
+    /// An array or structure owns no memory: parsing a push's body allocates nothing, and a
+    /// value is four words.
+    #[test]
+    fn test_parse_allocates_nothing() {
+        assert!(
+            std::mem::size_of::<Data<'_>>() <= 4 * std::mem::size_of::<usize>(),
+            "{} bytes",
+            std::mem::size_of::<Data<'_>>()
+        );
+        let bytes = unhex(REGISTER);
+        let (data, _) = Data::parse(&bytes).expect("valid data");
+        let Data::Structure(Elements(ElementsRepr::Encoded {
+            bytes: encoded,
+            count,
+        })) = &data
+        else {
+            panic!("a structure read from its encoding: {data:?}");
+        };
+        assert_eq!((encoded.len(), *count), (bytes.len() - 2, 3));
+        let items: Vec<Data<'_>> = data.elements().expect("structure").iter().collect();
+        assert!(matches!(
+            &items[2],
+            Data::Structure(Elements(ElementsRepr::Encoded { .. }))
+        ));
+        assert_eq!(data, Data::Structure(items.into()));
     }
 
     #[test]
@@ -502,7 +807,7 @@ mod test {
             Data::Time(&[0x15, 0x0B, 0x11, 0x00]),
             Data::OctetString(&[0x55; 300]),
         ];
-        let list = Data::Array(values.clone());
+        let list = Data::Array(values.clone().into());
         let mut bytes = Vec::new();
         list.encode(&mut bytes);
         let (back, used) = Data::parse(&bytes).expect("round trip");

@@ -290,6 +290,27 @@ impl<T: AsRef<[u8]>> GeneralGloCiphering<T> {
     /// Deciphers the APDU with `keys.encryption`, checking the tag (with `keys.authentication`
     /// as part of the additional authenticated data) when the APDU is authenticated.
     pub fn decrypt(&self, keys: &Keys) -> Result<Vec<u8>, CipherError> {
+        let mut plaintext = Vec::new();
+        self.decrypt_into(keys, &mut plaintext)?;
+        Ok(plaintext)
+    }
+
+    /// As [`GeneralGloCiphering::decrypt`], into `plaintext` (cleared first; its capacity is
+    /// reused, so a decoder deciphers push after push without allocating). On an error
+    /// `plaintext` holds nothing that was not verified: it is cleared.
+    pub fn decrypt_into(&self, keys: &Keys, plaintext: &mut Vec<u8>) -> Result<(), CipherError> {
+        plaintext.clear();
+        let plan = self.plan(keys)?;
+        plaintext.extend_from_slice(self.ciphertext());
+        if let Some(Err(e)) = plan.map(|plan| plan.run(plaintext)) {
+            plaintext.clear();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// What deciphering takes: `None` when the APDU is neither encrypted nor authenticated.
+    fn plan<'k>(&self, keys: &'k Keys) -> Result<Option<Plan<'k>>, CipherError> {
         let sc = self.security_control();
         if sc.compressed() {
             return Err(CipherError::Unsupported(sc.0, "compression"));
@@ -301,36 +322,82 @@ impl<T: AsRef<[u8]>> GeneralGloCiphering<T> {
             ));
         }
         if !sc.authenticated() && !sc.encrypted() {
-            return Ok(self.ciphertext().to_vec());
+            return Ok(None);
         }
         let ek = keys.encryption.as_ref().ok_or(CipherError::MissingKey)?;
-        let iv = self.iv();
-        let mut data = self.ciphertext().to_vec();
-        if !sc.authenticated() {
-            apply_keystream(ek, &iv, &mut data);
-            return Ok(data);
-        }
-        let ak = keys
-            .authentication
-            .as_ref()
-            .ok_or(CipherError::MissingAuthenticationKey(sc.0))?;
-        let tag: [u8; TAG_LEN] = self
-            .tag()
-            .and_then(|t| t.try_into().ok())
-            .ok_or(CipherError::TagMismatch)?;
-        let gcm = Aes128Gcm96::new(&(*ek.expose()).into());
-        let mut aad = Vec::with_capacity(1 + 16 + data.len());
-        aad.push(sc.0);
-        aad.extend_from_slice(ak.expose());
-        if sc.encrypted() {
-            gcm.decrypt_in_place_detached(&iv.into(), &aad, &mut data, &tag.into())
-                .map_err(|_| CipherError::TagMismatch)?;
+        let authentication = if sc.authenticated() {
+            let ak = keys
+                .authentication
+                .as_ref()
+                .ok_or(CipherError::MissingAuthenticationKey(sc.0))?;
+            let tag: [u8; TAG_LEN] = self
+                .tag()
+                .and_then(|t| t.try_into().ok())
+                .ok_or(CipherError::TagMismatch)?;
+            Some((ak, tag))
         } else {
-            aad.extend_from_slice(&data);
-            gcm.decrypt_in_place_detached(&iv.into(), &aad, &mut [], &tag.into())
-                .map_err(|_| CipherError::TagMismatch)?;
+            None
+        };
+        Ok(Some(Plan {
+            sc,
+            ek,
+            iv: self.iv(),
+            authentication,
+        }))
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> GeneralGloCiphering<T> {
+    /// Deciphers the APDU where it lies, without copying it: afterwards the ciphertext's bytes
+    /// are the plaintext, which is returned (a view into the buffer). On an error the buffer
+    /// is unchanged (a GCM tag is checked before anything is deciphered).
+    pub fn decrypt_in_place(&mut self, keys: &Keys) -> Result<&[u8], CipherError> {
+        let plan = self.plan(keys)?;
+        let start = self.header.header_len + SC_IC_LEN;
+        let end = self.frame_len() - self.tag_len();
+        let data = &mut self.buffer.as_mut()[start..end];
+        if let Some(plan) = plan {
+            plan.run(data)?;
         }
         Ok(data)
+    }
+}
+
+/// The keys, IV and tag that decipher one APDU.
+struct Plan<'k> {
+    sc: SecurityControl,
+    ek: &'k Key,
+    iv: [u8; 12],
+    /// The authentication key and the tag, when the APDU is authenticated.
+    authentication: Option<(&'k Key, [u8; TAG_LEN])>,
+}
+
+impl Plan<'_> {
+    /// Deciphers `data` in place (the ciphertext without the tag), checking the tag first when
+    /// there is one; on an error `data` is unchanged.
+    fn run(&self, data: &mut [u8]) -> Result<(), CipherError> {
+        let Some((ak, tag)) = &self.authentication else {
+            apply_keystream(self.ek, &self.iv, data);
+            return Ok(());
+        };
+        let gcm = Aes128Gcm96::new(&(*self.ek.expose()).into());
+        // The additional authenticated data: SC ‖ AK, and with authentication only the
+        // plaintext after them.
+        let mut head = [0u8; 17];
+        head[0] = self.sc.0;
+        head[1..].copy_from_slice(ak.expose());
+        let iv = self.iv.into();
+        let tag = (*tag).into();
+        if self.sc.encrypted() {
+            gcm.decrypt_in_place_detached(&iv, &head, data, &tag)
+                .map_err(|_| CipherError::TagMismatch)
+        } else {
+            let mut aad = Vec::with_capacity(head.len() + data.len());
+            aad.extend_from_slice(&head);
+            aad.extend_from_slice(data);
+            gcm.decrypt_in_place_detached(&iv, &aad, &mut [], &tag)
+                .map_err(|_| CipherError::TagMismatch)
+        }
     }
 }
 
@@ -453,6 +520,46 @@ mod test {
         apdu[last] ^= 0x80;
         let glo = GeneralGloCiphering::new_checked(&apdu[..]).expect("valid APDU");
         assert_eq!(glo.decrypt(&keys), Err(CipherError::TagMismatch));
+    }
+
+    /// In place and into a reused buffer, deciphering gives what `decrypt` gives, for every
+    /// security control; on an error the buffer is left as it was (in place) or empty.
+    #[test]
+    fn test_decrypt_in_place_and_into() {
+        let (green, green_keys) = green_book();
+        let wiener_keys = Keys {
+            encryption: Some(key("62DC84B413AF3E16AA271CE9ED04AC74")),
+            authentication: None,
+        };
+        let mut plaintext = vec![0xAA; 3];
+        for (apdu, keys) in [(green, green_keys), (unhex(WIENER_NETZE_APDU), wiener_keys)] {
+            let expected = GeneralGloCiphering::new_checked(&apdu[..])
+                .expect("valid APDU")
+                .decrypt(&keys)
+                .expect("deciphers");
+            let glo = GeneralGloCiphering::new_checked(&apdu[..]).expect("valid APDU");
+            assert_eq!(glo.decrypt_into(&keys, &mut plaintext), Ok(()));
+            assert_eq!(plaintext, expected);
+            let mut buffer = apdu.clone();
+            let mut glo = GeneralGloCiphering::new_checked(&mut buffer[..]).expect("valid APDU");
+            assert_eq!(glo.decrypt_in_place(&keys), Ok(&expected[..]));
+            assert_eq!(
+                glo.decrypt_in_place(&Keys::default()),
+                Err(CipherError::MissingKey)
+            );
+        }
+        let (mut apdu, keys) = green_book();
+        apdu[20] ^= 0x01;
+        let glo = GeneralGloCiphering::new_checked(&apdu[..]).expect("valid APDU");
+        assert_eq!(
+            glo.decrypt_into(&keys, &mut plaintext),
+            Err(CipherError::TagMismatch)
+        );
+        assert!(plaintext.is_empty());
+        let before = apdu.clone();
+        let mut glo = GeneralGloCiphering::new_checked(&mut apdu[..]).expect("valid APDU");
+        assert_eq!(glo.decrypt_in_place(&keys), Err(CipherError::TagMismatch));
+        assert_eq!(apdu, before);
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! arrays and structures); null-data is the text `""`; a float without an exact decimal form
 //! (`NaN`, `inf`, beyond 38 digits) is its text with a warning.
 
+use std::borrow::Cow;
+
 use crate::decimal::Decimal;
 use crate::obis::Obis;
 use crate::reading::{Protocol, Reading, Scalar, Value};
@@ -39,6 +41,11 @@ const METER_ID_OBJECTS: [(u8, u8, u8, u8, u8); 3] =
 /// A clock object: `0-b:1.0.0` (any B, any F).
 pub fn is_clock(obis: Obis) -> bool {
     obis.a() == 0 && obis.c() == 1 && obis.d() == 0 && obis.e() == 0
+}
+
+/// The id of a value: its OBIS id in the full form `A-B:C.D.E*F`.
+fn value_id(obis: Obis) -> String {
+    obis.to_string()
 }
 
 /// An octet-string as text when every byte is printable ASCII, else as upper-case hex.
@@ -66,8 +73,8 @@ fn value(
     warnings: &mut Vec<String>,
 ) -> Value {
     let number = match data {
-        Data::Float32(f) => Some(Decimal::from_f64(f64::from(*f)).ok_or(f.to_string())),
-        Data::Float64(f) => Some(Decimal::from_f64(*f).ok_or(f.to_string())),
+        Data::Float32(f) => Some(Decimal::from_f64(f64::from(*f)).ok_or_else(|| f.to_string())),
+        Data::Float64(f) => Some(Decimal::from_f64(*f).ok_or_else(|| f.to_string())),
         Data::Boolean(b) => Some(Ok(Decimal::from_int(i128::from(*b)))),
         other => other.as_integer().map(|v| Ok(Decimal::from_int(v))),
     };
@@ -140,7 +147,7 @@ fn text_of(data: &Data<'_>) -> String {
         Data::OctetString(b) => octet_string_text(b),
         Data::VisibleString(b) => b.iter().map(|&b| char::from(b)).collect(),
         Data::Utf8String(b) => String::from_utf8_lossy(b).into_owned(),
-        Data::BitString { bits, bytes } => (0..*bits)
+        Data::BitString { bits, bytes } => (0..*bits as usize)
             .map(|i| {
                 let byte = bytes.get(i / 8).copied().unwrap_or(0);
                 if byte & (0x80 >> (i % 8)) != 0 {
@@ -159,9 +166,27 @@ fn text_of(data: &Data<'_>) -> String {
     }
 }
 
+/// How a clock element is named in warnings (only written when one is given).
+#[derive(Clone, Copy, Debug)]
+enum ClockId {
+    /// By its OBIS id.
+    Obis(Obis),
+    /// By its position, named by the layout: `#i (0-0:1.0.0*255)`.
+    Slot(usize),
+}
+
+impl std::fmt::Display for ClockId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClockId::Obis(obis) => write!(f, "{obis}"),
+            ClockId::Slot(i) => write!(f, "#{i} ({})", layout::CLOCK),
+        }
+    }
+}
+
 /// A clock element of the list: where it is, and its date-time.
 struct Clock {
-    id: String,
+    id: ClockId,
     date_time: Option<DateTimeRepr>,
     type_name: &'static str,
 }
@@ -182,10 +207,12 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             "body sent as {{enum {lead}, array of {{attribute descriptor, value}}}} with untagged descriptors (Sagemcom XT211 firmware), not COSEM data; read as a self-describing push"
         ));
     }
+    // The list, read once from its encoding; a body that is no list is a list of one.
     let elements = match notification.body.elements() {
-        Some(elements) => elements,
-        None => std::slice::from_ref(&notification.body),
+        Some(elements) => elements.to_slice(),
+        None => Cow::Borrowed(std::slice::from_ref(&notification.body)),
     };
+    let elements = &elements[..];
     if let Some(list) = PushObjectList::parse(elements) {
         let ids = described_values(&list, elements, &mut reading, &mut warnings);
         return finish(reading, notification, &ids, system_title, warnings);
@@ -194,31 +221,46 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     // A list id sent first without a code names the list's description (`Kamstrup_V0001`).
     let list_id = elements.first().and_then(Data::as_string_bytes);
     // Numbers sent without scaler-unit that no description scales: given as sent.
-    let mut raw: Vec<String> = Vec::new();
-    let mut ids: Vec<Option<Obis>> = Vec::new();
+    let mut raw: Vec<Obis> = Vec::new();
+    // At most one value per group of elements: one allocation for the values.
+    let groups = group_count(elements);
+    reading.values.reserve_exact(groups);
+    let mut ids: Vec<Option<Obis>> = Vec::with_capacity(groups);
     let mut clocks: Vec<Clock> = Vec::new();
     let mut i = 0;
     while i < elements.len() {
         if let Some(used) = layout::keyed_group(elements, i) {
+            // Values are copied out of the list (no element owns memory but a rewritten body).
             let (obis, data, extra) = match &elements[i] {
                 Data::Structure(items) if used == 1 => {
-                    (items[0].as_obis(), &items[1], items.get(2))
+                    let mut items = items.iter();
+                    let obis = items.next().and_then(|d| d.as_obis());
+                    let Some(data) = items.next() else {
+                        i += used;
+                        continue;
+                    };
+                    (obis, data, items.next())
                 }
-                _ => (elements[i].as_obis(), &elements[i + 1], elements.get(i + 2)),
+                _ => (
+                    elements[i].as_obis(),
+                    elements[i + 1].clone(),
+                    elements.get(i + 2).cloned(),
+                ),
             };
+            let (data, extra) = (&data, extra.as_ref());
             i += used;
             let Some(obis) = obis else { continue };
-            let id = obis.to_string();
             if is_clock(obis) {
                 if obis.b() == 0 {
                     clocks.push(Clock {
-                        id,
+                        id: ClockId::Obis(obis),
                         date_time: date_time_of(data),
                         type_name: data.type_name(),
                     });
                 }
                 continue;
             }
+            let id = value_id(obis);
             let sent = extra.and_then(Data::as_scaler_unit);
             if let (Some(extra), None) = (extra, sent) {
                 if used == 1 {
@@ -228,10 +270,11 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
                     ));
                 }
             }
-            let listed = list_id.and_then(|list| layout::listed_scale(list, obis));
-            let scaler_unit = sent.or(listed);
+            // The list's description is looked up only when the telegram sends no scaler-unit.
+            let scaler_unit =
+                sent.or_else(|| list_id.and_then(|list| layout::listed_scale(list, obis)));
             if scaler_unit.is_none() && data.as_integer().is_some() && is_quantity(obis) {
-                raw.push(id.clone());
+                raw.push(obis);
             }
             reading
                 .values
@@ -242,18 +285,18 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
         let data = &elements[i];
         match layout.and_then(|l| l.slot_at(i, elements.len())) {
             Some(slot) if slot.id == layout::CLOCK => clocks.push(Clock {
-                id: format!("#{i} ({})", layout::CLOCK),
+                id: ClockId::Slot(i),
                 date_time: date_time_of(data),
                 type_name: data.type_name(),
             }),
             Some(slot) => {
                 let id = slot.id;
                 if slot.scale.is_none() && data.as_integer().is_some() && is_quantity(id) {
-                    raw.push(id.to_string());
+                    raw.push(id);
                 }
                 reading
                     .values
-                    .push(value(id.to_string(), data, slot.scale, &mut warnings));
+                    .push(value(value_id(id), data, slot.scale, &mut warnings));
                 ids.push(Some(id));
             }
             None => {
@@ -269,6 +312,18 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
     no_scaler_warning(&raw, &mut warnings);
     let ids = Ids { ids, clocks };
     finish(reading, notification, &ids, system_title, warnings)
+}
+
+/// How many groups the elements of a list form: a keyed group ([`layout::keyed_group`]) or a
+/// single element each.
+fn group_count(elements: &[Data<'_>]) -> usize {
+    let mut i = 0;
+    let mut n = 0;
+    while i < elements.len() {
+        i += layout::keyed_group(elements, i).unwrap_or(1);
+        n += 1;
+    }
+    n
 }
 
 /// What the conversion of a list found besides the values: the OBIS id of each value (for the
@@ -293,11 +348,11 @@ fn finish(
 }
 
 /// The one warning for numbers sent without scaler-unit that nothing scales.
-fn no_scaler_warning(raw: &[String], warnings: &mut Vec<String>) {
+fn no_scaler_warning(raw: &[Obis], warnings: &mut Vec<String>) {
     if raw.is_empty() {
         return;
     }
-    let shown: Vec<&str> = raw.iter().take(4).map(String::as_str).collect();
+    let shown: Vec<String> = raw.iter().take(4).map(|&obis| value_id(obis)).collect();
     let more = if raw.len() > shown.len() { ", …" } else { "" };
     warnings.push(format!(
         "no scaler or unit in the telegram for {} value(s) ({}{more}) and no list description that gives them: raw values as sent",
@@ -380,20 +435,20 @@ fn described_values(
     let mut raw = Vec::new();
     for &(i, co, data) in &described {
         let obis = co.logical_name;
-        let id = obis.to_string();
         if co.is_push_object_list() || co.is_scaler_unit() || co.is_capture_time() {
             continue;
         }
         if co.is_clock_time() || (co.attribute == VALUE_ATTRIBUTE && is_clock(obis)) {
             if obis.b() == 0 {
                 ids.clocks.push(Clock {
-                    id,
+                    id: ClockId::Obis(obis),
                     date_time: date_time_of(data),
                     type_name: data.type_name(),
                 });
             }
             continue;
         }
+        let id = value_id(obis);
         if co.data_index != 0 {
             warnings.push(format!(
                 "element #{i}: {id} attribute {} data index {}: one entry of the attribute",
@@ -406,7 +461,7 @@ fn described_values(
             && data.as_integer().is_some()
             && is_quantity(obis)
         {
-            raw.push(id.clone());
+            raw.push(obis);
         }
         let mut v = value(id, data, scaler_unit, warnings);
         if co.attribute != VALUE_ATTRIBUTE {

@@ -164,9 +164,10 @@ pub const LISTED_SCALES: &[ListedScale] = &[
 
 /// The scale [`LISTED_SCALES`] gives an OBIS-keyed number of the list `list_id`.
 pub fn listed_scale(list_id: &[u8], obis: Obis) -> Option<(i8, u8)> {
+    let key = (obis.c(), obis.d(), obis.e());
+    // The three groups first: the list id is compared for one row at most.
     LISTED_SCALES.iter().find_map(|&(id, cde, scaler, unit)| {
-        (id.as_bytes() == list_id && cde == (obis.c(), obis.d(), obis.e()))
-            .then_some((scaler, unit))
+        (cde == key && id.as_bytes() == list_id).then_some((scaler, unit))
     })
 }
 
@@ -234,7 +235,7 @@ fn u32s(elements: &[Data<'_>]) -> bool {
 pub fn keyed_group(elements: &[Data<'_>], index: usize) -> Option<usize> {
     let element = elements.get(index)?;
     if let Data::Structure(items) = element {
-        if (2..=3).contains(&items.len()) && items[0].as_obis().is_some() {
+        if (2..=3).contains(&items.len()) && items.first().is_some_and(|d| d.as_obis().is_some()) {
             return Some(1);
         }
     }

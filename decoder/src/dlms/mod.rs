@@ -27,7 +27,7 @@ pub mod stream;
 pub mod transport;
 
 pub use apdu::{DataNotification, DateTimeRepr};
-pub use axdr::Data;
+pub use axdr::{Data, Elements};
 pub use ciphering::{CipherError, GeneralGloCiphering, SecurityControl};
 pub use stream::DlmsDecoder;
 
@@ -101,7 +101,8 @@ impl ErrorKind {
     }
 }
 
-/// Bytes as upper-case hex (system titles in messages and meter ids).
+/// Bytes as upper-case hex (system titles in messages and meter ids), without the formatting
+/// machinery: a push without a meter number is named by its system title.
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+    crate::mbus::record::hex(bytes)
 }

@@ -59,7 +59,7 @@ impl CaptureObject {
     /// structure.
     pub fn parse(data: &Data<'_>) -> Option<CaptureObject> {
         match data {
-            Data::Structure(items) => match items.as_slice() {
+            Data::Structure(items) => match &items.to_slice()[..] {
                 [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index)]
                 | [Data::Unsigned16(class_id), ln, Data::Integer8(attribute), Data::Unsigned16(data_index), Data::Structure(_), Data::Array(_)] => {
                     Some(CaptureObject {
@@ -136,7 +136,7 @@ impl PushObjectList {
         }
         let objects = items
             .iter()
-            .map(CaptureObject::parse)
+            .map(|item| CaptureObject::parse(&item))
             .collect::<Option<Vec<_>>>()?;
         let describes_itself = objects[0].is_push_object_list();
         Some(PushObjectList {
@@ -191,18 +191,21 @@ pub fn parse_descriptor_body(bytes: &[u8], at: usize) -> Option<(Data<'_>, usize
         }
         let class = u16::from_be_bytes([entry[2], entry[3]]);
         let attribute = i8::from_le_bytes([entry[10]]);
-        captures.push(Data::Structure(vec![
-            Data::Unsigned16(class),
-            Data::OctetString(bytes.get(pos + 4..pos + 10)?),
-            Data::Integer8(attribute),
-            Data::Unsigned16(0),
-        ]));
+        captures.push(Data::Structure(
+            [
+                Data::Unsigned16(class),
+                Data::OctetString(bytes.get(pos + 4..pos + 10)?),
+                Data::Integer8(attribute),
+                Data::Unsigned16(0),
+            ]
+            .into(),
+        ));
         let (value, next) = Data::parse_at(bytes, pos + 11).ok()?;
         elements.push(value);
         pos = next;
     }
-    elements.insert(0, Data::Array(captures));
-    Some((Data::Structure(elements), pos, lead))
+    elements.insert(0, Data::Array(captures.into()));
+    Some((Data::Structure(elements.into()), pos, lead))
 }
 
 #[cfg(test)]
@@ -221,7 +224,8 @@ mod test {
             "0203 0102 020412002809060008190900FF0F021200 00 020412000809060000010000FF0F02120000 0900 0600000001",
         );
         let (body, _) = Data::parse_at(&bytes, 0).expect("valid");
-        let list = PushObjectList::parse(body.elements().expect("structure")).expect("list");
+        let list =
+            PushObjectList::parse(&body.elements().expect("structure").to_slice()).expect("list");
         assert!(list.describes_itself);
         assert_eq!(list.objects.len(), 2);
         assert!(list
@@ -236,7 +240,8 @@ mod test {
     fn test_list_not_naming_itself() {
         let bytes = elements("0202 0101 020412000309060100010800FF0F02120000 0600000001");
         let (body, _) = Data::parse_at(&bytes, 0).expect("valid");
-        let list = PushObjectList::parse(body.elements().expect("structure")).expect("list");
+        let list =
+            PushObjectList::parse(&body.elements().expect("structure").to_slice()).expect("list");
         assert!(!list.describes_itself);
         assert_eq!(list.entry_for(0), None);
         let reg = list.entry_for(1).expect("entry");
@@ -267,9 +272,9 @@ mod test {
         );
         let (body, end, lead) = parse_descriptor_body(&bytes, 0).expect("descriptor form");
         assert_eq!((end, lead), (bytes.len(), 1));
-        let elements = body.elements().expect("structure");
+        let elements = body.elements().expect("structure").to_slice();
         assert_eq!(elements.len(), 3);
-        let list = PushObjectList::parse(elements).expect("list");
+        let list = PushObjectList::parse(&elements).expect("list");
         assert!(!list.describes_itself);
         let control = list.entry_for(2).expect("entry");
         assert_eq!((control.class_id, control.attribute), (70, 3));
@@ -298,7 +303,7 @@ mod test {
         let (body, _) = Data::parse_at(&bytes, 0).expect("valid");
         assert_eq!(PushObjectList::parse(std::slice::from_ref(&body)), None);
         assert_eq!(PushObjectList::parse(&[]), None);
-        assert_eq!(PushObjectList::parse(&[Data::Array(vec![])]), None);
+        assert_eq!(PushObjectList::parse(&[Data::Array([].into())]), None);
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub struct DlmsFramer {
     /// checks, a header with a changed byte): a bare APDU within [`DAMAGE_REACH`] of it was
     /// inside that frame.
     damage_at: Option<u64>,
+    /// The plaintext of the last deciphered APDU: one buffer for every push.
+    plaintext: Vec<u8>,
 }
 
 /// The last skipped bytes, contiguous in the stream.
@@ -322,6 +324,7 @@ impl DlmsFramer {
             counters: HashMap::new(),
             recent: Recent::default(),
             damage_at: None,
+            plaintext: Vec::new(),
         }
     }
 
@@ -691,12 +694,12 @@ impl DlmsFramer {
         let sc = glo.security_control();
         let system_title = glo.system_title();
         let counter = glo.invocation_counter();
-        let who = format!(
-            "system title {}, invocation counter {counter}",
-            hex_upper(system_title)
-        );
-        let plaintext = match glo.decrypt(&self.keys) {
-            Ok(p) => p,
+        // Only messages name the sender: built when one is.
+        let who = || sender(system_title, counter);
+        // Deciphered into the framer's buffer, reused from push to push.
+        let mut plaintext = std::mem::take(&mut self.plaintext);
+        match glo.decrypt_into(&self.keys, &mut plaintext) {
+            Ok(()) => self.deciphered(&plaintext, &glo, offset, warnings, out),
             Err(e) => {
                 let kind = match e {
                     CipherError::MissingKey => ErrorKind::MissingKey,
@@ -706,20 +709,38 @@ impl DlmsFramer {
                 };
                 let message = match e {
                     CipherError::MissingKey => format!(
-                        "push with security control 0x{:02X} ({who}) and no encryption key",
-                        sc.0
+                        "push with security control 0x{:02X} ({}) and no encryption key",
+                        sc.0,
+                        who()
                     ),
                     CipherError::TagMismatch => format!(
-                        "GCM tag check failed ({who}): wrong encryption or authentication key, or a corrupted frame"
+                        "GCM tag check failed ({}): wrong encryption or authentication key, or a corrupted frame",
+                        who()
                     ),
-                    e => format!("{e} ({who})"),
+                    e => format!("{e} ({})", who()),
                 };
                 out.push(kind.error(message, at));
-                return;
             }
-        };
+        }
+        self.plaintext = plaintext;
+    }
+
+    /// Decodes the plaintext of a deciphered APDU `glo`.
+    fn deciphered(
+        &mut self,
+        plaintext: &[u8],
+        glo: &GeneralGloCiphering<&[u8]>,
+        offset: u64,
+        warnings: &[String],
+        out: &mut Vec<Message>,
+    ) {
+        let at = Some(offset);
+        let sc = glo.security_control();
+        let system_title = glo.system_title();
+        let counter = glo.invocation_counter();
+        let who = || sender(system_title, counter);
         let verified = sc.authenticated() || !sc.encrypted();
-        match DataNotification::parse_exact(&plaintext) {
+        match DataNotification::parse_exact(plaintext) {
             Ok(dn) => {
                 if let Ok(title) = <[u8; 8]>::try_from(system_title) {
                     self.check_counter(title, counter, at, out);
@@ -733,21 +754,22 @@ impl DlmsFramer {
                         .is_some_and(|f| f.iter().all(u8::is_ascii_alphabetic));
                 if dsmr {
                     out.push(ErrorKind::Unsupported.error(
-                        format!("the deciphered APDU ({who}) is a DSMR telegram (Luxembourg Smarty): decode it as DSMR"),
+                        format!("the deciphered APDU ({}) is a DSMR telegram (Luxembourg Smarty): decode it as DSMR", who()),
                         at,
                     ));
                 } else if !verified {
                     out.push(ErrorKind::WrongKey.error(
                         format!(
-                            "deciphered bytes are not a data-notification ({e}; they start {}): wrong key or corrupted frame ({who})",
-                            hex_upper(&plaintext[..plaintext.len().min(6)])
+                            "deciphered bytes are not a data-notification ({e}; they start {}): wrong key or corrupted frame ({})",
+                            hex_upper(&plaintext[..plaintext.len().min(6)]),
+                            who()
                         ),
                         at,
                     ));
                 } else {
                     out.push(
                         notification_error(&e)
-                            .error(format!("deciphered data-notification ({who}): {e}"), at),
+                            .error(format!("deciphered data-notification ({}): {e}", who()), at),
                     );
                 }
             }
@@ -792,6 +814,14 @@ impl DlmsFramer {
         }
         out.push(Message::Reading(reading));
     }
+}
+
+/// The sender of a ciphered APDU, for messages.
+fn sender(system_title: &[u8], counter: u32) -> String {
+    format!(
+        "system title {}, invocation counter {counter}",
+        hex_upper(system_title)
+    )
 }
 
 /// The report of a span of bytes that belong to no push.
