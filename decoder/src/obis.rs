@@ -125,6 +125,16 @@ impl Obis {
 
 /// The OBIS code in `bytes` (the grammar of [`Obis::from_str`]), in one pass over the bytes.
 fn parse_bytes(bytes: &[u8]) -> Option<Obis> {
+    match parse_prefix(bytes) {
+        Some((obis, len)) if len == bytes.len() => Some(obis),
+        _ => None,
+    }
+}
+
+/// The OBIS code at the start of `bytes` and its length: the grammar of [`Obis::from_str`]
+/// read as far as it goes (`1-0:1.8.1(…)` gives `1-0:1.8.1*255` and 9). The caller checks
+/// what follows; [`Obis::parse_ascii`] requires that nothing does.
+pub(crate) fn parse_prefix(bytes: &[u8]) -> Option<(Obis, usize)> {
     let mut groups = [255u8; 6];
     let mut i = 0;
     for (n, group) in groups.iter_mut().enumerate() {
@@ -142,9 +152,8 @@ fn parse_bytes(bytes: &[u8]) -> Option<Obis> {
         }
         *group = u8::try_from(value).ok()?;
         match (n, bytes.get(i)) {
-            (4, None) => return Some(Obis(groups)),
-            (5, None) => return Some(Obis(groups)),
             (0, Some(b'-')) | (1, Some(b':')) | (2 | 3, Some(b'.')) | (4, Some(b'*')) => i += 1,
+            (4 | 5, _) => return Some((Obis(groups), i)),
             _ => return None,
         }
     }
@@ -185,5 +194,16 @@ mod test {
         ] {
             assert!(bad.parse::<Obis>().is_err(), "{bad:?} must be rejected");
         }
+    }
+
+    #[test]
+    fn prefix_stops_where_the_grammar_ends() {
+        let p = |s: &str| parse_prefix(s.as_bytes()).map(|(o, n)| (o.to_string(), n));
+        assert_eq!(p("1-0:1.8.1(5)"), Some(("1-0:1.8.1*255".into(), 9)));
+        assert_eq!(p("1-0:1.8.1*7(5)"), Some(("1-0:1.8.1*7".into(), 11)));
+        assert_eq!(p("1-0:1.8.1.(5)"), Some(("1-0:1.8.1*255".into(), 9)));
+        assert_eq!(p("1-0:1.8(5)"), None);
+        assert_eq!(p("1-0:1.8.1*(5)"), None);
+        assert_eq!(p("1-0:1.8.1000"), None);
     }
 }

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::decimal::Decimal;
 use crate::obis::Obis;
 
 /// One object line: an OBIS id and its value groups, as sent (without the parentheses).
@@ -42,15 +43,11 @@ pub enum LineError {
 impl ObjectLine {
     /// Parses `A-B:C.D.E(g1)(g2)…` (no line ending).
     pub fn parse(line: &[u8]) -> Result<ObjectLine, LineError> {
-        check_printable(line)?;
-        let open = line
-            .iter()
-            .position(|&b| b == b'(')
-            .ok_or(LineError::NoGroup)?;
-        let id = &line[..open];
-        let obis = Obis::parse_ascii(id).ok_or_else(|| LineError::BadId(ascii(id)))?;
-        let groups = parse_groups_checked(&line[open..])?;
-        Ok(ObjectLine { obis, groups })
+        let (obis, groups) = check_line(line)?;
+        Ok(ObjectLine {
+            obis,
+            groups: groups.iter().map(|g| g.as_str().to_string()).collect(),
+        })
     }
 
     /// The groups as sent: `(g1)(g2)…`.
@@ -76,17 +73,151 @@ impl fmt::Display for ObjectLine {
     }
 }
 
+/// One object line, borrowed from the telegram and checked: its OBIS id, parsed, and its value
+/// groups as sent. The zero-copy counterpart of [`ObjectLine`] (which owns its groups).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectView<'a> {
+    obis: Obis,
+    groups: GroupsView<'a>,
+}
+
+impl<'a> ObjectView<'a> {
+    pub(crate) fn new(obis: Obis, groups: GroupsView<'a>) -> Self {
+        ObjectView { obis, groups }
+    }
+
+    /// The object's id; a reduced DSMR id has F = 255.
+    pub fn obis(&self) -> Obis {
+        self.obis
+    }
+
+    /// Its value groups (one or more).
+    pub fn groups(&self) -> GroupsView<'a> {
+        self.groups
+    }
+}
+
+/// The value groups of one line, `(g1)(g2)…`, checked: one or more groups of printable ASCII
+/// without parentheses, and nothing else. Borrowed from the telegram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupsView<'a> {
+    /// `(g1)(g2)…` as sent.
+    text: &'a str,
+}
+
+impl<'a> GroupsView<'a> {
+    /// The groups as sent, with their parentheses: `(g1)(g2)…`.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The groups in order, without their parentheses.
+    pub fn iter(&self) -> Groups<'a> {
+        Groups { rest: self.text }
+    }
+
+    /// The first group (there is always one).
+    pub fn first(&self) -> GroupView<'a> {
+        self.iter().next().unwrap_or(GroupView { text: "" })
+    }
+}
+
+impl<'a> IntoIterator for GroupsView<'a> {
+    type Item = GroupView<'a>;
+    type IntoIter = Groups<'a>;
+
+    fn into_iter(self) -> Groups<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the groups of a [`GroupsView`].
+#[derive(Clone, Debug)]
+pub struct Groups<'a> {
+    /// `(g)(g)…` still to come, or empty.
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Groups<'a> {
+    type Item = GroupView<'a>;
+
+    fn next(&mut self) -> Option<GroupView<'a>> {
+        // Checked: `(`, a group without parentheses, `)`, and so on.
+        let inner = self.rest.get(1..)?;
+        let (text, rest) = inner.split_once(')')?;
+        self.rest = rest;
+        Some(GroupView { text })
+    }
+}
+
+/// One value group without its parentheses, as sent (`000004.426*kWh`, `230101120000W`,
+/// `0-0:96.7.19`): borrowed text, read on demand as a number with its unit, or a timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupView<'a> {
+    text: &'a str,
+}
+
+impl<'a> GroupView<'a> {
+    /// The group as sent.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The group split at its first `*` into the value and the unit: `Some(unit)` when a
+    /// non-empty unit follows. `000004.426*kWh` gives `("000004.426", Some("kWh"))`; a `*`
+    /// with nothing after it leaves no value (`("", None)`), which is no number.
+    pub fn value_and_unit(&self) -> (&'a str, Option<&'a str>) {
+        match self.text.split_once('*') {
+            Some((v, unit)) if !unit.is_empty() => (v, Some(unit)),
+            Some(_) => ("", None),
+            None => (self.text, None),
+        }
+    }
+
+    /// The value as a number, if it is exactly `[+-]digits[.digits]` (see
+    /// [`value_and_unit`](Self::value_and_unit) for the unit).
+    pub fn number(&self) -> Option<Decimal> {
+        super::convert::parse_number(self.value_and_unit().0)
+    }
+
+    /// The group as a DSMR timestamp `YYMMDDhhmmss[X]`, if it has that shape.
+    pub fn timestamp(&self) -> Option<TimestampFields<'a>> {
+        TimestampFields::parse(self.text)
+    }
+}
+
 /// Parses one or more groups `(g1)(g2)…` filling the whole of `text` (an object line after its
 /// id, or a DSMR 2.2 continuation line). A group holds any printable ASCII except parentheses.
 pub fn parse_groups(text: &[u8]) -> Result<Vec<String>, LineError> {
-    check_printable(text)?;
-    parse_groups_checked(text)
+    Ok(check_groups(text)?
+        .iter()
+        .map(|g| g.as_str().to_string())
+        .collect())
 }
 
-/// [`parse_groups`] on text already checked to be printable.
-fn parse_groups_checked(text: &[u8]) -> Result<Vec<String>, LineError> {
-    let mut groups = Vec::new();
+/// Checks one object line `A-B:C.D.E(g1)(g2)…` (no line ending): its id and its groups.
+pub fn check_line(line: &[u8]) -> Result<(Obis, GroupsView<'_>), LineError> {
+    check_printable(line)?;
+    let open = line
+        .iter()
+        .position(|&b| b == b'(')
+        .ok_or(LineError::NoGroup)?;
+    let id = &line[..open];
+    let obis = Obis::parse_ascii(id).ok_or_else(|| LineError::BadId(ascii(id)))?;
+    let groups = check_groups_printable(&line[open..])?;
+    Ok((obis, groups))
+}
+
+/// Checks the groups `(g1)(g2)…` filling the whole of `text` (see [`parse_groups`]).
+pub fn check_groups(text: &[u8]) -> Result<GroupsView<'_>, LineError> {
+    check_printable(text)?;
+    check_groups_printable(text)
+}
+
+/// [`check_groups`] on text already checked to be printable.
+fn check_groups_printable(text: &[u8]) -> Result<GroupsView<'_>, LineError> {
     let mut rest = text;
+    let mut count = 0;
     while let Some((&first, after)) = rest.split_first() {
         if first != b'(' {
             return Err(LineError::TrailingText);
@@ -98,13 +229,89 @@ fn parse_groups_checked(text: &[u8]) -> Result<Vec<String>, LineError> {
         if after[close] == b'(' {
             return Err(LineError::Unclosed);
         }
-        groups.push(ascii(&after[..close]));
+        count += 1;
         rest = &after[close + 1..];
     }
-    if groups.is_empty() {
+    if count == 0 {
         return Err(LineError::NoGroup);
     }
-    Ok(groups)
+    // Printable ASCII is UTF-8.
+    let text = std::str::from_utf8(text).map_err(|e| LineError::NotAscii(text[e.valid_up_to()]))?;
+    Ok(GroupsView { text })
+}
+
+/// What a byte is to [`scan_line`].
+const PLAIN: u8 = 0;
+const OPEN: u8 = 1;
+const CLOSE: u8 = 2;
+const LINE_END: u8 = 3;
+const OTHER: u8 = 4;
+
+/// The class of every byte: printable ASCII other than parentheses is [`PLAIN`].
+const CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0x20;
+    while b <= 0x7E {
+        table[b] = PLAIN;
+        b += 1;
+    }
+    table[b'(' as usize] = OPEN;
+    table[b')' as usize] = CLOSE;
+    table[b'\r' as usize] = LINE_END;
+    table[b'\n' as usize] = LINE_END;
+    table
+};
+
+/// What [`scan_line`] found at the start of `text`.
+pub(crate) enum Scanned<'a> {
+    /// An object line, ending at `end` (a line ending or the end of `text`).
+    Object(ObjectView<'a>, usize),
+    /// A continuation line `(…)…`, ending at `end`.
+    Continuation(GroupsView<'a>, usize),
+    /// Not a well-formed line, or not one this single pass decides: the caller finds the
+    /// line's end and checks it with [`check_line`] or [`check_groups`], which say why.
+    Unsure,
+}
+
+/// Reads the line at the start of `text` in one pass over its bytes, the common case of
+/// [`check_line`] and [`check_groups`]: where this finds a well-formed line they find the same
+/// one, and wherever anything is off it gives up ([`Scanned::Unsure`]).
+pub(crate) fn scan_line(text: &str) -> Scanned<'_> {
+    let bytes = text.as_bytes();
+    let (obis, open) = if bytes.first() == Some(&b'(') {
+        (None, 0)
+    } else {
+        match crate::obis::parse_prefix(bytes) {
+            Some((obis, len)) if bytes.get(len) == Some(&b'(') => (Some(obis), len),
+            _ => return Scanned::Unsure,
+        }
+    };
+    let mut i = open;
+    loop {
+        // At a `(`: the group runs to the next `)`.
+        i += 1;
+        loop {
+            match bytes.get(i).map(|&b| CLASS[usize::from(b)]) {
+                Some(PLAIN) => i += 1,
+                Some(CLOSE) => break,
+                _ => return Scanned::Unsure,
+            }
+        }
+        i += 1;
+        match bytes.get(i).map(|&b| CLASS[usize::from(b)]) {
+            Some(OPEN) => {}
+            None | Some(LINE_END) => break,
+            _ => return Scanned::Unsure,
+        }
+    }
+    let Some(groups) = text.get(open..i) else {
+        return Scanned::Unsure;
+    };
+    let groups = GroupsView { text: groups };
+    match obis {
+        Some(obis) => Scanned::Object(ObjectView { obis, groups }, i),
+        None => Scanned::Continuation(groups, i),
+    }
 }
 
 fn check_printable(bytes: &[u8]) -> Result<(), LineError> {
@@ -117,6 +324,61 @@ fn check_printable(bytes: &[u8]) -> Result<(), LineError> {
 /// Bytes already checked to be printable ASCII, as a string (one copy, no per-byte work).
 fn ascii(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The fields of a DSMR timestamp `YYMMDDhhmmss[X]` as sent (DSMR P1 Companion Standard 5.0.2
+/// §6.4, TST), not yet checked to be a date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimestampFields<'a> {
+    /// The twelve digits.
+    pub digits: &'a [u8],
+    /// Year (20YY), month, day, hour, minute, second as sent.
+    pub fields: [u32; 6],
+    /// The DST flag, if sent: `S`, `W` (or `s`, `w`).
+    pub flag: Option<u8>,
+}
+
+impl<'a> TimestampFields<'a> {
+    /// Twelve digits, optionally followed by `S`, `W`, `s` or `w`; `None` otherwise.
+    pub fn parse(text: &'a str) -> Option<TimestampFields<'a>> {
+        let bytes = text.as_bytes();
+        let (digits, flag) = match bytes.len() {
+            12 => (bytes, None),
+            13 => (&bytes[..12], Some(bytes[12])),
+            _ => return None,
+        };
+        if !digits.iter().all(u8::is_ascii_digit)
+            || !matches!(flag, None | Some(b'S' | b's' | b'W' | b'w'))
+        {
+            return None;
+        }
+        let pair = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
+        Some(TimestampFields {
+            digits,
+            fields: [2000 + pair(0), pair(2), pair(4), pair(6), pair(8), pair(10)],
+            flag,
+        })
+    }
+
+    /// Whether the fields make a real date and time (the placeholders `632525252525W` and
+    /// `000000000000W` do not).
+    pub fn is_date(&self) -> bool {
+        let [year, month, day, hour, minute, second] = self.fields;
+        (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day)
+            && hour < 24
+            && minute < 60
+            && second < 60
+    }
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 #[cfg(test)]
