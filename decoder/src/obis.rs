@@ -135,24 +135,46 @@ fn parse_bytes(bytes: &[u8]) -> Option<Obis> {
 /// read as far as it goes (`1-0:1.8.1(…)` gives `1-0:1.8.1*255` and 9). The caller checks
 /// what follows; [`Obis::parse_ascii`] requires that nothing does.
 pub(crate) fn parse_prefix(bytes: &[u8]) -> Option<(Obis, usize)> {
+    // The grammar never looks past byte 23 (six groups of three digits, five separators and
+    // the byte after), so with 32 bytes at hand every look is a plain load.
+    match bytes.first_chunk::<32>() {
+        Some(head) => parse_id(|k| head[k & 31]),
+        None => parse_id(|k| bytes.get(k).copied().unwrap_or(0)),
+    }
+}
+
+/// [`parse_prefix`] over `byte(k)`, the byte at `k` or 0 past the end (0 is neither a digit
+/// nor a separator, as the end is not).
+#[inline(always)]
+fn parse_id(byte: impl Fn(usize) -> u8) -> Option<(Obis, usize)> {
+    let digit = |k: usize| Some(byte(k).wrapping_sub(b'0')).filter(|&d| d <= 9);
     let mut groups = [255u8; 6];
     let mut i = 0;
     for (n, group) in groups.iter_mut().enumerate() {
-        let start = i;
-        let mut value: u16 = 0;
-        while let Some(&b) = bytes.get(i) {
-            if !b.is_ascii_digit() || i - start == 3 {
-                break;
+        // One to three digits, at most 255.
+        let d0 = digit(i)?;
+        let value = match digit(i + 1) {
+            None => {
+                i += 1;
+                d0
             }
-            value = value * 10 + u16::from(b - b'0');
-            i += 1;
-        }
-        if i == start || bytes.get(i).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        *group = u8::try_from(value).ok()?;
-        match (n, bytes.get(i)) {
-            (0, Some(b'-')) | (1, Some(b':')) | (2 | 3, Some(b'.')) | (4, Some(b'*')) => i += 1,
+            Some(d1) => match digit(i + 2) {
+                None => {
+                    i += 2;
+                    d0 * 10 + d1
+                }
+                Some(d2) => {
+                    if digit(i + 3).is_some() {
+                        return None;
+                    }
+                    i += 3;
+                    u8::try_from(u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2)).ok()?
+                }
+            },
+        };
+        *group = value;
+        match (n, byte(i)) {
+            (0, b'-') | (1, b':') | (2 | 3, b'.') | (4, b'*') => i += 1,
             (4 | 5, _) => return Some((Obis(groups), i)),
             _ => return None,
         }
@@ -205,5 +227,21 @@ mod test {
         assert_eq!(p("1-0:1.8(5)"), None);
         assert_eq!(p("1-0:1.8.1*(5)"), None);
         assert_eq!(p("1-0:1.8.1000"), None);
+        // With 32 bytes or more at hand (the rest of a telegram) as with fewer.
+        let tail = "(000004.426*kWh)\r\n1-0:1.8.2(000004.426*kWh)";
+        for id in [
+            "1-0:1.8.1",
+            "255-255:255.255.255*255",
+            "1-0:1.8",
+            "1-0:1.8.1*2*3",
+            "0-0:96.1.1",
+        ] {
+            let long = format!("{id}{tail}");
+            assert_eq!(
+                parse_prefix(long.as_bytes()),
+                parse_prefix(id.as_bytes()),
+                "{id}"
+            );
+        }
     }
 }

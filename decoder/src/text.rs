@@ -18,23 +18,26 @@ pub fn quote(bytes: &[u8]) -> String {
     }
 }
 
-/// The index of the first `needle` in `haystack`, eight bytes at a time (a telegram's `!` is
+/// The index of the first `needle` in `haystack`, sixteen bytes at a time (a telegram's `!` is
 /// near its end, and a byte-by-byte search costs a compare and a branch per byte).
 pub fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let pattern = ONES * u64::from(needle);
-    let mut offset = 0;
-    for chunk in haystack.chunks_exact(8) {
+    // A zero byte of `x` is a `needle` byte; `(x - ONES) & !x & HIGHS` is non-zero exactly when
+    // `x` has one. Sixteen bytes per step: one test for two words.
+    let found = |chunk: &[u8]| {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        // A zero byte of `x` is a `needle` byte of the chunk; `(x - ONES) & !x & HIGHS` is
-        // non-zero exactly when `x` has one.
         let x = u64::from_le_bytes(word) ^ pattern;
-        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut offset = 0;
+    for chunk in haystack.chunks_exact(16) {
+        if found(&chunk[..8]) | found(&chunk[8..]) != 0 {
             break;
         }
-        offset += 8;
+        offset += 16;
     }
     haystack[offset..]
         .iter()

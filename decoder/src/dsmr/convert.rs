@@ -335,8 +335,7 @@ fn buffer_layout(groups: &[GroupView<'_>]) -> Option<BufferLayout> {
 /// object is not a text object; otherwise the group's text as sent.
 fn scalar(id: String, group: &GroupView<'_>, text_object: bool) -> Value {
     if !text_object {
-        let (v, unit) = group.value_and_unit();
-        if let Some(d) = parse_number(v) {
+        if let (Some(d), unit) = group.number_and_unit() {
             return Value::number(id, d, unit);
         }
     }

@@ -103,6 +103,8 @@ impl<'a> ObjectView<'a> {
 pub struct GroupsView<'a> {
     /// `(g1)(g2)…` as sent.
     text: &'a str,
+    /// How many groups (at least one).
+    count: usize,
 }
 
 impl<'a> GroupsView<'a> {
@@ -113,7 +115,20 @@ impl<'a> GroupsView<'a> {
 
     /// The groups in order, without their parentheses.
     pub fn iter(&self) -> Groups<'a> {
-        Groups { rest: self.text }
+        Groups {
+            rest: self.text,
+            left: self.count,
+        }
+    }
+
+    /// How many groups there are (at least one).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Never true: a line has at least one group.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     /// The first group (there is always one).
@@ -136,16 +151,27 @@ impl<'a> IntoIterator for GroupsView<'a> {
 pub struct Groups<'a> {
     /// `(g)(g)…` still to come, or empty.
     rest: &'a str,
+    /// How many groups `rest` holds.
+    left: usize,
 }
 
 impl<'a> Iterator for Groups<'a> {
     type Item = GroupView<'a>;
 
     fn next(&mut self) -> Option<GroupView<'a>> {
-        // Checked: `(`, a group without parentheses, `)`, and so on.
+        // Checked: `(`, a group without parentheses, `)`, and so on. The last group is all that
+        // is left; before it, groups are short: a plain loop finds the `)` sooner than memchr.
+        if self.left <= 1 {
+            let text = self.rest.get(1..self.rest.len().checked_sub(1)?)?;
+            self.rest = "";
+            self.left = 0;
+            return Some(GroupView { text });
+        }
+        self.left -= 1;
         let inner = self.rest.get(1..)?;
-        let (text, rest) = inner.split_once(')')?;
-        self.rest = rest;
+        let close = inner.bytes().position(|b| b == b')')?;
+        let text = inner.get(..close)?;
+        self.rest = inner.get(close + 1..)?;
         Some(GroupView { text })
     }
 }
@@ -177,10 +203,64 @@ impl<'a> GroupView<'a> {
     /// The value as a number, if it is exactly `[+-]digits[.digits]` (see
     /// [`value_and_unit`](Self::value_and_unit) for the unit).
     pub fn number(&self) -> Option<Decimal> {
-        super::convert::parse_number(self.value_and_unit().0)
+        self.number_and_unit().0
+    }
+
+    /// The value as a number and the unit: [`value_and_unit`](Self::value_and_unit) with the
+    /// value through [`parse_number`](super::convert::parse_number), in one pass over the
+    /// bytes for the usual `[+-]digits[.digits][*unit]` of up to 19 digits.
+    pub fn number_and_unit(&self) -> (Option<Decimal>, Option<&'a str>) {
+        let bytes = self.text.as_bytes();
+        let (negative, mut i) = match bytes.first() {
+            Some(b'-') => (true, 1),
+            Some(b'+') => (false, 1),
+            _ => (false, 0),
+        };
+        let mut mantissa: u64 = 0;
+        let mut digits = |i: &mut usize| {
+            let start = *i;
+            while let Some(d) = bytes
+                .get(*i)
+                .map(|b| b.wrapping_sub(b'0'))
+                .filter(|&d| d <= 9)
+            {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+                *i += 1;
+            }
+            *i - start
+        };
+        let int_len = digits(&mut i);
+        let frac_len = match bytes.get(i) {
+            Some(b'.') => {
+                i += 1;
+                digits(&mut i)
+            }
+            _ => 0,
+        };
+        let plain = int_len > 0
+            && int_len + frac_len <= 19
+            && (frac_len > 0 || bytes.get(i - 1) != Some(&b'.'));
+        if plain {
+            let number = || {
+                // Up to 19 digits: no overflow of `u64`.
+                let m = i128::from(mantissa);
+                let exponent = -(frac_len as i32);
+                Decimal::new(if negative { -m } else { m }, exponent)
+            };
+            match bytes.get(i) {
+                None => return (Some(number()), None),
+                Some(b'*') if i + 1 < bytes.len() => {
+                    return (Some(number()), self.text.get(i + 1..));
+                }
+                _ => {}
+            }
+        }
+        let (value, unit) = self.value_and_unit();
+        (super::convert::parse_number(value), unit)
     }
 
     /// The group as a DSMR timestamp `YYMMDDhhmmss[X]`, if it has that shape.
+    #[inline]
     pub fn timestamp(&self) -> Option<TimestampFields<'a>> {
         TimestampFields::parse(self.text)
     }
@@ -237,7 +317,7 @@ fn check_groups_printable(text: &[u8]) -> Result<GroupsView<'_>, LineError> {
     }
     // Printable ASCII is UTF-8.
     let text = std::str::from_utf8(text).map_err(|e| LineError::NotAscii(text[e.valid_up_to()]))?;
-    Ok(GroupsView { text })
+    Ok(GroupsView { text, count })
 }
 
 /// What a byte is to [`scan_line`].
@@ -261,6 +341,21 @@ const CLASS: [u8; 256] = {
     table[b'\n' as usize] = LINE_END;
     table
 };
+
+/// The high bit of a byte of `word` (little-endian) is set where that byte is not [`PLAIN`]
+/// (below 0x20, above 0x7E, `(` or `)`), and is exact at the lowest such byte: borrows and
+/// carries run only upwards, so bytes above the first one flagged may be flagged wrongly.
+fn not_plain(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let above_tilde = (word.wrapping_add(ONES) | word) & HIGHS;
+    below_space
+        | above_tilde
+        | zero_byte(word ^ (ONES * u64::from(b'(')))
+        | zero_byte(word ^ (ONES * u64::from(b')')))
+}
 
 /// What [`scan_line`] found at the start of `text`.
 pub(crate) enum Scanned<'a> {
@@ -287,15 +382,39 @@ pub(crate) fn scan_line(text: &str) -> Scanned<'_> {
         }
     };
     let mut i = open;
+    let mut count = 0;
     loop {
         // At a `(`: the group runs to the next `)`.
+        count += 1;
         i += 1;
         loop {
-            match bytes.get(i).map(|&b| CLASS[usize::from(b)]) {
-                Some(PLAIN) => i += 1,
-                Some(CLOSE) => break,
-                _ => return Scanned::Unsure,
+            // Eight bytes at a time while there are eight; the first byte that is not plain
+            // must be the `)`.
+            let stop = match bytes.get(i..i + 8) {
+                Some(chunk) => {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(chunk);
+                    let mask = not_plain(u64::from_le_bytes(word));
+                    if mask == 0 {
+                        i += 8;
+                        continue;
+                    }
+                    i += (mask.trailing_zeros() / 8) as usize;
+                    CLASS[usize::from(bytes[i])]
+                }
+                None => match bytes.get(i).map(|&b| CLASS[usize::from(b)]) {
+                    Some(PLAIN) => {
+                        i += 1;
+                        continue;
+                    }
+                    Some(class) => class,
+                    None => return Scanned::Unsure,
+                },
+            };
+            if stop != CLOSE {
+                return Scanned::Unsure;
             }
+            break;
         }
         i += 1;
         match bytes.get(i).map(|&b| CLASS[usize::from(b)]) {
@@ -307,7 +426,10 @@ pub(crate) fn scan_line(text: &str) -> Scanned<'_> {
     let Some(groups) = text.get(open..i) else {
         return Scanned::Unsure;
     };
-    let groups = GroupsView { text: groups };
+    let groups = GroupsView {
+        text: groups,
+        count,
+    };
     match obis {
         Some(obis) => Scanned::Object(ObjectView { obis, groups }, i),
         None => Scanned::Continuation(groups, i),
@@ -340,6 +462,7 @@ pub struct TimestampFields<'a> {
 
 impl<'a> TimestampFields<'a> {
     /// Twelve digits, optionally followed by `S`, `W`, `s` or `w`; `None` otherwise.
+    #[inline]
     pub fn parse(text: &'a str) -> Option<TimestampFields<'a>> {
         let bytes = text.as_bytes();
         let (digits, flag) = match bytes.len() {
@@ -404,6 +527,72 @@ mod test {
 
         let empty = ObjectLine::parse(b"0-0:96.13.0()").expect("valid line");
         assert_eq!(empty.groups, vec![String::new()]);
+    }
+
+    /// The one-pass number and unit are what splitting at `*` and `parse_number` give, on
+    /// every string of up to five characters of a small alphabet and on long ones.
+    #[test]
+    fn number_and_unit_is_split_then_parse() {
+        fn slow<'a>(g: &GroupView<'a>) -> (Option<Decimal>, Option<&'a str>) {
+            let (value, unit) = g.value_and_unit();
+            (crate::dsmr::convert::parse_number(value), unit)
+        }
+        let alphabet = [b'0', b'7', b'.', b'-', b'+', b'*', b'k'];
+        let mut texts: Vec<String> = vec![
+            "000004.426*kWh".into(),
+            "1234567890123456789.5*m3".into(),
+            "12345678901234567890".into(),
+            "99999999999999999999999999999999999999999".into(),
+            "-0.000*V".into(),
+        ];
+        for len in 0..=5u32 {
+            for n in 0..7usize.pow(len) {
+                let mut k = n;
+                let text: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[k % 7];
+                        k /= 7;
+                        b
+                    })
+                    .collect();
+                texts.push(String::from_utf8(text).expect("ASCII"));
+            }
+        }
+        for text in texts.iter().map(String::as_str) {
+            let g = GroupView { text };
+            assert_eq!(g.number_and_unit(), slow(&g), "{text:?}");
+        }
+    }
+
+    /// The lowest byte `not_plain` flags is the first byte that is not plain, for every byte
+    /// value at every position after plain bytes, and nothing is flagged in plain words.
+    #[test]
+    fn not_plain_finds_the_first_byte_that_is_not() {
+        let plain = |b: u8| CLASS[usize::from(b)] == PLAIN;
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                for _ in 0..4 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let mut word = x.to_le_bytes();
+                    for (k, w) in word.iter_mut().enumerate() {
+                        if k < at {
+                            *w = 0x20 + (*w % 0x5F);
+                            if !plain(*w) {
+                                *w = b'a';
+                            }
+                        }
+                    }
+                    word[at] = b;
+                    let mask = not_plain(u64::from_le_bytes(word));
+                    let first = word.iter().position(|&w| !plain(w));
+                    let found = (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize);
+                    assert_eq!(found, first, "{word:02X?}");
+                }
+            }
+        }
     }
 
     #[test]
