@@ -6,6 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::reading::ShortStr;
+
 /// A six-group OBIS code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Obis(pub [u8; 6]);
@@ -59,31 +61,35 @@ impl Obis {
 
     /// The reduced DSMR form `A-B:C.D.E` (drops F).
     pub fn to_reduced_string(&self) -> String {
-        let mut buf = [0u8; FULL_LEN];
+        let mut buf = [0u8; BUF_LEN];
         let n = self.write_ascii(&mut buf, false);
         ascii_string(&buf[..n])
     }
 
+    /// The full form `A-B:C.D.E*F` as a reading's value id, built without an allocation or the
+    /// formatting machinery (see [`ShortStr`]): the same text as `to_string()`.
+    pub fn id(&self) -> ShortStr {
+        let mut buf = [0u8; BUF_LEN];
+        let n = self.write_ascii(&mut buf, true);
+        ShortStr::from_ascii(&buf[..n])
+    }
+
     /// Writes `A-B:C.D.E` (and `*F` when `with_f`) into `buf`; returns the length. Decoders
     /// print an id per value, so this is done without the formatting machinery.
-    fn write_ascii(&self, buf: &mut [u8; FULL_LEN], with_f: bool) -> usize {
-        let mut n = 0;
+    fn write_ascii(&self, buf: &mut [u8; BUF_LEN], with_f: bool) -> usize {
         let groups = if with_f { 6 } else { 5 };
+        let mut n = 0;
         for (i, &g) in self.0.iter().take(groups).enumerate() {
             if i > 0 {
                 buf[n] = b"-:..*"[i - 1];
                 n += 1;
             }
-            if g >= 100 {
-                buf[n] = b'0' + g / 100;
-                n += 1;
+            // Three bytes are written and `len` of them kept: the next write covers the rest.
+            let (digits, len) = DECIMAL[usize::from(g)];
+            if let Some(to) = buf.get_mut(n..n + 3) {
+                to.copy_from_slice(&digits);
             }
-            if g >= 10 {
-                buf[n] = b'0' + g / 10 % 10;
-                n += 1;
-            }
-            buf[n] = b'0' + g % 10;
-            n += 1;
+            n += usize::from(len);
         }
         n
     }
@@ -92,6 +98,27 @@ impl Obis {
 /// The longest full form: six three-digit groups and five separators.
 const FULL_LEN: usize = 23;
 
+/// Room for the full form and the two bytes [`Obis::write_ascii`] may write past it.
+const BUF_LEN: usize = FULL_LEN + 2;
+
+/// Every byte value in decimal: its digits, left-aligned, and how many there are.
+const DECIMAL: [([u8; 3], u8); 256] = {
+    let mut table = [([0u8; 3], 0u8); 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, t, u) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        table[v] = if v >= 100 {
+            ([b'0' + h, b'0' + t, b'0' + u], 3)
+        } else if v >= 10 {
+            ([b'0' + t, b'0' + u, 0], 2)
+        } else {
+            ([b'0' + u, 0, 0], 1)
+        };
+        v += 1;
+    }
+    table
+};
+
 /// ASCII bytes as a `String` (they are always valid UTF-8).
 fn ascii_string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -99,7 +126,7 @@ fn ascii_string(bytes: &[u8]) -> String {
 
 impl fmt::Display for Obis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; FULL_LEN];
+        let mut buf = [0u8; BUF_LEN];
         let n = self.write_ascii(&mut buf, true);
         // Only ASCII digits and separators were written.
         f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
@@ -191,6 +218,11 @@ mod test {
         let o: Obis = "1-0:1.8.1".parse().expect("reduced form");
         assert_eq!(o, Obis::new(1, 0, 1, 8, 1, 255));
         assert_eq!(o.to_string(), "1-0:1.8.1*255");
+        assert_eq!(o.id(), "1-0:1.8.1*255");
+        assert_eq!(
+            Obis::new(255, 255, 255, 255, 255, 255).id(),
+            "255-255:255.255.255*255"
+        );
         assert_eq!(o.to_reduced_string(), "1-0:1.8.1");
         let o: Obis = "0-1:24.2.1*101".parse().expect("full form");
         assert_eq!(o.f(), 101);

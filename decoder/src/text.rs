@@ -1,6 +1,6 @@
 //! Wire bytes as text, shared by the text protocols (DSMR P1, IEC 62056-21): [`latin1`] for
 //! values (one char per byte, lossless for any input), [`quote`] for error messages and
-//! [`find_byte`] to find a delimiter fast.
+//! [`find_byte`] and [`find_any`] to find delimiters fast.
 
 /// Bytes as text, each byte one char (ISO 8859-1): lossless for any input.
 pub fn latin1(bytes: &[u8]) -> String {
@@ -21,16 +21,24 @@ pub fn quote(bytes: &[u8]) -> String {
 /// The index of the first `needle` in `haystack`, sixteen bytes at a time (a telegram's `!` is
 /// near its end, and a byte-by-byte search costs a compare and a branch per byte).
 pub fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    find_any([needle], haystack)
+}
+
+/// The index of the first byte of `haystack` that is one of `needles`, sixteen bytes at a time.
+pub fn find_any<const N: usize>(needles: [u8; N], haystack: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(needle);
-    // A zero byte of `x` is a `needle` byte; `(x - ONES) & !x & HIGHS` is non-zero exactly when
-    // `x` has one. Sixteen bytes per step: one test for two words.
+    let patterns = needles.map(|n| ONES * u64::from(n));
+    // A zero byte of `x` is a needle's byte; `(x - ONES) & !x & HIGHS` is non-zero exactly when
+    // `x` has one. Two words per step, one test.
     let found = |chunk: &[u8]| {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ pattern;
-        x.wrapping_sub(ONES) & !x & HIGHS
+        let word = u64::from_le_bytes(word);
+        patterns.iter().fold(0, |any, p| {
+            let x = word ^ p;
+            any | (x.wrapping_sub(ONES) & !x & HIGHS)
+        })
     };
     let mut offset = 0;
     for chunk in haystack.chunks_exact(16) {
@@ -41,7 +49,7 @@ pub fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     }
     haystack[offset..]
         .iter()
-        .position(|&b| b == needle)
+        .position(|b| needles.contains(b))
         .map(|i| offset + i)
 }
 
@@ -72,6 +80,12 @@ mod test {
                         find_byte(needle, &hay),
                         hay.iter().position(|&b| b == needle),
                         "{needle:02X} in {hay:02X?}"
+                    );
+                    let set = [needle, b'/', 0xDB];
+                    assert_eq!(
+                        find_any(set, &hay),
+                        hay.iter().position(|b| set.contains(b)),
+                        "{set:02X?} in {hay:02X?}"
                     );
                 }
             }

@@ -14,8 +14,9 @@
 
 use crate::decimal::Decimal;
 use crate::obis::Obis;
-use crate::reading::{Protocol, Reading, Scalar, Value};
+use crate::reading::{Protocol, Reading, Scalar, ShortStr, Value};
 
+pub use super::object::parse_number;
 use super::object::{GroupView, TimestampFields};
 use super::telegram::ObjectList;
 use crate::text::latin1;
@@ -80,30 +81,6 @@ pub fn is_text_object(obis: &Obis) -> bool {
         (obis.c(), obis.d(), obis.e()),
         (0, 2, 8) | (96, 1, 0..=2) | (96, 1, 4) | (42, 0, 0) | (96, 13, 0..=5)
     )
-}
-
-/// The number in `text` if it is exactly `[+-]digits[.digits]`.
-pub fn parse_number(text: &str) -> Option<Decimal> {
-    let bytes = text.as_bytes();
-    let (negative, unsigned) = match bytes.first() {
-        Some(b'-') => (true, &bytes[1..]),
-        Some(b'+') => (false, &bytes[1..]),
-        _ => (false, bytes),
-    };
-    let (int, frac) = match unsigned.iter().position(|&b| b == b'.') {
-        Some(dot) => {
-            let frac = &unsigned[dot + 1..];
-            if frac.is_empty() {
-                return None;
-            }
-            (&unsigned[..dot], frac)
-        }
-        None => (unsigned, &[][..]),
-    };
-    if int.is_empty() {
-        return None;
-    }
-    Decimal::from_digits(negative, int, frac)
 }
 
 /// The meter's identity: `0-0:96.1.1` if present and not empty, else `0-0:42.0.0`, hex-decoded
@@ -234,7 +211,7 @@ impl Converter {
 
     /// The values of one object line.
     fn values(&mut self, obis: Obis, groups: &[GroupView<'_>], out: &mut Vec<Value>) {
-        let id = obis.to_string();
+        let id = obis.id();
         let text_object = is_text_object(&obis);
         match groups {
             [v] => out.push(scalar(id, v, text_object)),
@@ -272,7 +249,7 @@ impl Converter {
         layout: BufferLayout,
         out: &mut Vec<Value>,
     ) {
-        out.push(Value::number(obis.to_string(), layout.count, None));
+        out.push(Value::number(obis.id(), layout.count, None));
         let entries = &groups[1 + layout.ids..];
         for entry in entries.chunks_exact(layout.entry_len) {
             let (value, time) = match entry {
@@ -280,7 +257,7 @@ impl Converter {
                 _ => continue,
             };
             let mut v = scalar(
-                layout.entry_id.to_string(),
+                layout.entry_id.id(),
                 value,
                 is_text_object(&layout.entry_id),
             );
@@ -333,7 +310,7 @@ fn buffer_layout(groups: &[GroupView<'_>]) -> Option<BufferLayout> {
 
 /// One group `(v)` or `(v*unit)`: a number (with its unit, if sent) when `v` is a number and the
 /// object is not a text object; otherwise the group's text as sent.
-fn scalar(id: String, group: &GroupView<'_>, text_object: bool) -> Value {
+fn scalar(id: ShortStr, group: &GroupView<'_>, text_object: bool) -> Value {
     if !text_object {
         if let (Some(d), unit) = group.number_and_unit() {
             return Value::number(id, d, unit);

@@ -207,7 +207,7 @@ impl<'a> GroupView<'a> {
     }
 
     /// The value as a number and the unit: [`value_and_unit`](Self::value_and_unit) with the
-    /// value through [`parse_number`](super::convert::parse_number), in one pass over the
+    /// value through [`parse_number`], in one pass over the
     /// bytes for the usual `[+-]digits[.digits][*unit]` of up to 19 digits.
     pub fn number_and_unit(&self) -> (Option<Decimal>, Option<&'a str>) {
         let bytes = self.text.as_bytes();
@@ -256,7 +256,7 @@ impl<'a> GroupView<'a> {
             }
         }
         let (value, unit) = self.value_and_unit();
-        (super::convert::parse_number(value), unit)
+        (parse_number(value), unit)
     }
 
     /// The group as a DSMR timestamp `YYMMDDhhmmss[X]`, if it has that shape.
@@ -264,6 +264,30 @@ impl<'a> GroupView<'a> {
     pub fn timestamp(&self) -> Option<TimestampFields<'a>> {
         TimestampFields::parse(self.text)
     }
+}
+
+/// The number in `text` if it is exactly `[+-]digits[.digits]`.
+pub fn parse_number(text: &str) -> Option<Decimal> {
+    let bytes = text.as_bytes();
+    let (negative, unsigned) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        Some(b'+') => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let (int, frac) = match unsigned.iter().position(|&b| b == b'.') {
+        Some(dot) => {
+            let frac = &unsigned[dot + 1..];
+            if frac.is_empty() {
+                return None;
+            }
+            (&unsigned[..dot], frac)
+        }
+        None => (unsigned, &[][..]),
+    };
+    if int.is_empty() {
+        return None;
+    }
+    Decimal::from_digits(negative, int, frac)
 }
 
 /// Parses one or more groups `(g1)(g2)…` filling the whole of `text` (an object line after its
@@ -535,7 +559,7 @@ mod test {
     fn number_and_unit_is_split_then_parse() {
         fn slow<'a>(g: &GroupView<'a>) -> (Option<Decimal>, Option<&'a str>) {
             let (value, unit) = g.value_and_unit();
-            (crate::dsmr::convert::parse_number(value), unit)
+            (parse_number(value), unit)
         }
         let alphabet = [b'0', b'7', b'.', b'-', b'+', b'*', b'k'];
         let mut texts: Vec<String> = vec![
