@@ -158,6 +158,7 @@ pub struct Groups<'a> {
 impl<'a> Iterator for Groups<'a> {
     type Item = GroupView<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<GroupView<'a>> {
         // Checked: `(`, a group without parentheses, `)`, and so on. The last group is all that
         // is left; before it, groups are short: a plain loop finds the `)` sooner than memchr.
@@ -209,50 +210,53 @@ impl<'a> GroupView<'a> {
     /// The value as a number and the unit: [`value_and_unit`](Self::value_and_unit) with the
     /// value through [`parse_number`], in one pass over the
     /// bytes for the usual `[+-]digits[.digits][*unit]` of up to 19 digits.
+    #[inline]
     pub fn number_and_unit(&self) -> (Option<Decimal>, Option<&'a str>) {
         let bytes = self.text.as_bytes();
+        let len = bytes.len();
         let (negative, mut i) = match bytes.first() {
             Some(b'-') => (true, 1),
             Some(b'+') => (false, 1),
             _ => (false, 0),
         };
         let mut mantissa: u64 = 0;
-        let mut digits = |i: &mut usize| {
-            let start = *i;
-            while let Some(d) = bytes
-                .get(*i)
-                .map(|b| b.wrapping_sub(b'0'))
-                .filter(|&d| d <= 9)
-            {
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-                *i += 1;
+        let int_start = i;
+        while i < len {
+            let d = bytes[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
             }
-            *i - start
-        };
-        let int_len = digits(&mut i);
-        let frac_len = match bytes.get(i) {
-            Some(b'.') => {
-                i += 1;
-                digits(&mut i)
-            }
-            _ => 0,
-        };
-        let plain = int_len > 0
-            && int_len + frac_len <= 19
-            && (frac_len > 0 || bytes.get(i - 1) != Some(&b'.'));
-        if plain {
-            let number = || {
-                // Up to 19 digits: no overflow of `u64`.
-                let m = i128::from(mantissa);
-                let exponent = -(frac_len as i32);
-                Decimal::new(if negative { -m } else { m }, exponent)
-            };
-            match bytes.get(i) {
-                None => return (Some(number()), None),
-                Some(b'*') if i + 1 < bytes.len() => {
-                    return (Some(number()), self.text.get(i + 1..));
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        let int_len = i - int_start;
+        let mut frac_len = 0;
+        if i < len && bytes[i] == b'.' {
+            i += 1;
+            let frac_start = i;
+            while i < len {
+                let d = bytes[i].wrapping_sub(b'0');
+                if d > 9 {
+                    break;
                 }
-                _ => {}
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+                i += 1;
+            }
+            frac_len = i - frac_start;
+            if frac_len == 0 {
+                // `12.` is no number; the slow path says so.
+                frac_len = usize::MAX;
+            }
+        }
+        if int_len > 0 && int_len.saturating_add(frac_len) <= 19 {
+            // Up to 19 digits: no overflow of `u64`.
+            let m = i128::from(mantissa);
+            let number = Decimal::new(if negative { -m } else { m }, -(frac_len as i32));
+            if i == len {
+                return (Some(number), None);
+            }
+            if bytes[i] == b'*' && i + 1 < len {
+                return (Some(number), self.text.get(i + 1..));
             }
         }
         let (value, unit) = self.value_and_unit();
@@ -395,6 +399,7 @@ pub(crate) enum Scanned<'a> {
 /// Reads the line at the start of `text` in one pass over its bytes, the common case of
 /// [`check_line`] and [`check_groups`]: where this finds a well-formed line they find the same
 /// one, and wherever anything is off it gives up ([`Scanned::Unsure`]).
+#[inline]
 pub(crate) fn scan_line(text: &str) -> Scanned<'_> {
     let bytes = text.as_bytes();
     let (obis, open) = if bytes.first() == Some(&b'(') {
