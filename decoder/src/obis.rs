@@ -71,7 +71,7 @@ impl Obis {
     pub fn id(&self) -> ShortStr {
         let mut buf = [0u8; BUF_LEN];
         let n = self.write_ascii(&mut buf, true);
-        ShortStr::from_ascii(&buf[..n])
+        ShortStr::from_ascii_buffer(buf, n)
     }
 
     /// Writes `A-B:C.D.E` (and `*F` when `with_f`) into `buf`; returns the length. Decoders
@@ -98,8 +98,10 @@ impl Obis {
 /// The longest full form: six three-digit groups and five separators.
 const FULL_LEN: usize = 23;
 
-/// Room for the full form and the two bytes [`Obis::write_ascii`] may write past it.
-const BUF_LEN: usize = FULL_LEN + 2;
+/// Room for the full form and the two bytes [`Obis::write_ascii`] may write past it: a
+/// [`ShortStr`]'s inline buffer, which [`Obis::id`] writes into.
+const BUF_LEN: usize = ShortStr::INLINE;
+const _: () = assert!(BUF_LEN >= FULL_LEN + 2);
 
 /// Every byte value in decimal: its digits, left-aligned, and how many there are.
 const DECIMAL: [([u8; 3], u8); 256] = {

@@ -97,6 +97,18 @@ impl ShortStr {
         }
     }
 
+    /// The text of the first `len` bytes of `buffer` (an id a decoder has just printed into
+    /// it), kept in place when they are ASCII; see [`ShortStr::from_ascii`].
+    pub fn from_ascii_buffer(buffer: [u8; ShortStr::INLINE], len: usize) -> Self {
+        match buffer.get(..len) {
+            Some(text) if text.is_ascii() => ShortStr(ShortRepr::Inline {
+                len: len as u8,
+                bytes: buffer,
+            }),
+            _ => ShortStr::from_ascii(buffer.get(..len).unwrap_or(&buffer)),
+        }
+    }
+
     /// The text of ASCII `bytes` (an id a decoder has just printed), without a UTF-8 check;
     /// bytes outside ASCII are replaced as [`String::from_utf8_lossy`] does.
     pub fn from_ascii(bytes: &[u8]) -> Self {
@@ -870,6 +882,13 @@ mod test {
             }
         }
         assert_eq!(ShortStr::from_ascii(b"1-0:1.8.1*255"), "1-0:1.8.1*255");
+        let mut buffer = [b'x'; ShortStr::INLINE];
+        buffer[..3].copy_from_slice(b"kWh");
+        assert_eq!(ShortStr::from_ascii_buffer(buffer, 3), "kWh");
+        let whole = format!("kWh{}", "x".repeat(ShortStr::INLINE - 3));
+        assert_eq!(ShortStr::from_ascii_buffer(buffer, 99), whole);
+        buffer[1] = 0xE9;
+        assert_eq!(ShortStr::from_ascii_buffer(buffer, 3), "k\u{fffd}h");
         assert_eq!(ShortStr::from_ascii(b"a\xe9"), "a\u{fffd}");
     }
 

@@ -57,14 +57,11 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
         _ => "+01:00",
     };
     // `YYYY-MM-DDThh:mm:ss` from the digits as sent (the year is 20YY), then the offset.
+    let d = ts.digits;
     let mut rfc3339 = String::with_capacity(25);
-    rfc3339.push_str("20");
-    for (i, pair) in ts.digits.chunks_exact(2).enumerate() {
-        if i > 0 {
-            rfc3339.push(char::from(b"--T::"[i - 1]));
-        }
-        rfc3339.push(char::from(pair[0]));
-        rfc3339.push(char::from(pair[1]));
+    for (part, pair) in ["20", "-", "-", "T", ":", ":"].iter().zip(0..6) {
+        rfc3339.push_str(part);
+        rfc3339.push_str(d.get(pair * 2..pair * 2 + 2).unwrap_or_default());
     }
     rfc3339.push_str(offset);
     Some(Timestamp::Date {
@@ -107,15 +104,21 @@ fn hex_text(text: &str) -> Option<String> {
     if bytes.len() % 2 != 0 {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| {
-            let hi = (pair[0] as char).to_digit(16)?;
-            let lo = (pair[1] as char).to_digit(16)?;
-            let c = (hi * 16 + lo) as u8;
-            (0x20..=0x7E).contains(&c).then_some(c as char)
-        })
-        .collect()
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut out = String::with_capacity(bytes.len() / 2);
+    for pair in bytes.chunks_exact(2) {
+        let c = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        if !(0x20..=0x7E).contains(&c) {
+            return None;
+        }
+        out.push(char::from(c));
+    }
+    Some(out)
 }
 
 /// The groups as sent: `(g1)(g2)…`.

@@ -175,7 +175,13 @@ impl<'a> Iterator for Groups<'a> {
         self.rest = inner.get(close + 1..)?;
         Some(GroupView { text })
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
 }
+
+impl ExactSizeIterator for Groups<'_> {}
 
 /// One value group without its parentheses, as sent (`000004.426*kWh`, `230101120000W`,
 /// `0-0:96.7.19`): borrowed text, read on demand as a number with its unit, or a timestamp.
@@ -482,7 +488,7 @@ fn ascii(bytes: &[u8]) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimestampFields<'a> {
     /// The twelve digits.
-    pub digits: &'a [u8],
+    pub digits: &'a str,
     /// Year (20YY), month, day, hour, minute, second as sent.
     pub fields: [u32; 6],
     /// The DST flag, if sent: `S`, `W` (or `s`, `w`).
@@ -506,7 +512,7 @@ impl<'a> TimestampFields<'a> {
         }
         let pair = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
         Some(TimestampFields {
-            digits,
+            digits: text.get(..12)?,
             fields: [2000 + pair(0), pair(2), pair(4), pair(6), pair(8), pair(10)],
             flag,
         })
