@@ -343,8 +343,17 @@ impl Value {
     /// A numeric value with a unit.
     pub fn number(id: impl Into<ShortStr>, value: Decimal, unit: Option<&str>) -> Self {
         Value {
+            id: id.into(),
+            value: Scalar::Number(value),
             unit: unit.map(ShortStr::from),
-            ..Value::new(id, Scalar::Number(value), None)
+            time: None,
+            quantity: None,
+            function: None,
+            storage: None,
+            tariff: None,
+            subunit: None,
+            unverified: false,
+            attribute: None,
         }
     }
 

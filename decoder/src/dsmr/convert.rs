@@ -56,14 +56,20 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
         Some(b'S' | b's') => "+02:00",
         _ => "+01:00",
     };
-    // `YYYY-MM-DDThh:mm:ss` from the digits as sent (the year is 20YY), then the offset.
-    let d = ts.digits;
-    let mut rfc3339 = String::with_capacity(25);
-    for (part, pair) in ["20", "-", "-", "T", ":", ":"].iter().zip(0..6) {
-        rfc3339.push_str(part);
-        rfc3339.push_str(d.get(pair * 2..pair * 2 + 2).unwrap_or_default());
+    // `YYYY-MM-DDThh:mm:ss` from the digits as sent (the year is 20YY), then the offset:
+    // written into a buffer, then one copy.
+    let d: &[u8; 12] = ts.digits.as_bytes().try_into().ok()?;
+    let mut buf = *b"20YY-MM-DDThh:mm:ss+hh:mm";
+    for (pair, at) in [2, 5, 8, 11, 14, 17].into_iter().enumerate() {
+        buf[at] = d[pair * 2];
+        buf[at + 1] = d[pair * 2 + 1];
     }
-    rfc3339.push_str(offset);
+    let len = 19 + offset.len();
+    buf[19..len].copy_from_slice(offset.as_bytes());
+    // Digits, separators and the offset: ASCII.
+    let rfc3339 = std::str::from_utf8(&buf[..len])
+        .map(str::to_string)
+        .unwrap_or_default();
     Some(Timestamp::Date {
         rfc3339,
         lowercase_flag: matches!(ts.flag, Some(b's' | b'w')),
@@ -139,7 +145,8 @@ pub fn to_reading(identification: &[u8], objects: &ObjectList<'_>) -> Reading {
         warnings: Vec::new(),
     };
     let mut reading = Reading::new(Protocol::Dsmr);
-    reading.values.reserve(objects.len());
+    // Every value takes at least one group: room for all, never grown.
+    reading.values.reserve(objects.group_count());
     reading.meter_id = Some(meter_id(identification, objects));
     let mut clocks = objects.iter().filter(|&(obis, _)| obis == CLOCK);
     if let Some((_, groups)) = clocks.next() {

@@ -441,6 +441,11 @@ impl<'a> ObjectList<'a> {
         self.objects.len()
     }
 
+    /// Number of groups of all objects (at least the number of values they give).
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Whether there is no object.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
