@@ -1,8 +1,9 @@
 //! DSMR P1 telegrams (DSMR P1 Companion Standard 5.0.2 §6, back to DSMR 2.2)
 //! and Luxembourg Smarty frames (Smarty P1 specification v1.1.3 §3.2.5), the reference decoder.
 //!
-//! - [`telegram`]: the telegram view and its parsed value; [`object`]: object lines;
-//!   [`crc`]: CRC-16/ARC and the variants real meters send.
+//! - [`telegram`]: the telegram view (`Telegram`, with `objects()`: every data line as a
+//!   zero-copy view), the borrowed object list and the parsed value; [`object`]: object lines
+//!   and their views; [`crc`]: CRC-16/ARC and the variants real meters send.
 //! - [`convert`]: telegram → [`Reading`](crate::reading::Reading) per `docs/reading-format.md`.
 //! - [`smarty`]: the AES-128-GCM frame around Smarty telegrams (on [`crate::dlms::ciphering`]).
 //! - [`stream`]: [`DsmrDecoder`], which finds telegrams and frames in a byte stream and

@@ -5,6 +5,12 @@
 //! `0-1:24.2.1(170102161005W)(00000.107*m3)`. DSMR 2.2 and 3.0 put the gas value on a line of
 //! its own that holds only groups, `(00001.001)`, continuing the `0-n:24.3.0` line before it;
 //! [`parse_groups`] reads such a line so the caller can append it to the previous object.
+//!
+//! The zero-copy side (smoltcp `wire` style): [`ObjectView`] (the parsed OBIS id and a
+//! [`GroupsView`]) and [`GroupView`] (one group, read on demand as a number with its unit or as a
+//! timestamp), as `Telegram::objects` yields them; [`ObjectLine`] is the owned value. One set of
+//! rules checks a line: [`check_line`] and [`check_groups`] byte by byte, and a single pass over
+//! the bytes for the common case, which defers to them wherever it is unsure.
 
 use std::fmt;
 
@@ -500,17 +506,20 @@ impl<'a> TimestampFields<'a> {
     #[inline]
     pub fn parse(text: &'a str) -> Option<TimestampFields<'a>> {
         let bytes = text.as_bytes();
-        let (digits, flag) = match bytes.len() {
-            12 => (bytes, None),
-            13 => (&bytes[..12], Some(bytes[12])),
+        let flag = match bytes.len() {
+            12 => None,
+            13 => Some(bytes[12]),
             _ => return None,
         };
-        if !digits.iter().all(u8::is_ascii_digit)
+        let digits: &[u8; 12] = bytes.first_chunk()?;
+        // Every byte a digit: all values after subtracting '0' below 10, checked at once.
+        let values = digits.map(|b| b.wrapping_sub(b'0'));
+        if values.iter().fold(0, |bad, &v| bad | u8::from(v > 9)) != 0
             || !matches!(flag, None | Some(b'S' | b's' | b'W' | b'w'))
         {
             return None;
         }
-        let pair = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
+        let pair = |i: usize| u32::from(values[i]) * 10 + u32::from(values[i + 1]);
         Some(TimestampFields {
             digits: text.get(..12)?,
             fields: [2000 + pair(0), pair(2), pair(4), pair(6), pair(8), pair(10)],

@@ -417,7 +417,13 @@ impl<'a> ObjectList<'a> {
         match item? {
             LineView::Object(view) => {
                 let start = self.groups.len();
-                self.groups.extend(view.groups());
+                let groups = view.groups();
+                // Most lines hold one group: no iterator for those.
+                if groups.len() == 1 {
+                    self.groups.push(groups.first());
+                } else {
+                    self.groups.extend(groups);
+                }
                 self.objects.push((view.obis(), start, self.groups.len()));
             }
             LineView::Continuation(groups) => {
