@@ -2,8 +2,11 @@
 //! (`cargo bench -p meterlab-decoder --bench peers`; issue #15, goal 1).
 //!
 //! - **DSMR**: every plain, CRC-verified telegram of `tests/data/dsmr/` that [`dsmr5`] 0.4 reads
-//!   completely (its `Readout`, CRC check and every object parsed; it knows DSMR 4/5 objects
-//!   only), against [`DsmrDecoder`] on the same telegrams, each on its own.
+//!   completely (its `Readout`, CRC check and every object parsed into its typed value; it knows
+//!   DSMR 4/5 objects only). Against it, on the same telegrams, each on its own: ours at the
+//!   same depth (parse only: the [`Telegram`] view, its CRC, every object line's view from
+//!   `Telegram::objects` with each group read as a timestamp or a number and unit), and
+//!   [`DsmrDecoder`] to readings.
 //! - **M-Bus, parse only**: every wired corpus frame of `tests/data/mbus/` that both read, against
 //!   [`m_bus_parser`] 0.5's allocation-free path (`MbusData::try_from` and every record with its
 //!   labels and units, as its own corpus bench consumes them). Ours: the frame view with its
@@ -28,6 +31,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use divan::Bencher;
+use meterlab_decoder::dsmr::convert::is_text_object;
+use meterlab_decoder::dsmr::crc::CrcCheck;
+use meterlab_decoder::dsmr::telegram::{LineView, Telegram};
 use meterlab_decoder::mbus::convert::{split_variable, DATA_OFFSET};
 use meterlab_decoder::mbus::fixed::{self, CI_FIXED, CI_FIXED_MSB};
 use meterlab_decoder::mbus::frame::Frame;
@@ -53,6 +59,42 @@ fn dsmr5_decode(telegram: &[u8]) -> Option<usize> {
     Some(n)
 }
 
+/// Ours at dsmr5's depth: the checked telegram view, its CRC, and every object line's view with
+/// its OBIS id parsed and each value group read (a timestamp into its fields; otherwise the
+/// number to a `Decimal`, the unit borrowed; the text of text objects borrowed). No reading is
+/// built.
+fn ours_dsmr_parse(telegram: &[u8]) -> Option<usize> {
+    let t = Telegram::new_checked(telegram).ok()?;
+    if t.check_crc()? != CrcCheck::Arc {
+        return None;
+    }
+    let mut n = 0;
+    for line in t.objects() {
+        if let LineView::Object(object) = line.ok()? {
+            let obis = black_box(object.obis());
+            if is_text_object(&obis) {
+                // Ids, versions, messages: text, as dsmr5's `OctetString` borrows them.
+                black_box(object.groups().first().as_str());
+                n += 1;
+                continue;
+            }
+            for group in object.groups() {
+                match group.timestamp() {
+                    Some(ts) => {
+                        black_box(ts);
+                    }
+                    None => {
+                        black_box(group.number_and_unit());
+                    }
+                }
+            }
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+/// Ours to readings: the stream decoder, as `meterlab decode` runs it.
 fn ours_dsmr(telegram: &[u8]) -> usize {
     let messages = DsmrDecoder::default().decode_all(telegram);
     messages
@@ -72,6 +114,7 @@ fn dsmr_telegrams() -> Vec<Vec<u8>> {
     let both: Vec<Vec<u8>> = all
         .into_iter()
         .filter(|t| dsmr5_decode(t).is_some() && ours_dsmr(t) > 0)
+        .inspect(|t| assert!(ours_dsmr_parse(t).is_some_and(|n| n > 0)))
         .collect();
     assert!(
         both.len() >= 5,
@@ -326,8 +369,20 @@ mod dsmr {
         });
     }
 
+    /// Ours at the peer's depth: views, CRC, every value parsed.
     #[divan::bench]
-    fn meterlab(bencher: Bencher) {
+    fn meterlab_parse_only(bencher: Bencher) {
+        let ts = dsmr_telegrams();
+        bencher.bench(|| {
+            ts.iter()
+                .filter_map(|t| ours_dsmr_parse(black_box(t)))
+                .sum::<usize>()
+        });
+    }
+
+    /// Ours to readings, as `meterlab decode` runs it.
+    #[divan::bench]
+    fn meterlab_to_readings(bencher: Bencher) {
         let ts = dsmr_telegrams();
         bencher.bench(|| ts.iter().map(|t| ours_dsmr(black_box(t))).sum::<usize>());
     }
@@ -447,7 +502,21 @@ fn ratios() {
     println!("\nSame telegrams, best of 6 alternating rounds (messages per second):");
     let ts = dsmr_telegrams();
     compare(
-        &format!("DSMR ({} telegrams)", ts.len()),
+        &format!("DSMR parse ({} tel.)", ts.len()),
+        ts.len(),
+        &mut || {
+            for t in &ts {
+                black_box(ours_dsmr_parse(black_box(t)));
+            }
+        },
+        &mut || {
+            for t in &ts {
+                black_box(dsmr5_decode(black_box(t)));
+            }
+        },
+    );
+    compare(
+        &format!("DSMR readings ({} t.)", ts.len()),
         ts.len(),
         &mut || {
             for t in &ts {

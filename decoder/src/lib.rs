@@ -37,6 +37,8 @@ pub use iec::IecDecoder;
 pub use keys::{Key, Keys};
 pub use mbus::MbusDecoder;
 pub use obis::Obis;
-pub use reading::{Direction, ErrorReport, LinkReport, Message, Protocol, Reading, Scalar, Value};
+pub use reading::{
+    Direction, ErrorReport, LinkReport, Message, Protocol, Reading, Scalar, ShortStr, Value,
+};
 pub use stream::StreamDecoder;
 pub use wmbus::{MbusEitherDecoder, WmbusDecoder};

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::reading::ShortStr;
+
 /// A six-group OBIS code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Obis(pub [u8; 6]);
@@ -59,31 +61,35 @@ impl Obis {
 
     /// The reduced DSMR form `A-B:C.D.E` (drops F).
     pub fn to_reduced_string(&self) -> String {
-        let mut buf = [0u8; FULL_LEN];
+        let mut buf = [0u8; BUF_LEN];
         let n = self.write_ascii(&mut buf, false);
         ascii_string(&buf[..n])
     }
 
+    /// The full form `A-B:C.D.E*F` as a reading's value id, built without an allocation or the
+    /// formatting machinery (see [`ShortStr`]): the same text as `to_string()`.
+    pub fn id(&self) -> ShortStr {
+        let mut buf = [0u8; BUF_LEN];
+        let n = self.write_ascii(&mut buf, true);
+        ShortStr::from_ascii_buffer(buf, n)
+    }
+
     /// Writes `A-B:C.D.E` (and `*F` when `with_f`) into `buf`; returns the length. Decoders
     /// print an id per value, so this is done without the formatting machinery.
-    fn write_ascii(&self, buf: &mut [u8; FULL_LEN], with_f: bool) -> usize {
-        let mut n = 0;
+    fn write_ascii(&self, buf: &mut [u8; BUF_LEN], with_f: bool) -> usize {
         let groups = if with_f { 6 } else { 5 };
+        let mut n = 0;
         for (i, &g) in self.0.iter().take(groups).enumerate() {
             if i > 0 {
                 buf[n] = b"-:..*"[i - 1];
                 n += 1;
             }
-            if g >= 100 {
-                buf[n] = b'0' + g / 100;
-                n += 1;
+            // Three bytes are written and `len` of them kept: the next write covers the rest.
+            let (digits, len) = DECIMAL[usize::from(g)];
+            if let Some(to) = buf.get_mut(n..n + 3) {
+                to.copy_from_slice(&digits);
             }
-            if g >= 10 {
-                buf[n] = b'0' + g / 10 % 10;
-                n += 1;
-            }
-            buf[n] = b'0' + g % 10;
-            n += 1;
+            n += usize::from(len);
         }
         n
     }
@@ -92,6 +98,29 @@ impl Obis {
 /// The longest full form: six three-digit groups and five separators.
 const FULL_LEN: usize = 23;
 
+/// Room for the full form and the two bytes [`Obis::write_ascii`] may write past it: a
+/// [`ShortStr`]'s inline buffer, which [`Obis::id`] writes into.
+const BUF_LEN: usize = ShortStr::INLINE;
+const _: () = assert!(BUF_LEN >= FULL_LEN + 2);
+
+/// Every byte value in decimal: its digits, left-aligned, and how many there are.
+const DECIMAL: [([u8; 3], u8); 256] = {
+    let mut table = [([0u8; 3], 0u8); 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, t, u) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        table[v] = if v >= 100 {
+            ([b'0' + h, b'0' + t, b'0' + u], 3)
+        } else if v >= 10 {
+            ([b'0' + t, b'0' + u, 0], 2)
+        } else {
+            ([b'0' + u, 0, 0], 1)
+        };
+        v += 1;
+    }
+    table
+};
+
 /// ASCII bytes as a `String` (they are always valid UTF-8).
 fn ascii_string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -99,7 +128,7 @@ fn ascii_string(bytes: &[u8]) -> String {
 
 impl fmt::Display for Obis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; FULL_LEN];
+        let mut buf = [0u8; BUF_LEN];
         let n = self.write_ascii(&mut buf, true);
         // Only ASCII digits and separators were written.
         f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
@@ -125,26 +154,57 @@ impl Obis {
 
 /// The OBIS code in `bytes` (the grammar of [`Obis::from_str`]), in one pass over the bytes.
 fn parse_bytes(bytes: &[u8]) -> Option<Obis> {
+    match parse_prefix(bytes) {
+        Some((obis, len)) if len == bytes.len() => Some(obis),
+        _ => None,
+    }
+}
+
+/// The OBIS code at the start of `bytes` and its length: the grammar of [`Obis::from_str`]
+/// read as far as it goes (`1-0:1.8.1(…)` gives `1-0:1.8.1*255` and 9). The caller checks
+/// what follows; [`Obis::parse_ascii`] requires that nothing does.
+pub(crate) fn parse_prefix(bytes: &[u8]) -> Option<(Obis, usize)> {
+    // The grammar never looks past byte 23 (six groups of three digits, five separators and
+    // the byte after), so with 32 bytes at hand every look is a plain load.
+    match bytes.first_chunk::<32>() {
+        Some(head) => parse_id(|k| head[k & 31]),
+        None => parse_id(|k| bytes.get(k).copied().unwrap_or(0)),
+    }
+}
+
+/// [`parse_prefix`] over `byte(k)`, the byte at `k` or 0 past the end (0 is neither a digit
+/// nor a separator, as the end is not).
+#[inline(always)]
+fn parse_id(byte: impl Fn(usize) -> u8) -> Option<(Obis, usize)> {
+    let digit = |k: usize| Some(byte(k).wrapping_sub(b'0')).filter(|&d| d <= 9);
     let mut groups = [255u8; 6];
     let mut i = 0;
     for (n, group) in groups.iter_mut().enumerate() {
-        let start = i;
-        let mut value: u16 = 0;
-        while let Some(&b) = bytes.get(i) {
-            if !b.is_ascii_digit() || i - start == 3 {
-                break;
+        // One to three digits, at most 255.
+        let d0 = digit(i)?;
+        let value = match digit(i + 1) {
+            None => {
+                i += 1;
+                d0
             }
-            value = value * 10 + u16::from(b - b'0');
-            i += 1;
-        }
-        if i == start || bytes.get(i).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        *group = u8::try_from(value).ok()?;
-        match (n, bytes.get(i)) {
-            (4, None) => return Some(Obis(groups)),
-            (5, None) => return Some(Obis(groups)),
-            (0, Some(b'-')) | (1, Some(b':')) | (2 | 3, Some(b'.')) | (4, Some(b'*')) => i += 1,
+            Some(d1) => match digit(i + 2) {
+                None => {
+                    i += 2;
+                    d0 * 10 + d1
+                }
+                Some(d2) => {
+                    if digit(i + 3).is_some() {
+                        return None;
+                    }
+                    i += 3;
+                    u8::try_from(u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2)).ok()?
+                }
+            },
+        };
+        *group = value;
+        match (n, byte(i)) {
+            (0, b'-') | (1, b':') | (2 | 3, b'.') | (4, b'*') => i += 1,
+            (4 | 5, _) => return Some((Obis(groups), i)),
             _ => return None,
         }
     }
@@ -160,6 +220,11 @@ mod test {
         let o: Obis = "1-0:1.8.1".parse().expect("reduced form");
         assert_eq!(o, Obis::new(1, 0, 1, 8, 1, 255));
         assert_eq!(o.to_string(), "1-0:1.8.1*255");
+        assert_eq!(o.id(), "1-0:1.8.1*255");
+        assert_eq!(
+            Obis::new(255, 255, 255, 255, 255, 255).id(),
+            "255-255:255.255.255*255"
+        );
         assert_eq!(o.to_reduced_string(), "1-0:1.8.1");
         let o: Obis = "0-1:24.2.1*101".parse().expect("full form");
         assert_eq!(o.f(), 101);
@@ -184,6 +249,33 @@ mod test {
             ":1.8.1",
         ] {
             assert!(bad.parse::<Obis>().is_err(), "{bad:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn prefix_stops_where_the_grammar_ends() {
+        let p = |s: &str| parse_prefix(s.as_bytes()).map(|(o, n)| (o.to_string(), n));
+        assert_eq!(p("1-0:1.8.1(5)"), Some(("1-0:1.8.1*255".into(), 9)));
+        assert_eq!(p("1-0:1.8.1*7(5)"), Some(("1-0:1.8.1*7".into(), 11)));
+        assert_eq!(p("1-0:1.8.1.(5)"), Some(("1-0:1.8.1*255".into(), 9)));
+        assert_eq!(p("1-0:1.8(5)"), None);
+        assert_eq!(p("1-0:1.8.1*(5)"), None);
+        assert_eq!(p("1-0:1.8.1000"), None);
+        // With 32 bytes or more at hand (the rest of a telegram) as with fewer.
+        let tail = "(000004.426*kWh)\r\n1-0:1.8.2(000004.426*kWh)";
+        for id in [
+            "1-0:1.8.1",
+            "255-255:255.255.255*255",
+            "1-0:1.8",
+            "1-0:1.8.1*2*3",
+            "0-0:96.1.1",
+        ] {
+            let long = format!("{id}{tail}");
+            assert_eq!(
+                parse_prefix(long.as_bytes()),
+                parse_prefix(id.as_bytes()),
+                "{id}"
+            );
         }
     }
 }

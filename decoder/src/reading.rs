@@ -57,16 +57,238 @@ impl From<Decimal> for Scalar {
     }
 }
 
+/// A text of a reading that is nearly always short: a value's id (an OBIS id is at most 23
+/// bytes) or unit. Up to [`ShortStr::INLINE`] bytes are held in place, so a decoder builds one
+/// without allocating (issue #15: a `String` per id and unit was most of the cost of a DSMR
+/// reading); longer text is a `String`. It reads, compares, hashes and serialises as the `str`
+/// it holds, so the JSON is the same as a `String`'s.
+#[derive(Clone)]
+pub struct ShortStr(ShortRepr);
+
+#[derive(Clone)]
+enum ShortRepr {
+    /// `bytes[..len]` is the text: always whole UTF-8, copied from a `str`.
+    Inline {
+        len: u8,
+        bytes: [u8; ShortStr::INLINE],
+    },
+    Heap(String),
+}
+
+impl ShortStr {
+    /// The longest text held without an allocation.
+    pub const INLINE: usize = 30;
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Copied whole from a `str` (or ASCII), so always UTF-8; the crate has no `unsafe`,
+            // so this checks it again. Comparing, hashing and writing JSON use the bytes.
+            ShortRepr::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            ShortRepr::Heap(s) => s,
+        }
+    }
+
+    /// The text's bytes (UTF-8), without checking them again.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            ShortRepr::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            ShortRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text of the first `len` bytes of `buffer` (an id a decoder has just printed into
+    /// it), kept in place when they are ASCII; see [`ShortStr::from_ascii`].
+    pub fn from_ascii_buffer(buffer: [u8; ShortStr::INLINE], len: usize) -> Self {
+        match buffer.get(..len) {
+            Some(text) if text.is_ascii() => ShortStr(ShortRepr::Inline {
+                len: len as u8,
+                bytes: buffer,
+            }),
+            _ => ShortStr::from_ascii(buffer.get(..len).unwrap_or(&buffer)),
+        }
+    }
+
+    /// The text of ASCII `bytes` (an id a decoder has just printed), without a UTF-8 check;
+    /// bytes outside ASCII are replaced as [`String::from_utf8_lossy`] does.
+    pub fn from_ascii(bytes: &[u8]) -> Self {
+        if bytes.len() <= ShortStr::INLINE && bytes.is_ascii() {
+            let mut inline = [0u8; ShortStr::INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            ShortStr(ShortRepr::Inline {
+                len: bytes.len() as u8,
+                bytes: inline,
+            })
+        } else {
+            ShortStr::from(String::from_utf8_lossy(bytes).into_owned())
+        }
+    }
+}
+
+impl From<&str> for ShortStr {
+    fn from(s: &str) -> Self {
+        if s.len() <= ShortStr::INLINE {
+            let mut bytes = [0u8; ShortStr::INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            ShortStr(ShortRepr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            ShortStr(ShortRepr::Heap(s.to_string()))
+        }
+    }
+}
+
+impl From<String> for ShortStr {
+    fn from(s: String) -> Self {
+        if s.len() <= ShortStr::INLINE {
+            ShortStr::from(s.as_str())
+        } else {
+            ShortStr(ShortRepr::Heap(s))
+        }
+    }
+}
+
+impl From<&String> for ShortStr {
+    fn from(s: &String) -> Self {
+        ShortStr::from(s.as_str())
+    }
+}
+
+impl From<ShortStr> for String {
+    fn from(s: ShortStr) -> Self {
+        match s.0 {
+            ShortRepr::Heap(s) => s,
+            ShortRepr::Inline { .. } => s.as_str().to_string(),
+        }
+    }
+}
+
+impl Default for ShortStr {
+    fn default() -> Self {
+        ShortStr::from("")
+    }
+}
+
+impl std::ops::Deref for ShortStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for ShortStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for ShortStr {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for ShortStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for ShortStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for ShortStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ShortStr {}
+
+impl PartialOrd for ShortStr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShortStr {
+    /// As `str` orders: byte by byte.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for ShortStr {
+    /// As `str` hashes (its bytes, then 0xFF), so a `&str` finds it in a map.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xFF);
+    }
+}
+
+impl PartialEq<str> for ShortStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for ShortStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<String> for ShortStr {
+    fn eq(&self, other: &String) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<ShortStr> for str {
+    fn eq(&self, other: &ShortStr) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<ShortStr> for &str {
+    fn eq(&self, other: &ShortStr) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<ShortStr> for String {
+    fn eq(&self, other: &ShortStr) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Serialize for ShortStr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ShortStr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(ShortStr::from)
+    }
+}
+
 /// One register value of a reading.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Value {
     /// Full OBIS id `A-B:C.D.E*F` for DSMR, DLMS and IEC 62056-21.
-    pub id: String,
+    pub id: ShortStr,
     /// The value with any scaler applied.
     pub value: Scalar,
     /// Unit as the meter names it (`kWh`, `m3`, `V`); absent when the meter sent none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub unit: Option<ShortStr>,
     /// The value's own capture time (RFC 3339), where the meter sends one: the gas reading
     /// of an M-Bus channel, an entry of a power-failure log, a monthly peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,11 +324,11 @@ fn is_false(b: &bool) -> bool {
 
 impl Value {
     /// A value with an optional unit and none of the optional details.
-    pub fn new(id: impl Into<String>, value: Scalar, unit: Option<String>) -> Self {
+    pub fn new(id: impl Into<ShortStr>, value: Scalar, unit: Option<String>) -> Self {
         Value {
             id: id.into(),
             value,
-            unit,
+            unit: unit.map(ShortStr::from),
             time: None,
             quantity: None,
             function: None,
@@ -119,12 +341,24 @@ impl Value {
     }
 
     /// A numeric value with a unit.
-    pub fn number(id: impl Into<String>, value: Decimal, unit: Option<&str>) -> Self {
-        Value::new(id, Scalar::Number(value), unit.map(str::to_string))
+    pub fn number(id: impl Into<ShortStr>, value: Decimal, unit: Option<&str>) -> Self {
+        Value {
+            id: id.into(),
+            value: Scalar::Number(value),
+            unit: unit.map(ShortStr::from),
+            time: None,
+            quantity: None,
+            function: None,
+            storage: None,
+            tariff: None,
+            subunit: None,
+            unverified: false,
+            attribute: None,
+        }
     }
 
     /// A text value.
-    pub fn text(id: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn text(id: impl Into<ShortStr>, value: impl Into<String>) -> Self {
         Value::new(id, Scalar::Text(value.into()), None)
     }
 
@@ -409,17 +643,20 @@ impl Value {
     /// Appends the value's JSON object (see [`Message::write_json`]).
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"id":"#);
-        json_str(out, &self.id);
+        json_short(out, &self.id);
         out.extend_from_slice(br#","value":"#);
         match &self.value {
             Scalar::Number(d) => json_decimal(out, d),
             Scalar::Text(t) => json_str(out, t),
         }
+        if let Some(unit) = &self.unit {
+            out.extend_from_slice(br#","unit":"#);
+            json_short(out, unit);
+        }
         let strings = [
-            (&br#","unit":"#[..], &self.unit),
-            (br#","time":"#, &self.time),
-            (br#","quantity":"#, &self.quantity),
-            (br#","function":"#, &self.function),
+            (&br#","time":"#[..], self.time.as_deref()),
+            (br#","quantity":"#, self.quantity.as_deref()),
+            (br#","function":"#, self.function.as_deref()),
         ];
         for (key, value) in strings {
             if let Some(v) = value {
@@ -447,6 +684,19 @@ impl Value {
             json_serde(out, &attribute);
         }
         out.push(b'}');
+    }
+}
+
+/// [`json_str`] of a [`ShortStr`], from its bytes (no UTF-8 check) unless it needs escaping.
+fn json_short(out: &mut Vec<u8>, s: &ShortStr) {
+    let bytes = s.as_bytes();
+    if bytes.iter().any(|&b| ESCAPED[usize::from(b)]) {
+        json_serde(out, s.as_str());
+    } else {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
     }
 }
 
@@ -605,6 +855,50 @@ mod test {
             let serde = serde_json::to_string(&m).expect("serialises");
             assert_eq!(m.to_json_line(), serde);
         }
+    }
+
+    /// A `ShortStr` is the `str` it holds, inline or not: equality, order, hash, JSON.
+    #[test]
+    fn short_str_is_its_str() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let hash = |h: &dyn Fn(&mut DefaultHasher)| {
+            let mut state = DefaultHasher::new();
+            h(&mut state);
+            state.finish()
+        };
+        let long = "x".repeat(ShortStr::INLINE + 1);
+        let texts = ["", "kWh", "1-0:1.8.1*255", "°C", "a\"b", &long[1..], &long];
+        for a in texts {
+            let short = ShortStr::from(a);
+            assert_eq!(short.as_str(), a);
+            assert_eq!(short.as_bytes(), a.as_bytes());
+            assert_eq!(ShortStr::from(a.to_string()), short);
+            assert_eq!(String::from(short.clone()), a);
+            assert_eq!(short, a);
+            assert_eq!(a, short);
+            assert_eq!(a.to_string(), short);
+            assert_eq!(hash(&|s| short.hash(s)), hash(&|s| a.hash(s)), "{a:?}");
+            assert_eq!(
+                serde_json::to_string(&short).expect("serialises"),
+                serde_json::to_string(a).expect("serialises")
+            );
+            let back: ShortStr = serde_json::from_str(&serde_json::to_string(a).expect("json"))
+                .expect("deserialises");
+            assert_eq!(back, a);
+            for b in texts {
+                assert_eq!(short.cmp(&ShortStr::from(b)), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+        assert_eq!(ShortStr::from_ascii(b"1-0:1.8.1*255"), "1-0:1.8.1*255");
+        let mut buffer = [b'x'; ShortStr::INLINE];
+        buffer[..3].copy_from_slice(b"kWh");
+        assert_eq!(ShortStr::from_ascii_buffer(buffer, 3), "kWh");
+        let whole = format!("kWh{}", "x".repeat(ShortStr::INLINE - 3));
+        assert_eq!(ShortStr::from_ascii_buffer(buffer, 99), whole);
+        buffer[1] = 0xE9;
+        assert_eq!(ShortStr::from_ascii_buffer(buffer, 3), "k\u{fffd}h");
+        assert_eq!(ShortStr::from_ascii(b"a\xe9"), "a\u{fffd}");
     }
 
     #[test]

@@ -10,7 +10,11 @@
 //! their notes. Vectors the decoder cannot agree with go in [`KNOWN_MISMATCHES`] with a reason;
 //! the test fails when a listed vector starts agreeing, so the list only shrinks.
 
-use meterlab_decoder::{Decimal, DsmrDecoder, Key, Keys, Message, Reading, Scalar, StreamDecoder};
+use meterlab_decoder::dsmr::object::{check_groups, check_line};
+use meterlab_decoder::dsmr::telegram::{LineView, ParseErrorReason, Telegram};
+use meterlab_decoder::{
+    Decimal, DsmrDecoder, Key, Keys, Message, Obis, Reading, Scalar, StreamDecoder,
+};
 
 mod common;
 use common::{kinds, Vector};
@@ -345,4 +349,101 @@ fn artifacts_are_accepted_as_the_contract_says() {
     assert_eq!(gas.unit, None);
     assert_eq!(gas.value, Scalar::Number("0".parse().expect("decimal")));
     assert!(reading.warnings.iter().any(|w| w.contains("632525252525S")));
+}
+
+/// Reads every line of `telegram` both ways: the single pass of `Telegram::objects` (the
+/// zero-copy views, the parse-only path) and the line-by-line checks `check_line` and
+/// `check_groups`. They must give the same objects, groups and errors, on the same lines.
+fn views_agree_with_line_checks(telegram: &Telegram<&[u8]>) -> usize {
+    let mut objects = telegram.objects();
+    let mut n = 0;
+    for (number, line) in telegram.lines().filter(|(_, line)| !line.is_empty()) {
+        let item = objects.next().expect("one item per non-empty line");
+        assert_eq!(objects.line(), number, "{line:?}");
+        let checked = if line.first() == Some(&b'(') {
+            check_groups(line).map(|groups| (None, groups))
+        } else {
+            check_line(line).map(|(obis, groups)| (Some(obis), groups))
+        };
+        let viewed = match item {
+            Ok(LineView::Object(view)) => Ok((Some(view.obis()), view.groups())),
+            Ok(LineView::Continuation(groups)) => Ok((None, groups)),
+            Err(e) => match e.reason {
+                ParseErrorReason::Line(reason) => Err(reason),
+                other => panic!("line {number}: {other:?}"),
+            },
+        };
+        assert_eq!(viewed, checked, "line {number} {line:?}");
+        n += 1;
+    }
+    assert!(objects.next().is_none());
+    n
+}
+
+/// The zero-copy object views read every corpus telegram as the line checks do, also with
+/// single bytes changed; and every object line with one group gives the value the decoder
+/// reports for it: the same number and unit, or the same text.
+#[test]
+fn object_views_agree_with_what_the_decoder_reports() {
+    let (mut telegrams, mut lines, mut values) = (0, 0, 0);
+    for vector in load().iter().filter(|v| !v.encrypted()) {
+        let Some(start) = vector.bytes.iter().position(|&b| b == b'/') else {
+            continue;
+        };
+        let bytes = &vector.bytes[start..];
+        let Ok(telegram) = Telegram::new_checked(bytes) else {
+            continue;
+        };
+        telegrams += 1;
+        lines += views_agree_with_line_checks(&telegram);
+        for at in (1..telegram.len()).step_by(5) {
+            for b in [
+                b'(', b')', b'\r', b'\n', b'*', b'-', b'.', b'1', b'x', 0x00, 0xE9,
+            ] {
+                let mut changed = bytes.to_vec();
+                changed[at] = b;
+                if let Ok(t) = Telegram::new_checked(&changed[..]) {
+                    views_agree_with_line_checks(&t);
+                }
+            }
+        }
+        if vector.crc_match() != Some(true) || start > 0 {
+            continue;
+        }
+        let messages = decode(&vector.bytes, Keys::default());
+        let [Message::Reading(reading)] = messages.as_slice() else {
+            panic!("{}: {messages:?}", vector.name);
+        };
+        let mut rest = reading.values.iter();
+        for item in telegram.objects() {
+            let Ok(LineView::Object(view)) = item else {
+                continue;
+            };
+            let mut groups = view.groups().iter();
+            let (Some(group), None) = (groups.next(), groups.next()) else {
+                continue;
+            };
+            if view.obis() == Obis::reduced(0, 0, 1, 0, 0) {
+                continue;
+            }
+            let id = view.obis().to_string();
+            let value = rest
+                .by_ref()
+                .find(|v| v.id == id)
+                .unwrap_or_else(|| panic!("{}: no value {id} in order", vector.name));
+            let (_, unit) = group.value_and_unit();
+            match &value.value {
+                Scalar::Number(d) => {
+                    assert_eq!(Some(*d), group.number(), "{}: {id}", vector.name);
+                    assert_eq!(value.unit.as_deref(), unit, "{}: {id}", vector.name);
+                }
+                Scalar::Text(t) => assert_eq!(t, group.as_str(), "{}: {id}", vector.name),
+            }
+            values += 1;
+        }
+    }
+    assert!(
+        telegrams >= 30 && lines >= 500 && values >= 300,
+        "{telegrams} telegrams, {lines} lines, {values} values"
+    );
 }

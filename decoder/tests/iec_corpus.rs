@@ -688,7 +688,7 @@ fn programming_replies_carry_the_registers() {
         .iter()
         .filter_map(Message::reading)
         .flat_map(|r| &r.values)
-        .map(|v| (v.id.clone(), format!("{:?} {:?}", v.value, v.unit)))
+        .map(|v| (v.id.to_string(), format!("{:?} {:?}", v.value, v.unit)))
         .collect();
     assert_eq!(
         decoded,

@@ -205,7 +205,7 @@ fn check_libmbus_record(got: &Value, want: &Yaml) -> Result<(), String> {
         "" | "-" | "Reserved" | "Units for H.C.A." => None,
         u => Some(u.to_string()),
     };
-    if got.unit != unit {
+    if got.unit.as_deref() != unit.as_deref() {
         return err("unit");
     }
     let storage: u64 = yaml_str(&want["storage_number"]).parse().unwrap_or(0);

@@ -157,7 +157,8 @@ fn number(r: &Reading, id: &str) -> Decimal {
 }
 
 fn unit(r: &Reading, id: &str) -> Option<String> {
-    r.value(id).and_then(|v| v.unit.clone())
+    r.value(id)
+        .and_then(|v| v.unit.as_deref().map(str::to_string))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -992,7 +993,14 @@ fn check_described(profile: &str, body: &D, truth: &Reading) {
     let got: Vec<(String, Scalar, Option<String>, Option<i8>)> = truth
         .values
         .iter()
-        .map(|v| (v.id.clone(), v.value.clone(), v.unit.clone(), v.attribute))
+        .map(|v| {
+            (
+                v.id.to_string(),
+                v.value.clone(),
+                v.unit.as_deref().map(str::to_string),
+                v.attribute,
+            )
+        })
         .collect();
     assert_eq!(got, expected, "{profile}: truth = the described list");
 }
@@ -1030,7 +1038,13 @@ fn check_truth_matches_list(profile: &str, body: &D, truth: &Reading) {
     let named_in_truth: Vec<(String, Scalar, Option<String>)> = truth
         .values
         .iter()
-        .map(|v| (v.id.clone(), v.value.clone(), v.unit.clone()))
+        .map(|v| {
+            (
+                v.id.to_string(),
+                v.value.clone(),
+                v.unit.as_deref().map(str::to_string),
+            )
+        })
         .collect();
     match profile {
         // Every element without a code is catalogued: list id, id, type, then registers.
@@ -1129,7 +1143,7 @@ fn energy_ids(r: &Reading) -> Vec<(String, Decimal)> {
                 .is_some_and(|cde| cde.split('.').nth(1) == Some("8"))
         })
         .filter_map(|v| match v.value {
-            Scalar::Number(d) => Some((v.id.clone(), d)),
+            Scalar::Number(d) => Some((v.id.to_string(), d)),
             Scalar::Text(_) => None,
         })
         .collect()

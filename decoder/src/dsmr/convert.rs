@@ -14,10 +14,12 @@
 
 use crate::decimal::Decimal;
 use crate::obis::Obis;
-use crate::reading::{Protocol, Reading, Scalar, Value};
+use crate::reading::{Protocol, Reading, Scalar, ShortStr, Value};
 
-use super::object::ObjectLine;
-use super::telegram::TelegramRepr;
+pub use super::object::parse_number;
+use super::object::{GroupView, TimestampFields};
+use super::telegram::ObjectList;
+use crate::text::latin1;
 
 /// `0-0:1.0.0`: the meter's clock.
 pub const CLOCK: Obis = Obis::reduced(0, 0, 1, 0, 0);
@@ -45,60 +47,33 @@ pub enum Timestamp {
 /// Reads a DSMR timestamp: 12 digits `YYMMDDhhmmss`, optionally followed by the DST flag `S`
 /// (summer, UTC+2) or `W` (winter, UTC+1). `None` if `text` does not have that shape.
 pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
-    let bytes = text.as_bytes();
-    let (digits, flag) = match bytes.len() {
-        12 => (bytes, None),
-        13 => (&bytes[..12], Some(bytes[12])),
-        _ => return None,
-    };
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let offset = match flag {
-        None => "",
-        Some(b'S' | b's') => "+02:00",
-        Some(b'W' | b'w') => "+01:00",
-        Some(_) => return None,
-    };
-    let pair = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
-    let (year, month, day) = (2000 + pair(0), pair(2), pair(4));
-    let (hour, minute, second) = (pair(6), pair(8), pair(10));
-    let is_date = (1..=12).contains(&month)
-        && (1..=days_in_month(year, month)).contains(&day)
-        && hour < 24
-        && minute < 60
-        && second < 60;
-    if !is_date {
+    let ts = TimestampFields::parse(text)?;
+    if !ts.is_date() {
         return Some(Timestamp::NotADate);
     }
-    // `YYYY-MM-DDThh:mm:ss` from the digits as sent (the year is 20YY), then the offset.
-    let mut rfc3339 = String::with_capacity(25);
-    rfc3339.push_str("20");
-    for (i, pair) in digits.chunks_exact(2).enumerate() {
-        if i > 0 {
-            rfc3339.push(char::from(b"--T::"[i - 1]));
-        }
-        rfc3339.push(char::from(pair[0]));
-        rfc3339.push(char::from(pair[1]));
+    let offset = match ts.flag {
+        None => "",
+        Some(b'S' | b's') => "+02:00",
+        _ => "+01:00",
+    };
+    // `YYYY-MM-DDThh:mm:ss` from the digits as sent (the year is 20YY), then the offset:
+    // written into a buffer, then one copy.
+    let d: &[u8; 12] = ts.digits.as_bytes().try_into().ok()?;
+    let mut buf = *b"20YY-MM-DDThh:mm:ss+hh:mm";
+    for (pair, at) in [2, 5, 8, 11, 14, 17].into_iter().enumerate() {
+        buf[at] = d[pair * 2];
+        buf[at + 1] = d[pair * 2 + 1];
     }
-    rfc3339.push_str(offset);
-    debug_assert_eq!(
-        rfc3339,
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{offset}")
-    );
+    let len = 19 + offset.len();
+    buf[19..len].copy_from_slice(offset.as_bytes());
+    // Digits, separators and the offset: ASCII.
+    let rfc3339 = std::str::from_utf8(&buf[..len])
+        .map(str::to_string)
+        .unwrap_or_default();
     Some(Timestamp::Date {
         rfc3339,
-        lowercase_flag: matches!(flag, Some(b's' | b'w')),
+        lowercase_flag: matches!(ts.flag, Some(b's' | b'w')),
     })
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// Objects whose value is always text, on any channel A-B: version `0.2.8`, equipment ids
@@ -111,47 +86,22 @@ pub fn is_text_object(obis: &Obis) -> bool {
     )
 }
 
-/// The number in `text` if it is exactly `[+-]digits[.digits]`.
-pub fn parse_number(text: &str) -> Option<Decimal> {
-    let bytes = text.as_bytes();
-    let (negative, unsigned) = match bytes.first() {
-        Some(b'-') => (true, &bytes[1..]),
-        Some(b'+') => (false, &bytes[1..]),
-        _ => (false, bytes),
-    };
-    let (int, frac) = match unsigned.iter().position(|&b| b == b'.') {
-        Some(dot) => {
-            let frac = &unsigned[dot + 1..];
-            if frac.is_empty() {
-                return None;
-            }
-            (&unsigned[..dot], frac)
-        }
-        None => (unsigned, &[][..]),
-    };
-    if int.is_empty() {
-        return None;
-    }
-    Decimal::from_digits(negative, int, frac)
-}
-
 /// The meter's identity: `0-0:96.1.1` if present and not empty, else `0-0:42.0.0`, hex-decoded
 /// when that gives printable ASCII; without either, the identification line.
-pub fn meter_id(repr: &TelegramRepr) -> String {
+pub fn meter_id(identification: &[u8], objects: &ObjectList<'_>) -> String {
     for obis in [EQUIPMENT_ID, LOGICAL_DEVICE_NAME] {
-        let value = repr
-            .lines
+        let value = objects
             .iter()
-            .find(|line| line.obis == obis)
-            .and_then(|line| match line.groups.as_slice() {
-                [g] if !g.is_empty() => Some(g),
+            .find(|&(o, _)| o == obis)
+            .and_then(|(_, groups)| match groups {
+                [g] if !g.as_str().is_empty() => Some(g.as_str()),
                 _ => None,
             });
         if let Some(value) = value {
-            return hex_text(value).unwrap_or_else(|| value.clone());
+            return hex_text(value).unwrap_or_else(|| value.to_string());
         }
     }
-    repr.identification.clone()
+    latin1(identification)
 }
 
 /// `text` hex-decoded, if it is an even number of hex digits that decode to printable ASCII.
@@ -160,34 +110,53 @@ fn hex_text(text: &str) -> Option<String> {
     if bytes.len() % 2 != 0 {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| {
-            let hi = (pair[0] as char).to_digit(16)?;
-            let lo = (pair[1] as char).to_digit(16)?;
-            let c = (hi * 16 + lo) as u8;
-            (0x20..=0x7E).contains(&c).then_some(c as char)
-        })
-        .collect()
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut out = String::with_capacity(bytes.len() / 2);
+    for pair in bytes.chunks_exact(2) {
+        let c = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        if !(0x20..=0x7E).contains(&c) {
+            return None;
+        }
+        out.push(char::from(c));
+    }
+    Some(out)
 }
 
-/// Converts a parsed telegram to a reading (see the module documentation).
-pub fn to_reading(repr: &TelegramRepr) -> Reading {
+/// The groups as sent: `(g1)(g2)…`.
+fn groups_text(groups: &[GroupView<'_>]) -> String {
+    let mut s = String::with_capacity(groups.iter().map(|g| g.as_str().len() + 2).sum());
+    for g in groups {
+        s.push('(');
+        s.push_str(g.as_str());
+        s.push(')');
+    }
+    s
+}
+
+/// Converts a telegram's objects to a reading (see the module documentation); the
+/// identification line is the meter id when no object names one.
+pub fn to_reading(identification: &[u8], objects: &ObjectList<'_>) -> Reading {
     let mut conv = Converter {
         warnings: Vec::new(),
     };
     let mut reading = Reading::new(Protocol::Dsmr);
-    reading.values.reserve(repr.lines.len());
-    reading.meter_id = Some(meter_id(repr));
-    let mut clocks = repr.lines.iter().filter(|line| line.obis == CLOCK);
-    if let Some(clock) = clocks.next() {
-        reading.time = match clock.groups.as_slice() {
-            [g] => conv.time(CLOCK, g),
+    // Every value takes at least one group: room for all, never grown.
+    reading.values.reserve(objects.group_count());
+    reading.meter_id = Some(meter_id(identification, objects));
+    let mut clocks = objects.iter().filter(|&(obis, _)| obis == CLOCK);
+    if let Some((_, groups)) = clocks.next() {
+        reading.time = match groups {
+            [g] => conv.time(CLOCK, g.as_str()),
             _ => {
                 conv.warn(format!(
                     "{}: {:?} is not a timestamp; the reading has no time",
                     CLOCK.to_reduced_string(),
-                    clock.groups_text()
+                    groups_text(groups)
                 ));
                 None
             }
@@ -201,8 +170,8 @@ pub fn to_reading(repr: &TelegramRepr) -> Reading {
             more + 1
         ));
     }
-    for line in repr.lines.iter().filter(|line| line.obis != CLOCK) {
-        conv.values(line, &mut reading.values);
+    for (obis, groups) in objects.iter().filter(|&(obis, _)| obis != CLOCK) {
+        conv.values(obis, groups, &mut reading.values);
     }
     reading.warnings = conv.warnings;
     reading
@@ -251,54 +220,58 @@ impl Converter {
     }
 
     /// The values of one object line.
-    fn values(&mut self, line: &ObjectLine, out: &mut Vec<Value>) {
-        let obis = line.obis;
-        let id = obis.to_string();
+    fn values(&mut self, obis: Obis, groups: &[GroupView<'_>], out: &mut Vec<Value>) {
+        let id = obis.id();
         let text_object = is_text_object(&obis);
-        let groups = line.groups.as_slice();
         match groups {
             [v] => out.push(scalar(id, v, text_object)),
             [ts, _, _, _, _, unit, v]
                 if obis.a() == 0
                     && (obis.c(), obis.d(), obis.e()) == (24, 3, 0)
-                    && parse_timestamp(ts).is_some() =>
+                    && ts.timestamp().is_some() =>
             {
-                let mut value = match parse_number(v) {
-                    Some(d) if !unit.is_empty() && !text_object => {
+                let mut value = match parse_number(v.as_str()) {
+                    Some(d) if !unit.as_str().is_empty() && !text_object => {
                         Value::number(id, d, Some(unit.as_str()))
                     }
                     _ => scalar(id, v, text_object),
                 };
-                value.time = self.time(obis, ts);
+                value.time = self.time(obis, ts.as_str());
                 out.push(value);
             }
-            [ts, v] if parse_timestamp(ts).is_some() => {
+            [ts, v] if ts.timestamp().is_some() => {
                 let mut value = scalar(id, v, text_object);
-                value.time = self.time(obis, ts);
+                value.time = self.time(obis, ts.as_str());
                 out.push(value);
             }
             _ => match buffer_layout(groups) {
-                Some(layout) => self.buffer(line, layout, out),
-                None => out.push(Value::text(id, line.groups_text())),
+                Some(layout) => self.buffer(obis, groups, layout, out),
+                None => out.push(Value::text(id, groups_text(groups))),
             },
         }
     }
 
     /// A buffer line: the count, then one value per entry with the last listed id.
-    fn buffer(&mut self, line: &ObjectLine, layout: BufferLayout, out: &mut Vec<Value>) {
-        out.push(Value::number(line.obis.to_string(), layout.count, None));
-        let entries = &line.groups[1 + layout.ids..];
+    fn buffer(
+        &mut self,
+        obis: Obis,
+        groups: &[GroupView<'_>],
+        layout: BufferLayout,
+        out: &mut Vec<Value>,
+    ) {
+        out.push(Value::number(obis.id(), layout.count, None));
+        let entries = &groups[1 + layout.ids..];
         for entry in entries.chunks_exact(layout.entry_len) {
             let (value, time) = match entry {
                 [.., time, value] => (value, time),
                 _ => continue,
             };
             let mut v = scalar(
-                layout.entry_id.to_string(),
+                layout.entry_id.id(),
                 value,
                 is_text_object(&layout.entry_id),
             );
-            v.time = self.time(layout.entry_id, time);
+            v.time = self.time(layout.entry_id, time.as_str());
             out.push(v);
         }
     }
@@ -317,8 +290,9 @@ struct BufferLayout {
     entry_len: usize,
 }
 
-fn buffer_layout(groups: &[String]) -> Option<BufferLayout> {
+fn buffer_layout(groups: &[GroupView<'_>]) -> Option<BufferLayout> {
     let (first, rest) = groups.split_first()?;
+    let first = first.as_str();
     if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -326,9 +300,9 @@ fn buffer_layout(groups: &[String]) -> Option<BufferLayout> {
     let count = parse_number(first)?;
     let ids = rest
         .iter()
-        .take_while(|g| g.parse::<Obis>().is_ok())
+        .take_while(|g| Obis::parse_ascii(g.as_str().as_bytes()).is_some())
         .count();
-    let entry_id: Obis = rest.get(ids.checked_sub(1)?)?.parse().ok()?;
+    let entry_id = Obis::parse_ascii(rest.get(ids.checked_sub(1)?)?.as_str().as_bytes())?;
     let remaining = rest.len() - ids;
     let entry_len = match n {
         0 if remaining == 0 => 2,
@@ -346,18 +320,13 @@ fn buffer_layout(groups: &[String]) -> Option<BufferLayout> {
 
 /// One group `(v)` or `(v*unit)`: a number (with its unit, if sent) when `v` is a number and the
 /// object is not a text object; otherwise the group's text as sent.
-fn scalar(id: String, group: &str, text_object: bool) -> Value {
+fn scalar(id: ShortStr, group: &GroupView<'_>, text_object: bool) -> Value {
     if !text_object {
-        let (v, unit) = match group.split_once('*') {
-            Some((v, unit)) if !unit.is_empty() => (v, Some(unit)),
-            Some(_) => ("", None),
-            None => (group, None),
-        };
-        if let Some(d) = parse_number(v) {
+        if let (Some(d), unit) = group.number_and_unit() {
             return Value::number(id, d, unit);
         }
     }
-    Value::new(id, Scalar::Text(group.to_string()), None)
+    Value::new(id, Scalar::Text(group.as_str().to_string()), None)
 }
 
 #[cfg(test)]
@@ -412,7 +381,10 @@ mod test {
 
     fn reading(bytes: &[u8]) -> Reading {
         let telegram = Telegram::new_checked(bytes).expect("telegram");
-        to_reading(&TelegramRepr::parse(&telegram).expect("parses"))
+        to_reading(
+            telegram.identification(),
+            &ObjectList::parse(&telegram).expect("parses"),
+        )
     }
 
     #[test]
@@ -613,7 +585,11 @@ mod test {
     #[test]
     fn test_buffer_layouts() {
         let layout = |groups: &[&str]| {
-            let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+            let text: String = groups.iter().map(|g| format!("({g})")).collect();
+            let groups: Vec<GroupView<'_>> = crate::dsmr::object::check_groups(text.as_bytes())
+                .expect("groups")
+                .iter()
+                .collect();
             buffer_layout(&groups).map(|l| (l.ids, l.entry_len))
         };
         assert_eq!(layout(&["0", "0-0:96.7.19"]), Some((1, 2)));

@@ -1,8 +1,9 @@
 //! DSMR P1 telegrams (DSMR P1 Companion Standard 5.0.2 §6, back to DSMR 2.2)
 //! and Luxembourg Smarty frames (Smarty P1 specification v1.1.3 §3.2.5), the reference decoder.
 //!
-//! - [`telegram`]: the telegram view and its parsed value; [`object`]: object lines;
-//!   [`crc`]: CRC-16/ARC and the variants real meters send.
+//! - [`telegram`]: the telegram view (`Telegram`, with `objects()`: every data line as a
+//!   zero-copy view), the borrowed object list and the parsed value; [`object`]: object lines
+//!   and their views; [`crc`]: CRC-16/ARC and the variants real meters send.
 //! - [`convert`]: telegram → [`Reading`](crate::reading::Reading) per `docs/reading-format.md`.
 //! - [`smarty`]: the AES-128-GCM frame around Smarty telegrams (on [`crate::dlms::ciphering`]).
 //! - [`stream`]: [`DsmrDecoder`], which finds telegrams and frames in a byte stream and
@@ -20,7 +21,7 @@ pub mod telegram;
 
 pub use object::ObjectLine;
 pub use stream::DsmrDecoder;
-pub use telegram::{Telegram, TelegramRepr};
+pub use telegram::{ObjectList, Telegram, TelegramRepr};
 
 use crate::reading::Message;
 
@@ -155,7 +156,7 @@ const DSMR4_OBJECTS: &[(u8, u8, u8)] = &[
 /// Why a CRC-less telegram must have had a CRC, or `None` when it may be DSMR 2.2/3.0.
 fn crc_required<T: AsRef<[u8]>>(
     telegram: &Telegram<T>,
-    repr: Option<&TelegramRepr>,
+    objects: Option<&ObjectList<'_>>,
     rule: CrcRule,
 ) -> Option<String> {
     if let Some(line) = telegram.version_line() {
@@ -183,13 +184,12 @@ fn crc_required<T: AsRef<[u8]>>(
             telegram::latin1(telegram.identification())
         ));
     }
-    let object = repr?
-        .lines
+    let (obis, _) = objects?
         .iter()
-        .find(|line| DSMR4_OBJECTS.contains(&(line.obis.c(), line.obis.d(), line.obis.e())))?;
+        .find(|(obis, _)| DSMR4_OBJECTS.contains(&(obis.c(), obis.d(), obis.e())))?;
     Some(format!(
         "telegram holds {}, an object of DSMR 4 or later, and ends without a CRC",
-        object.obis.to_reduced_string()
+        obis.to_reduced_string()
     ))
 }
 
@@ -256,21 +256,21 @@ pub fn decode_telegram_with(
             }
         }
     }
-    let repr = if unverified {
+    let objects = if unverified {
         // Already unverified: read what can be read, and say what was left out.
-        let (repr, bad) = TelegramRepr::parse_lenient(&telegram);
+        let (objects, bad) = ObjectList::parse_lenient(&telegram);
         for e in bad {
             warnings.push(format!("{e}; left out"));
         }
-        repr
+        objects
     } else {
-        match TelegramRepr::parse(&telegram) {
-            Ok(repr) => repr,
+        match ObjectList::parse(&telegram) {
+            Ok(objects) => objects,
             Err(e) => return ErrorKind::Malformed.error(e.to_string(), offset),
         }
     };
     if stated.is_none() && !unverified {
-        if let Some(why) = crc_required(&telegram, Some(&repr), rule) {
+        if let Some(why) = crc_required(&telegram, Some(&objects), rule) {
             if policy == CrcPolicy::Strict {
                 return ErrorKind::CrcMissing.error(why, offset);
             }
@@ -280,13 +280,13 @@ pub fn decode_telegram_with(
             unverified = true;
         }
     }
-    if repr.lines.is_empty() {
+    if objects.is_empty() {
         return ErrorKind::Malformed.error(
             "telegram has no object line between its header and '!': not a reading",
             offset,
         );
     }
-    let mut reading = convert::to_reading(&repr);
+    let mut reading = convert::to_reading(telegram.identification(), &objects);
     warnings.append(&mut reading.warnings);
     reading.warnings = warnings;
     if unverified {

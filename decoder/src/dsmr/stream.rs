@@ -13,6 +13,7 @@
 use crate::keys::Keys;
 use crate::reading::Message;
 use crate::resync::{Framer, Resync, Skipped, SkippedSpan, TextDiagnosis};
+use crate::text::find_any;
 
 use super::smarty::{self, FrameStart};
 use super::{decode_telegram_with, CrcPolicy, CrcRule, ErrorKind, MAX_TELEGRAM_LEN};
@@ -329,10 +330,7 @@ fn find_end(unit: &[u8], searched: usize, eof: bool) -> End {
     let limit = unit.len().min(MAX_TELEGRAM_LEN);
     let mut j = searched;
     while j < limit {
-        let Some(k) = unit[j..limit]
-            .iter()
-            .position(|&b| matches!(b, b'!' | b'/' | 0xDB))
-        else {
+        let Some(k) = find_any([b'!', b'/', 0xDB], &unit[j..limit]) else {
             break;
         };
         let p = j + k;

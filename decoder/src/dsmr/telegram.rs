@@ -18,7 +18,9 @@
 use std::fmt;
 
 use super::crc::{self, Crc, CrcCheck};
-use super::object::{self, LineError, ObjectLine};
+use super::object::{self, GroupView, GroupsView, LineError, ObjectLine, ObjectView, Scanned};
+use crate::obis::Obis;
+use crate::text::find_byte;
 
 /// Why bytes are not one telegram.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -63,10 +65,7 @@ impl<T: AsRef<[u8]>> Telegram<T> {
         if bytes.first() != Some(&b'/') {
             return Err(Error::NoStart);
         }
-        let bang = bytes
-            .iter()
-            .position(|&b| b == b'!')
-            .ok_or(Error::NoEnd { len: bytes.len() })?;
+        let bang = find_byte(b'!', bytes).ok_or(Error::NoEnd { len: bytes.len() })?;
         let digits = bytes[bang + 1..]
             .iter()
             .take(4)
@@ -163,6 +162,19 @@ impl<T: AsRef<[u8]>> Telegram<T> {
         }
     }
 
+    /// The data lines after the header, checked and borrowed, in one pass: every object line
+    /// with its parsed OBIS id and its value groups, every DSMR 2.2 continuation line, and
+    /// for any other non-empty line why it is neither. Empty lines are skipped.
+    pub fn objects(&self) -> Objects<'_> {
+        let body = self.body();
+        Objects {
+            body,
+            text: std::str::from_utf8(body).ok(),
+            pos: 0,
+            line: 1,
+        }
+    }
+
     /// The underlying buffer.
     pub fn into_inner(self) -> T {
         self.buffer
@@ -192,6 +204,92 @@ impl<'a> Iterator for Lines<'a> {
         self.line += 1;
         self.rest = &rest[end..];
         Some((self.line, &rest[..end]))
+    }
+}
+
+/// One data line of a telegram, checked (see [`Telegram::objects`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineView<'a> {
+    /// An object line `A-B:C.D.E(g1)(g2)…`.
+    Object(ObjectView<'a>),
+    /// A line of groups only, `(g)…`: DSMR 2.2 and 3.0 put the gas value of a `0-n:24.3.0`
+    /// line on a line of its own, which continues the object before it.
+    Continuation(GroupsView<'a>),
+}
+
+/// Iterator over the data lines of a telegram: [`Telegram::objects`].
+///
+/// The well-formed lines, nearly all of them, are read in a single pass over their bytes; a
+/// line that pass is unsure of is checked again byte by byte to say what is wrong with it.
+#[derive(Clone, Debug)]
+pub struct Objects<'a> {
+    /// From the header's line ending to `!`.
+    body: &'a [u8],
+    /// The same as text, if it is UTF-8 (it is when every line is well-formed).
+    text: Option<&'a str>,
+    /// At a line ending, or at the end of `body`.
+    pos: usize,
+    /// The number of the line last read (the header is line 1).
+    line: usize,
+}
+
+impl Objects<'_> {
+    /// The line number of the line last returned (the header is line 1).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+}
+
+impl<'a> Iterator for Objects<'a> {
+    type Item = Result<LineView<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // One line ending: CR LF, a lone CR or a lone LF (as `Lines` reads them).
+            let ending = match self.body.get(self.pos..)? {
+                [b'\r', b'\n', ..] => 2,
+                [b'\r' | b'\n', ..] => 1,
+                _ => return None,
+            };
+            self.pos += ending;
+            self.line += 1;
+            let start = self.pos;
+            match self.body.get(start) {
+                None | Some(b'\r' | b'\n') => continue,
+                Some(_) => {}
+            }
+            if let Some(text) = self.text.and_then(|t| t.get(start..)) {
+                match object::scan_line(text) {
+                    Scanned::Object(view, len) => {
+                        self.pos = start + len;
+                        return Some(Ok(LineView::Object(view)));
+                    }
+                    Scanned::Continuation(groups, len) => {
+                        self.pos = start + len;
+                        return Some(Ok(LineView::Continuation(groups)));
+                    }
+                    Scanned::Unsure => {}
+                }
+            }
+            let line = &self.body[start..];
+            let end = line
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .unwrap_or(line.len());
+            let line = &line[..end];
+            self.pos = start + end;
+            let checked = if line.first() == Some(&b'(') {
+                object::check_groups(line).map(LineView::Continuation)
+            } else {
+                object::check_line(line)
+                    .map(|(obis, groups)| LineView::Object(ObjectView::new(obis, groups)))
+            };
+            return Some(checked.map_err(|e| ParseError {
+                line: self.line,
+                text: quote(line),
+                reason: e.into(),
+            }));
+        }
     }
 }
 
@@ -248,36 +346,122 @@ impl TelegramRepr {
     pub fn parse_lenient<T: AsRef<[u8]>>(
         telegram: &Telegram<T>,
     ) -> (TelegramRepr, Vec<ParseError>) {
-        let mut lines: Vec<ObjectLine> = Vec::new();
-        let mut bad = Vec::new();
-        for (number, line) in telegram.lines() {
-            if line.is_empty() {
-                continue;
-            }
-            let fail = |reason: ParseErrorReason| ParseError {
-                line: number,
-                text: quote(line),
-                reason,
-            };
-            if line.first() == Some(&b'(') {
-                match (object::parse_groups(line), lines.last_mut()) {
-                    (Ok(groups), Some(previous)) => previous.groups.extend(groups),
-                    (Ok(_), None) => bad.push(fail(ParseErrorReason::OrphanContinuation)),
-                    (Err(e), _) => bad.push(fail(e.into())),
-                }
-            } else {
-                match ObjectLine::parse(line) {
-                    Ok(object) => lines.push(object),
-                    Err(e) => bad.push(fail(e.into())),
-                }
-            }
-        }
+        let (list, bad) = ObjectList::parse_lenient(telegram);
+        let lines = list
+            .iter()
+            .map(|(obis, groups)| ObjectLine {
+                obis,
+                groups: groups.iter().map(|g| g.as_str().to_string()).collect(),
+            })
+            .collect();
         let repr = TelegramRepr {
             identification: latin1(telegram.identification()),
             lines,
             crc: telegram.stated_crc(),
         };
         (repr, bad)
+    }
+}
+
+/// A telegram's object lines, borrowed from it: every object's id and its value groups, DSMR
+/// 2.2 continuation lines appended to the object before them. What [`TelegramRepr`] holds,
+/// without a copy; [`TelegramRepr`] and the reading are built from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectList<'a> {
+    /// Each object's id and the range of its groups in `groups`.
+    objects: Vec<(Obis, usize, usize)>,
+    /// Every object's groups, in telegram order.
+    groups: Vec<GroupView<'a>>,
+}
+
+impl<'a> ObjectList<'a> {
+    /// The object lines of `telegram`, or the first line that is neither an object line nor
+    /// the continuation of one.
+    pub fn parse<T: AsRef<[u8]>>(telegram: &'a Telegram<T>) -> Result<Self, ParseError> {
+        let mut list = ObjectList::with_capacity(telegram.body().len());
+        let mut objects = telegram.objects();
+        while let Some(item) = objects.next() {
+            list.push(item, objects.line())?;
+        }
+        Ok(list)
+    }
+
+    /// Every object line that can be read, and why each other line could not (see
+    /// [`TelegramRepr::parse_lenient`]).
+    pub fn parse_lenient<T: AsRef<[u8]>>(telegram: &'a Telegram<T>) -> (Self, Vec<ParseError>) {
+        let mut list = ObjectList::with_capacity(telegram.body().len());
+        let mut bad = Vec::new();
+        let mut objects = telegram.objects();
+        while let Some(item) = objects.next() {
+            if let Err(e) = list.push(item, objects.line()) {
+                bad.push(e);
+            }
+        }
+        (list, bad)
+    }
+
+    /// Room for the lines of a body of `len` bytes (a DSMR 5 object line is 15 to 30 bytes).
+    fn with_capacity(len: usize) -> Self {
+        ObjectList {
+            objects: Vec::with_capacity(len / 16),
+            groups: Vec::with_capacity(len / 12),
+        }
+    }
+
+    /// Adds one item of [`Objects`], read from line `line`.
+    fn push(
+        &mut self,
+        item: Result<LineView<'a>, ParseError>,
+        line: usize,
+    ) -> Result<(), ParseError> {
+        match item? {
+            LineView::Object(view) => {
+                let start = self.groups.len();
+                let groups = view.groups();
+                // Most lines hold one group: no iterator for those.
+                if groups.len() == 1 {
+                    self.groups.push(groups.first());
+                } else {
+                    self.groups.extend(groups);
+                }
+                self.objects.push((view.obis(), start, self.groups.len()));
+            }
+            LineView::Continuation(groups) => {
+                let Some(last) = self.objects.last_mut() else {
+                    return Err(ParseError {
+                        line,
+                        text: quote(groups.as_str().as_bytes()),
+                        reason: ParseErrorReason::OrphanContinuation,
+                    });
+                };
+                // The last object's groups are the last ones: append after them.
+                self.groups.extend(groups);
+                last.2 = self.groups.len();
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Number of groups of all objects (at least the number of values they give).
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether there is no object.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The objects in telegram order: id and groups.
+    pub fn iter(&self) -> impl Iterator<Item = (Obis, &[GroupView<'a>])> + '_ {
+        self.objects
+            .iter()
+            .map(|&(obis, start, end)| (obis, self.groups.get(start..end).unwrap_or(&[])))
     }
 }
 

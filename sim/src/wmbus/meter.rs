@@ -766,7 +766,7 @@ mod test {
                 .values
                 .iter()
                 .take(9)
-                .map(|v| v.id.clone())
+                .map(|v| v.id.to_string())
                 .collect()
         };
         // Heat: ELL, AFL, short TPL, records.
