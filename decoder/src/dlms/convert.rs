@@ -25,7 +25,7 @@ use std::borrow::Cow;
 
 use crate::decimal::Decimal;
 use crate::obis::Obis;
-use crate::reading::{Protocol, Reading, Scalar, Value};
+use crate::reading::{Protocol, Reading, Scalar, ShortStr, Value};
 use crate::units::dlms_unit_name;
 
 use super::apdu::{DataNotification, DateTimeRepr};
@@ -44,8 +44,8 @@ pub fn is_clock(obis: Obis) -> bool {
 }
 
 /// The id of a value: its OBIS id in the full form `A-B:C.D.E*F`.
-fn value_id(obis: Obis) -> String {
-    obis.to_string()
+fn value_id(obis: Obis) -> ShortStr {
+    obis.id()
 }
 
 /// An octet-string as text when every byte is printable ASCII, else as upper-case hex.
@@ -67,7 +67,7 @@ fn date_time_of(data: &Data<'_>) -> Option<DateTimeRepr> {
 
 /// Converts one element to a value with id `id`.
 fn value(
-    id: String,
+    id: ShortStr,
     data: &Data<'_>,
     scaler_unit: Option<(i8, u8)>,
     warnings: &mut Vec<String>,
@@ -303,7 +303,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
                 warnings.push(unnamed(i, data, layout));
                 reading
                     .values
-                    .push(value(format!("#{i}"), data, None, &mut warnings));
+                    .push(value(format!("#{i}").into(), data, None, &mut warnings));
                 ids.push(None);
             }
         }
@@ -352,7 +352,7 @@ fn no_scaler_warning(raw: &[Obis], warnings: &mut Vec<String>) {
     if raw.is_empty() {
         return;
     }
-    let shown: Vec<String> = raw.iter().take(4).map(|&obis| value_id(obis)).collect();
+    let shown: Vec<ShortStr> = raw.iter().take(4).map(|&obis| value_id(obis)).collect();
     let more = if raw.len() > shown.len() { ", …" } else { "" };
     warnings.push(format!(
         "no scaler or unit in the telegram for {} value(s) ({}{more}) and no list description that gives them: raw values as sent",
