@@ -13,8 +13,7 @@ pub const ARC: CrcAlgorithm<u16, Table<16>> = CrcAlgorithm::<u16, Table<16>>::ne
 /// CRC-16/X-25 (CRC-16/IBM-SDLC): polynomial 0x1021 reflected, initial and final XOR 0xFFFF
 /// (check value 0x906E). Slicing-by-16 as [`ARC`]: an HDLC frame's FCS covers the whole frame
 /// (491 bytes of a Kamstrup push).
-pub const X25: CrcAlgorithm<u16, Table<16>> =
-    CrcAlgorithm::<u16, Table<16>>::new(&CRC_16_IBM_SDLC);
+pub const X25: CrcAlgorithm<u16, Table<16>> = CrcAlgorithm::<u16, Table<16>>::new(&CRC_16_IBM_SDLC);
 
 /// CRC-16/EN-13757: polynomial 0x3D65, initial 0, not reflected, final XOR 0xFFFF (check value
 /// 0xC2B7); sent most significant byte first after each link-layer block.

@@ -325,27 +325,21 @@ fn is_false(b: &bool) -> bool {
 impl Value {
     /// A value with an optional unit and none of the optional details.
     pub fn new(id: impl Into<ShortStr>, value: Scalar, unit: Option<String>) -> Self {
-        Value {
-            id: id.into(),
-            value,
-            unit: unit.map(ShortStr::from),
-            time: None,
-            quantity: None,
-            function: None,
-            storage: None,
-            tariff: None,
-            subunit: None,
-            unverified: false,
-            attribute: None,
-        }
+        Value::bare(id.into(), value, unit.map(ShortStr::from))
     }
 
     /// A numeric value with a unit.
     pub fn number(id: impl Into<ShortStr>, value: Decimal, unit: Option<&str>) -> Self {
+        Value::bare(id.into(), Scalar::Number(value), unit.map(ShortStr::from))
+    }
+
+    /// The value in one literal (decoders build one per register: no field set twice).
+    #[inline]
+    fn bare(id: ShortStr, value: Scalar, unit: Option<ShortStr>) -> Self {
         Value {
-            id: id.into(),
-            value: Scalar::Number(value),
-            unit: unit.map(ShortStr::from),
+            id,
+            value,
+            unit,
             time: None,
             quantity: None,
             function: None,

@@ -137,11 +137,13 @@ fn pty_read(file: &mut File, buf: &mut [u8]) -> usize {
     file.read(buf).expect("read")
 }
 
-#[test]
-fn pty_reader_decodes_the_truth_and_sigterm_removes_the_link() {
-    let link = temp("p1");
-    let truth_log = temp("p1-truth.jsonl");
-    let mut child = spawn(&[
+/// Starts a DSMR 5.0 meter on a pty (a telegram every 200 ms, its truth logged, `extra`
+/// arguments), reads two telegrams from the pty and checks them against the truth; the meter
+/// goes on running.
+fn pty_meter_decodes_the_truth(name: &str, extra: &[&str]) -> (Child, PathBuf, PathBuf) {
+    let link = temp(name);
+    let truth_log = temp(&format!("{name}-truth.jsonl"));
+    let mut args = vec![
         "dsmr-5.0",
         "--pty",
         link.to_str().expect("utf-8"),
@@ -149,16 +151,24 @@ fn pty_reader_decodes_the_truth_and_sigterm_removes_the_link() {
         "200ms",
         "--truth",
         truth_log.to_str().expect("utf-8"),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let child = spawn(&args);
     wait_for("the pty link", Duration::from_secs(5), || {
         std::fs::symlink_metadata(&link).is_ok()
     });
-    let target = std::fs::read_link(&link).expect("symlink");
-    assert!(target.starts_with("/dev/pts/"), "{target:?}");
     let mut reader = open_pty(&link);
     let decoded = decode_readings(|buf| pty_read(&mut reader, buf), 2);
     drop(reader);
     assert_decoded_is_truth(&decoded, &truth_log);
+    (child, link, truth_log)
+}
+
+#[test]
+fn pty_reader_decodes_the_truth_and_sigterm_removes_the_link() {
+    let (mut child, link, truth_log) = pty_meter_decodes_the_truth("p1", &[]);
+    let target = std::fs::read_link(&link).expect("symlink");
+    assert!(target.starts_with("/dev/pts/"), "{target:?}");
 
     kill(
         Pid::from_raw(i32::try_from(child.id()).expect("pid")),
@@ -179,28 +189,9 @@ fn pty_reader_decodes_the_truth_and_sigterm_removes_the_link() {
 /// count.
 #[test]
 fn a_realtime_meter_on_a_pty_keeps_the_truth() {
-    let link = temp("realtime");
-    let truth_log = temp("realtime-truth.jsonl");
-    let mut child = spawn(&[
-        "dsmr-5.0",
-        "--pty",
-        link.to_str().expect("utf-8"),
-        "--interval",
-        "200ms",
-        "--count",
-        "3",
-        "--realtime",
-        "--truth",
-        truth_log.to_str().expect("utf-8"),
-    ]);
-    wait_for("the pty link", Duration::from_secs(5), || {
-        std::fs::symlink_metadata(&link).is_ok()
-    });
-    let mut reader = open_pty(&link);
-    let decoded = decode_readings(|buf| pty_read(&mut reader, buf), 2);
-    assert_decoded_is_truth(&decoded, &truth_log);
+    let (mut child, _, truth_log) =
+        pty_meter_decodes_the_truth("realtime", &["--count", "3", "--realtime"]);
     let status = wait_exit(&mut child, Duration::from_secs(5));
-    drop(reader);
     assert!(status.success(), "{status:?}");
     let _ = std::fs::remove_file(&truth_log);
 }

@@ -233,27 +233,13 @@ impl<'a> GroupView<'a> {
         };
         let mut mantissa: u64 = 0;
         let int_start = i;
-        while i < len {
-            let d = bytes[i].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
+        i = digits(bytes, i, &mut mantissa);
         let int_len = i - int_start;
         let mut frac_len = 0;
         if i < len && bytes[i] == b'.' {
             i += 1;
             let frac_start = i;
-            while i < len {
-                let d = bytes[i].wrapping_sub(b'0');
-                if d > 9 {
-                    break;
-                }
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-                i += 1;
-            }
+            i = digits(bytes, i, &mut mantissa);
             frac_len = i - frac_start;
             if frac_len == 0 {
                 // `12.` is no number; the slow path says so.
@@ -546,6 +532,21 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
+}
+
+/// Reads the decimal digits of `bytes` from `i` into `mantissa` (wrapping: the caller counts
+/// them); the index of the first byte that is not a digit.
+#[inline(always)]
+fn digits(bytes: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
+    while let Some(&b) = bytes.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
