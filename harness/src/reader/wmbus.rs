@@ -384,9 +384,15 @@ impl DongleHost {
                 ));
             }
         }
-        // Whatever else came with the answer is dropped, as the host's read does.
-        self.buf.clear();
-        self.send_step(now_ns, step + 1, 1)
+        // Whatever else came with the answer: once the start-up is over (the stick's last
+        // answer), the start of the first telegram, which the host's next read hands to its
+        // frame parser; before, bytes its read drops.
+        let rest = std::mem::take(&mut self.buf);
+        let actions = self.send_step(now_ns, step + 1, 1);
+        if matches!(self.state, State::Listening) {
+            self.feed(&rest);
+        }
+        actions
     }
 
     fn fail(&mut self, kind: &str, message: String) -> Vec<Action> {
