@@ -261,11 +261,17 @@ impl<'de> Deserialize<'de> for Decimal {
 /// Appends `value` in decimal digits (as `u64`'s `Display` and serde_json write it), without
 /// the formatting machinery: one byte for a digit (the usual storage number, tariff or subunit),
 /// else two digits per step from a table.
+#[inline]
 pub(crate) fn write_uint(out: &mut Vec<u8>, value: u64) {
     if value < 10 {
         out.push(b'0' + value as u8);
-        return;
+    } else {
+        write_long_uint(out, value);
     }
+}
+
+/// [`write_uint`] for two digits or more.
+fn write_long_uint(out: &mut Vec<u8>, value: u64) {
     let mut digits = [0u8; 20];
     let start = uint_digits(value, &mut digits);
     out.extend_from_slice(&digits[start..]);

@@ -422,19 +422,17 @@ impl Value {
                 out.push(b'"');
             }
         }
-        let strings = [
-            (&br#","unit":""#[..], &self.unit),
-            (br#","time":""#, &self.time),
-            (br#","quantity":""#, &self.quantity),
-            (br#","function":""#, &self.function),
-        ];
-        for (key, value) in strings {
+        let mut string = |key: &[u8], value: Option<&str>| {
             if let Some(v) = value {
                 out.extend_from_slice(key);
                 json_str_body(out, v);
                 out.push(b'"');
             }
-        }
+        };
+        string(br#","unit":""#, self.unit.as_deref());
+        string(br#","time":""#, self.time.as_deref());
+        string(br#","quantity":""#, self.quantity.as_deref());
+        string(br#","function":""#, self.function.as_deref());
         if let Some(storage) = self.storage {
             out.extend_from_slice(br#","storage":"#);
             crate::decimal::write_uint(out, storage);
@@ -465,12 +463,33 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// A JSON string without its quotes (see [`json_str`]).
+/// A JSON string without its quotes (see [`json_str`]): copied whole unless a byte needs
+/// escaping (checked a word at a time: two overlapping words for 4 to 16 bytes, the length of
+/// most ids, units, quantities and functions).
+#[inline]
 fn json_str_body(out: &mut Vec<u8>, s: &str) {
-    if !needs_escape(s.as_bytes()) {
-        out.extend_from_slice(s.as_bytes());
-        return;
+    let b = s.as_bytes();
+    let n = b.len();
+    let lanes = if (8..=16).contains(&n) {
+        escape_lanes(word(&b[..8])) | escape_lanes(word(&b[n - 8..]))
+    } else if (4..8).contains(&n) {
+        let (first, last) = (half_word(&b[..4]), half_word(&b[n - 4..]));
+        escape_lanes(u64::from(first) | u64::from(last) << 32)
+    } else if needs_escape(b) {
+        TOP
+    } else {
+        0
+    };
+    if lanes & TOP == 0 {
+        out.extend_from_slice(b);
+    } else {
+        json_str_escaped(out, s);
     }
+}
+
+/// A JSON string that needs escaping, without its quotes: escaped by serde_json.
+#[cold]
+fn json_str_escaped(out: &mut Vec<u8>, s: &str) {
     let start = out.len();
     json_serde(out, s);
     // serde_json wrote `"…"`: drop the quotes.
@@ -480,21 +499,39 @@ fn json_str_body(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether `s` holds a byte JSON strings must escape ([`ESCAPED`]): eight bytes at a time,
-/// where a control character, `"` or `\\` sets the top bit of its byte in the word (the last
-/// word may overlap the one before), and short strings by table.
-fn needs_escape(s: &[u8]) -> bool {
-    const LANES: u64 = 0x0101_0101_0101_0101;
-    const TOP: u64 = 0x8080_8080_8080_8080;
-    // A byte of zero in `x` sets the top bit of some byte of the result (exact for "any").
+/// One in each byte of a word.
+const LANES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each byte of a word.
+const TOP: u64 = 0x8080_8080_8080_8080;
+
+/// The little-endian word of 8 bytes (any other length reads as zeros, which need escaping).
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    u64::from_le_bytes(<[u8; 8]>::try_from(b).unwrap_or([0; 8]))
+}
+
+/// The little-endian word of 4 bytes (any other length reads as zeros, which need escaping).
+#[inline(always)]
+fn half_word(b: &[u8]) -> u32 {
+    u32::from_le_bytes(<[u8; 4]>::try_from(b).unwrap_or([0; 4]))
+}
+
+/// A word whose byte lanes have their top bit set ([`TOP`]) somewhere if and only if a byte of
+/// `w` is one JSON strings must escape ([`ESCAPED`]): a control character (below 0x20), `"`
+/// or `\\`. Exact for "any", not per lane.
+#[inline(always)]
+fn escape_lanes(w: u64) -> u64 {
+    // A zero byte in `x` sets the top bit of some byte of the result.
     let zero = |x: u64| x.wrapping_sub(LANES) & !x;
-    let flagged = |w: &[u8]| {
-        // A slice of 8 bytes always; anything else counts as needing escape (the slow path).
-        let w = u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or([0; 8]));
-        (w.wrapping_sub(LANES * 0x20) & !w)
-            | zero(w ^ (LANES * u64::from(b'"')))
-            | zero(w ^ (LANES * u64::from(b'\\')))
-    };
+    (w.wrapping_sub(LANES * 0x20) & !w)
+        | zero(w ^ (LANES * u64::from(b'"')))
+        | zero(w ^ (LANES * u64::from(b'\\')))
+}
+
+/// Whether `s` holds a byte JSON strings must escape ([`ESCAPED`]): eight bytes at a time (the
+/// last word may overlap the one before), short strings by table.
+#[inline]
+fn needs_escape(s: &[u8]) -> bool {
     if s.len() < 8 {
         return s
             .iter()
@@ -503,10 +540,10 @@ fn needs_escape(s: &[u8]) -> bool {
     let mut hits = 0;
     let mut words = s.chunks_exact(8);
     for w in &mut words {
-        hits |= flagged(w);
+        hits |= escape_lanes(word(w));
     }
     if !words.remainder().is_empty() {
-        hits |= flagged(&s[s.len() - 8..]);
+        hits |= escape_lanes(word(&s[s.len() - 8..]));
     }
     hits & TOP != 0
 }
