@@ -154,8 +154,10 @@ pub fn decode_stream<R: Read>(
     Ok(summary)
 }
 
-/// The size of the blocks of JSON lines handed to the output: few, large writes.
-const OUT_BLOCK: usize = 64 * 1024;
+/// The size of the blocks of JSON lines handed to the output: few, large writes (1 MiB: an
+/// M-Bus piece of input gives about 1 MB of lines, and 16 times fewer writes than with 64 KiB
+/// take about a fifth of the system time off a 100 MB decode).
+const OUT_BLOCK: usize = 1024 * 1024;
 
 /// Writes the messages as JSON lines ([`Message::write_json`] and a newline) into `block`, a
 /// reused buffer handed to `out` whenever it holds [`OUT_BLOCK`] bytes and at the end (so what
