@@ -259,27 +259,66 @@ impl<'de> Deserialize<'de> for Decimal {
 }
 
 /// Appends `value` in decimal digits (as `u64`'s `Display` and serde_json write it), without
-/// the formatting machinery.
+/// the formatting machinery: one byte for a digit (the usual storage number, tariff or subunit),
+/// else two digits per step from a table.
+#[inline]
 pub(crate) fn write_uint(out: &mut Vec<u8>, value: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut rest = value;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+    if value < 10 {
+        out.push(b'0' + value as u8);
+    } else {
+        write_long_uint(out, value);
     }
-    out.extend_from_slice(&digits[i..]);
+}
+
+/// [`write_uint`] for two digits or more.
+fn write_long_uint(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let start = uint_digits(value, &mut digits);
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// The pairs of decimal digits `00` to `99`.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// Writes the decimal digits of `value` at the end of `buf`; returns the index of the first.
+pub(crate) fn uint_digits(mut value: u64, buf: &mut [u8; 20]) -> usize {
+    let mut i = buf.len();
+    while value >= 100 {
+        let pair = DIGIT_PAIRS[(value % 100) as usize];
+        value /= 100;
+        i -= 2;
+        buf[i] = pair[0];
+        buf[i + 1] = pair[1];
+    }
+    if value >= 10 {
+        let pair = DIGIT_PAIRS[value as usize];
+        i -= 2;
+        buf[i] = pair[0];
+        buf[i + 1] = pair[1];
+    } else {
+        i -= 1;
+        buf[i] = b'0' + value as u8;
+    }
+    i
 }
 
 #[cfg(test)]
 mod test {
     #[test]
     fn write_uint_writes_what_display_writes() {
-        for v in [0, 7, 10, 1_234_567_890, u64::MAX] {
+        let powers = (0..20).flat_map(|k| {
+            let p = 10u64.pow(k);
+            [p - 1, p, p + 1]
+        });
+        for v in (0..=20_000).chain(powers).chain([1_234_567_890, u64::MAX]) {
             let mut out = Vec::new();
             super::write_uint(&mut out, v);
             assert_eq!(out, v.to_string().into_bytes());

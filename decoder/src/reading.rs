@@ -634,41 +634,56 @@ impl Message {
 }
 
 impl Value {
-    /// Appends the value's JSON object (see [`Message::write_json`]).
+    /// Appends the value's JSON object (see [`Message::write_json`]). The keys carry the quotes
+    /// of the strings after them, so a string costs one copy of its bytes.
     fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"id":"#);
-        json_short(out, &self.id);
-        out.extend_from_slice(br#","value":"#);
+        out.extend_from_slice(br#"{"id":""#);
+        json_str_body(out, &self.id);
         match &self.value {
-            Scalar::Number(d) => json_decimal(out, d),
-            Scalar::Text(t) => json_str(out, t),
-        }
-        if let Some(unit) = &self.unit {
-            out.extend_from_slice(br#","unit":"#);
-            json_short(out, unit);
-        }
-        let strings = [
-            (&br#","time":"#[..], self.time.as_deref()),
-            (br#","quantity":"#, self.quantity.as_deref()),
-            (br#","function":"#, self.function.as_deref()),
-        ];
-        for (key, value) in strings {
-            if let Some(v) = value {
-                out.extend_from_slice(key);
-                json_str(out, v);
+            Scalar::Number(d) => {
+                out.extend_from_slice(br#"","value":"#);
+                json_decimal(out, d);
+            }
+            Scalar::Text(t) => {
+                out.extend_from_slice(br#"","value":""#);
+                json_str_body(out, t);
+                out.push(b'"');
             }
         }
-        if let Some(storage) = self.storage {
-            out.extend_from_slice(br#","storage":"#);
-            crate::decimal::write_uint(out, storage);
-        }
-        if let Some(tariff) = self.tariff {
-            out.extend_from_slice(br#","tariff":"#);
-            crate::decimal::write_uint(out, u64::from(tariff));
-        }
-        if let Some(subunit) = self.subunit {
-            out.extend_from_slice(br#","subunit":"#);
-            crate::decimal::write_uint(out, u64::from(subunit));
+        let mut string = |key: &[u8], value: Option<&str>| {
+            if let Some(v) = value {
+                out.extend_from_slice(key);
+                json_str_body(out, v);
+                out.push(b'"');
+            }
+        };
+        string(br#","unit":""#, self.unit.as_deref());
+        string(br#","time":""#, self.time.as_deref());
+        string(br#","quantity":""#, self.quantity.as_deref());
+        string(br#","function":""#, self.function.as_deref());
+        match (self.storage, self.tariff, self.subunit) {
+            // An M-Bus record's usual details, one digit each: one piece with the digits set.
+            (Some(storage @ 0..=9), Some(tariff @ 0..=9), Some(subunit @ 0..=9)) => {
+                let mut piece = *br#","storage":0,"tariff":0,"subunit":0"#;
+                piece[11] = b'0' + storage as u8;
+                piece[22] = b'0' + tariff as u8;
+                piece[34] = b'0' + subunit as u8;
+                out.extend_from_slice(&piece);
+            }
+            (storage, tariff, subunit) => {
+                if let Some(storage) = storage {
+                    out.extend_from_slice(br#","storage":"#);
+                    crate::decimal::write_uint(out, storage);
+                }
+                if let Some(tariff) = tariff {
+                    out.extend_from_slice(br#","tariff":"#);
+                    crate::decimal::write_uint(out, u64::from(tariff));
+                }
+                if let Some(subunit) = subunit {
+                    out.extend_from_slice(br#","subunit":"#);
+                    crate::decimal::write_uint(out, u64::from(subunit));
+                }
+            }
         }
         if self.unverified {
             out.extend_from_slice(br#","unverified":true"#);
@@ -681,33 +696,108 @@ impl Value {
     }
 }
 
-/// [`json_str`] of a [`ShortStr`], from its bytes (no UTF-8 check) unless it needs escaping.
-fn json_short(out: &mut Vec<u8>, s: &ShortStr) {
-    let bytes = s.as_bytes();
-    if bytes.iter().any(|&b| ESCAPED[usize::from(b)]) {
-        json_serde(out, s.as_str());
+/// A JSON string: copied whole when nothing in it needs escaping, else escaped by serde_json.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    json_str_body(out, s);
+    out.push(b'"');
+}
+
+/// A JSON string without its quotes (see [`json_str`]): copied whole unless a byte needs
+/// escaping (checked a word at a time). Strings of 8 to 16 bytes (most ids, quantities and
+/// functions) are checked as two overlapping words and copied as one 16-byte piece put
+/// together from them and cut to length: fixed-size copies, no call to `memcpy`.
+#[inline]
+fn json_str_body(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let n = b.len();
+    if (8..=16).contains(&n) {
+        let (first, last) = (word(&b[..8]), word(&b[n - 8..]));
+        if (escape_lanes(first) | escape_lanes(last)) & TOP == 0 {
+            let mut piece = [0u8; 16];
+            piece[..8].copy_from_slice(&first.to_le_bytes());
+            piece[n - 8..n].copy_from_slice(&last.to_le_bytes());
+            let start = out.len();
+            out.extend_from_slice(&piece);
+            out.truncate(start + n);
+            return;
+        }
     } else {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
+        let lanes = if (4..8).contains(&n) {
+            let (first, last) = (half_word(&b[..4]), half_word(&b[n - 4..]));
+            escape_lanes(u64::from(first) | u64::from(last) << 32)
+        } else if needs_escape(b) {
+            TOP
+        } else {
+            0
+        };
+        if lanes & TOP == 0 {
+            out.extend_from_slice(b);
+            return;
+        }
+    }
+    json_str_escaped(out, s);
+}
+
+/// A JSON string that needs escaping, without its quotes: escaped by serde_json.
+#[cold]
+fn json_str_escaped(out: &mut Vec<u8>, s: &str) {
+    let start = out.len();
+    json_serde(out, s);
+    // serde_json wrote `"…"`: drop the quotes.
+    if out.len() >= start + 2 && out[start] == b'"' && out.last() == Some(&b'"') {
+        out.pop();
+        out.remove(start);
     }
 }
 
-/// A JSON string: copied whole when nothing in it needs escaping, else escaped by serde_json.
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    // No early exit: the fold over the bytes vectorises.
-    let plain = !s
-        .bytes()
-        .fold(false, |bad, b| bad | ESCAPED[usize::from(b)]);
-    if plain {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        json_serde(out, s);
+/// One in each byte of a word.
+const LANES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each byte of a word.
+const TOP: u64 = 0x8080_8080_8080_8080;
+
+/// The little-endian word of 8 bytes (any other length reads as zeros, which need escaping).
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    u64::from_le_bytes(<[u8; 8]>::try_from(b).unwrap_or([0; 8]))
+}
+
+/// The little-endian word of 4 bytes (any other length reads as zeros, which need escaping).
+#[inline(always)]
+fn half_word(b: &[u8]) -> u32 {
+    u32::from_le_bytes(<[u8; 4]>::try_from(b).unwrap_or([0; 4]))
+}
+
+/// A word whose byte lanes have their top bit set ([`TOP`]) somewhere if and only if a byte of
+/// `w` is one JSON strings must escape ([`ESCAPED`]): a control character (below 0x20), `"`
+/// or `\\`. Exact for "any", not per lane.
+#[inline(always)]
+fn escape_lanes(w: u64) -> u64 {
+    // A zero byte in `x` sets the top bit of some byte of the result.
+    let zero = |x: u64| x.wrapping_sub(LANES) & !x;
+    (w.wrapping_sub(LANES * 0x20) & !w)
+        | zero(w ^ (LANES * u64::from(b'"')))
+        | zero(w ^ (LANES * u64::from(b'\\')))
+}
+
+/// Whether `s` holds a byte JSON strings must escape ([`ESCAPED`]): eight bytes at a time (the
+/// last word may overlap the one before), short strings by table.
+#[inline]
+fn needs_escape(s: &[u8]) -> bool {
+    if s.len() < 8 {
+        return s
+            .iter()
+            .fold(false, |bad, &b| bad | ESCAPED[usize::from(b)]);
     }
+    let mut hits = 0;
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        hits |= escape_lanes(word(w));
+    }
+    if !words.remainder().is_empty() {
+        hits |= escape_lanes(word(&s[s.len() - 8..]));
+    }
+    hits & TOP != 0
 }
 
 /// The bytes JSON strings must escape: control characters, `"` and `\\`.
@@ -723,8 +813,11 @@ const ESCAPED: [bool; 256] = {
     table
 };
 
-/// A number: integers (exponent 0, within `i64`) directly, anything else as serde_json writes
-/// [`Decimal`]'s `Serialize` (normalised integer, else the nearest double).
+/// A number as serde_json writes [`Decimal`]'s `Serialize`: the normalised integer when it
+/// fits `i64`, else the nearest double in its shortest round-tripping form. Written directly
+/// for such integers and for up to 15 significant digits in the range serde_json prints without
+/// an exponent (such a decimal is exactly the shortest form of its nearest double, since two
+/// decimals of up to 15 digits never share a double); anything else through serde_json.
 fn json_decimal(out: &mut Vec<u8>, d: &Decimal) {
     if d.exponent() == 0 {
         if let Ok(m) = i64::try_from(d.mantissa()) {
@@ -733,6 +826,46 @@ fn json_decimal(out: &mut Vec<u8>, d: &Decimal) {
             }
             crate::decimal::write_uint(out, m.unsigned_abs());
             return;
+        }
+    }
+    let n = d.normalized();
+    if let Ok(m) = i64::try_from(n.mantissa()) {
+        let e = n.exponent();
+        let digits_max = 1_000_000_000_000_000; // 15 digits
+        if e >= 0 {
+            if let Some(v) = 10i64
+                .checked_pow(e.unsigned_abs())
+                .and_then(|p| m.checked_mul(p))
+            {
+                if v < 0 {
+                    out.push(b'-');
+                }
+                crate::decimal::write_uint(out, v.unsigned_abs());
+                return;
+            }
+        } else if m.unsigned_abs() < digits_max {
+            let mut buf = [0u8; 20];
+            let first = crate::decimal::uint_digits(m.unsigned_abs(), &mut buf);
+            let digits = &buf[first..];
+            // The power of ten of the first digit: serde_json prints -5..=15 without exponent.
+            let lead = digits.len() as i32 - 1 + e;
+            if (-5..=15).contains(&lead) {
+                if m < 0 {
+                    out.push(b'-');
+                }
+                if lead >= 0 {
+                    // e < 0: at least one digit after the point.
+                    let (int, frac) = digits.split_at(lead as usize + 1);
+                    out.extend_from_slice(int);
+                    out.push(b'.');
+                    out.extend_from_slice(frac);
+                } else {
+                    out.extend_from_slice(b"0.");
+                    out.extend_from_slice(&b"0000"[..(-lead - 1) as usize]);
+                    out.extend_from_slice(digits);
+                }
+                return;
+            }
         }
     }
     json_serde(out, d);
@@ -787,6 +920,78 @@ mod test {
         );
     }
 
+    /// Numbers are written exactly as serde_json writes `Decimal`: integers and fractions of
+    /// every length and sign, around each edge of the direct path (15 digits, the exponents
+    /// serde_json prints without `e`, `i64`).
+    #[test]
+    fn json_decimal_is_serde_json() {
+        let mut mantissas: Vec<i128> = vec![0, 1, 5, 9, 10, 12, 100, 101, 1200, 54321];
+        for k in 1..=38u32 {
+            let p = 10i128.pow(k);
+            mantissas.extend([p - 1, p, p + 1, p / 3, 7 * (p / 10) + 3]);
+        }
+        mantissas.extend([
+            i128::from(i64::MAX),
+            i128::from(i64::MIN),
+            i128::MAX,
+            i128::MIN,
+        ]);
+        // A fixed pseudo-random sequence (xorshift) for mantissas of every length.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 19) as u32 + 1;
+            mantissas.push(i128::from(x % 10u64.pow(digits)));
+        }
+        let mut checked = 0;
+        for &m in &mantissas {
+            for e in -30..=30 {
+                for sign in [1, -1] {
+                    let Some(m) = m.checked_mul(sign) else {
+                        continue;
+                    };
+                    let d = Decimal::new(m, e);
+                    let mut out = Vec::new();
+                    json_decimal(&mut out, &d);
+                    let serde = serde_json::to_string(&d).expect("serialises");
+                    assert_eq!(String::from_utf8_lossy(&out), serde, "{m}e{e}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 300_000);
+    }
+
+    /// Strings are copied as they are exactly when serde_json would not escape them, whatever
+    /// their length and wherever the byte to escape lies (the word-wise test).
+    #[test]
+    fn json_str_is_serde_json() {
+        let plain = "abcdefghijklmnopqrstuvwxyz0123456789 é°ÿ\u{7f}";
+        for len in 0..=40 {
+            let base: String = plain.chars().cycle().take(len).collect();
+            let mut out = Vec::new();
+            json_str(&mut out, &base);
+            assert_eq!(
+                out,
+                serde_json::to_string(&base).expect("json").into_bytes()
+            );
+            for at in 0..len {
+                for bad in ['"', '\\', '\u{0}', '\n', '\u{1f}'] {
+                    let mut chars: Vec<char> = base.chars().collect();
+                    chars[at] = bad;
+                    let s: String = chars.into_iter().collect();
+                    let mut out = Vec::new();
+                    json_str(&mut out, &s);
+                    assert_eq!(out, serde_json::to_string(&s).expect("json").into_bytes());
+                    assert!(needs_escape(s.as_bytes()), "{s:?}");
+                }
+            }
+            assert!(!needs_escape(base.as_bytes()), "{base:?}");
+        }
+    }
+
     /// `write_json` gives exactly serde_json's bytes, for every field present or absent and
     /// strings that need escaping.
     #[test]
@@ -826,6 +1031,17 @@ mod test {
                 0,
                 u32::MAX,
             ));
+        for (storage, tariff, subunit) in [(0, 0, 0), (9, 5, 1), (1, 10, 0), (10, 0, 9), (3, 2, 11)]
+        {
+            r.values
+                .push(Value::number("g", Decimal::from_int(1), Some("Wh")).record(
+                    "Energy",
+                    "instantaneous",
+                    storage,
+                    tariff,
+                    subunit,
+                ));
+        }
         let mut with_all = r.clone();
         with_all.meter_id = Some("E004\"".into());
         with_all.time = Some("t".into());

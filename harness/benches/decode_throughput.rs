@@ -11,7 +11,9 @@
 //! Prints messages per second of both, the ratio (target ≥ 80 %) and the peak resident set of
 //! the `meterlab decode` process (`VmHWM`, sampled while it runs; it must not grow with the
 //! file). `cargo bench -p meterlab-harness --bench decode_throughput`; `METERLAB_BENCH_MB=N`
-//! sets the capture size (default 100; `cargo test --benches` uses 2).
+//! sets the capture size (default 100; `cargo test --benches` uses 2); `METERLAB_BENCH_ONLY=mbus`
+//! (a protocol name) runs one protocol only, e.g. under callgrind; `METERLAB_BENCH_KEEP=DIR`
+//! writes the captures and outputs into `DIR` and keeps them (to profile `meterlab decode` alone).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -141,11 +143,18 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if testing { 2 } else { 100 });
-    let dir = std::env::temp_dir().join(format!("meterlab-decode-bench-{}", std::process::id()));
+    let keep = std::env::var_os("METERLAB_BENCH_KEEP").map(PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("meterlab-decode-bench-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let mut failed = false;
     println!("meterlab decode vs in process, {mb} MB raw captures (messages per second):");
+    let only = std::env::var("METERLAB_BENCH_ONLY").ok();
     for c in captures() {
+        if only.as_deref().is_some_and(|p| p != c.protocol) {
+            continue;
+        }
         let rounds = (mb * 1_000_000).div_ceil(c.round.len());
         let bytes = c.round.repeat(rounds);
         let expected = rounds * c.per_round;
@@ -213,11 +222,15 @@ fn main() {
             100.0 * b / a,
             peak
         );
-        for f in [&input, &output] {
-            let _ = std::fs::remove_file(f);
+        if keep.is_none() {
+            for f in [&input, &output] {
+                let _ = std::fs::remove_file(f);
+            }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     if failed {
         std::process::exit(1);
     }

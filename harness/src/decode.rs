@@ -79,6 +79,7 @@ pub fn decode_stream<R: Read>(
     let mut first = Vec::new();
     let mut decoder: Option<Box<dyn StreamDecoder + Send>> = None;
     let mut messages = Vec::new();
+    let mut block = Vec::with_capacity(OUT_BLOCK);
     let start = |bytes: &[u8],
                  out: &mut dyn Write,
                  summary: &mut DecodeSummary|
@@ -117,7 +118,7 @@ pub fn decode_stream<R: Read>(
                     }
                 };
                 d.finish(&mut messages);
-                write_messages(&mut messages, out, &mut summary)?;
+                write_messages(&mut messages, &mut block, out, &mut summary)?;
                 return Err(e.into());
             }
         };
@@ -133,7 +134,8 @@ pub fn decode_stream<R: Read>(
                 }
             }
         }
-        write_messages(&mut messages, out, &mut summary)?;
+        reader.recycle(chunk);
+        write_messages(&mut messages, &mut block, out, &mut summary)?;
     }
     summary.ignored_lines = reader.ignored_lines();
     if summary.bytes == 0 {
@@ -148,28 +150,41 @@ pub fn decode_stream<R: Read>(
         }
     };
     d.finish(&mut messages);
-    write_messages(&mut messages, out, &mut summary)?;
+    write_messages(&mut messages, &mut block, out, &mut summary)?;
     Ok(summary)
 }
 
-/// Writes the messages as JSON lines ([`Message::write_json`] and a newline), each into one
-/// reused buffer handed to `out` in one write: no allocation per line, no formatting layer
-/// (issue #15: `decode` at the decoder's own rate).
+/// The size of the blocks of JSON lines handed to the output: few, large writes (1 MiB: an
+/// M-Bus piece of input gives about 1 MB of lines, and 16 times fewer writes than with 64 KiB
+/// take about a fifth of the system time off a 100 MB decode).
+const OUT_BLOCK: usize = 1024 * 1024;
+
+/// Writes the messages as JSON lines ([`Message::write_json`] and a newline) into `block`, a
+/// reused buffer handed to `out` whenever it holds [`OUT_BLOCK`] bytes and at the end (so what
+/// one input piece gave is out before the next is read): no allocation per line, no formatting
+/// layer and no copy through a small buffer (issue #15: `decode` at the decoder's own rate).
+/// Memory stays bounded by one block and the largest line.
 fn write_messages(
     messages: &mut Vec<Message>,
+    block: &mut Vec<u8>,
     out: &mut dyn Write,
     summary: &mut DecodeSummary,
 ) -> Result<(), DecodeError> {
-    let mut line = Vec::with_capacity(4096);
     for m in messages.drain(..) {
         summary.messages += 1;
         if matches!(m, Message::Error { .. }) {
             summary.errors += 1;
         }
-        line.clear();
-        m.write_json(&mut line);
-        line.push(b'\n');
-        out.write_all(&line).map_err(DecodeError::Write)?;
+        m.write_json(block);
+        block.push(b'\n');
+        if block.len() >= OUT_BLOCK {
+            out.write_all(block).map_err(DecodeError::Write)?;
+            block.clear();
+        }
+    }
+    if !block.is_empty() {
+        out.write_all(block).map_err(DecodeError::Write)?;
+        block.clear();
     }
     Ok(())
 }

@@ -684,6 +684,16 @@ impl<R: Read> StreamReader<R> {
         self.sink.ignored_lines
     }
 
+    /// Gives back a piece [`Self::next_chunk`] returned, once used: the next piece is converted
+    /// into its allocation, so that reading costs no allocation and no free of a window-sized
+    /// block per piece (freeing one makes glibc consolidate its small-block bins).
+    pub fn recycle(&mut self, mut chunk: Vec<u8>) {
+        if self.sink.bytes.is_empty() && chunk.capacity() > self.sink.bytes.capacity() {
+            chunk.clear();
+            self.sink.bytes = chunk;
+        }
+    }
+
     /// The next converted piece (possibly empty), or `None` at the end of the input.
     pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, CaptureError> {
         if let Some(window) = self.window.take() {
