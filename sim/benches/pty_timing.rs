@@ -438,18 +438,9 @@ mod timing {
         let mut gaps: Vec<Gaps> = readers.iter().map(|_| Gaps::new(char_ns)).collect();
         let mut buf = [0u8; 4096];
         while !stop.load(Ordering::Relaxed) {
-            let mut fds: Vec<PollFd<'_>> = readers
-                .iter()
-                .map(|r| PollFd::new(r.as_fd(), PollFlags::POLLIN))
-                .collect();
-            if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+            let Some(ready) = readable(&readers) else {
                 continue;
-            }
-            let ready: Vec<bool> = fds
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
-                .collect();
-            drop(fds);
+            };
             for ((r, g), ready) in readers.iter_mut().zip(gaps.iter_mut()).zip(ready) {
                 if ready {
                     if let Ok(n) = r.read(&mut buf) {
@@ -462,6 +453,22 @@ mod timing {
         for g in gaps {
             e.extend(g.errors);
         }
+    }
+
+    /// Waits up to 20 ms for any of `files` to become readable: which are, or `None` when none.
+    fn readable<F: AsFd>(files: &[F]) -> Option<Vec<bool>> {
+        let mut fds: Vec<PollFd<'_>> = files
+            .iter()
+            .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+            return None;
+        }
+        Some(
+            fds.iter()
+                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+                .collect(),
+        )
     }
 
     /// The slave end of a pty as a file for nonblocking reads after `poll`, in raw mode at the
@@ -648,18 +655,9 @@ mod timing {
                 let mut received = 0u64;
                 let mut buf = [0u8; 4096];
                 while !stop.load(Ordering::Relaxed) {
-                    let mut fds: Vec<PollFd<'_>> = clients
-                        .iter()
-                        .map(|c| PollFd::new(c.as_fd(), PollFlags::POLLIN))
-                        .collect();
-                    if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+                    let Some(ready) = readable(&clients) else {
                         continue;
-                    }
-                    let ready: Vec<bool> = fds
-                        .iter()
-                        .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
-                        .collect();
-                    drop(fds);
+                    };
                     for (c, ready) in clients.iter_mut().zip(ready) {
                         if ready {
                             if let Ok(n) = c.read(&mut buf) {
