@@ -498,65 +498,53 @@ fn compare(name: &str, per_call: usize, ours: &mut dyn FnMut(), peer: &mut dyn F
     );
 }
 
+/// [`compare`] of `ours` and `peer` applied to each of `items` in turn.
+fn compare_each<A, B>(name: &str, items: &[Vec<u8>], ours: fn(&[u8]) -> A, peer: fn(&[u8]) -> B) {
+    compare(
+        name,
+        items.len(),
+        &mut || {
+            for i in items {
+                black_box(ours(black_box(i)));
+            }
+        },
+        &mut || {
+            for i in items {
+                black_box(peer(black_box(i)));
+            }
+        },
+    );
+}
+
 fn ratios() {
     println!("\nSame telegrams, best of 6 alternating rounds (messages per second):");
     let ts = dsmr_telegrams();
-    compare(
-        &format!("DSMR parse ({} tel.)", ts.len()),
-        ts.len(),
-        &mut || {
-            for t in &ts {
-                black_box(ours_dsmr_parse(black_box(t)));
-            }
-        },
-        &mut || {
-            for t in &ts {
-                black_box(dsmr5_decode(black_box(t)));
-            }
-        },
+    let n = ts.len();
+    compare_each(
+        &format!("DSMR parse ({n} tel.)"),
+        &ts,
+        ours_dsmr_parse,
+        dsmr5_decode,
     );
-    compare(
-        &format!("DSMR readings ({} t.)", ts.len()),
-        ts.len(),
-        &mut || {
-            for t in &ts {
-                black_box(ours_dsmr(black_box(t)));
-            }
-        },
-        &mut || {
-            for t in &ts {
-                black_box(dsmr5_decode(black_box(t)));
-            }
-        },
+    compare_each(
+        &format!("DSMR readings ({n} t.)"),
+        &ts,
+        ours_dsmr,
+        dsmr5_decode,
     );
     let fs = mbus_frames();
-    compare(
-        &format!("M-Bus parse ({} fr.)", fs.len()),
-        fs.len(),
-        &mut || {
-            for f in &fs {
-                black_box(ours_mbus_parse(black_box(f)));
-            }
-        },
-        &mut || {
-            for f in &fs {
-                black_box(mbp_parse(black_box(f)));
-            }
-        },
+    let n = fs.len();
+    compare_each(
+        &format!("M-Bus parse ({n} fr.)"),
+        &fs,
+        ours_mbus_parse,
+        mbp_parse,
     );
-    compare(
-        &format!("M-Bus full ({} fr.)", fs.len()),
-        fs.len(),
-        &mut || {
-            for f in &fs {
-                black_box(ours_mbus_full(black_box(f)));
-            }
-        },
-        &mut || {
-            for f in &fs {
-                black_box(mbp_full(black_box(f)));
-            }
-        },
+    compare_each(
+        &format!("M-Bus full ({n} fr.)"),
+        &fs,
+        ours_mbus_full,
+        mbp_full,
     );
     let k = kaifa();
     compare(

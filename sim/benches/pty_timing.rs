@@ -645,7 +645,7 @@ mod timing {
             let _ = c.set_nonblocking(true);
         }
         let stop = AtomicBool::new(false);
-        let scheduling = fleet::Scheduling::per_core();
+        let scheduling = fleet::Scheduling::new(false);
         let threads = scheduling.threads;
         let started = Instant::now();
         let (summaries, received) = std::thread::scope(|s| {

@@ -60,20 +60,12 @@ pub struct Scheduling {
 }
 
 impl Scheduling {
-    /// A thread per core, at normal priority.
-    pub fn per_core() -> Self {
-        Scheduling {
-            threads: cores(),
-            realtime: false,
-        }
-    }
-
     /// At normal priority a thread per core; at real-time priority one core fewer (at least
     /// one thread). Real-time threads come before everything else on their cores, so a core is
     /// left to the readers and to the kernel's own work for each character (a pty hands its
     /// bytes to the reader's side in a kernel worker thread at normal priority): on this
-    /// project's 2-core machine one real-time scheduler keeps 36 meters at 115200 baud within
-    /// a character time, two kept one (`docs/timing.md`).
+    /// project's 2-core machine one real-time scheduler writes the characters of 28–36 meters
+    /// at 115200 baud within a character time, two threads those of one (`docs/timing.md`).
     pub fn new(realtime: bool) -> Self {
         let threads = if realtime {
             cores().saturating_sub(1).max(1)
