@@ -278,7 +278,7 @@ fn write_long_uint(out: &mut Vec<u8>, value: u64) {
 }
 
 /// The pairs of decimal digits `00` to `99`.
-const DIGIT_PAIRS: [[u8; 2]; 100] = {
+pub(crate) const DIGIT_PAIRS: [[u8; 2]; 100] = {
     let mut t = [[0u8; 2]; 100];
     let mut i = 0;
     while i < 100 {

@@ -160,8 +160,8 @@ fn digit(value: u16) -> u8 {
 
 /// Writes `value` (below 100) as two ASCII digits at `text[at..at + 2]`.
 fn two_digits(text: &mut [u8], at: usize, value: u8) {
-    text[at] = b'0' + value / 10 % 10;
-    text[at + 1] = b'0' + value % 10;
+    let pair = crate::decimal::DIGIT_PAIRS[usize::from(value % 100)];
+    text[at..at + 2].copy_from_slice(&pair);
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
