@@ -579,7 +579,52 @@ fn ratios() {
     );
 }
 
+/// `METERLAB_PEERS_PROFILE=ROW`: runs only ours on one row for about four seconds, no timing,
+/// for a profiler (`perf record`, `valgrind --tool=callgrind`): `dsmr` (to readings),
+/// `dsmr-parse`, `mbus` (full), `mbus-parse`, `dlms` (to the reading), `dlms-apdu`, `dlms-all`.
+fn profile(row: &str) {
+    fn consume<T>(t: T) {
+        black_box(t);
+    }
+    let (ts, fs, k) = (dsmr_telegrams(), mbus_frames(), kaifa());
+    let mut run: Box<dyn FnMut()> = match row {
+        "dsmr" => Box::new(|| ts.iter().for_each(|t| consume(black_box(ours_dsmr(t))))),
+        "dsmr-parse" => Box::new(|| {
+            ts.iter()
+                .for_each(|t| consume(black_box(ours_dsmr_parse(t))))
+        }),
+        "mbus" => Box::new(|| {
+            fs.iter()
+                .for_each(|f| consume(black_box(ours_mbus_full(f))))
+        }),
+        "mbus-parse" => Box::new(|| {
+            fs.iter()
+                .for_each(|f| consume(black_box(ours_mbus_parse(f))))
+        }),
+        "dlms" => Box::new(|| consume(black_box(ours_dlms(black_box(&k.bytes), &k.keys)))),
+        "dlms-apdu" => {
+            Box::new(|| consume(black_box(ours_dlms_parse(black_box(&k.bytes), &k.keys))))
+        }
+        "dlms-all" => Box::new(|| {
+            consume(black_box(ours_dlms_parse_with(
+                black_box(&k.bytes),
+                &k.keys,
+                true,
+            )))
+        }),
+        other => panic!("METERLAB_PEERS_PROFILE: no row {other:?}"),
+    };
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(4) {
+        run();
+    }
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("METERLAB_PEERS_PROFILE") {
+        profile(&which);
+        return;
+    }
     // Both sides must read the same data before anything is timed.
     let k = kaifa();
     let (theirs, ours) = (

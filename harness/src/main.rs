@@ -497,8 +497,9 @@ fn decode(args: DecodeArgs) -> Result<u8> {
         header: args.json,
         ignore_crc: args.ignore_crc,
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Unlocked (the writer thread takes the lock per block of lines), unbuffered (the lines
+    // come in blocks of 1 MiB).
+    let mut out = std::io::stdout();
     let result = decode_stream(&mut reader, &options, &mut out);
     out.flush().context("cannot write to standard output")?;
     if reader.ignored_lines() > 0 {
