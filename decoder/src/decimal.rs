@@ -13,10 +13,40 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A decimal number `mantissa × 10^exponent`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Decimal {
-    mantissa: i128,
+    mantissa: Mantissa,
     exponent: i32,
+}
+
+/// An `i128` in two 64-bit halves: aligned to 8 bytes, so a [`Decimal`] takes 24 bytes, not
+/// 32 (every value of a reading holds one; issue #15).
+#[derive(Clone, Copy)]
+struct Mantissa {
+    low: u64,
+    high: i64,
+}
+
+impl Mantissa {
+    const fn new(m: i128) -> Self {
+        Mantissa {
+            low: m as u64,
+            high: (m >> 64) as i64,
+        }
+    }
+
+    const fn get(self) -> i128 {
+        ((self.high as i128) << 64) | self.low as i128
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decimal")
+            .field("mantissa", &self.mantissa())
+            .field("exponent", &self.exponent)
+            .finish()
+    }
 }
 
 /// The text was not a decimal number.
@@ -27,7 +57,10 @@ pub struct DecimalError(pub String);
 impl Decimal {
     /// The number `mantissa × 10^exponent`.
     pub const fn new(mantissa: i128, exponent: i32) -> Self {
-        Decimal { mantissa, exponent }
+        Decimal {
+            mantissa: Mantissa::new(mantissa),
+            exponent,
+        }
     }
 
     /// An integer.
@@ -36,8 +69,8 @@ impl Decimal {
     }
 
     /// The mantissa as written (not normalised).
-    pub fn mantissa(&self) -> i128 {
-        self.mantissa
+    pub const fn mantissa(&self) -> i128 {
+        self.mantissa.get()
     }
 
     /// The exponent as written (not normalised).
@@ -47,11 +80,11 @@ impl Decimal {
 
     /// The same number with trailing zeros of the mantissa moved into the exponent.
     pub fn normalized(self) -> Self {
-        if self.mantissa == 0 {
+        if self.mantissa() == 0 {
             return Decimal::new(0, 0);
         }
         // 64-bit division is far cheaper than 128-bit: use it whenever the mantissa fits.
-        if let Ok(mut m) = i64::try_from(self.mantissa) {
+        if let Ok(mut m) = i64::try_from(self.mantissa()) {
             let mut e = self.exponent;
             while m % 10 == 0 {
                 m /= 10;
@@ -59,7 +92,7 @@ impl Decimal {
             }
             return Decimal::new(i128::from(m), e);
         }
-        let (mut m, mut e) = (self.mantissa, self.exponent);
+        let (mut m, mut e) = (self.mantissa(), self.exponent);
         while m % 10 == 0 {
             m /= 10;
             e += 1;
@@ -69,7 +102,7 @@ impl Decimal {
 
     /// Multiplies by `10^scaler` (DLMS scaler, M-Bus VIF exponent).
     pub fn scaled(self, scaler: i32) -> Self {
-        Decimal::new(self.mantissa, self.exponent.saturating_add(scaler))
+        Decimal::new(self.mantissa(), self.exponent.saturating_add(scaler))
     }
 
     /// The nearest `f64`.
@@ -80,8 +113,8 @@ impl Decimal {
             1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
         ];
-        if self.mantissa.unsigned_abs() < 1 << 53 {
-            let m = self.mantissa as f64;
+        if self.mantissa().unsigned_abs() < 1 << 53 {
+            let m = self.mantissa() as f64;
             let e = self.exponent.unsigned_abs() as usize;
             if let Some(&p) = POW10.get(e) {
                 return if self.exponent < 0 { m / p } else { m * p };
@@ -104,7 +137,7 @@ impl Decimal {
 impl PartialEq for Decimal {
     fn eq(&self, other: &Self) -> bool {
         let (a, b) = (self.normalized(), other.normalized());
-        a.mantissa == b.mantissa && a.exponent == b.exponent
+        a.mantissa() == b.mantissa() && a.exponent == b.exponent
     }
 }
 
@@ -119,14 +152,14 @@ impl PartialOrd for Decimal {
 impl Ord for Decimal {
     fn cmp(&self, other: &Self) -> Ordering {
         let (a, b) = (self.normalized(), other.normalized());
-        if a.mantissa.signum() != b.mantissa.signum() {
-            return a.mantissa.signum().cmp(&b.mantissa.signum());
+        if a.mantissa().signum() != b.mantissa().signum() {
+            return a.mantissa().signum().cmp(&b.mantissa().signum());
         }
         // Bring both to the smaller exponent; fall back to f64 if that would overflow.
         let e = a.exponent.min(b.exponent);
         let scale = |d: Decimal| -> Option<i128> {
             let shift = u32::try_from(d.exponent - e).ok()?;
-            d.mantissa.checked_mul(10i128.checked_pow(shift)?)
+            d.mantissa().checked_mul(10i128.checked_pow(shift)?)
         };
         match (scale(a), scale(b)) {
             (Some(x), Some(y)) => x.cmp(&y),
@@ -141,8 +174,8 @@ impl Ord for Decimal {
 impl fmt::Display for Decimal {
     /// Plain decimal notation, no exponent: `4.426`, `-0.07`, `1200`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let negative = self.mantissa < 0;
-        let digits = self.mantissa.unsigned_abs().to_string();
+        let negative = self.mantissa() < 0;
+        let digits = self.mantissa().unsigned_abs().to_string();
         let sign = if negative { "-" } else { "" };
         if self.exponent >= 0 {
             let zeros = "0".repeat(self.exponent as usize);
@@ -225,7 +258,7 @@ impl Serialize for Decimal {
         if n.exponent >= 0 {
             if let Some(v) = 10i128
                 .checked_pow(n.exponent as u32)
-                .and_then(|p| n.mantissa.checked_mul(p))
+                .and_then(|p| n.mantissa().checked_mul(p))
             {
                 if let Ok(v) = i64::try_from(v) {
                     return serializer.serialize_i64(v);

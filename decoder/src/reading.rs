@@ -280,46 +280,133 @@ impl<'de> Deserialize<'de> for ShortStr {
 }
 
 /// One register value of a reading.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialised flat (`docs/reading-format.md`): the M-Bus details held in [`Value::record`]
+/// appear as the keys `quantity`, `function`, `storage`, `tariff` and `subunit` of the value.
+/// They are held apart, behind one pointer, because DSMR, DLMS and IEC values never have them
+/// and a decoder builds and moves a value per register (issue #15: a value of 224 bytes, most
+/// of them M-Bus fields that were always empty elsewhere, was a large part of what a DSMR or
+/// DLMS reading costs).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "ValueFields")]
 pub struct Value {
     /// Full OBIS id `A-B:C.D.E*F` for DSMR, DLMS and IEC 62056-21.
     pub id: ShortStr,
     /// The value with any scaler applied.
     pub value: Scalar,
     /// Unit as the meter names it (`kWh`, `m3`, `V`); absent when the meter sent none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<ShortStr>,
     /// The value's own capture time (RFC 3339), where the meter sends one: the gas reading
     /// of an M-Bus channel, an entry of a power-failure log, a monthly peak.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    /// M-Bus: the record's quantity as libmbus's normalized output names it (`Energy`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<String>,
-    /// M-Bus: `instantaneous`, `maximum`, `minimum` or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    /// M-Bus: storage number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage: Option<u64>,
-    /// M-Bus: tariff.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tariff: Option<u32>,
-    /// M-Bus: subunit (device).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subunit: Option<u32>,
+    /// M-Bus: the record's details; `None` when it has none (then no details are set: a
+    /// [`RecordDetails`] with every field `None` is not kept).
+    pub record: Option<Box<RecordDetails>>,
     /// The value comes from a message whose integrity check failed and that was decoded anyway
     /// on request (`meterlab decode --ignore-crc`): it may be wrong. Never set by default.
-    #[serde(default, skip_serializing_if = "is_false")]
     pub unverified: bool,
     /// DLMS: the COSEM attribute the value is, when a self-describing push names one other
     /// than 2 (the value attribute of Data, Register and most classes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<i8>,
 }
 
-fn is_false(b: &bool) -> bool {
-    !*b
+/// An M-Bus data record's details (EN 13757-3 §6.3: the DIF's function field and storage
+/// number, the DIFEs' tariff and subunit), and its quantity as libmbus's normalized output
+/// names it. The reference decoder sets all five; an external decoder's JSON may give some.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordDetails {
+    /// The record's quantity (`Energy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<ShortStr>,
+    /// `instantaneous`, `maximum`, `minimum` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<ShortStr>,
+    /// Storage number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<u64>,
+    /// Tariff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff: Option<u32>,
+    /// Subunit (device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subunit: Option<u32>,
+}
+
+impl RecordDetails {
+    fn is_empty(&self) -> bool {
+        *self == RecordDetails::default()
+    }
+}
+
+/// A [`Value`] as its JSON has it: every key at one level.
+#[derive(Deserialize)]
+struct ValueFields {
+    id: ShortStr,
+    value: Scalar,
+    #[serde(default)]
+    unit: Option<ShortStr>,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(flatten)]
+    record: RecordDetails,
+    #[serde(default)]
+    unverified: bool,
+    #[serde(default)]
+    attribute: Option<i8>,
+}
+
+impl From<ValueFields> for Value {
+    fn from(f: ValueFields) -> Self {
+        Value {
+            id: f.id,
+            value: f.value,
+            unit: f.unit,
+            time: f.time,
+            record: (!f.record.is_empty()).then(|| Box::new(f.record)),
+            unverified: f.unverified,
+            attribute: f.attribute,
+        }
+    }
+}
+
+impl Serialize for Value {
+    /// The keys in the order of [`Value::write_json`], absent ones left out.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("value", &self.value)?;
+        if let Some(unit) = &self.unit {
+            map.serialize_entry("unit", unit)?;
+        }
+        if let Some(time) = &self.time {
+            map.serialize_entry("time", time)?;
+        }
+        if let Some(record) = &self.record {
+            if let Some(quantity) = &record.quantity {
+                map.serialize_entry("quantity", quantity)?;
+            }
+            if let Some(function) = &record.function {
+                map.serialize_entry("function", function)?;
+            }
+            if let Some(storage) = record.storage {
+                map.serialize_entry("storage", &storage)?;
+            }
+            if let Some(tariff) = record.tariff {
+                map.serialize_entry("tariff", &tariff)?;
+            }
+            if let Some(subunit) = record.subunit {
+                map.serialize_entry("subunit", &subunit)?;
+            }
+        }
+        if self.unverified {
+            map.serialize_entry("unverified", &true)?;
+        }
+        if let Some(attribute) = self.attribute {
+            map.serialize_entry("attribute", &attribute)?;
+        }
+        map.end()
+    }
 }
 
 impl Value {
@@ -341,11 +428,7 @@ impl Value {
             value,
             unit,
             time: None,
-            quantity: None,
-            function: None,
-            storage: None,
-            tariff: None,
-            subunit: None,
+            record: None,
             unverified: false,
             attribute: None,
         }
@@ -365,12 +448,39 @@ impl Value {
         tariff: u32,
         subunit: u32,
     ) -> Self {
-        self.quantity = Some(quantity.to_string());
-        self.function = Some(function.to_string());
-        self.storage = Some(storage);
-        self.tariff = Some(tariff);
-        self.subunit = Some(subunit);
+        self.record = Some(Box::new(RecordDetails {
+            quantity: Some(quantity.into()),
+            function: Some(function.into()),
+            storage: Some(storage),
+            tariff: Some(tariff),
+            subunit: Some(subunit),
+        }));
         self
+    }
+
+    /// M-Bus: the record's quantity (`Energy`).
+    pub fn quantity(&self) -> Option<&str> {
+        self.record.as_ref()?.quantity.as_deref()
+    }
+
+    /// M-Bus: the record's function (`instantaneous`, `maximum`, `minimum`, `error`).
+    pub fn function(&self) -> Option<&str> {
+        self.record.as_ref()?.function.as_deref()
+    }
+
+    /// M-Bus: the record's storage number.
+    pub fn storage(&self) -> Option<u64> {
+        self.record.as_ref()?.storage
+    }
+
+    /// M-Bus: the record's tariff.
+    pub fn tariff(&self) -> Option<u32> {
+        self.record.as_ref()?.tariff
+    }
+
+    /// M-Bus: the record's subunit.
+    pub fn subunit(&self) -> Option<u32> {
+        self.record.as_ref()?.subunit
     }
 
     /// The same value with a capture time.
@@ -659,9 +769,9 @@ impl Value {
         };
         string(br#","unit":""#, self.unit.as_deref());
         string(br#","time":""#, self.time.as_deref());
-        string(br#","quantity":""#, self.quantity.as_deref());
-        string(br#","function":""#, self.function.as_deref());
-        match (self.storage, self.tariff, self.subunit) {
+        string(br#","quantity":""#, self.quantity());
+        string(br#","function":""#, self.function());
+        match (self.storage(), self.tariff(), self.subunit()) {
             // An M-Bus record's usual details, one digit each: one piece with the digits set.
             (Some(storage @ 0..=9), Some(tariff @ 0..=9), Some(subunit @ 0..=9)) => {
                 let mut piece = *br#","storage":0,"tariff":0,"subunit":0"#;
@@ -1109,6 +1219,48 @@ mod test {
         buffer[1] = 0xE9;
         assert_eq!(ShortStr::from_ascii_buffer(buffer, 3), "k\u{fffd}h");
         assert_eq!(ShortStr::from_ascii(b"a\xe9"), "a\u{fffd}");
+    }
+
+    /// The M-Bus details are flat keys of the value's JSON: any subset of them reads back into
+    /// `record` (nothing else), none of them leaves it `None`, and what is read is written again
+    /// byte for byte.
+    #[test]
+    fn record_details_are_flat_keys() {
+        let cases = [
+            (r#"{"id":"a","value":1}"#, None),
+            (
+                r#"{"id":"a","value":1,"unit":"Wh","storage":3}"#,
+                Some(RecordDetails {
+                    storage: Some(3),
+                    ..RecordDetails::default()
+                }),
+            ),
+            (
+                r#"{"id":"a","value":"x","time":"t","quantity":"Energy","function":"maximum","storage":0,"tariff":1,"subunit":2,"unverified":true,"attribute":5}"#,
+                Some(RecordDetails {
+                    quantity: Some("Energy".into()),
+                    function: Some("maximum".into()),
+                    storage: Some(0),
+                    tariff: Some(1),
+                    subunit: Some(2),
+                }),
+            ),
+        ];
+        for (json, record) in cases {
+            let v: Value = serde_json::from_str(json).expect(json);
+            assert_eq!(v.record.as_deref(), record.as_ref(), "{json}");
+            assert_eq!(serde_json::to_string(&v).expect("serialised"), json);
+            let mut written = Vec::new();
+            v.write_json(&mut written);
+            assert_eq!(String::from_utf8_lossy(&written), json);
+        }
+        let v: Value =
+            serde_json::from_str(r#"{"id":"a","value":2.5,"tariff":4}"#).expect("a value");
+        assert_eq!(
+            (v.quantity(), v.storage(), v.tariff(), v.subunit()),
+            (None, None, Some(4), None)
+        );
+        assert_eq!(v.value, Scalar::Number(Decimal::new(25, -1)));
     }
 
     #[test]

@@ -184,18 +184,18 @@ fn check_libmbus_record(got: &Value, want: &Yaml) -> Result<(), String> {
     if function == "Manufacturer specific" || function == "More records follow" {
         let wire: String = value.split_whitespace().collect();
         if !got.id.starts_with("manufacturer_data@")
-            || got.quantity.as_deref() != Some("Manufacturer specific")
-            || got.function.as_deref() != Some("instantaneous")
+            || got.quantity() != Some("Manufacturer specific")
+            || got.function() != Some("instantaneous")
             || got.value != Scalar::Text(wire)
         {
             return err("manufacturer data");
         }
         return Ok(());
     }
-    if got.function.as_deref() != Some(function_name(&function)) {
+    if got.function() != Some(function_name(&function)) {
         return err("function");
     }
-    if got.quantity.as_deref() != Some(yaml_str(&want["quantity"]).as_str()) {
+    if got.quantity() != Some(yaml_str(&want["quantity"]).as_str()) {
         return err("quantity");
     }
     // libmbus prints '-' or '' for no unit, and names for dimensionless values where the
@@ -209,13 +209,13 @@ fn check_libmbus_record(got: &Value, want: &Yaml) -> Result<(), String> {
         return err("unit");
     }
     let storage: u64 = yaml_str(&want["storage_number"]).parse().unwrap_or(0);
-    if got.storage != Some(storage) {
+    if got.storage() != Some(storage) {
         return err("storage");
     }
     if !want["tariff"].is_null() {
         let tariff: u32 = yaml_str(&want["tariff"]).parse().expect("tariff");
         let device: u32 = yaml_str(&want["device"]).parse().expect("device");
-        if got.tariff != Some(tariff) || got.subunit != Some(device) {
+        if got.tariff() != Some(tariff) || got.subunit() != Some(device) {
             return err("tariff/device");
         }
     }
@@ -456,9 +456,9 @@ fn check_mbus_parser(v: &Vector, messages: &[Message]) -> Result<(), String> {
             w["device"].as_u64().map(|t| t as u32),
         );
         if !num(g).is_some_and(|n| close(n, value))
-            || g.storage != storage
-            || g.tariff != tariff
-            || g.subunit != device
+            || g.storage() != storage
+            || g.tariff() != tariff
+            || g.subunit() != device
         {
             return Err(format!("record {i}: got {g:?}, want {w:?}"));
         }
@@ -534,10 +534,7 @@ fn regression_ci78_no_header_pymeterbus_index_error() {
     assert_eq!(r.values.len(), 1, "{r:?}");
     // The manufacturer data start at byte 8 of the frame (68 05 05 68 08 00 78 0F | 00).
     assert_eq!(r.values[0].id, "manufacturer_data@8");
-    assert_eq!(
-        r.values[0].quantity.as_deref(),
-        Some("Manufacturer specific")
-    );
+    assert_eq!(r.values[0].quantity(), Some("Manufacturer specific"));
     assert_eq!(r.values[0].value, Scalar::Text("00".into()));
     assert!(!more_records_follow(&frame));
 }

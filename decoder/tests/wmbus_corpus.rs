@@ -174,7 +174,7 @@ fn check_field(r: &Reading, field: &str, want: f64) -> Result<(), String> {
         return Ok(());
     };
     let found = r.values.iter().any(|v| {
-        let unit_ok = v.unit.as_deref() == Some(unit) || v.quantity.as_deref() == Some(unit);
+        let unit_ok = v.unit.as_deref() == Some(unit) || v.quantity() == Some(unit);
         unit_ok && v.id.starts_with('#') && num(v).is_some_and(|x| close(x, want * factor))
     });
     if found {

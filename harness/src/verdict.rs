@@ -394,12 +394,12 @@ fn value_line(v: &Value, normalize: bool) -> String {
         .as_deref()
         .map(|t| format!(" @ {t}"))
         .unwrap_or_default();
-    let record = match (&v.quantity, &v.function) {
+    let record = match (v.quantity(), v.function()) {
         (Some(q), Some(f)) => format!(
             " [{q}, {f}, storage {}, tariff {}, subunit {}]",
-            v.storage.unwrap_or(0),
-            v.tariff.unwrap_or(0),
-            v.subunit.unwrap_or(0)
+            v.storage().unwrap_or(0),
+            v.tariff().unwrap_or(0),
+            v.subunit().unwrap_or(0)
         ),
         _ => String::new(),
     };

@@ -381,11 +381,11 @@ fn check_reading(ci: u8, data: &[u8], reading: &Reading) -> (Vec<Rec>, Option<(u
         let (value, unit, quantity) = read_value(r, msb);
         assert_eq!(v.value, value, "#{i} {r:02X?}");
         assert_eq!(v.unit.as_deref(), unit, "#{i}");
-        assert_eq!(v.quantity.as_deref(), Some(quantity), "#{i}");
-        assert_eq!(v.function.as_deref(), Some(r.function()), "#{i}");
-        assert_eq!(v.storage, Some(r.storage()), "#{i}");
-        assert_eq!(v.tariff, Some(r.tariff()), "#{i}");
-        assert_eq!(v.subunit, Some(r.subunit()), "#{i}");
+        assert_eq!(v.quantity(), Some(quantity), "#{i}");
+        assert_eq!(v.function(), Some(r.function()), "#{i}");
+        assert_eq!(v.storage(), Some(r.storage()), "#{i}");
+        assert_eq!(v.tariff(), Some(r.tariff()), "#{i}");
+        assert_eq!(v.subunit(), Some(r.subunit()), "#{i}");
     }
     if let Some((_, bytes)) = &tail {
         let v = &values[recs.len()];
@@ -394,7 +394,7 @@ fn check_reading(ci: u8, data: &[u8], reading: &Reading) -> (Vec<Rec>, Option<(u
         let at = 7 + data.len() - bytes.len();
         assert_eq!(v.id, format!("manufacturer_data@{at}"));
         assert_eq!(v.value, Scalar::Text(hex));
-        assert_eq!(v.quantity.as_deref(), Some("Manufacturer specific"));
+        assert_eq!(v.quantity(), Some("Manufacturer specific"));
     }
     (recs, tail)
 }

@@ -261,16 +261,14 @@ impl Converter {
     ) {
         out.push(Value::number(obis.id(), layout.count, None));
         let entries = &groups[1 + layout.ids..];
+        // Every entry has the same id: printed once.
+        let (entry_id, text) = (layout.entry_id.id(), is_text_object(&layout.entry_id));
         for entry in entries.chunks_exact(layout.entry_len) {
             let (value, time) = match entry {
                 [.., time, value] => (value, time),
                 _ => continue,
             };
-            let mut v = scalar(
-                layout.entry_id.id(),
-                value,
-                is_text_object(&layout.entry_id),
-            );
+            let mut v = scalar(entry_id.clone(), value, text);
             v.time = self.time(layout.entry_id, time.as_str());
             out.push(v);
         }

@@ -226,7 +226,7 @@ mod test {
         assert_eq!(number(&r, "#0"), Some(Decimal::new(1, -3)));
         assert_eq!(number(&r, "#1"), Some(Decimal::new(135, -3)));
         let c2 = r.value("#1").expect("counter 2");
-        assert_eq!((c2.unit.as_deref(), c2.storage), (Some("m^3"), Some(1)));
+        assert_eq!((c2.unit.as_deref(), c2.storage()), (Some("m^3"), Some(1)));
         assert!(r.warnings.is_empty());
     }
 

@@ -753,7 +753,7 @@ mod test {
         );
         assert_eq!(bytes(&fab), [0x0C, 0x78, 0x17, 0x58, 0x85, 0x06]);
         let v = fab.value(0);
-        assert_eq!(v.quantity.as_deref(), Some("Fabrication No"));
+        assert_eq!(v.quantity(), Some("Fabrication No"));
         assert_eq!(v.unit, None);
         assert_eq!(num(&v), dec("6855817"));
 
@@ -765,7 +765,7 @@ mod test {
         let on_time = RecordRepr::new(Vif::Primary(0x22), int(IntWidth::I32, 985));
         assert_eq!(bytes(&on_time), [0x04, 0x22, 0xD9, 0x03, 0x00, 0x00]);
         assert_eq!(num(&on_time.value(3)), dec("3546000"));
-        assert_eq!(on_time.value(3).quantity.as_deref(), Some("On time"));
+        assert_eq!(on_time.value(3).quantity(), Some("On time"));
 
         let flow_t = RecordRepr::new(Vif::Primary(0x59), int(IntWidth::I32, 10_169));
         assert_eq!(bytes(&flow_t), [0x04, 0x59, 0xB9, 0x27, 0x00, 0x00]);
@@ -774,7 +774,7 @@ mod test {
         let max_power = RecordRepr::new(Vif::Primary(0x2D), int(IntWidth::I32, 448))
             .function(Function::Maximum);
         assert_eq!(bytes(&max_power), [0x14, 0x2D, 0xC0, 0x01, 0x00, 0x00]);
-        assert_eq!(max_power.value(8).function.as_deref(), Some("maximum"));
+        assert_eq!(max_power.value(8).function(), Some("maximum"));
         assert_eq!(num(&max_power.value(8)), dec("44800"));
 
         // Tariff 1, then subunit 1 and subunit 2 (`84 40`, `84 80 40`).
@@ -784,7 +784,7 @@ mod test {
         assert_eq!(bytes(&s1), [0x84, 0x40, 0x14, 0, 0, 0, 0]);
         let s2 = RecordRepr::new(Vif::Primary(0x14), int(IntWidth::I32, 0)).subunit(2);
         assert_eq!(bytes(&s2), [0x84, 0x80, 0x40, 0x14, 0, 0, 0, 0]);
-        assert_eq!(s2.value(14).subunit, Some(2));
+        assert_eq!(s2.value(14).subunit(), Some(2));
 
         let when = ymd(2011, 1, 5).and_hms_opt(15, 26, 0).expect("time");
         let dt = RecordRepr::new(
@@ -796,15 +796,12 @@ mod test {
         );
         assert_eq!(bytes(&dt), [0x04, 0x6D, 0x1A, 0x2F, 0x65, 0x11]);
         assert_eq!(dt.value(15).value, Scalar::Text("2011-01-05T15:26".into()));
-        assert_eq!(
-            dt.value(15).quantity.as_deref(),
-            Some("Time point (date & time)")
-        );
+        assert_eq!(dt.value(15).quantity(), Some("Time point (date & time)"));
 
         let billing = RecordRepr::new(Vif::Primary(0x6C), Data::Date(ymd(2010, 12, 31))).storage(1);
         assert_eq!(bytes(&billing), [0x42, 0x6C, 0x5F, 0x1C]);
         assert_eq!(billing.value(25).value, Scalar::Text("2010-12-31".into()));
-        assert_eq!(billing.value(25).storage, Some(1));
+        assert_eq!(billing.value(25).storage(), Some(1));
     }
 
     /// Storage numbers above 1 through DIFEs: Minol Minocal C2 (libmbus
@@ -823,7 +820,7 @@ mod test {
         assert_eq!(bytes(&r), [0x84, 0x90, 0x40, 0x03, 0xAE, 0x1E, 0x00, 0x00]);
         let v = r.value(0);
         assert_eq!(
-            (v.storage, v.tariff, v.subunit),
+            (v.storage(), v.tariff(), v.subunit()),
             (Some(0), Some(1), Some(2))
         );
         assert_eq!(num(&v), dec("7854"));
@@ -858,7 +855,7 @@ mod test {
             },
         );
         assert_eq!(bytes(&r), [0x09, 0xFD, 0x0E, 0x10]);
-        assert_eq!(r.value(0).quantity.as_deref(), Some("Firmware version"));
+        assert_eq!(r.value(0).quantity(), Some("Firmware version"));
         // Siemens RVD235: `06 FD 0C FC 03 6D 00 2D 00` model/version (48-bit integer).
         let r = RecordRepr::new(Vif::Fd(0x0C), int(IntWidth::I48, 193_280_672_764));
         assert_eq!(
@@ -953,7 +950,7 @@ mod test {
         let r = RecordRepr::new(Vif::Primary(0x13), int(IntWidth::I24, 7)).vife(&[0x22]);
         assert_eq!(bytes(&r), [0x03, 0x93, 0x22, 0x07, 0x00, 0x00]);
         assert_eq!(num(&r.value(0)), dec("0.007"));
-        assert_eq!(r.value(0).quantity.as_deref(), Some("Volume"));
+        assert_eq!(r.value(0).quantity(), Some("Volume"));
         // pyMeterBus test_unknown_pl (CI 0x76): `02 6C 23 12` = 2016-03-18, MSB first.
         let r = RecordRepr::new(Vif::Primary(0x6C), Data::Date(ymd(2016, 3, 18)))
             .order(ByteOrder::MsbFirst);
@@ -987,10 +984,7 @@ mod test {
         assert_eq!(out, [0x0F, 0x00, 0x01, 0x75, 0x13]);
         assert_eq!(m.value(9).value, Scalar::Text("00017513".into()));
         assert_eq!(m.value(40).id, "manufacturer_data@40");
-        assert_eq!(
-            m.value(9).quantity.as_deref(),
-            Some("Manufacturer specific")
-        );
+        assert_eq!(m.value(9).quantity(), Some("Manufacturer specific"));
         let more = ManufacturerDataRepr {
             more: true,
             bytes: vec![],
