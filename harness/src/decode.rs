@@ -88,12 +88,12 @@ pub fn decode_stream<R: Read, W: Write + Send>(
             .spawn_scoped(scope, move || write_batches(batches, give_back, out))
             .map_err(DecodeError::Write)?;
         let mut output = Output {
-            to_writer: Some(to_writer),
+            to_writer,
             returned,
         };
         let decoded = decode_batches(reader, options, &mut output);
         // Closing the channel ends the writer once it has written everything sent.
-        output.to_writer = None;
+        drop(output);
         let written = writer.join().unwrap_or_else(|_| {
             Err(DecodeError::Write(std::io::Error::other(
                 "the output thread stopped",
@@ -120,19 +120,20 @@ struct Batch {
 /// The decoding side of [`decode_stream`]'s channel: sends batches, and takes back the emptied
 /// message vectors so that their room is reused.
 struct Output {
-    to_writer: Option<std::sync::mpsc::SyncSender<Batch>>,
+    to_writer: std::sync::mpsc::SyncSender<Batch>,
     returned: std::sync::mpsc::Receiver<Vec<Message>>,
 }
 
 impl Output {
     /// Sends `text` and the messages (leaving `messages` empty, with room), counting them into
-    /// `summary`. Fails only when the writer has stopped (a write error, which it reports).
+    /// `summary`. Fails only when the writer has stopped: on a write error, which the writer
+    /// reports ([`decode_stream`] puts its error first), so the decoding just stops.
     fn send(
         &mut self,
         text: Vec<u8>,
         messages: &mut Vec<Message>,
         summary: &mut DecodeSummary,
-    ) -> Result<(), WriterGone> {
+    ) -> Result<(), DecodeError> {
         if text.is_empty() && messages.is_empty() {
             return Ok(());
         }
@@ -155,15 +156,11 @@ impl Output {
             text,
             messages: std::mem::replace(messages, room),
         };
-        match &self.to_writer {
-            Some(to_writer) => to_writer.send(batch).map_err(|_| WriterGone),
-            None => Err(WriterGone),
-        }
+        self.to_writer
+            .send(batch)
+            .map_err(|_| DecodeError::Write(std::io::Error::other("the output stopped")))
     }
 }
-
-/// The writer thread has stopped; it reports why.
-struct WriterGone;
 
 /// The decoding: everything `reader` gives, through the decoder chosen for its first bytes,
 /// sent to the writer batch by batch.
@@ -177,8 +174,6 @@ fn decode_batches<R: Read>(
     let mut first = Vec::new();
     let mut decoder: Option<Box<dyn StreamDecoder + Send>> = None;
     let mut messages = Vec::new();
-    // A write error is the writer's to report: the decoding just stops.
-    let gone = |_: WriterGone| DecodeError::Write(std::io::Error::other("the output stopped"));
     let start = |bytes: &[u8],
                  output: &mut Output,
                  summary: &mut DecodeSummary|
@@ -191,9 +186,7 @@ fn decode_batches<R: Read>(
                 "form": form,
                 "protocol": protocol.name(),
             }});
-            output
-                .send(format!("{line}\n").into_bytes(), &mut Vec::new(), summary)
-                .map_err(gone)?;
+            output.send(format!("{line}\n").into_bytes(), &mut Vec::new(), summary)?;
         }
         Ok(meterlab_decoder::auto::decoder_with(
             protocol,
@@ -219,9 +212,7 @@ fn decode_batches<R: Read>(
                     }
                 };
                 d.finish(&mut messages);
-                output
-                    .send(Vec::new(), &mut messages, &mut summary)
-                    .map_err(gone)?;
+                output.send(Vec::new(), &mut messages, &mut summary)?;
                 return Err(e.into());
             }
         };
@@ -238,9 +229,7 @@ fn decode_batches<R: Read>(
             }
         }
         reader.recycle(chunk);
-        output
-            .send(Vec::new(), &mut messages, &mut summary)
-            .map_err(gone)?;
+        output.send(Vec::new(), &mut messages, &mut summary)?;
     }
     summary.ignored_lines = reader.ignored_lines();
     if summary.bytes == 0 {
@@ -255,9 +244,7 @@ fn decode_batches<R: Read>(
         }
     };
     d.finish(&mut messages);
-    output
-        .send(Vec::new(), &mut messages, &mut summary)
-        .map_err(gone)?;
+    output.send(Vec::new(), &mut messages, &mut summary)?;
     Ok(summary)
 }
 
