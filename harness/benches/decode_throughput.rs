@@ -185,11 +185,16 @@ fn main() {
         let mut cli = f64::MAX;
         let mut peak = 0;
         for _ in 0..3 {
+            // The previous run's output is removed before the clock starts: truncating it
+            // frees its cached pages, which took 9 ms for DSMR's 200 MB of lines and 0.36 s
+            // for M-Bus's 1.7 GB, counted against `meterlab decode` until 2026-12-05.
+            let _ = std::fs::remove_file(&output);
+            let out = std::fs::File::create(&output).expect("output file");
             let started = Instant::now();
             let mut child = Command::new(env!("CARGO_BIN_EXE_meterlab"))
                 .args(["decode", "--protocol", c.protocol, "--input-format", "raw"])
                 .arg(&input)
-                .stdout(std::fs::File::create(&output).expect("output file"))
+                .stdout(out)
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("meterlab runs");

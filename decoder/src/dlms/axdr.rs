@@ -126,6 +126,7 @@ enum ElementsRepr<'a> {
 
 impl<'a> Elements<'a> {
     /// The number of elements.
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.0 {
             ElementsRepr::Encoded { count, .. } => *count as usize,
@@ -139,6 +140,7 @@ impl<'a> Elements<'a> {
     }
 
     /// The elements in order (read from the encoding, or copies of the built ones).
+    #[inline]
     pub fn iter(&self) -> ElementsIter<'_, 'a> {
         ElementsIter(match &self.0 {
             ElementsRepr::Encoded { bytes, count } => IterRepr::Encoded {
@@ -156,6 +158,7 @@ impl<'a> Elements<'a> {
     }
 
     /// The first element.
+    #[inline]
     pub fn first(&self) -> Option<Data<'a>> {
         self.iter().next()
     }
@@ -211,6 +214,7 @@ enum IterRepr<'e, 'a> {
 impl<'a> Iterator for ElementsIter<'_, 'a> {
     type Item = Data<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Data<'a>> {
         match &mut self.0 {
             IterRepr::Encoded { bytes, pos, left } => {
@@ -295,6 +299,7 @@ impl<'a> Data<'a> {
     }
 
     /// The elements of an array or structure.
+    #[inline]
     pub fn elements(&self) -> Option<&Elements<'a>> {
         match self {
             Data::Array(items) | Data::Structure(items) => Some(items),
@@ -603,6 +608,7 @@ fn extent(bytes: &[u8], at: usize, depth: usize) -> Result<Extent, Error> {
 
 /// The end of the number, or of the string with a one-byte length, at `at`, if that is what
 /// lies there and it fits in `bytes`.
+#[inline]
 fn short_end(bytes: &[u8], at: usize) -> Option<usize> {
     let tag = *bytes.get(at)?;
     let n = FIXED_SIZE[usize::from(tag)];
@@ -621,6 +627,7 @@ fn short_end(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// An A-XDR length at `at` of checked bytes: its value and the offset after it.
+#[inline]
 fn checked_length(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     ciphering::parse_length(bytes.get(at..)?)
         .ok()
@@ -630,6 +637,7 @@ fn checked_length(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
 
 /// The end of the `Data` at `at` of an encoding checked by [`extent`] (walked without checking
 /// again).
+#[inline]
 fn checked_end(bytes: &[u8], at: usize) -> Option<usize> {
     if let Some(end) = short_end(bytes, at) {
         return Some(end);
@@ -645,6 +653,7 @@ fn checked_end(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// Where the `Data` at `at` of an encoding checked by [`extent`] lies: read from its tag and
 /// length, nested arrays and structures walked without checking again.
+#[inline]
 fn checked_extent(bytes: &[u8], at: usize) -> Option<Extent> {
     let tag = *bytes.get(at)?;
     let start = at + 1;
@@ -673,6 +682,7 @@ fn checked_extent(bytes: &[u8], at: usize) -> Option<Extent> {
 }
 
 /// The value of a checked `Data` (`extent` succeeded on these bytes).
+#[inline]
 fn value_of<'a>(bytes: &'a [u8], e: Extent) -> Data<'a> {
     let contents = bytes.get(e.start..e.end).unwrap_or_default();
     let byte = contents.first().copied().unwrap_or_default();

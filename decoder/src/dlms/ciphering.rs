@@ -116,6 +116,7 @@ impl SecurityControl {
 
 /// Reads an A-XDR length at the start of `bytes`: `Ok(Some((length, bytes used)))`, or
 /// `Ok(None)` if `bytes` ends before the length does.
+#[inline]
 pub fn parse_length(bytes: &[u8]) -> Result<Option<(usize, usize)>, Error> {
     let Some(&first) = bytes.first() else {
         return Ok(None);

@@ -643,6 +643,8 @@ pub struct StreamReader<R> {
     window: Option<Vec<u8>>,
     done: bool,
     buf: Vec<u8>,
+    /// The last read filled `buf` (or the first window).
+    read_full: bool,
 }
 
 impl<R: Read> StreamReader<R> {
@@ -671,12 +673,20 @@ impl<R: Read> StreamReader<R> {
             window: Some(window),
             done: false,
             buf: vec![0; WINDOW],
+            read_full: !complete,
         })
     }
 
     /// The form detected (or forced).
     pub fn form(&self) -> &Form {
         &self.form
+    }
+
+    /// Whether the last read filled the reader's buffer, so that more input is likely waiting
+    /// (a file, or a pipe whose writer is ahead); `false` when the input is read as it arrives
+    /// (a live source) or has ended.
+    pub fn input_waiting(&self) -> bool {
+        self.read_full && !self.done
     }
 
     /// Lines left out so far.
@@ -711,6 +721,7 @@ impl<R: Read> StreamReader<R> {
                     return Ok(Some(self.sink.take()));
                 }
                 Ok(n) => {
+                    self.read_full = n == self.buf.len();
                     self.converter.feed(&self.buf[..n], &mut self.sink)?;
                     return Ok(Some(self.sink.take()));
                 }
