@@ -308,6 +308,7 @@ impl<'a> Data<'a> {
     }
 
     /// An OBIS code: an octet-string of exactly 6 bytes.
+    #[inline]
     pub fn as_obis(&self) -> Option<Obis> {
         match self {
             Data::OctetString(b) if b.len() == 6 => {
@@ -318,6 +319,7 @@ impl<'a> Data<'a> {
     }
 
     /// A scaler-unit structure `{integer scaler, enum unit}` (Blue Book class 3 attribute 3).
+    #[inline]
     pub fn as_scaler_unit(&self) -> Option<(i8, u8)> {
         match self {
             // Checked encoding: `0F scaler 16 unit` is the only one of `{integer, enum}`.
@@ -337,6 +339,7 @@ impl<'a> Data<'a> {
     }
 
     /// The value of an integer type (including bcd and enum).
+    #[inline]
     pub fn as_integer(&self) -> Option<i128> {
         Some(match *self {
             Data::Integer8(v) => i128::from(v),
@@ -352,6 +355,7 @@ impl<'a> Data<'a> {
     }
 
     /// The bytes of an octet-, visible- or utf8-string.
+    #[inline]
     pub fn as_string_bytes(&self) -> Option<&'a [u8]> {
         match *self {
             Data::OctetString(b) | Data::VisibleString(b) | Data::Utf8String(b) => Some(b),

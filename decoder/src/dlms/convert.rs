@@ -217,7 +217,8 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
         let ids = described_values(&list, elements, &mut reading, &mut warnings);
         return finish(reading, notification, &ids, system_title, warnings);
     }
-    let layout = layout::identify(elements);
+    // The layout is looked up only when an element has no OBIS id of its own.
+    let mut layout: Option<Option<&Layout>> = None;
     // A list id sent first without a code names the list's description (`Kamstrup_V0001`).
     let list_id = elements.first().and_then(Data::as_string_bytes);
     // Numbers sent without scaler-unit that no description scales: given as sent.
@@ -283,6 +284,7 @@ pub fn to_reading(notification: &DataNotification<'_>, system_title: Option<&[u8
             continue;
         }
         let data = &elements[i];
+        let layout = *layout.get_or_insert_with(|| layout::identify(elements));
         match layout.and_then(|l| l.slot_at(i, elements.len())) {
             Some(slot) if slot.id == layout::CLOCK => clocks.push(Clock {
                 id: ClockId::Slot(i),

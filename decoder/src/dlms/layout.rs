@@ -232,6 +232,7 @@ fn u32s(elements: &[Data<'_>]) -> bool {
 
 /// If an element with its own OBIS id starts at `index`, how many elements of the list it uses:
 /// 1 for an `{OBIS, value[, x]}` structure, 2 or 3 for the flat `OBIS, value[, scaler-unit]`.
+#[inline]
 pub fn keyed_group(elements: &[Data<'_>], index: usize) -> Option<usize> {
     let element = elements.get(index)?;
     if let Data::Structure(items) = element {
