@@ -394,7 +394,7 @@ mod tests {
         assert_eq!((summary.messages, summary.errors), (1, 0));
     }
 
-    /// A live source: at most one telegram per read, and from the third window on, each
+    /// A live source: at most one telegram per read, and after the first window, each
     /// telegram is given only once the lines of the telegrams given before it, but the last
     /// two, are out.
     struct Live {
@@ -433,7 +433,7 @@ mod tests {
                 if self.given == self.last {
                     return Ok(0);
                 }
-                if self.given * self.telegram.len() > 2 * WINDOW {
+                if self.given * self.telegram.len() > WINDOW {
                     self.wait_for_lines();
                 }
                 self.given += 1;

@@ -643,7 +643,7 @@ pub struct StreamReader<R> {
     window: Option<Vec<u8>>,
     done: bool,
     buf: Vec<u8>,
-    /// The last read filled `buf` (or the first window).
+    /// The last read filled `buf`.
     read_full: bool,
 }
 
@@ -673,7 +673,8 @@ impl<R: Read> StreamReader<R> {
             window: Some(window),
             done: false,
             buf: vec![0; WINDOW],
-            read_full: !complete,
+            // The first window's messages go out at once: a live source may pause after it.
+            read_full: false,
         })
     }
 
