@@ -74,8 +74,7 @@ pub fn choose_protocol(given: Option<Protocol>, bytes: &[u8], keys: &Keys) -> Pr
 /// output included): this one reads and decodes; a writer thread turns each batch of messages
 /// (holding [`BATCH_WEIGHT`] values, or what was read when the input is read as it arrives)
 /// into JSON lines and writes them. At most [`BATCHES_AHEAD`]
-/// batches wait between the two, so memory stays bounded by a few input pieces' messages, not
-/// by the input; the lines come out in input order. A write error stops the decoding.
+/// batches wait between the two, so memory stays bounded by a few batches, not by the input; the lines come out in input order. A write error stops the decoding.
 pub fn decode_stream<R: Read, W: Write + Send>(
     reader: &mut StreamReader<R>,
     options: &DecodeOptions,
@@ -283,8 +282,8 @@ const OUT_BLOCK: usize = 1024 * 1024;
 
 /// The writer thread of [`decode_stream`]: each batch's text, then its messages as JSON lines
 /// ([`Message::write_json`] and a newline) into a reused block handed to `out` whenever it holds
-/// [`OUT_BLOCK`] bytes and after each batch (so what one input piece gave is out before the
-/// writer waits again): no allocation per line, no formatting layer and no copy through a small
+/// [`OUT_BLOCK`] bytes and after each batch (so what a batch holds is out before the writer
+/// waits again): no allocation per line, no formatting layer and no copy through a small
 /// buffer. The emptied message vectors go back to be filled again. Memory stays bounded by one
 /// block and the largest line.
 fn write_batches<W: Write>(
