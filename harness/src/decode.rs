@@ -72,9 +72,10 @@ pub fn choose_protocol(given: Option<Protocol>, bytes: &[u8], keys: &Keys) -> Pr
 ///
 /// Two threads share the work (issue #15, goal 2: `decode` at ≥ 80 % of the decoder's own rate,
 /// output included): this one reads and decodes; a writer thread turns each batch of messages
-/// (holding [`BATCH_WEIGHT`] values, or what was read when the input is read as it arrives)
-/// into JSON lines and writes them. At most [`BATCHES_AHEAD`]
-/// batches wait between the two, so memory stays bounded by a few batches, not by the input; the lines come out in input order. A write error stops the decoding.
+/// (holding about 16k values, or what one read gave when the input is read as it arrives) into
+/// JSON lines and writes them. At most two batches wait between the two, so memory stays
+/// bounded by a few batches, not by the input; the lines come out in input order. A write error
+/// stops the decoding.
 pub fn decode_stream<R: Read, W: Write + Send>(
     reader: &mut StreamReader<R>,
     options: &DecodeOptions,
