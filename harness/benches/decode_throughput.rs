@@ -4,7 +4,7 @@
 //! stored in git), then
 //!
 //! - **in process**: the capture, in memory, fed to the protocol's stream decoder in 64 KiB
-//!   pieces, the messages dropped;
+//!   pieces, the messages dropped (with the binary's allocator, mimalloc);
 //! - **`meterlab decode`**: the built binary on the file (`--protocol P --input-format raw`),
 //!   its JSON lines written to a file in the same directory (output included).
 //!
@@ -21,6 +21,11 @@ use std::time::{Duration, Instant};
 
 use meterlab_decoder::{DlmsDecoder, DsmrDecoder, MbusDecoder, StreamDecoder};
 use serde_yaml::Value as Yaml;
+
+/// The allocator of the `meterlab` binary, so that "in process" and `meterlab decode` allocate
+/// alike (harness/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The corpus directory of the decoder crate.
 fn data_dir() -> PathBuf {

@@ -16,7 +16,7 @@ use super::header::{
 use super::link::{self, LinkRepr};
 use super::record::{parse_records, Error, ErrorKind, Field, Records};
 use crate::decimal::Decimal;
-use crate::reading::{Protocol, Reading, Value};
+use crate::reading::{Protocol, Reading, ShortStr, Value};
 
 /// CI `70`: application error.
 pub const CI_APPLICATION_ERROR: u8 = 0x70;
@@ -162,8 +162,10 @@ pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Readi
         Some(HeaderKind::None) | None => 0,
     };
     let mut r = Reading::new(Protocol::Mbus);
+    // The header's values (at most five) and one per record: one allocation.
+    r.values.reserve_exact(records.records.len() + 5);
     if let Some(h) = header {
-        r.meter_id = h.id.clone();
+        r.meter_id = h.id;
         if let Some(m) = h.manufacturer {
             r.values
                 .push(Value::text("header.manufacturer", manufacturer_code(m)));
@@ -189,35 +191,37 @@ pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Readi
         r.values
             .push(Value::number("header.status", num(h.status), None));
     }
-    for (n, rec) in records.records.iter().enumerate() {
-        let id = match records.manufacturer_at {
-            Some(at) if rec.dif & 0xEF == 0x0F => {
-                format!("manufacturer_data@{}", data_offset + header_len + at)
-            }
+    let manufacturer_at = records.manufacturer_at;
+    for (n, rec) in records.records.into_iter().enumerate() {
+        let id = match manufacturer_at {
+            Some(at) if rec.dif & 0xEF == 0x0F => ShortStr::from(format!(
+                "manufacturer_data@{}",
+                data_offset + header_len + at
+            )),
             _ => record_id(n),
         };
         let q = &rec.quantity;
-        let value = match &rec.field {
+        let value = match rec.field {
             Field::Empty => Value::text(id, ""),
             Field::Number(d) => {
                 let d = match d.mantissa().checked_mul(i128::from(q.multiplier)) {
                     Some(m) => Decimal::new(m, d.exponent()),
-                    None => *d,
+                    None => d,
                 };
                 Value::number(id, d.scaled(q.exponent), q.unit)
             }
-            Field::Text(t) | Field::Hex(t) => Value::text(id, t.clone()),
+            Field::Text(t) | Field::Hex(t) => Value::text(id, t),
             Field::InvalidTime(t) => {
                 r.warnings.push(format!(
                     "record {n}: date and time {t} is marked invalid (IV bit)"
                 ));
-                Value::text(id, t.clone())
+                Value::text(id, t)
             }
             Field::InvalidBcd(t) => {
                 r.warnings.push(format!(
                     "record {n}: invalid BCD digits {t} (a nibble A-F other than the sign)"
                 ));
-                Value::text(id, t.clone())
+                Value::text(id, t)
             }
         };
         let a = rec.address;
@@ -227,12 +231,16 @@ pub fn variable_reading(ci: u8, data: &[u8], data_offset: usize) -> Result<Readi
     Ok(r)
 }
 
-/// `#n`, the id of the `n`-th record, written without the formatting machinery.
-fn record_id(n: usize) -> String {
-    let mut id = Vec::with_capacity(21);
-    id.push(b'#');
-    crate::decimal::write_uint(&mut id, n as u64);
-    String::from_utf8(id).unwrap_or_default()
+/// `#n`, the id of the `n`-th record, written without the formatting machinery or an
+/// allocation (a record id is at most 21 bytes: held in place by [`ShortStr`]).
+fn record_id(n: usize) -> ShortStr {
+    let mut digits = [0u8; 20];
+    let start = crate::decimal::uint_digits(n as u64, &mut digits);
+    let digits = &digits[start..];
+    let mut id = [0u8; ShortStr::INLINE];
+    id[0] = b'#';
+    id[1..=digits.len()].copy_from_slice(digits);
+    ShortStr::from_ascii_buffer(id, 1 + digits.len())
 }
 
 /// Whether a CI `72`/`76`/`78`/`7A` long frame's records end with DIF `1F` (more records
@@ -249,4 +257,16 @@ pub fn more_records_follow(frame: &[u8]) -> bool {
         return false;
     }
     parse_variable(ci, f.data()).is_ok_and(|(_, r)| r.more_follow)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn record_ids_are_what_format_writes() {
+        for n in (0..1_000).chain([9_999, 10_000, 123_456_789, usize::MAX]) {
+            assert_eq!(record_id(n).as_str(), format!("#{n}"));
+        }
+    }
 }

@@ -365,6 +365,9 @@ fn field_len(data: &[u8], dif: u8, offset: usize) -> Result<usize, Error> {
 /// data field is sent most significant byte first.
 pub fn parse_records(data: &[u8], msb_first: bool) -> Result<Records, Error> {
     let mut out = Records::default();
+    // A record with data takes at least three bytes (DIF, VIF, one byte): room for that many
+    // in one allocation, instead of growing the vector record by record.
+    out.records.reserve(data.len() / 3);
     for item in RecordIter::new(data) {
         match item? {
             RecordItem::Record(view) => {
