@@ -18,6 +18,8 @@ use meterlab_harness::exit_code;
 use meterlab_harness::manual;
 use meterlab_harness::report::{self, RunReport};
 use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
+use meterlab_harness::scenario;
+use meterlab_harness::transport::SerialDevices;
 
 /// The binary's allocator (the libraries leave the choice to their user). `meterlab decode`
 /// decodes on one thread and writes on another, and each message's memory is read by the writer
@@ -26,8 +28,6 @@ use meterlab_harness::runner::{self, DecoderUnderTest, RunOptions};
 /// (issue #15; docs/timing.md, "An allocator for the binary").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use meterlab_harness::scenario;
-use meterlab_harness::transport::SerialDevices;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
