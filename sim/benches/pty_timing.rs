@@ -4,9 +4,12 @@
 //! Each case runs N meters on N ptys for about 1.5 s, in one of two modes: `Fleet`, all meters
 //! on the shared scheduler (`transport::fleet::run`, a thread per core, a timer heap and
 //! `poll(2)`); or `Threads`, the way before the scheduler, a driver thread per meter
-//! (`transport::run`). In both, one reader thread polls every pty's slave side (until
-//! 2026-12-04 the bench had a reader thread per pty) and time-stamps every `read`. The driver writes each character on its own, at the
-//! time its stop bit would arrive on a real line. The figures printed are the inter-byte timing
+//! (`transport::run`); `FleetRealtime`, the scheduler at real-time priority; `Floor`, no
+//! meterlab, the machine's floor. In all, one reader thread waits with `epoll(7)` on every pty's
+//! slave side and time-stamps every `read` (until 2026-12-04 the bench had a reader thread per
+//! pty, until 2026-12-05 one that called `poll(2)` on all ptys for each wake-up, which was the
+//! limit at 115200 baud). The driver writes each character on its own, at the time its stop bit
+//! would arrive on a real line. The figures printed are the inter-byte timing
 //! error, `gap between consecutive received bytes − character time`, in µs: p50 and p99 of the
 //! signed error (positive: the byte arrived later than one character time after the previous
 //! one) and p99 of `|error|`. Gaps longer than 50 character times are pauses between messages
@@ -24,13 +27,15 @@
 //!   gives exactly −1 character time, which is within.
 //!
 //! The `max_concurrent_meters_*` benches search for the largest number of concurrent meters
-//! within one character time: N = 1, 2, 4, … up to a cap, stopping at the first failing case,
+//! within one character time: N = 1, 2, 4, … up to a cap, stopping at the first failing N,
 //! then a few bisection cases between the last passing and the first failing N (the whole search
-//! is kept to about a minute). A pty, reader or thread that cannot be created ends the search as
-//! a failure ("pty limit", "thread limit") instead of a panic. Timing depends on the machine and
-//! its load, and pass/fail near the limit varies run to run.
+//! is kept to a few minutes). Each N is judged by the majority of up to three runs (two that
+//! agree, or a third to decide), so that one run disturbed by the machine neither ends the
+//! search early nor carries it past the limit. A pty, reader or thread that cannot be created
+//! ends the search as a failure ("pty limit", "thread limit") instead of a panic. Timing depends
+//! on the machine and its load, and the limit found still varies a little run to run.
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod timing {
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,7 +53,7 @@ mod timing {
     use meterlab_sim::transport::tcp::TcpPort;
     use meterlab_sim::transport::{self, Port, SimOptions};
     use meterlab_sim::{MeterSpec, Seed};
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
     /// How the meters are driven.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +75,10 @@ mod timing {
     pub const RUN: Duration = Duration::from_millis(1500);
 
     /// Wall time the search of one `max_concurrent_meters_*` bench may take.
-    pub const SEARCH_BUDGET: Duration = Duration::from_secs(60);
+    pub const SEARCH_BUDGET: Duration = Duration::from_secs(150);
+
+    /// Runs of a case in a search, at most: N meters pass when most of them do.
+    pub const RUNS_PER_CASE: usize = 3;
 
     /// Bisection cases after the doubling phase, at most.
     pub const BISECT_STEPS: usize = 3;
@@ -421,7 +429,7 @@ mod timing {
         });
     }
 
-    /// The reader side of a case: one thread polls every pty's slave side and time-stamps each
+    /// The reader side of a case: one thread waits on every pty's slave side and time-stamps each
     /// read, until `stop`; at real-time priority with `realtime`.
     fn read_all(
         mut readers: Vec<File>,
@@ -437,12 +445,12 @@ mod timing {
         }
         let mut gaps: Vec<Gaps> = readers.iter().map(|_| Gaps::new(char_ns)).collect();
         let mut buf = [0u8; 4096];
+        let Some(mut waiter) = Readiness::new(&readers) else {
+            return;
+        };
         while !stop.load(Ordering::Relaxed) {
-            let Some(ready) = readable(&readers) else {
-                continue;
-            };
-            for ((r, g), ready) in readers.iter_mut().zip(gaps.iter_mut()).zip(ready) {
-                if ready {
+            for k in waiter.wait() {
+                if let (Some(r), Some(g)) = (readers.get_mut(k), gaps.get_mut(k)) {
                     if let Ok(n) = r.read(&mut buf) {
                         g.read(Instant::now(), n);
                     }
@@ -455,24 +463,48 @@ mod timing {
         }
     }
 
-    /// Waits up to 20 ms for any of `files` to become readable: which are, or `None` when none.
-    fn readable<F: AsFd>(files: &[F]) -> Option<Vec<bool>> {
-        let mut fds: Vec<PollFd<'_>> = files
-            .iter()
-            .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN))
-            .collect();
-        if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
-            return None;
-        }
-        Some(
-            fds.iter()
-                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
-                .collect(),
-        )
+    /// Which of a reader's files have bytes to read, by `epoll(7)`: one registration per file,
+    /// and each wake-up costs the ready files only. (Until 2026-12-05 the reader called
+    /// `poll(2)` on all its files for every wake-up: at 115200 baud that alone made 8 ptys miss
+    /// a character time, with or without meterlab; see docs/timing.md.)
+    struct Readiness {
+        epoll: Epoll,
+        events: Vec<EpollEvent>,
     }
 
-    /// The slave end of a pty as a file for nonblocking reads after `poll`, in raw mode at the
-    /// meter's settings (as the serial port it replaces).
+    impl Readiness {
+        /// Watches `files` (level-triggered, as `poll`); `None` (printed) when the kernel refuses.
+        fn new<F: AsFd>(files: &[F]) -> Option<Self> {
+            let made = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).and_then(|epoll| {
+                for (k, f) in files.iter().enumerate() {
+                    epoll.add(f, EpollEvent::new(EpollFlags::EPOLLIN, k as u64))?;
+                }
+                Ok(epoll)
+            });
+            match made {
+                Ok(epoll) => Some(Readiness {
+                    epoll,
+                    events: vec![EpollEvent::empty(); files.len().max(1)],
+                }),
+                Err(e) => {
+                    println!("the reader cannot wait with epoll: {e}");
+                    None
+                }
+            }
+        }
+
+        /// Waits up to 20 ms for any file to become readable: the indices of those that are.
+        fn wait(&mut self) -> impl Iterator<Item = usize> + '_ {
+            let n = self
+                .epoll
+                .wait(&mut self.events, EpollTimeout::from(20u16))
+                .unwrap_or(0);
+            self.events.iter().take(n).map(|e| e.data() as usize)
+        }
+    }
+
+    /// The slave end of a pty as a file for nonblocking reads when `epoll` says it is ready,
+    /// in raw mode at the meter's settings (as the serial port it replaces).
     fn reader_file(reader: SerialPort, uart: &meterlab_sim::line::UartConfig) -> File {
         let path = reader.describe();
         drop(reader);
@@ -511,7 +543,8 @@ mod timing {
     }
 
     /// Searches for the largest number of concurrent meters within one character time: doubling
-    /// from 1 up to `cap` until the first failure, then bisecting, within [`SEARCH_BUDGET`].
+    /// from 1 up to `cap` until the first failure, then bisecting, within [`SEARCH_BUDGET`];
+    /// each N judged by the majority of up to [`RUNS_PER_CASE`] runs.
     pub fn max_concurrent(
         baud: &str,
         profile: &str,
@@ -522,14 +555,44 @@ mod timing {
     ) {
         let start = Instant::now();
         let longest = std::cell::Cell::new(Duration::ZERO);
+        let pass = |r: &Result<Figures, Limit>| matches!(r, Ok(f) if f.passes(criterion));
+        // N meters are judged by the majority of up to `RUNS_PER_CASE` runs: the second run
+        // when the first agrees with nothing yet, a third only when the two disagree. One
+        // disturbed run (the machine's own hiccups) neither ends nor extends the search.
         let run = |meters: usize| {
             let t = Instant::now();
-            let r = case(profile, interval, meters, mode);
+            let mut outcomes: Vec<Result<Figures, Limit>> = Vec::new();
+            let majority = RUNS_PER_CASE / 2 + 1;
+            loop {
+                let r = case(profile, interval, meters, mode);
+                let k = outcomes.len() + 1;
+                print(
+                    &format!("  {mode:?}: {baud} baud, {meters} meters, run {k}"),
+                    &r,
+                );
+                let limit = r.is_err();
+                outcomes.push(r);
+                let passed = outcomes.iter().filter(|r| pass(r)).count();
+                let failed = outcomes.len() - passed;
+                // A pty or thread that cannot be made will not be made on a second try.
+                if limit || passed >= majority || failed >= majority {
+                    break;
+                }
+            }
             longest.set(longest.get().max(t.elapsed()));
-            print(&format!("  {mode:?}: {baud} baud, {meters} meters"), &r);
-            r
+            let passed = outcomes.iter().filter(|r| pass(r)).count() >= majority;
+            // The figures shown for N: its last run with the majority's outcome.
+            outcomes
+                .into_iter()
+                .rev()
+                .find(|r| pass(r) == passed)
+                .unwrap_or_else(|| {
+                    Err(Limit {
+                        meters,
+                        what: "no run".into(),
+                    })
+                })
         };
-        let pass = |r: &Result<Figures, Limit>| matches!(r, Ok(f) if f.passes(criterion));
         let judged = match criterion {
             Criterion::Received => "",
             Criterion::Sent => " as sent",
@@ -654,15 +717,13 @@ mod timing {
                 let mut clients = clients;
                 let mut received = 0u64;
                 let mut buf = [0u8; 4096];
+                let Some(mut waiter) = Readiness::new(&clients) else {
+                    return received;
+                };
                 while !stop.load(Ordering::Relaxed) {
-                    let Some(ready) = readable(&clients) else {
-                        continue;
-                    };
-                    for (c, ready) in clients.iter_mut().zip(ready) {
-                        if ready {
-                            if let Ok(n) = c.read(&mut buf) {
-                                received += n as u64;
-                            }
+                    for k in waiter.wait() {
+                        if let Some(Ok(n)) = clients.get_mut(k).map(|c| c.read(&mut buf)) {
+                            received += n as u64;
                         }
                     }
                 }
@@ -706,7 +767,7 @@ fn main() {
 }
 
 /// One DSMR 5.0 meter at 115200 8N1 (a telegram every 100 ms).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(sample_count = 1, sample_size = 1)]
 fn gap_error_115200() {
     let f = timing::case("dsmr-5.0", "100ms", 1, timing::Mode::Fleet);
@@ -714,7 +775,7 @@ fn gap_error_115200() {
 }
 
 /// One DLMS meter at 2400 8E1 (a push every 500 ms: the line is nearly always busy).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(sample_count = 1, sample_size = 1)]
 fn gap_error_2400() {
     let f = timing::case("aidon-han", "500ms", 1, timing::Mode::Fleet);
@@ -722,7 +783,7 @@ fn gap_error_2400() {
 }
 
 /// Concurrent meters at 2400 8E1 on the scheduler, each on its own pty.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(args = [16, 64, 256], sample_count = 1, sample_size = 1)]
 fn concurrent_meters_2400(meters: usize) {
     let f = timing::case("aidon-han", "500ms", meters, timing::Mode::Fleet);
@@ -731,15 +792,15 @@ fn concurrent_meters_2400(meters: usize) {
 
 /// The machine's floor at 115200 8N1: no meterlab, one real-time thread writing a byte to every
 /// pty each character time, read by the same reader (see `timing::Mode::Floor`).
-#[cfg(unix)]
-#[divan::bench(args = [1, 2, 4, 8, 16], sample_count = 1, sample_size = 1)]
+#[cfg(target_os = "linux")]
+#[divan::bench(args = [1, 2, 4, 8, 16, 24], sample_count = 1, sample_size = 1)]
 fn floor_115200(ptys: usize) {
     let f = timing::case("dsmr-5.0", "100ms", ptys, timing::Mode::Floor);
     timing::print(&format!("floor: 115200 baud, {ptys} ptys"), &f);
 }
 
 /// Concurrent meters at 115200 8N1 on the scheduler.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(args = [2, 4, 16], sample_count = 1, sample_size = 1)]
 fn concurrent_meters_115200(meters: usize) {
     let f = timing::case("dsmr-5.0", "100ms", meters, timing::Mode::Fleet);
@@ -748,7 +809,7 @@ fn concurrent_meters_115200(meters: usize) {
 
 /// The most concurrent meters at 115200 8N1 within one character time (up to 64), on the
 /// scheduler and, for comparison, with a thread per meter.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(args = ["fleet", "fleet-realtime", "threads", "floor"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_115200(mode: &str) {
     let c = timing::Criterion::Received;
@@ -757,7 +818,7 @@ fn max_concurrent_meters_115200(mode: &str) {
 
 /// The most concurrent meters at 115200 8N1 whose writes are within one character time (the
 /// scheduler's own pacing, up to 64).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(args = ["fleet", "fleet-realtime"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_sent_115200(mode: &str) {
     let c = timing::Criterion::Sent;
@@ -766,7 +827,7 @@ fn max_concurrent_meters_sent_115200(mode: &str) {
 
 /// The most concurrent meters at 2400 8E1 within one character time (up to 512 on the
 /// scheduler, 256 with a thread per meter).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(args = ["fleet", "fleet-realtime", "threads"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_2400(mode: &str) {
     let m = mode_of(mode);
@@ -777,7 +838,7 @@ fn max_concurrent_meters_2400(mode: &str) {
 
 /// The most concurrent meters at 2400 8E1 whose writes are within one character time (up to
 /// 512).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[divan::bench(args = ["fleet", "fleet-realtime"], sample_count = 1, sample_size = 1)]
 fn max_concurrent_meters_sent_2400(mode: &str) {
     let c = timing::Criterion::Sent;
@@ -793,7 +854,7 @@ fn tcp_fleet_memory_1000() {
     timing::tcp_fleet_memory(1000, "aidon-han", "10s");
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn mode_of(name: &str) -> timing::Mode {
     match name {
         "threads" => timing::Mode::Threads,

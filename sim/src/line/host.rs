@@ -28,28 +28,34 @@ pub enum ErrorPolicy {
 pub fn host_bytes(chars: &[RxChar], policy: ErrorPolicy) -> Vec<u8> {
     let mut out = Vec::with_capacity(chars.len());
     for c in chars {
-        let error = c.parity_error || c.framing_error;
-        match policy {
-            ErrorPolicy::Pass => out.push(if c.brk { 0x00 } else { c.byte }),
-            ErrorPolicy::Ignore => {
-                if !error && !c.brk {
-                    out.push(c.byte);
-                }
+        push_host_bytes(c, policy, &mut out);
+    }
+    out
+}
+
+/// Appends to `out` the bytes a reader's `read()` returns for one received character (none,
+/// one, or up to three with [`ErrorPolicy::Mark`]).
+pub fn push_host_bytes(c: &RxChar, policy: ErrorPolicy, out: &mut Vec<u8>) {
+    let error = c.parity_error || c.framing_error;
+    match policy {
+        ErrorPolicy::Pass => out.push(if c.brk { 0x00 } else { c.byte }),
+        ErrorPolicy::Ignore => {
+            if !error && !c.brk {
+                out.push(c.byte);
             }
-            ErrorPolicy::Mark => {
-                if c.brk {
-                    out.extend([0xFF, 0x00, 0x00]);
-                } else if error {
-                    out.extend([0xFF, 0x00, c.byte]);
-                } else if c.byte == 0xFF {
-                    out.extend([0xFF, 0xFF]);
-                } else {
-                    out.push(c.byte);
-                }
+        }
+        ErrorPolicy::Mark => {
+            if c.brk {
+                out.extend([0xFF, 0x00, 0x00]);
+            } else if error {
+                out.extend([0xFF, 0x00, c.byte]);
+            } else if c.byte == 0xFF {
+                out.extend([0xFF, 0xFF]);
+            } else {
+                out.push(c.byte);
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -40,5 +40,5 @@ pub mod uart;
 
 pub use channel::Channel;
 pub use fault::{Fault, FaultCounts, FaultLog, FaultLogEntry, Where};
-pub use host::{host_bytes, ErrorPolicy};
+pub use host::{host_bytes, push_host_bytes, ErrorPolicy};
 pub use uart::{LineError, Parity, Polarity, RxChar, StopBits, UartConfig};

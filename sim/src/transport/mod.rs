@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use meterlab_decoder::Reading;
 
-use crate::line::{host_bytes, ErrorPolicy, Fault, LineError, RxChar, UartConfig};
+use crate::line::{push_host_bytes, ErrorPolicy, Fault, LineError, RxChar, UartConfig};
 use crate::meter::Meter;
 use crate::seed::Seed;
 use crate::session::{Engine, Limits, LineSetup, Options as EngineOptions, Output};
@@ -287,6 +287,9 @@ struct Driver<'a, 'm> {
     message_ends: VecDeque<u64>,
     /// Characters decoded from the line, not yet written.
     due: VecDeque<RxChar>,
+    /// The bytes of the characters being written (kept: a write per character must not
+    /// allocate).
+    out: Vec<u8>,
     /// Messages with readings whose first byte has not been written yet: (start, readings).
     truth: VecDeque<(u64, Vec<Reading>)>,
     /// The reader's settings as the port reported them last.
@@ -395,15 +398,19 @@ impl Driver<'_, '_> {
 
     /// Writes the characters due by `now`.
     fn flush(&mut self, port: &mut dyn Port, now: u64) -> io::Result<()> {
-        let n = self.due.iter().take_while(|c| c.time_ns <= now).count();
-        if n == 0 {
-            return Ok(());
+        let mut last_ns = None;
+        self.out.clear();
+        while let Some(c) = self.due.front().filter(|c| c.time_ns <= now) {
+            push_host_bytes(c, self.options.errors, &mut self.out);
+            last_ns = Some(c.time_ns);
+            self.due.pop_front();
         }
-        let chars: Vec<RxChar> = self.due.drain(..n).collect();
-        let last_ns = chars.last().map_or(now, |c| c.time_ns);
-        let bytes = host_bytes(&chars, self.options.errors);
+        let Some(last_ns) = last_ns else {
+            return Ok(());
+        };
+        let bytes = &self.out;
         if !bytes.is_empty() {
-            if let Err(e) = port.write(&bytes) {
+            if let Err(e) = port.write(bytes) {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     // Standard output piped into a reader that has exited: nothing more to do.
                     self.closed = true;
@@ -441,6 +448,9 @@ impl Driver<'_, '_> {
 
     /// Reports the readings of the messages that have started by `by` (ns) to the observer.
     fn tell(&mut self, by: u64) {
+        if !self.truth.front().is_some_and(|(start, _)| *start <= by) {
+            return;
+        }
         let sent_at = if self.virtual_time {
             self.wall(by)
         } else {
@@ -634,6 +644,7 @@ impl<'a, 'm> Driver<'a, 'm> {
             virtual_time: options.virtual_time,
             message_ends: VecDeque::new(),
             due: VecDeque::new(),
+            out: Vec::new(),
             truth: VecDeque::new(),
             reader_known,
             port_change: None,
