@@ -1,7 +1,7 @@
 //! Real-time pacing of virtual meters on ptys (`cargo bench -p meterlab-sim --bench
 //! pty_timing`; Linux). See `docs/timing.md` for figures.
 //!
-//! Each case runs N meters on N ptys for about 1.5 s, in one of two modes: `Fleet`, all meters
+//! Each case runs N meters on N ptys for about 1.5 s, in one of four modes: `Fleet`, all meters
 //! on the shared scheduler (`transport::fleet::run`, a thread per core, a timer heap and
 //! `poll(2)`); or `Threads`, the way before the scheduler, a driver thread per meter
 //! (`transport::run`); `FleetRealtime`, the scheduler at real-time priority; `Floor`, no
@@ -556,9 +556,9 @@ mod timing {
         let start = Instant::now();
         let longest = std::cell::Cell::new(Duration::ZERO);
         let pass = |r: &Result<Figures, Limit>| matches!(r, Ok(f) if f.passes(criterion));
-        // N meters are judged by the majority of up to `RUNS_PER_CASE` runs: the second run
-        // when the first agrees with nothing yet, a third only when the two disagree. One
-        // disturbed run (the machine's own hiccups) neither ends nor extends the search.
+        // N meters are judged by the majority of up to `RUNS_PER_CASE` runs: always a second
+        // run, a third only when the first two disagree. One disturbed run (the machine's own
+        // hiccups) neither ends nor extends the search.
         let run = |meters: usize| {
             let t = Instant::now();
             let mut outcomes: Vec<Result<Figures, Limit>> = Vec::new();
